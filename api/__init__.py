@@ -1,0 +1,67 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, redirect, send_from_directory
+
+from domain.config import Settings, get_settings
+
+SWAGGER_UI_DIR = Path(__import__("flask_swagger_ui").__file__).parent / "dist"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Parlons API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="api/v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served from the flask-swagger-ui wheel: nothing is fetched from the internet.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        SOCK_SERVER_OPTIONS={"ping_interval": settings.ws_ping_interval_seconds, "max_message_size": settings.max_request_bytes},
+    )
+
+    from api.auth.tokens import configure_jwt
+    from api.errors import register_error_handlers
+    from api.extensions import api, close_db, jwt, sock
+
+    configure_jwt(app, settings)
+    jwt.init_app(app)
+    api.init_app(app)
+    app.extensions["parlons_api"] = api
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    sock.init_app(app)
+    register_error_handlers(app)
+    app.teardown_appcontext(close_db)
+
+    from api.auth.routes import blp as auth_blp
+    from api.characters.routes import blp as characters_blp
+    from api.ops.routes import blp as ops_blp
+    from api.sessions.routes import blp as sessions_blp
+    from api.turns.routes import blp as turns_blp
+
+    for blueprint in (auth_blp, characters_blp, sessions_blp, turns_blp, ops_blp):
+        api.register_blueprint(blueprint)
+    import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
+
+    @app.get("/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(SWAGGER_UI_DIR, filename)
+
+    @app.get("/")
+    def index():
+        return redirect("/docs")
+
+    from api.cli import register_cli
+
+    register_cli(app)
+    return app

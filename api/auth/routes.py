@@ -1,0 +1,92 @@
+"""Accounts and tokens: /api/v1/auth."""
+from __future__ import annotations
+
+from flask import request
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_smorest import Blueprint
+
+from api.auth.schemas import (AccessTokenSchema, LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
+                              RegisterSchema, TokensSchema, UserSchema)
+from api.auth.tokens import issue_access_token, issue_tokens
+from api.extensions import db
+from api.runtime import login_throttle
+from domain import accounts, revocation
+from domain.redis_client import get_redis
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
+
+
+@blp.post("/register")
+@blp.arguments(RegisterSchema)
+@blp.response(201, TokensSchema)
+@blp.alt_response(409, description="Email already registered")
+def register(args: dict):
+    """Create a learner account and sign in."""
+    user = accounts.register(db(), **args)
+    db().commit()
+    return {"user": user, **issue_tokens(user)}
+
+
+@blp.post("/login")
+@blp.arguments(LoginSchema)
+@blp.response(200, TokensSchema)
+@blp.alt_response(401, description="Wrong email or password")
+@blp.alt_response(429, description="Too many attempts for this account or address")
+def login(args: dict):
+    """Exchange email and password for tokens. Attempts are rate-limited per account and per address."""
+    login_throttle().hit(email=args["email"], address=request.remote_addr or "unknown")
+    user = accounts.authenticate(db(), email=args["email"], password=args["password"])
+    db().commit()
+    return {"user": user, **issue_tokens(user)}
+
+
+@blp.post("/refresh")
+@jwt_required(refresh=True)
+@blp.response(200, AccessTokenSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+def refresh():
+    """A new access token from a refresh token (sent as the Bearer token)."""
+    return {"access_token": issue_access_token(current_user)}
+
+
+@blp.post("/logout")
+@jwt_required(verify_type=False)
+@blp.response(204)
+@blp.doc(security=[{"bearerAuth": []}])
+def logout():
+    """Revoke the token sent (send the access token, then the refresh token, to end both)."""
+    claims = get_jwt()
+    revocation.revoke(get_redis(), jti=claims["jti"], expires_at=claims["exp"])
+
+
+@blp.route("/me", methods=["GET"])
+@jwt_required()
+@blp.response(200, UserSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+def me():
+    """The signed-in learner."""
+    return current_user
+
+
+@blp.route("/me", methods=["PATCH"])
+@jwt_required()
+@blp.arguments(ProfileUpdateSchema)
+@blp.response(200, UserSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+def update_me(changes: dict):
+    """Change the learner's profile (name, languages, level, time zone)."""
+    accounts.update_profile(current_user, changes)
+    db().commit()
+    return current_user
+
+
+@blp.post("/password")
+@jwt_required()
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.doc(security=[{"bearerAuth": []}])
+def change_password(args: dict):
+    """Change the password (the current one is required)."""
+    accounts.change_password(db(), current_user, current_password=args["current_password"],
+                             new_password=args["new_password"])
+    db().commit()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from domain.accounts import CEFR_LEVELS
+
+_level = ma.fields.String(validate=validate.OneOf(CEFR_LEVELS + tuple(l.lower() for l in CEFR_LEVELS)))
+_language = ma.fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use a two- or three-letter ISO 639 code."))
+_password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    email = ma.fields.Email(dump_only=True)
+    display_name = ma.fields.String()
+    target_language = ma.fields.String()
+    native_language = ma.fields.String(allow_none=True)
+    level = ma.fields.String()
+    timezone = ma.fields.String()
+    role = ma.fields.String(dump_only=True)
+    xp = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+class RegisterSchema(ma.Schema):
+    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+    password = _password
+    display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    target_language = ma.fields.String(load_default="fr", validate=validate.Regexp(r"^[a-z]{2,3}$"))
+    native_language = ma.fields.String(load_default=None, allow_none=True,
+                                       validate=validate.Regexp(r"^[a-z]{2,3}$"))
+    level = ma.fields.String(load_default="A1", validate=validate.OneOf(CEFR_LEVELS + tuple(l.lower() for l in CEFR_LEVELS)))
+    timezone = ma.fields.String(load_default="UTC", validate=validate.Length(max=64))
+
+
+class LoginSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+class ProfileUpdateSchema(ma.Schema):
+    display_name = ma.fields.String(validate=validate.Length(min=1, max=80))
+    target_language = _language
+    native_language = ma.fields.String(allow_none=True, validate=validate.Regexp(r"^[a-z]{2,3}$"))
+    level = _level
+    timezone = ma.fields.String(validate=validate.Length(max=64))
+
+
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True)
+    new_password = _password
+
+
+class TokensSchema(ma.Schema):
+    user = ma.fields.Nested(UserSchema)
+    access_token = ma.fields.String()
+    refresh_token = ma.fields.String()
+
+
+class AccessTokenSchema(ma.Schema):
+    access_token = ma.fields.String()

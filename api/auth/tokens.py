@@ -1,0 +1,98 @@
+"""flask-jwt-extended wiring: who the token names, the Redis revocation list, and the
+one error format for every token failure."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+import redis
+from flask import Flask
+from flask_jwt_extended import create_access_token, create_refresh_token
+
+from api.errors import error_response
+from api.extensions import db, jwt
+from domain import revocation
+from domain.config import Settings
+from domain.errors import Unavailable
+from domain.models import User
+from domain.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+
+def configure_jwt(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        JWT_SECRET_KEY=settings.jwt_secret_key,
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.jwt_access_token_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=settings.jwt_refresh_token_days),
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_QUERY_STRING_NAME="token",  # sockets only: browsers cannot set headers on a WebSocket
+        JWT_ERROR_MESSAGE_KEY="message",
+    )
+
+
+def issue_access_token(user: User) -> str:
+    return create_access_token(identity=str(user.id))
+
+
+def issue_tokens(user: User) -> dict[str, str]:
+    return {"access_token": issue_access_token(user), "refresh_token": create_refresh_token(identity=str(user.id))}
+
+
+@jwt.user_lookup_loader
+def _load_user(_header: dict, payload: dict) -> User | None:
+    return db().get(User, uuid.UUID(payload["sub"]))
+
+
+@jwt.token_in_blocklist_loader
+def _is_revoked(_header: dict, payload: dict) -> bool:
+    try:
+        return revocation.is_revoked(get_redis(), payload["jti"])
+    except redis.RedisError:
+        if payload.get("type") == "refresh":
+            # A 30-day token must not outlive a logout just because Redis is away.
+            raise Unavailable("Sign-in is temporarily unavailable.", code="auth_unavailable") from None
+        # Access tokens live 15 minutes: accepting them during a Redis outage keeps
+        # learners talking (their turns are safe in Postgres).
+        log.warning("revocation list unreachable; accepting access token %s", payload["jti"])
+        return False
+
+
+def _unauthorized(code: str, message: str):
+    return error_response(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+@jwt.unauthorized_loader
+def _missing(reason: str):
+    return _unauthorized("missing_token", "Send an access token: Authorization: Bearer <token>.")
+
+
+@jwt.invalid_token_loader
+def _invalid(reason: str):
+    return _unauthorized("invalid_token", f"The token is not valid: {reason}.")
+
+
+@jwt.expired_token_loader
+def _expired(_header: dict, _payload: dict):
+    return _unauthorized("token_expired", "The token has expired; refresh it or log in again.")
+
+
+@jwt.revoked_token_loader
+def _revoked(_header: dict, _payload: dict):
+    return _unauthorized("token_revoked", "The token has been revoked; log in again.")
+
+
+@jwt.user_lookup_error_loader
+def _unknown_user(_header: dict, _payload: dict):
+    return _unauthorized("user_not_found", "The account for this token no longer exists.")
+
+
+@jwt.needs_fresh_token_loader
+def _needs_fresh(_header: dict, _payload: dict):
+    return _unauthorized("fresh_token_required", "Log in again to do this.")
+
+
+@jwt.token_verification_failed_loader
+def _verification_failed(_header: dict, _payload: dict):
+    return _unauthorized("invalid_token", "The token could not be verified.")

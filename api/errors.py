@@ -1,0 +1,93 @@
+"""The one error format, for every failure:
+{"error": {"code": "<snake_case>", "message": "<human sentence>", "details": {...}}}
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
+
+log = logging.getLogger(__name__)
+
+_STATUS_BY_DOMAIN_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404, Invalid: 422, Conflict: 409, Unauthorized: 401, RateLimited: 429, Unavailable: 503,
+}
+
+_CODE_BY_STATUS = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("unauthorized", "Authentication is required."),
+    403: ("forbidden", "You may not do this."),
+    404: ("not_found", "Nothing lives at this address."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    409: ("conflict", "The request conflicts with the current state."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send the body as application/json."),
+    422: ("validation_error", "Some fields are missing or invalid."),
+    429: ("rate_limited", "Too many requests; slow down."),
+    500: ("internal_error", "Something went wrong on our side; it has been logged."),
+    503: ("unavailable", "A service we depend on is unavailable; try again shortly."),
+}
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "Stable snake_case error code"})
+    message = ma.fields.String(required=True, metadata={"description": "A sentence for humans"})
+    details = ma.fields.Dict(metadata={"description": "Field errors or other specifics"})
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBodySchema, required=True)
+
+
+def error_payload(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None):
+    response = jsonify(error_payload(code, message, details))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class ParlonsApi(Api):
+    """flask-smorest's Api with our error format for documentation and responses."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        status = error.code or 500
+        code, message = _CODE_BY_STATUS.get(status, (error.name.lower().replace(" ", "_"), error.description))
+        data = getattr(error, "data", None) or {}
+        details = data.get("messages") or data.get("errors") or {}
+        if status == 400 and details == {"json": ["Invalid JSON body."]}:
+            code, message = "malformed_json", "The request body is not valid JSON."
+        if status == 500:
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.exception("unhandled error", exc_info=original)
+            details = {}
+        return error_response(status, code, data.get("message", message), details, headers=data.get("headers"))
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        status = next((s for cls, s in _STATUS_BY_DOMAIN_ERROR.items() if isinstance(error, cls)), 400)
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+        return error_response(status, error.code, error.message, error.details, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return app.extensions["parlons_api"].handle_http_exception(error)
+        log.exception("unhandled error")
+        return app.extensions["parlons_api"].handle_http_exception(InternalServerError(original_exception=error))

@@ -1,0 +1,78 @@
+"""Conversations and their messages: /api/v1/sessions."""
+from __future__ import annotations
+
+from flask_jwt_extended import current_user, jwt_required
+from flask_smorest import Blueprint
+
+from api.extensions import db
+from api.pagination import PageArgsSchema, page_meta
+from api.runtime import characters
+from api.sessions.schemas import (MessageCreateSchema, MessagePageSchema, SessionCreateSchema, SessionOverviewSchema,
+                                  SessionPageSchema, SessionSchema)
+from api.sessions.submit import accept_message
+from api.turns.schemas import TurnEnvelopeSchema
+from domain import conversations, turns
+
+blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description="Conversations with characters")
+
+
+@blp.post("")
+@jwt_required()
+@blp.arguments(SessionCreateSchema)
+@blp.response(201, SessionSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+def create_session(args: dict):
+    """Start a conversation with a character (level defaults to the learner's)."""
+    session = conversations.create_session(db(), user=current_user, characters=characters(), **args)
+    db().commit()
+    return session
+
+
+@blp.get("")
+@jwt_required()
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, SessionPageSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+def list_sessions(args: dict):
+    """The learner's conversations, most recently active first."""
+    items, total = conversations.list_sessions(db(), user_id=current_user.id, **args)
+    return {"items": items, "meta": page_meta(total=total, **args)}
+
+
+@blp.get("/<session_id>")
+@jwt_required()
+@blp.response(200, SessionOverviewSchema)
+@blp.alt_response(404, description="No such session (or another learner's)")
+@blp.doc(security=[{"bearerAuth": []}])
+def get_session(session_id: str):
+    """A conversation's overview: XP, turn count, last activity and the latest turns."""
+    session = conversations.get_session(db(), user_id=current_user.id, session_id=session_id)
+    overview = SessionSchema().dump(session)
+    overview["recent_turns"] = [turns.present_turn(t) for t in conversations.latest_turns(db(), session=session)]
+    return overview
+
+
+@blp.post("/<session_id>/messages")
+@jwt_required()
+@blp.arguments(MessageCreateSchema)
+@blp.response(202, TurnEnvelopeSchema)
+@blp.alt_response(404, description="No such session (or another learner's)")
+@blp.doc(security=[{"bearerAuth": []}])
+def post_message(args: dict, session_id: str):
+    """Send a message. The turn is stored before the answer; results follow as events
+    and through GET /turns/{id}. Resending a `client_message_id` returns the same turn."""
+    view, _ = accept_message(user_id=current_user.id, session_id=session_id, **args)
+    return {"turn": view}
+
+
+@blp.get("/<session_id>/messages")
+@jwt_required()
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, MessagePageSchema)
+@blp.alt_response(404, description="No such session (or another learner's)")
+@blp.doc(security=[{"bearerAuth": []}])
+def list_messages(args: dict, session_id: str):
+    """The conversation's messages, oldest first, a page at a time."""
+    session = conversations.get_session(db(), user_id=current_user.id, session_id=session_id)
+    items, total = conversations.list_messages(db(), session=session, **args)
+    return {"items": [turns.present_message(m) for m in items], "meta": page_meta(total=total, **args)}

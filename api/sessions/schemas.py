@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from api.pagination import PageMetaSchema
+from api.turns.schemas import MessageSchema, TurnSchema
+from domain.accounts import CEFR_LEVELS
+from domain.config import get_settings
+
+
+class SessionCreateSchema(ma.Schema):
+    mode = ma.fields.String(load_default="story", validate=validate.OneOf(["story", "sandbox"]))
+    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    level = ma.fields.String(load_default=None, allow_none=True,
+                             validate=validate.OneOf(CEFR_LEVELS + tuple(l.lower() for l in CEFR_LEVELS)))
+    title = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    mode = ma.fields.String()
+    character_id = ma.fields.String()
+    level = ma.fields.String()
+    title = ma.fields.String()
+    xp = ma.fields.Integer()
+    turn_count = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    last_activity_at = ma.fields.DateTime()
+
+
+class SessionOverviewSchema(SessionSchema):
+    recent_turns = ma.fields.List(ma.fields.Nested(TurnSchema), metadata={"description": "Up to 20 latest turns, oldest first"})
+
+
+class SessionPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SessionSchema))
+    meta = ma.fields.Nested(PageMetaSchema)
+
+
+class MessagePageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(MessageSchema))
+    meta = ma.fields.Nested(PageMetaSchema)
+
+
+def _content_not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Write something first.")
+
+
+class MessageCreateSchema(ma.Schema):
+    content = ma.fields.String(required=True, validate=[
+        validate.Length(min=1, max=get_settings().max_message_chars), _content_not_blank])
+    client_message_id = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                                         metadata={"description": "Your id for this message; resending it returns the same turn"})
+    suggested_word_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1)), load_default=list,
+                                        validate=validate.Length(max=50))

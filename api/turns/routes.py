@@ -1,0 +1,34 @@
+"""Turn results, by id, with an optional long-poll."""
+from __future__ import annotations
+
+from flask_jwt_extended import current_user, jwt_required
+from flask_smorest import Blueprint
+
+from api.extensions import close_db, db
+from api.realtime.hub import hub
+from api.turns.schemas import TurnSchema, TurnWaitArgsSchema
+from domain import turns
+
+blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn results")
+
+
+@blp.get("/<turn_id>")
+@jwt_required()
+@blp.arguments(TurnWaitArgsSchema, location="query")
+@blp.response(200, TurnSchema)
+@blp.alt_response(404, description="No such turn (or another learner's)")
+@blp.doc(security=[{"bearerAuth": []}])
+def get_turn(args: dict, turn_id: str):
+    """A turn and its results. With `wait`, answers as soon as the turn finishes, or after `wait` seconds."""
+    user_id = current_user.id
+    if args["wait"] <= 0:
+        return turns.present_turn(turns.get_turn(db(), user_id=user_id, turn_id=turn_id))
+    # Listen before reading, so a result published in between is not missed.
+    with hub().subscribe(str(user_id)) as events:
+        turn = turns.get_turn(db(), user_id=user_id, turn_id=turn_id)
+        if turn.status == "pending":
+            close_db()  # hold no connection while waiting
+            events.wait_for(lambda e: e.type == "turn_result" and e.data["turn"]["id"] == str(turn.id),
+                            timeout=args["wait"])
+            turn = turns.get_turn(db(), user_id=user_id, turn_id=turn_id)
+    return turns.present_turn(turn)

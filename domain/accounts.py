@@ -1,0 +1,108 @@
+"""Learner accounts: registration, password checks, profile changes."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.errors import Conflict, Invalid, NotFound, Unauthorized
+from domain.models import User
+
+CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verifying against this keeps a login for an unknown email as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"Unknown time zone {name!r}.", code="invalid_timezone",
+                      details={"timezone": ["Use an IANA name such as Europe/Paris."]}) from None
+    return name
+
+
+def register(db: Session, *, email: str, password: str, display_name: str, target_language: str = "fr",
+             native_language: str | None = None, level: str = "A1", timezone: str = "UTC",
+             role: str = "learner") -> User:
+    user = User(
+        email=normalize_email(email),
+        password_hash=_hasher.hash(password),
+        display_name=display_name.strip(),
+        target_language=target_language,
+        native_language=native_language,
+        level=level.upper(),
+        timezone=validate_timezone(timezone),
+        role=role,
+    )
+    db.add(user)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise Conflict("An account with this email already exists.", code="email_taken") from None
+    return user
+
+
+def find_by_email(db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def get_user(db: Session, user_id: uuid.UUID | str) -> User:
+    user = db.get(User, uuid.UUID(str(user_id)))
+    if user is None:
+        raise NotFound("This account no longer exists.", code="user_not_found")
+    return user
+
+
+def authenticate(db: Session, *, email: str, password: str) -> User:
+    user = find_by_email(db, email)
+    if user is None:
+        _password_matches(_DUMMY_HASH, password)
+        raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
+    if not _password_matches(user.password_hash, password):
+        raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def change_password(db: Session, user: User, *, current_password: str, new_password: str) -> None:
+    if not _password_matches(user.password_hash, current_password):
+        raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+    user.password_hash = _hasher.hash(new_password)
+    user.updated_at = func.now()
+
+
+def set_password(user: User, new_password: str) -> None:
+    user.password_hash = _hasher.hash(new_password)
+
+
+def update_profile(user: User, changes: dict[str, Any]) -> User:
+    for name in ("display_name", "native_language", "level", "timezone", "target_language"):
+        if name in changes:
+            value = changes[name]
+            if name == "timezone":
+                value = validate_timezone(value)
+            if name == "level":
+                value = value.upper()
+            setattr(user, name, value)
+    return user
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,114 @@
+"""Settings from the environment (and an optional `.env`), read once per process.
+
+Every variable is listed with its default in `.env.example`. In production mode a
+missing required setting stops the process at start-up with one clear message.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Development-only secret: good enough on a laptop, refused in production.
+_DEV_JWT_SECRET = "parlons-development-secret-change-me-0123456789"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | test | production
+    database_url: str = ""
+    redis_url: str = ""
+    broker_url: str = ""  # defaults to redis_url
+    jwt_secret_key: str = _DEV_JWT_SECRET
+    jwt_access_token_minutes: int = 15
+    jwt_refresh_token_days: int = 30
+    login_rate_limit_account: str = "10/minute"
+    login_rate_limit_address: str = "60/minute"
+    max_request_bytes: int = 64 * 1024
+    max_message_chars: int = 2000
+    turn_deadline_seconds: int = 60
+    outbox_republish_after_seconds: int = 10
+    sweep_interval_seconds: float = 5.0
+    stage_lease_seconds: int = 15
+    stage_wait_seconds: float = 10.0
+    event_stream_maxlen: int = 1000
+    event_stream_ttl_seconds: int = 7 * 24 * 3600
+    ws_ping_interval_seconds: int = 25
+    ws_heartbeat_seconds: int = 30
+    offline_reply_chunk_delay_ms: int = 0
+    reply_delta_min_interval_ms: int = 50
+    prompts_dir: str = str(REPO_ROOT / "prompts")
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+
+# Settings that production refuses to run without (the development defaults are unsafe
+# or point at embedded servers that production does not start).
+_REQUIRED_IN_PRODUCTION = ("database_url", "redis_url", "jwt_secret_key")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from `environ` (default: os.environ after reading `.env`)."""
+    if environ is None:
+        load_dotenv(REPO_ROOT / ".env", override=False)
+        environ = dict(os.environ)
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for f in fields(Settings):
+        raw = environ.get(f.name.upper())
+        if raw is None:
+            continue
+        kind = type(f.default)
+        try:
+            values[f.name] = _bool(raw) if kind is bool else kind(raw)
+        except ValueError:
+            problems.append(f"{f.name.upper()}={raw!r} is not a valid {kind.__name__}")
+    if environ.get("PARLONS_ENV"):
+        values["env"] = environ["PARLONS_ENV"]
+    settings = Settings(**values)
+    if settings.env not in {"development", "test", "production"}:
+        problems.append(f"PARLONS_ENV must be development, test or production, not {settings.env!r}")
+    if settings.is_production:
+        missing = [n.upper() for n in _REQUIRED_IN_PRODUCTION if not environ.get(n.upper())]
+        problems += [f"{name} is required when PARLONS_ENV=production" for name in missing]
+        if settings.jwt_secret_key == _DEV_JWT_SECRET or len(settings.jwt_secret_key) < 32:
+            problems.append("JWT_SECRET_KEY must be a private value of at least 32 characters")
+    for name in ("database_url", "redis_url"):
+        if not getattr(settings, name) and not problems:
+            problems.append(
+                f"{name.upper()} is not set: run through `make run`, which starts embedded "
+                f"servers, or set it in the environment or .env"
+            )
+    if problems:
+        raise ConfigError("Parlons cannot start:\n  - " + "\n  - ".join(problems))
+    return settings
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,83 @@
+"""Chat sessions: a learner's conversations with characters."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.characters import CharacterLibrary
+from domain.errors import Invalid, NotFound
+from domain.models import ChatSession, Message, Turn, User
+
+
+def parse_uuid(value: str | uuid.UUID, what: str) -> uuid.UUID:
+    """Ids in URLs are UUIDs; anything else names nothing, so it is a 404 like any unknown id."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No such {what}.", code=f"{what}_not_found") from None
+
+
+def create_session(db: Session, *, user: User, characters: CharacterLibrary, mode: str, character_id: str,
+                   level: str | None = None, title: str | None = None) -> ChatSession:
+    character = characters.get(character_id)
+    if character is None:
+        raise Invalid(f"Unknown character {character_id!r}.", code="unknown_character",
+                      details={"character_id": [f"Choose one of: {', '.join(c.id for c in characters.all())}."]})
+    session = ChatSession(
+        user_id=user.id,
+        mode=mode,
+        character_id=character.id,
+        level=(level or user.level).upper(),
+        title=(title or f"{character.name}").strip()[:200],
+    )
+    db.add(session)
+    db.flush()
+    return session
+
+
+def get_session(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID) -> ChatSession:
+    """The learner's own session; another learner's is indistinguishable from a missing one."""
+    session = db.get(ChatSession, parse_uuid(session_id, "session"))
+    if session is None or session.user_id != user_id:
+        raise NotFound("No such session.", code="session_not_found")
+    return session
+
+
+def list_sessions(db: Session, *, user_id: uuid.UUID, page: int, per_page: int) -> tuple[list[ChatSession], int]:
+    query = select(ChatSession).where(ChatSession.user_id == user_id)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.scalars(
+        query.order_by(ChatSession.last_activity_at.desc(), ChatSession.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def list_messages(db: Session, *, session: ChatSession, page: int, per_page: int) -> tuple[list[Message], int]:
+    """History oldest first, so pages read like the conversation."""
+    query = select(Message).where(Message.session_id == session.id)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.scalars(
+        query.order_by(Message.created_at, Message.role.desc(), Message.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def recent_history(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID, limit: int = 20) -> list[tuple[str, str]]:
+    """The last `limit` messages before a turn, oldest first, as (role, content)."""
+    rows = db.execute(
+        select(Message.role, Message.content)
+        .where(Message.session_id == session_id, Message.turn_id != before_turn)
+        .order_by(Message.created_at.desc(), Message.role)
+        .limit(limit)
+    ).all()
+    return [(role, content) for role, content in reversed(rows)]
+
+
+def latest_turns(db: Session, *, session: ChatSession, limit: int = 20) -> list[Turn]:
+    """The session's latest turns, oldest first."""
+    rows = db.scalars(select(Turn).where(Turn.session_id == session.id).order_by(Turn.created_at.desc()).limit(limit))
+    return list(reversed(rows.all()))

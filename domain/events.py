@@ -1,0 +1,124 @@
+"""Events to clients: the envelope, the publisher, and replay.
+
+Each learner has a capped Redis Stream (the replay window) and a pub/sub channel (the
+live doorbell). One Lua call appends to the stream and publishes with the id the stream
+assigned, so live and replayed copies of an event carry the same id and a client can
+resume with `last_event_id` without gaps or duplicates.
+
+Ephemeral events (typing, heartbeat, session_ready, error) are never stored; their ids
+start with "x-" and cannot be used to resume.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+
+CHANNEL_PREFIX = "parlons:events:"
+CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
+
+SERVER_EVENT_TYPES = frozenset({
+    "session_ready", "turn_accepted", "grammar_feedback", "moderation_feedback", "reply_delta",
+    "turn_result", "hint", "penpal_reply", "journey_scored", "typing", "heartbeat", "error",
+})
+
+# KEYS: stream, channel. ARGV: maxlen, ttl seconds, envelope JSON without id, origin.
+_APPEND_AND_PUBLISH = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[4] .. ' ' .. ARGV[3])
+return id
+"""
+
+
+def stream_key(user_id: uuid.UUID | str) -> str:
+    return f"parlons:stream:{user_id}"
+
+
+def channel(user_id: uuid.UUID | str) -> str:
+    return f"{CHANNEL_PREFIX}{user_id}"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    id: str
+    ts: str
+    data: dict[str, Any]
+    origin: str = "-"  # the socket that caused it, so it is not echoed back (typing)
+
+    def envelope(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "ts": self.ts, "data": self.data}
+
+    @property
+    def replayable(self) -> bool:
+        return not self.id.startswith("x-")
+
+
+def stream_id_key(event_id: str) -> tuple[int, int]:
+    """Stream ids ("<ms>-<seq>") as a sortable pair."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def is_stream_id(value: str) -> bool:
+    ms, sep, seq = value.partition("-")
+    return ms.isdigit() and (not sep or seq.isdigit())
+
+
+def parse_channel_message(channel_name: str, payload: str) -> tuple[str, Event]:
+    """(user_id, event) from a pub/sub message as the publisher wrote it."""
+    user_id = channel_name[len(CHANNEL_PREFIX):]
+    event_id, origin, body = payload.split(" ", 2)
+    doc = json.loads(body)
+    return user_id, Event(type=doc["type"], id=event_id, ts=doc["ts"], data=doc["data"], origin=origin)
+
+
+class EventPublisher:
+    """The one way to send an event to a learner."""
+
+    def __init__(self, client: redis.Redis, *, maxlen: int, ttl_seconds: int):
+        self._redis = client
+        self._maxlen = maxlen
+        self._ttl = ttl_seconds
+        self._append = client.register_script(_APPEND_AND_PUBLISH)
+
+    def publish(self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any]) -> str:
+        """Store the event in the learner's replay window and ring the doorbell; returns its id."""
+        body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
+        event_id = self._append(
+            keys=[stream_key(user_id), channel(user_id)], args=[self._maxlen, self._ttl, body, "-"]
+        )
+        return event_id.decode() if isinstance(event_id, bytes) else event_id
+
+    def publish_ephemeral(
+        self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any], origin: str = "-"
+    ) -> str:
+        """Live-only event (typing): not stored, not replayable."""
+        event_id = "x-" + uuid.uuid4().hex[:16]
+        body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
+        self._redis.publish(channel(user_id), f"{event_id} {origin} {body}")
+        return event_id
+
+    def replay(self, user_id: uuid.UUID | str, after_id: str, limit: int = 1000) -> list[Event]:
+        """Stored events after `after_id` (exclusive), oldest first."""
+        rows = self._redis.xrange(stream_key(user_id), min=f"({after_id}", max="+", count=limit)
+        events = []
+        for raw_id, fields in rows:
+            event_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+            doc = json.loads(fields[b"e"] if b"e" in fields else fields["e"])
+            events.append(Event(type=doc["type"], id=event_id, ts=doc["ts"], data=doc["data"]))
+        return events
+
+
+def ephemeral_event(event_type: str, data: dict[str, Any]) -> Event:
+    """An event made locally for one socket (session_ready, heartbeat, error)."""
+    return Event(type=event_type, id="x-" + uuid.uuid4().hex[:16], ts=now_iso(), data=data)

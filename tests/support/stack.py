@@ -1,0 +1,142 @@
+"""The real stack for integration tests: PostgreSQL, Redis, gunicorn (gevent), the
+three Celery worker families and beat, each a separate process as in production.
+
+Embedded servers unless TEST_DATABASE_URL / TEST_REDIS_URL point elsewhere.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from deploy.services import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+# Short recovery timings so tests of crashes and outages finish in seconds.
+TEST_SETTINGS = {
+    "PARLONS_ENV": "test",
+    "OUTBOX_REPUBLISH_AFTER_SECONDS": "2",
+    "SWEEP_INTERVAL_SECONDS": "1",
+    "STAGE_LEASE_SECONDS": "3",
+    "STAGE_WAIT_SECONDS": "10",
+    "TURN_DEADLINE_SECONDS": "60",
+    "LOGIN_RATE_LIMIT_ACCOUNT": "5/minute",
+    "LOGIN_RATE_LIMIT_ADDRESS": "10000/minute",
+    "WS_HEARTBEAT_SECONDS": "30",
+    "LOG_LEVEL": "WARNING",
+}
+
+WORKER_COMMANDS = {
+    "llm": ["-Q", "llm", "-P", "gevent", "-c", "20"],
+    "nlp": ["-Q", "nlp", "-P", "prefork", "-c", "1"],
+    "default": ["-Q", "default", "-P", "prefork", "-c", "1"],
+}
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    web_port: int = 0
+    redis_server: EmbeddedRedis | None = None
+    postgres_server: EmbeddedPostgres | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _starts: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.web_port}"
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, **TEST_SETTINGS)
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        env["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
+        env["REDIS_URL"] = os.environ.get("TEST_REDIS_URL") or self._start_redis()
+        env.pop("BROKER_URL", None)
+        self.env = env
+        subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                       env=env, cwd=REPO, check=True, capture_output=True)
+        self.web_port = free_port()
+        self.spawn("web", [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1", "api:create_app()"],
+                   extra_env={"PORT": str(self.web_port)})
+        for family in WORKER_COMMANDS:
+            self.start_worker(family)
+        self.spawn("beat", [BIN / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
+                            "--schedule", str(self.data_dir / "beat-schedule")])
+        wait_for_port(self.web_port, timeout=60)
+        self.wait_ready()
+
+    def _start_postgres(self) -> str:
+        self.postgres_server = EmbeddedPostgres(self.data_dir / "postgres", free_port(), database="parlons_test")
+        return self.postgres_server.start()
+
+    def _start_redis(self) -> str:
+        self.redis_server = EmbeddedRedis(self.data_dir / "redis", free_port())
+        return self.redis_server.start()
+
+    def spawn(self, name: str, command: list, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = open(self.data_dir / f"{name}.log", "ab")
+        process = subprocess.Popen([str(part) for part in command], cwd=REPO, env={**self.env, **(extra_env or {})},
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def start_worker(self, family: str, **extra_env: str) -> subprocess.Popen:
+        self._starts += 1
+        return self.spawn(f"worker_{family}", [BIN / "celery", "-A", "workers.celery_app", "worker",
+                                               *WORKER_COMMANDS[family], "-n", f"{family}-{self._starts}@%h",
+                                               "--loglevel=INFO", "-E"], extra_env)
+
+    def kill_worker(self, family: str) -> None:
+        """SIGKILL the worker and its pool children: no warm shutdown, no ack."""
+        process = self.processes.pop(f"worker_{family}")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base_url + "/api/v1/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("the web process never became ready; see " + str(self.data_dir / "web.log"))
+
+    def stop_redis(self) -> None:
+        assert self.redis_server is not None, "Redis restarts need the embedded Redis"
+        self.redis_server.stop()
+
+    def start_redis(self) -> None:
+        assert self.redis_server is not None
+        self.redis_server.start()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        if self.redis_server:
+            self.redis_server.stop()
+        if self.postgres_server:
+            self.postgres_server.stop()

@@ -1,0 +1,57 @@
+"""The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
+
+Queues: `llm` (I/O bound replies, on a gevent pool), `nlp` (spaCy, CPU bound, prefork),
+`default` (moderation, finishing, sweeping).
+"""
+from __future__ import annotations
+
+from celery import Celery, signals
+
+from domain.config import get_settings
+
+settings = get_settings()
+
+celery = Celery("parlons", broker=settings.celery_broker_url, include=["workers.turns", "workers.maintenance"])
+celery.conf.update(
+    task_default_queue="default",
+    task_routes={
+        "turns.reply": {"queue": "llm"},
+        "turns.grammar": {"queue": "nlp"},
+        "turns.moderation": {"queue": "default"},
+        "turns.finalize": {"queue": "default"},
+        "maintenance.*": {"queue": "default"},
+    },
+    # A task is acknowledged only when it has finished, and a worker killed mid-task
+    # puts it back: together with the claims in domain/turns.py this gives exactly-once results.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    # Flower shows tasks from these events.
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={
+        # Unacknowledged tasks of a dead worker come back after this; the outbox sweeper
+        # usually re-publishes them much sooner.
+        "visibility_timeout": 300,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    },
+    beat_schedule={
+        "sweep-turns": {"task": "maintenance.sweep", "schedule": settings.sweep_interval_seconds},
+    },
+    worker_hijack_root_logger=False,
+)
+
+
+@signals.worker_process_init.connect
+def _fresh_connections_after_fork(**_: object) -> None:
+    # Superset's rule: nothing opened by the parent is used across a fork.
+    from domain.db import dispose_engine
+    from domain.redis_client import reset_after_fork
+
+    dispose_engine()
+    reset_after_fork()

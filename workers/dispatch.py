@@ -1,0 +1,31 @@
+"""Sending outbox work to the broker. Used right after commit (best effort) and by the
+sweeper (for whatever that first publish missed)."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from workers.celery_app import celery
+
+log = logging.getLogger(__name__)
+
+# What each outbox kind starts. The turn's three stages run in parallel.
+_TASKS_BY_KIND = {
+    "turn": ("turns.grammar", "turns.moderation", "turns.reply"),
+}
+
+
+def dispatch(kind: str, ref_id: uuid.UUID | str) -> None:
+    """Publish the tasks for one outbox entry; raises if the broker is unreachable."""
+    for name in _TASKS_BY_KIND[kind]:
+        celery.send_task(name, args=[str(ref_id)], retry=False)
+
+
+def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str) -> bool:
+    """Publish now if the broker answers; otherwise the outbox sweeper will."""
+    try:
+        dispatch(kind, ref_id)
+        return True
+    except Exception:  # any broker failure: the outbox entry keeps the work safe
+        log.warning("broker unavailable; %s %s left to the outbox sweeper", kind, ref_id, exc_info=True)
+        return False

@@ -1,0 +1,12 @@
+"""Periodic jobs run by beat."""
+from __future__ import annotations
+
+from workers.celery_app import celery
+from workers.dispatch import dispatch
+from workers.runtime import pipeline
+
+
+@celery.task(name="maintenance.sweep")
+def sweep() -> dict[str, int]:
+    """Re-publish lost turn work, finish stalled turns, fail overdue ones."""
+    return pipeline().sweep(dispatch)

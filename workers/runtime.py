@@ -1,0 +1,21 @@
+"""The pipeline as a worker process builds it once."""
+from __future__ import annotations
+
+from functools import cache
+
+from domain.characters import default_library
+from domain.config import get_settings
+from domain.llm.offline import OfflineProvider
+from domain.pipeline import Pipeline
+from domain.redis_client import get_publisher, get_redis
+
+
+@cache
+def pipeline() -> Pipeline:
+    return Pipeline(
+        settings=get_settings(),
+        redis=get_redis(),
+        publisher=get_publisher(),
+        characters=default_library(),
+        provider=OfflineProvider(),
+    )
