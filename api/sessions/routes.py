@@ -47,9 +47,8 @@ def list_sessions(args: dict):
 def get_session(session_id: str):
     """A conversation's overview: XP, turn count, last activity and the latest turns."""
     session = conversations.get_session(db(), user_id=current_user.id, session_id=session_id)
-    overview = SessionSchema().dump(session)
-    overview["recent_turns"] = [turns.present_turn(t) for t in conversations.latest_turns(db(), session=session)]
-    return overview
+    session.recent_turns = [turns.present_turn(t) for t in conversations.latest_turns(db(), session=session)]
+    return session
 
 
 @blp.post("/<session_id>/messages")
