@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Served from the flask-swagger-ui wheel: nothing is fetched from the internet.
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
-        SOCK_SERVER_OPTIONS={"ping_interval": settings.ws_ping_interval_seconds, "max_message_size": settings.max_request_bytes},
+        SOCK_SERVER_OPTIONS={"ping_interval": settings.ws_ping_interval_seconds,
+                             "max_message_size": settings.max_request_bytes},
     )
 
     from api.auth.tokens import configure_jwt

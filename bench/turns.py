@@ -117,7 +117,7 @@ def main() -> None:
     results["end_to_end"] = bench_end_to_end(args.url, ws_base, args.e2e)
     print(f"submit -> turn_result over socket: {results['end_to_end']}", flush=True)
     results["acknowledgement"] = []
-    for concurrency in (1, 10, 50):
+    for concurrency in (1, 10, 50) if args.turns else ():
         row = bench_acknowledgement(args.url, concurrency, args.turns)
         results["acknowledgement"].append(row)
         print(f"POST /messages with {concurrency:>2} learners: {row}", flush=True)

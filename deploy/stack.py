@@ -36,9 +36,22 @@ def _env_with_dotenv() -> dict[str, str]:
     return env
 
 
+def _lock_data_folder() -> object:
+    """One `make run` per data folder: a second one would fight over the servers."""
+    import fcntl
+
+    lock = open(DATA / "stack.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another `make run` is already using {DATA}; stop it first (Ctrl-C in its terminal)")
+    return lock
+
+
 def main() -> int:
     env = _env_with_dotenv()
     DATA.mkdir(exist_ok=True)
+    lock = _lock_data_folder()  # noqa: F841  (held until this process exits)
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     try:
         if not env.get("DATABASE_URL"):
@@ -52,11 +65,14 @@ def main() -> int:
             env["REDIS_URL"] = rd.start()
             started.append(rd)
 
-        subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"], env=env, cwd=REPO, check=True)
+        subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                       env=env, cwd=REPO, check=True)
         subprocess.run([BIN / "flask", "--app", "api:create_app", "seed-demo", "--email", DEMO_EMAIL,
                         "--password", DEMO_PASSWORD], env=env, cwd=REPO, check=True)
 
-        port, flower_port = env.get("PORT", "8000"), env.get("FLOWER_PORT", "5555")
+        # honcho hands PORT to the first process (web) and PORT+100·i to the others.
+        port = env.setdefault("PORT", "8000")
+        flower_port = env.get("FLOWER_PORT", "5555")
         flower_auth = env.get("FLOWER_BASIC_AUTH", "admin:parlons")
         print(
             "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from domain.characters import CharacterLibrary
 from domain.errors import Invalid, NotFound
@@ -66,7 +66,8 @@ def list_messages(db: Session, *, session: ChatSession, page: int, per_page: int
     return list(rows), total
 
 
-def recent_history(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID, limit: int = 20) -> list[tuple[str, str]]:
+def recent_history(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID,
+                   limit: int = 20) -> list[tuple[str, str]]:
     """The last `limit` messages before a turn, oldest first, as (role, content)."""
     rows = db.execute(
         select(Message.role, Message.content)
@@ -79,5 +80,6 @@ def recent_history(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID
 
 def latest_turns(db: Session, *, session: ChatSession, limit: int = 20) -> list[Turn]:
     """The session's latest turns, oldest first."""
-    rows = db.scalars(select(Turn).where(Turn.session_id == session.id).order_by(Turn.created_at.desc()).limit(limit))
+    rows = db.scalars(select(Turn).where(Turn.session_id == session.id).options(selectinload(Turn.messages))
+                      .order_by(Turn.created_at.desc()).limit(limit))
     return list(reversed(rows.all()))

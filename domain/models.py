@@ -128,12 +128,8 @@ class Turn(Base):
     completed_at: Mapped[datetime | None]
 
     messages: Mapped[list[Message]] = relationship(
-        primaryjoin="Turn.id == Message.turn_id", foreign_keys="Message.turn_id",
-        lazy="selectin", viewonly=True,
+        primaryjoin="Turn.id == Message.turn_id", foreign_keys="Message.turn_id", viewonly=True,
     )
-
-    def message(self, role: str) -> Message | None:
-        return next((m for m in self.messages if m.role == role), None)
 
 
 class OutboxEntry(Base):

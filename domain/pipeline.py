@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import redis
+from redis import Redis
+from sqlalchemy import select
 
 from domain import conversations, outbox, turns
 from domain.characters import CharacterLibrary
@@ -28,7 +29,7 @@ from domain.db import session_scope
 from domain.events import EventPublisher
 from domain.language import check_grammar, moderate
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
-from domain.models import ChatSession, Turn, utcnow
+from domain.models import Turn, utcnow
 from domain.streaming import DeltaCoalescer
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ _DOORBELL_TTL_SECONDS = 600
 @dataclass
 class Pipeline:
     settings: Settings
-    redis: redis.Redis
+    redis: Redis
     publisher: EventPublisher
     characters: CharacterLibrary
     provider: OfflineProvider
@@ -61,42 +62,37 @@ class Pipeline:
             if attempt is None:
                 ready = turns.is_ready(db, turn_id)
             else:
-                context = self._reply_context(db, turn_id)
+                given = turns.stage_input(db, turn_id)
+                history = conversations.recent_history(db, session_id=given.session_id, before_turn=turn_id)
         if attempt is None:
             if ready:
                 self.finalize(turn_id)
             return
 
-        stages = self._wait_for(turn_id, ("moderation", "grammar"))
-        moderation = stages.get("moderation") or moderate(context["user_text"]).to_dict()
-        grammar = stages.get("grammar") or {"errors": [], "corrected_text": None}
-        request = ReplyRequest(
-            character=context["character"],
-            level=context["level"],
-            history=context["history"],
-            user_message=context["user_text"],
-            corrections=grammar["errors"],
-            corrected_text=grammar["corrected_text"],
-        )
+        stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar})
+        moderation = stages["moderation"] or moderate(given.text).to_dict()
+        grammar = stages["grammar"] or {"errors": [], "corrected_text": None}
+        character = self.characters.get(given.character_id) or self.characters.all()[0]
         if moderation["flagged"]:
-            pieces = iter([kind_redirect(context["character"].target_language, context["level"], str(turn_id))])
+            pieces = iter([kind_redirect(character.target_language, given.level, str(turn_id))])
         else:
-            pieces = self.provider.stream_reply(request)
+            pieces = self.provider.stream_reply(ReplyRequest(
+                character=character, level=given.level, history=history, user_message=given.text,
+                corrections=grammar["errors"], corrected_text=grammar["corrected_text"]))
 
-        reply = self._stream(turn_id, context, attempt, pieces)
+        reply = self._stream(turn_id, given, attempt, pieces)
         if reply is None:
             return  # our lease ran out and another attempt owns the reply now
         with session_scope() as db:
             write = turns.record_reply(db, turn_id, attempt=attempt, reply=reply, provider=self.provider.name)
-        if write.ready:
-            self.finalize(turn_id)
+            finished = turns.finalize_turn(db, turn_id) if write.ready else None
+        self._announce_result(given.user_id, finished)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         with session_scope() as db:
-            turn = turns.finalize_turn(db, turn_id)
-            view = turns.present_turn(turn) if turn is not None else None
-        if turn is not None:
-            self.publisher.publish(turn.user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
+            user_id = db.scalar(select(Turn.user_id).where(Turn.id == turn_id))
+            finished = turns.finalize_turn(db, turn_id)
+        self._announce_result(user_id, finished)
 
     # --- recovery (beat) ----------------------------------------------------------
 
@@ -108,69 +104,46 @@ class Pipeline:
         for kind, ref_id in due:
             dispatch(kind, ref_id)
         with session_scope() as db:
-            stalled = turns.stalled_ready_turn_ids(db, older_than=utcnow() - timedelta(seconds=self.settings.stage_lease_seconds))
+            grace = timedelta(seconds=self.settings.stage_lease_seconds)
+            stalled = turns.stalled_ready_turn_ids(db, older_than=utcnow() - grace)
         for turn_id in stalled:
             self.finalize(turn_id)
         with session_scope() as db:
-            failed = [turns.present_turn(t) for t in turns.fail_overdue_turns(db)]
-            owners = {t["id"]: db.get(Turn, uuid.UUID(t["id"])).user_id for t in failed}
-        for view in failed:
-            self.publisher.publish(owners[view["id"]], "turn_result", {"session_id": view["session_id"], "turn": view})
+            failed = [(turn.user_id, turns.present_turn(turn)) for turn in turns.fail_overdue_turns(db)]
+        for user_id, view in failed:
+            self._announce_result(user_id, view)
         return {"republished": len(due), "finalized": len(stalled), "failed": len(failed)}
 
     # --- helpers ------------------------------------------------------------------
 
     def _run_analysis(self, turn_id: uuid.UUID, stage: str, analyze: Any, record: Any, event_type: str) -> None:
-        """Analyse the learner's text, store the result once, announce it, ring the doorbell."""
-        text = self._pending_user_text(turn_id, stage_column=stage)
-        if text is None:
+        """Analyse the learner's text, store the result once, announce it, ring the
+        doorbell, and finish the turn if this was the last stage."""
+        with session_scope() as db:
+            given = turns.stage_input(db, turn_id)
+        if given is None:
+            return  # finished (or failed) already
+        if getattr(given, stage) is not None:  # a redelivery: only make sure the turn finishes
+            if given.ready:
+                self.finalize(turn_id)
             return
-        result = analyze(text)
+        result = analyze(given.text)
         with session_scope() as db:
             write = record(db, turn_id, result)
-            turn = db.get(Turn, turn_id)
-            user_id, session_id = turn.user_id, turn.session_id
+            finished = turns.finalize_turn(db, turn_id) if write.ready else None
         if write.won:
-            self.publisher.publish(user_id, event_type, {"session_id": str(session_id), "turn_id": str(turn_id), **result})
+            self.publisher.publish(given.user_id, event_type,
+                                   {"session_id": str(given.session_id), "turn_id": str(turn_id), **result})
             self._ring(turn_id, stage)
-        if write.ready:
-            self.finalize(turn_id)
+        self._announce_result(given.user_id, finished)
 
-    def _pending_user_text(self, turn_id: uuid.UUID, *, stage_column: str) -> str | None:
-        """The learner's text, or None when the turn is gone, finished, or this stage is
-        already stored (a redelivery): then only make sure the turn gets finalized."""
-        with session_scope() as db:
-            turn = turns.load_turn(db, turn_id)
-            if turn is None or turn.status != "pending":
-                return None
-            if getattr(turn, stage_column) is not None:
-                ready = turns.is_ready(db, turn_id)
-                message = None
-            else:
-                ready = False
-                message = turn.message("user")
-        if ready:
-            self.finalize(turn_id)
-        return message.content if message is not None else None
+    def _announce_result(self, user_id: uuid.UUID | None, view: dict[str, Any] | None) -> None:
+        if view is not None:
+            self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
 
-    def _reply_context(self, db: Any, turn_id: uuid.UUID) -> dict[str, Any]:
-        turn = db.get(Turn, turn_id)
-        session = db.get(ChatSession, turn.session_id)
-        character = self.characters.get(session.character_id)
-        if character is None:  # a character folder was removed after the session started
-            character = self.characters.all()[0]
-        return {
-            "user_id": turn.user_id,
-            "session_id": turn.session_id,
-            "character": character,
-            "level": session.level,
-            "user_text": turn.message("user").content,
-            "history": conversations.recent_history(db, session_id=session.id, before_turn=turn.id),
-        }
-
-    def _stream(self, turn_id: uuid.UUID, context: dict[str, Any], attempt: int, pieces: Any) -> str | None:
+    def _stream(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int, pieces: Any) -> str | None:
         """Publish the reply as coalesced `reply_delta` events, keeping our lease alive."""
-        user_id, session_id = context["user_id"], str(context["session_id"])
+        user_id, session_id = given.user_id, str(given.session_id)
         lease = self.settings.stage_lease_seconds
 
         def emit(delta: str, index: int) -> None:
@@ -197,19 +170,22 @@ class Pipeline:
         with self.redis.pipeline() as pipe:
             pipe.rpush(key, "1").expire(key, _DOORBELL_TTL_SECONDS).execute()
 
-    def _wait_for(self, turn_id: uuid.UUID, stages: tuple[str, ...]) -> dict[str, Any]:
-        """Stored results of `stages`, waiting up to STAGE_WAIT_SECONDS for missing ones."""
+    def _wait_for(self, turn_id: uuid.UUID, known: dict[str, Any]) -> dict[str, Any]:
+        """The results of the stages in `known`, waiting up to STAGE_WAIT_SECONDS for those
+        still None (a stage that never comes is left None for the caller to handle)."""
+        found = dict(known)
         deadline = time.monotonic() + self.settings.stage_wait_seconds
-        while True:
-            with session_scope() as db:
-                turn = db.get(Turn, turn_id)
-                found = {name: getattr(turn, name) for name in stages}
-            missing = [name for name, value in found.items() if value is None]
+        while missing := [name for name, value in found.items() if value is None]:
             remaining = deadline - time.monotonic()
-            if not missing or remaining <= 0:
-                return found
-            # Wake when a missing stage rings, re-checking the database at least each second.
+            if remaining <= 0:
+                break
+            # Wake when a missing stage rings; re-check the database at least each second
+            # in case a doorbell was lost.
             self.redis.blpop([_doorbell(turn_id, name) for name in missing], timeout=min(remaining, 1.0))
+            with session_scope() as db:
+                row = db.execute(select(*(getattr(Turn, name) for name in missing)).where(Turn.id == turn_id)).one()
+            found.update(zip(missing, row))
+        return found
 
 
 def _doorbell(turn_id: uuid.UUID, stage: str) -> str:

@@ -24,7 +24,8 @@ def get_redis() -> redis.Redis:
 @cache
 def get_publisher() -> EventPublisher:
     settings = get_settings()
-    return EventPublisher(get_redis(), maxlen=settings.event_stream_maxlen, ttl_seconds=settings.event_stream_ttl_seconds)
+    return EventPublisher(get_redis(), maxlen=settings.event_stream_maxlen,
+                          ttl_seconds=settings.event_stream_ttl_seconds)
 
 
 def reset_after_fork() -> None:

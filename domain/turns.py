@@ -31,6 +31,24 @@ class StageWrite:
     ready: bool  # every stage is now stored and the turn still pending: finalize it
 
 
+@dataclass(frozen=True)
+class StageInput:
+    """What a stage needs to know about a pending turn, read in one query."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    text: str
+    character_id: str
+    level: str
+    grammar: dict[str, Any] | None
+    moderation: dict[str, Any] | None
+    has_reply: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.grammar is not None and self.moderation is not None and self.has_reply
+
+
 def present_message(message: Message | None) -> dict[str, Any] | None:
     if message is None:
         return None
@@ -38,14 +56,16 @@ def present_message(message: Message | None) -> dict[str, Any] | None:
             "created_at": message.created_at.isoformat()}
 
 
-def present_turn(turn: Turn) -> dict[str, Any]:
-    """The turn as GET /turns/{id} returns it and as events carry it."""
+def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str, Any]:
+    """The turn as GET /turns/{id} returns it and as events carry it. Pass `messages`
+    when you have them, to save loading them again."""
+    by_role = {m.role: m for m in (turn.messages if messages is None else messages)}
     return {
         "id": str(turn.id),
         "session_id": str(turn.session_id),
         "status": turn.status,
-        "user_message": present_message(turn.message("user")),
-        "assistant_message": present_message(turn.message("assistant")),
+        "user_message": present_message(by_role.get("user")),
+        "assistant_message": present_message(by_role.get("assistant")),
         "grammar": turn.grammar,
         "moderation": turn.moderation,
         "word_feedback": turn.word_feedback or [],
@@ -59,16 +79,16 @@ def present_turn(turn: Turn) -> dict[str, Any]:
 
 
 def submit_turn(db: Session, *, session: ChatSession, content: str, client_message_id: str | None,
-                suggested_word_ids: list[int], deadline_seconds: int) -> tuple[Turn, bool]:
+                suggested_word_ids: list[int], deadline_seconds: int) -> tuple[dict[str, Any], uuid.UUID, bool]:
     """Write the turn, the learner's message and the outbox row in the caller's transaction.
 
-    Returns (turn, created). A `client_message_id` already used in this session returns
-    the turn it created, so a client may safely resend after a timeout.
+    Returns (turn view, turn id, created). A `client_message_id` already used in this
+    session returns the turn it created, so a client may safely resend after a timeout.
     """
     if client_message_id:
         existing = _find_by_client_message_id(db, session.id, client_message_id)
         if existing is not None:
-            return existing, False
+            return present_turn(existing), existing.id, False
     now = utcnow()
     turn = Turn(
         id=uuid.uuid4(),
@@ -80,22 +100,27 @@ def submit_turn(db: Session, *, session: ChatSession, content: str, client_messa
         created_at=now,
         deadline_at=now + timedelta(seconds=deadline_seconds),
     )
-    try:
-        with db.begin_nested():
-            db.add(turn)
-            db.flush()
-    except IntegrityError:
-        # A concurrent request with the same client_message_id won the insert.
-        existing = _find_by_client_message_id(db, session.id, client_message_id or "")
-        if existing is None:
-            raise
-        return existing, False
-    db.add(Message(session_id=session.id, turn_id=turn.id, role="user", content=content, created_at=now))
+    if client_message_id:
+        try:
+            with db.begin_nested():
+                db.add(turn)
+                db.flush()
+        except IntegrityError:
+            # A concurrent request with the same client_message_id won the insert.
+            existing = _find_by_client_message_id(db, session.id, client_message_id)
+            if existing is None:
+                raise
+            return present_turn(existing), existing.id, False
+    else:
+        db.add(turn)
+        db.flush()  # the turn row first: messages and the outbox refer to it
+    message = Message(id=uuid.uuid4(), session_id=session.id, turn_id=turn.id, role="user", content=content,
+                      created_at=now)
+    db.add(message)
     outbox.add(db, kind=OUTBOX_KIND, ref_id=turn.id)
     session.last_activity_at = now
     db.flush()
-    db.refresh(turn, ["messages"])
-    return turn, True
+    return present_turn(turn, [message]), turn.id, True
 
 
 def _find_by_client_message_id(db: Session, session_id: uuid.UUID, client_message_id: str) -> Turn | None:
@@ -109,8 +134,16 @@ def get_turn(db: Session, *, user_id: uuid.UUID, turn_id: str | uuid.UUID) -> Tu
     return turn
 
 
-def load_turn(db: Session, turn_id: uuid.UUID | str) -> Turn | None:
-    return db.get(Turn, uuid.UUID(str(turn_id)))
+def stage_input(db: Session, turn_id: uuid.UUID) -> StageInput | None:
+    """The pending turn's inputs, or None if it is finished or gone."""
+    row = db.execute(
+        select(Turn.user_id, Turn.session_id, Message.content, ChatSession.character_id, ChatSession.level,
+               Turn.grammar, Turn.moderation, Turn.reply_text.is_not(None))
+        .join(Message, (Message.turn_id == Turn.id) & (Message.role == "user"))
+        .join(ChatSession, ChatSession.id == Turn.session_id)
+        .where(Turn.id == turn_id, Turn.status == "pending")
+    ).first()
+    return StageInput(*row) if row is not None else None
 
 
 def _record(db: Session, turn_id: uuid.UUID, claim: Any, values: dict[str, Any]) -> StageWrite:
@@ -174,35 +207,35 @@ def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, p
                                         "reply_lease_until": None, "degraded": degraded})
 
 
-def finalize_turn(db: Session, turn_id: uuid.UUID) -> Turn | None:
+def finalize_turn(db: Session, turn_id: uuid.UUID) -> dict[str, Any] | None:
     """Complete a turn whose stages are all stored: the assistant message, XP, and the
-    end of its outbox entry, in one transaction. Returns the turn if this call did it."""
+    end of its outbox entry, in the caller's transaction. Returns the turn's view if this
+    call finished it, None if it was not ready or already finished."""
     now = utcnow()
-    claimed = db.scalar(
+    turn = db.scalars(
         update(Turn)
         .where(Turn.id == turn_id, Turn.status == "pending", _ALL_STAGES_DONE)
         .values(status="complete", completed_at=now)
-        .returning(Turn.id)
-    )
-    if claimed is None:
+        .returning(Turn),
+        execution_options={"populate_existing": True},
+    ).first()
+    if turn is None:
         return None
-    turn = db.get(Turn, turn_id, populate_existing=True)
-    user_message = db.scalar(select(Message).where(Message.turn_id == turn_id, Message.role == "user"))
-    awarded = xp.for_turn(
-        text=user_message.content if user_message else "",
-        error_count=len((turn.grammar or {}).get("errors", [])),
-        flagged=bool((turn.moderation or {}).get("flagged")),
+    user_message = db.scalars(select(Message).where(Message.turn_id == turn_id, Message.role == "user")).one()
+    turn.xp_awarded = xp.for_turn(
+        text=user_message.content,
+        error_count=len(turn.grammar.get("errors", [])),
+        flagged=bool(turn.moderation.get("flagged")),
     )
-    turn.xp_awarded = awarded
-    db.add(Message(session_id=turn.session_id, turn_id=turn.id, role="assistant", content=turn.reply_text,
-                   created_at=now))
+    reply = Message(id=uuid.uuid4(), session_id=turn.session_id, turn_id=turn.id, role="assistant",
+                    content=turn.reply_text, created_at=now)
+    db.add(reply)
     db.execute(update(ChatSession).where(ChatSession.id == turn.session_id).values(
-        xp=ChatSession.xp + awarded, turn_count=ChatSession.turn_count + 1, last_activity_at=now))
-    db.execute(update(User).where(User.id == turn.user_id).values(xp=User.xp + awarded))
+        xp=ChatSession.xp + turn.xp_awarded, turn_count=ChatSession.turn_count + 1, last_activity_at=now))
+    db.execute(update(User).where(User.id == turn.user_id).values(xp=User.xp + turn.xp_awarded))
     outbox.remove(db, kind=OUTBOX_KIND, ref_id=turn.id)
     db.flush()
-    db.refresh(turn, ["messages"])
-    return turn
+    return present_turn(turn, [user_message, reply])
 
 
 def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:

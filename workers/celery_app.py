@@ -29,9 +29,9 @@ celery.conf.update(
     task_ignore_result=True,
     task_serializer="json",
     accept_content=["json"],
-    # Flower shows tasks from these events.
+    # Flower shows tasks from these events. (No "task-sent" events: they would cost the
+    # API an extra publish per task on the request path.)
     worker_send_task_events=True,
-    task_send_sent_event=True,
     broker_connection_retry_on_startup=True,
     broker_transport_options={
         # Unacknowledged tasks of a dead worker come back after this; the outbox sweeper

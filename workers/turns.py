@@ -29,10 +29,11 @@ def finalize(turn_id: str) -> None:
     pipeline().finalize(uuid.UUID(turn_id))
 
 
-@signals.worker_process_init.connect
-def _load_language_model(**_: object) -> None:
-    # Load spaCy once per `nlp` process before the first task, not during a learner's turn.
-    if "nlp" in (celery.amqp.queues.consume_from or {}):
+@signals.celeryd_init.connect
+def _load_language_model(options: dict, **_: object) -> None:
+    # The `nlp` worker loads spaCy once, before forking its pool, so every child shares
+    # the model and no learner's turn waits for it.
+    if "nlp" in (options.get("queues") or ""):
         from domain.language import warm_up
 
         warm_up()

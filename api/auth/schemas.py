@@ -3,10 +3,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from domain.accounts import CEFR_LEVELS
+from domain.accounts import LEVEL_CHOICES
 
-_level = ma.fields.String(validate=validate.OneOf(CEFR_LEVELS + tuple(l.lower() for l in CEFR_LEVELS)))
-_language = ma.fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use a two- or three-letter ISO 639 code."))
+_level = ma.fields.String(validate=validate.OneOf(LEVEL_CHOICES))
+_language = ma.fields.String(
+    validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use a two- or three-letter ISO 639 code."))
 _password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
 
 
@@ -30,7 +31,7 @@ class RegisterSchema(ma.Schema):
     target_language = ma.fields.String(load_default="fr", validate=validate.Regexp(r"^[a-z]{2,3}$"))
     native_language = ma.fields.String(load_default=None, allow_none=True,
                                        validate=validate.Regexp(r"^[a-z]{2,3}$"))
-    level = ma.fields.String(load_default="A1", validate=validate.OneOf(CEFR_LEVELS + tuple(l.lower() for l in CEFR_LEVELS)))
+    level = ma.fields.String(load_default="A1", validate=validate.OneOf(LEVEL_CHOICES))
     timezone = ma.fields.String(load_default="UTC", validate=validate.Length(max=64))
 
 

@@ -64,7 +64,8 @@ def _serve(ws: Any, session_id: str | None) -> None:
     connection = _Connection(ws, user_id=user_id, session_id=session_view["id"] if session_view else None)
     with hub().subscribe(str(user_id)) as subscription:
         connection.subscription = subscription
-        connection.send(ephemeral_event("session_ready", {"session": session_view, "connected_user_ids": [str(user_id)]}))
+        connection.send(ephemeral_event("session_ready",
+                                        {"session": session_view, "connected_user_ids": [str(user_id)]}))
         if last_event_id is not None:
             connection.last_sent_id = last_event_id
             connection.replay()
@@ -200,7 +201,8 @@ class _Connection:
             return self.error("validation_error", "typing needs {\"is_typing\": true|false}.",
                               {"is_typing": ["Must be a boolean."]})
         get_publisher().publish_ephemeral(
-            self.user_id, "typing", {"session_id": self.session_id, "user_id": str(self.user_id), "is_typing": is_typing},
+            self.user_id, "typing",
+            {"session_id": self.session_id, "user_id": str(self.user_id), "is_typing": is_typing},
             origin=self.socket_id)
 
     def on_heartbeat(self, _: dict) -> None:

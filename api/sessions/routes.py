@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
+from api.auth.tokens import current_user_id
 from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
@@ -35,7 +36,7 @@ def create_session(args: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def list_sessions(args: dict):
     """The learner's conversations, most recently active first."""
-    items, total = conversations.list_sessions(db(), user_id=current_user.id, **args)
+    items, total = conversations.list_sessions(db(), user_id=current_user_id(), **args)
     return {"items": items, "meta": page_meta(total=total, **args)}
 
 
@@ -46,7 +47,7 @@ def list_sessions(args: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def get_session(session_id: str):
     """A conversation's overview: XP, turn count, last activity and the latest turns."""
-    session = conversations.get_session(db(), user_id=current_user.id, session_id=session_id)
+    session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)
     session.recent_turns = [turns.present_turn(t) for t in conversations.latest_turns(db(), session=session)]
     return session
 
@@ -60,7 +61,7 @@ def get_session(session_id: str):
 def post_message(args: dict, session_id: str):
     """Send a message. The turn is stored before the answer; results follow as events
     and through GET /turns/{id}. Resending a `client_message_id` returns the same turn."""
-    view, _ = accept_message(user_id=current_user.id, session_id=session_id, **args)
+    view, _ = accept_message(user_id=current_user_id(), session_id=session_id, after_response=True, **args)
     return {"turn": view}
 
 
@@ -72,6 +73,6 @@ def post_message(args: dict, session_id: str):
 @blp.doc(security=[{"bearerAuth": []}])
 def list_messages(args: dict, session_id: str):
     """The conversation's messages, oldest first, a page at a time."""
-    session = conversations.get_session(db(), user_id=current_user.id, session_id=session_id)
+    session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)
     items, total = conversations.list_messages(db(), session=session, **args)
     return {"items": [turns.present_message(m) for m in items], "meta": page_meta(total=total, **args)}

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from api.pagination import PageMetaSchema
 from api.turns.schemas import MessageSchema, TurnSchema
-from domain.accounts import CEFR_LEVELS
+from domain.accounts import LEVEL_CHOICES
 from domain.config import get_settings
 
 
@@ -13,7 +13,7 @@ class SessionCreateSchema(ma.Schema):
     mode = ma.fields.String(load_default="story", validate=validate.OneOf(["story", "sandbox"]))
     character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
     level = ma.fields.String(load_default=None, allow_none=True,
-                             validate=validate.OneOf(CEFR_LEVELS + tuple(l.lower() for l in CEFR_LEVELS)))
+                             validate=validate.OneOf(LEVEL_CHOICES))
     title = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
@@ -30,7 +30,8 @@ class SessionSchema(ma.Schema):
 
 
 class SessionOverviewSchema(SessionSchema):
-    recent_turns = ma.fields.List(ma.fields.Nested(TurnSchema), metadata={"description": "Up to 20 latest turns, oldest first"})
+    recent_turns = ma.fields.List(ma.fields.Nested(TurnSchema),
+                                  metadata={"description": "Up to 20 latest turns, oldest first"})
 
 
 class SessionPageSchema(ma.Schema):
@@ -51,7 +52,8 @@ def _content_not_blank(value: str) -> None:
 class MessageCreateSchema(ma.Schema):
     content = ma.fields.String(required=True, validate=[
         validate.Length(min=1, max=get_settings().max_message_chars), _content_not_blank])
-    client_message_id = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
-                                         metadata={"description": "Your id for this message; resending it returns the same turn"})
+    client_message_id = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+        metadata={"description": "Your id for this message; resending it returns the same turn"})
     suggested_word_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1)), load_default=list,
                                         validate=validate.Length(max=50))

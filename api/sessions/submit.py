@@ -1,9 +1,11 @@
 """Accepting a learner's message, the same way from REST and from the socket."""
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 
+import flask
 import redis
 
 from api.extensions import db
@@ -16,20 +18,33 @@ log = logging.getLogger(__name__)
 
 
 def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_message_id: str | None,
-                   suggested_word_ids: list[int]) -> tuple[dict, bool]:
-    """Persist the turn (with its outbox entry) and commit; then, best effort, start the
-    pipeline and announce the turn. Returns (turn view, created)."""
+                   suggested_word_ids: list[int], after_response: bool = False) -> tuple[dict, bool]:
+    """Persist the turn (with its outbox entry) and commit; then, best effort, announce
+    the turn and start the pipeline — once the HTTP response is sent if `after_response`,
+    so the client gets its 202 at once. Returns (turn view, created)."""
     session = conversations.get_session(db(), user_id=user_id, session_id=session_id)
-    turn, created = turns.submit_turn(
+    view, turn_id, created = turns.submit_turn(
         db(), session=session, content=content.strip(), client_message_id=client_message_id,
         suggested_word_ids=suggested_word_ids, deadline_seconds=get_settings().turn_deadline_seconds,
     )
-    view = turns.present_turn(turn)
     db().commit()
     if created:
-        dispatch_best_effort(turns.OUTBOX_KIND, turn.id)
-        try:
-            get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
-        except redis.RedisError:
-            log.warning("turn_accepted for %s not published (Redis unavailable)", turn.id)
+        # The turn is safe in Postgres now. If what follows is lost (the process dies),
+        # the outbox sweeper publishes the work.
+        start = functools.partial(_start_pipeline, user_id, turn_id, view)
+        if after_response:
+            @flask.after_this_request
+            def _start_when_sent(response: flask.Response) -> flask.Response:
+                response.call_on_close(start)
+                return response
+        else:
+            start()
     return view, created
+
+
+def _start_pipeline(user_id: uuid.UUID, turn_id: uuid.UUID, view: dict) -> None:
+    try:  # first, so turn_accepted reaches sockets before any stage's event
+        get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
+    except redis.RedisError:
+        log.warning("turn_accepted for %s not published (Redis unavailable)", turn_id)
+    dispatch_best_effort(turns.OUTBOX_KIND, turn_id)

@@ -1,9 +1,10 @@
 """Turn results, by id, with an optional long-poll."""
 from __future__ import annotations
 
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.auth.tokens import current_user_id
 from api.extensions import close_db, db
 from api.realtime.hub import hub
 from api.turns.schemas import TurnSchema, TurnWaitArgsSchema
@@ -20,7 +21,7 @@ blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn
 @blp.doc(security=[{"bearerAuth": []}])
 def get_turn(args: dict, turn_id: str):
     """A turn and its results. With `wait`, answers as soon as the turn finishes, or after `wait` seconds."""
-    user_id = current_user.id
+    user_id = current_user_id()
     if args["wait"] <= 0:
         return turns.present_turn(turns.get_turn(db(), user_id=user_id, turn_id=turn_id))
     # Listen before reading, so a result published in between is not missed.

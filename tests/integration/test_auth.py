@@ -28,7 +28,8 @@ def test_register_login_refresh_me_and_logout(stack):
     assert_error(requests.post(f"{stack.base_url}/api/v1/auth/refresh",
                                headers={"Authorization": f"Bearer {access}"}, timeout=10), 401)
 
-    out = requests.post(f"{stack.base_url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {access}"}, timeout=10)
+    out = requests.post(f"{stack.base_url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {access}"},
+                        timeout=10)
     assert out.status_code == 204
     assert_error(requests.get(f"{stack.base_url}/api/v1/auth/me", headers={"Authorization": f"Bearer {access}"},
                               timeout=10), 401, "token_revoked")
