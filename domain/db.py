@@ -47,3 +47,19 @@ def session_scope() -> Iterator[Session]:
 def dispose_engine() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose(close=False)
+
+
+@cache
+def _autocommit_factory() -> sessionmaker[Session]:
+    return sessionmaker(get_engine().execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
+@contextmanager
+def statement_scope() -> Iterator[Session]:
+    """A session in autocommit mode, for work that is a single statement (atomic on its
+    own): no BEGIN and COMMIT round trips. Use session_scope() for anything larger."""
+    session = _autocommit_factory()()
+    try:
+        yield session
+    finally:
+        session.close()

@@ -27,7 +27,10 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONB, list[Any]: JSONB}
+    # none_as_null: Python None is SQL NULL, never the JSON value null (the pipeline's
+    # "stage not done yet" test is IS NULL).
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONB(none_as_null=True),
+                           list[Any]: JSONB(none_as_null=True)}
 
 
 class User(Base):

@@ -3,16 +3,21 @@
 Every write that a retried task could repeat is a conditional UPDATE: the UPDATE is the
 claim, not the read before it. A task whose UPDATE matches no row lost the race (or a
 previous delivery already did the work) and exits quietly.
+
+The statements on the pipeline's path are built once, on the tables, with bind
+parameters: building an expression and going through the ORM cost more than the
+database round trip on every stage of every turn.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from domain import outbox, xp
@@ -22,7 +27,55 @@ from domain.models import ChatSession, Message, Turn, User, utcnow
 
 OUTBOX_KIND = "turn"
 
-_ALL_STAGES_DONE = and_(Turn.grammar.is_not(None), Turn.moderation.is_not(None), Turn.reply_text.is_not(None))
+_turns, _messages, _sessions = Turn.__table__, Message.__table__, ChatSession.__table__
+_users = User.__table__
+_turn_id = bindparam("turn_id")
+
+_ALL_STAGES_DONE = and_(_turns.c.grammar.is_not(None), _turns.c.moderation.is_not(None),
+                        _turns.c.reply_text.is_not(None))
+_PENDING = and_(_turns.c.id == _turn_id, _turns.c.status == "pending")
+
+_STAGE_INPUT = (
+    select(_turns.c.user_id, _turns.c.session_id, _messages.c.content, _sessions.c.character_id,
+           _sessions.c.level, _turns.c.grammar, _turns.c.moderation, _turns.c.reply_text.is_not(None))
+    .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
+    .join(_sessions, _sessions.c.id == _turns.c.session_id)
+    .where(_PENDING)
+)
+_IS_READY = select(_turns.c.id).where(_PENDING, _ALL_STAGES_DONE)
+_RECORD = {
+    stage: update(_turns).where(_PENDING, _turns.c[stage].is_(None))
+    .values({stage: bindparam("result")}).returning(_ALL_STAGES_DONE)
+    for stage in ("grammar", "moderation")
+}
+_CLAIM_REPLY = (
+    update(_turns)
+    .where(_PENDING, _turns.c.reply_text.is_(None),
+           _turns.c.reply_lease_until.is_(None) | (_turns.c.reply_lease_until < bindparam("now")))
+    .values(reply_attempts=_turns.c.reply_attempts + 1, reply_lease_until=bindparam("lease_until"))
+    .returning(_turns.c.reply_attempts)
+)
+_OUR_REPLY = and_(_PENDING, _turns.c.reply_text.is_(None), _turns.c.reply_attempts == bindparam("attempt"))
+_RENEW_LEASE = update(_turns).where(_OUR_REPLY).values(reply_lease_until=bindparam("lease_until"))
+_RECORD_REPLY = update(_turns).where(_OUR_REPLY).values(
+    reply_text=bindparam("reply"), reply_provider=bindparam("provider"), reply_lease_until=None,
+    degraded=bindparam("degraded")).returning(_ALL_STAGES_DONE)
+_FINISH = (update(_turns).where(_PENDING, _ALL_STAGES_DONE)
+           .values(status="complete", completed_at=bindparam("now")).returning(*_turns.c))
+_USER_MESSAGE = select(_messages).where(_messages.c.turn_id == _turn_id, _messages.c.role == "user")
+_ADD_TURN = (
+    pg_insert(_turns)
+    .on_conflict_do_nothing(index_elements=[_turns.c.session_id, _turns.c.client_message_id],
+                            index_where=_turns.c.client_message_id.is_not(None))
+    .returning(_turns.c.id)
+)
+_ADD_MESSAGE = insert(_messages)
+_TOUCH_SESSION = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(
+    last_activity_at=bindparam("now"))
+_CREDIT_SESSION = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(
+    xp=_sessions.c.xp + bindparam("xp"), turn_count=_sessions.c.turn_count + 1, last_activity_at=bindparam("now"))
+_CREDIT_USER = update(_users).where(_users.c.id == bindparam("user_id")).values(xp=_users.c.xp + bindparam("xp"))
+_SET_XP = update(_turns).where(_turns.c.id == _turn_id).values(xp_awarded=bindparam("xp"))
 
 
 @dataclass(frozen=True)
@@ -83,43 +136,25 @@ def submit_turn(db: Session, *, session: ChatSession, content: str, client_messa
     """Write the turn, the learner's message and the outbox row in the caller's transaction.
 
     Returns (turn view, turn id, created). A `client_message_id` already used in this
-    session returns the turn it created, so a client may safely resend after a timeout.
+    session returns the turn it created, so a client may safely resend after a timeout
+    (the unique index decides, so two concurrent resends cannot both create a turn).
     """
-    if client_message_id:
-        existing = _find_by_client_message_id(db, session.id, client_message_id)
-        if existing is not None:
-            return present_turn(existing), existing.id, False
     now = utcnow()
-    turn = Turn(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        user_id=session.user_id,
-        status="pending",
-        client_message_id=client_message_id,
-        suggested_word_ids=list(suggested_word_ids),
-        created_at=now,
-        deadline_at=now + timedelta(seconds=deadline_seconds),
+    turn = SimpleNamespace(
+        id=uuid.uuid4(), session_id=session.id, user_id=session.user_id, status="pending",
+        client_message_id=client_message_id, suggested_word_ids=list(suggested_word_ids), grammar=None,
+        moderation=None, reply_text=None, reply_provider=None, reply_attempts=0, reply_lease_until=None,
+        word_feedback=[], xp_awarded=0, degraded=False, error=None, created_at=now,
+        deadline_at=now + timedelta(seconds=deadline_seconds), completed_at=None,
     )
-    if client_message_id:
-        try:
-            with db.begin_nested():
-                db.add(turn)
-                db.flush()
-        except IntegrityError:
-            # A concurrent request with the same client_message_id won the insert.
-            existing = _find_by_client_message_id(db, session.id, client_message_id)
-            if existing is None:
-                raise
-            return present_turn(existing), existing.id, False
-    else:
-        db.add(turn)
-        db.flush()  # the turn row first: messages and the outbox refer to it
-    message = Message(id=uuid.uuid4(), session_id=session.id, turn_id=turn.id, role="user", content=content,
-                      created_at=now)
-    db.add(message)
+    if db.execute(_ADD_TURN, vars(turn)).first() is None:
+        existing = _find_by_client_message_id(db, session.id, client_message_id or "")
+        return present_turn(existing), existing.id, False
+    message = SimpleNamespace(id=uuid.uuid4(), session_id=session.id, turn_id=turn.id, role="user",
+                              content=content, created_at=now)
+    db.execute(_ADD_MESSAGE, vars(message))
     outbox.add(db, kind=OUTBOX_KIND, ref_id=turn.id)
-    session.last_activity_at = now
-    db.flush()
+    db.execute(_TOUCH_SESSION, {"session_id": session.id, "now": now})
     return present_turn(turn, [message]), turn.id, True
 
 
@@ -136,38 +171,27 @@ def get_turn(db: Session, *, user_id: uuid.UUID, turn_id: str | uuid.UUID) -> Tu
 
 def stage_input(db: Session, turn_id: uuid.UUID) -> StageInput | None:
     """The pending turn's inputs, or None if it is finished or gone."""
-    row = db.execute(
-        select(Turn.user_id, Turn.session_id, Message.content, ChatSession.character_id, ChatSession.level,
-               Turn.grammar, Turn.moderation, Turn.reply_text.is_not(None))
-        .join(Message, (Message.turn_id == Turn.id) & (Message.role == "user"))
-        .join(ChatSession, ChatSession.id == Turn.session_id)
-        .where(Turn.id == turn_id, Turn.status == "pending")
-    ).first()
+    row = db.execute(_STAGE_INPUT, {"turn_id": turn_id}).first()
     return StageInput(*row) if row is not None else None
 
 
-def _record(db: Session, turn_id: uuid.UUID, claim: Any, values: dict[str, Any]) -> StageWrite:
-    row = db.execute(
-        update(Turn)
-        .where(Turn.id == turn_id, Turn.status == "pending", claim)
-        .values(**values)
-        .returning(_ALL_STAGES_DONE)
-    ).first()
+def is_ready(db: Session, turn_id: uuid.UUID) -> bool:
+    return db.execute(_IS_READY, {"turn_id": turn_id}).first() is not None
+
+
+def _record(db: Session, turn_id: uuid.UUID, statement: Any, params: dict[str, Any]) -> StageWrite:
+    row = db.execute(statement, {"turn_id": turn_id, **params}).first()
     if row is not None:
         return StageWrite(won=True, ready=bool(row[0]))
     return StageWrite(won=False, ready=is_ready(db, turn_id))
 
 
-def is_ready(db: Session, turn_id: uuid.UUID) -> bool:
-    return bool(db.scalar(select(Turn.id).where(Turn.id == turn_id, Turn.status == "pending", _ALL_STAGES_DONE)))
-
-
 def record_grammar(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
-    return _record(db, turn_id, Turn.grammar.is_(None), {"grammar": result})
+    return _record(db, turn_id, _RECORD["grammar"], {"result": result})
 
 
 def record_moderation(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
-    return _record(db, turn_id, Turn.moderation.is_(None), {"moderation": result})
+    return _record(db, turn_id, _RECORD["moderation"], {"result": result})
 
 
 def claim_reply(db: Session, turn_id: uuid.UUID, lease_seconds: int) -> int | None:
@@ -177,34 +201,21 @@ def claim_reply(db: Session, turn_id: uuid.UUID, lease_seconds: int) -> int | No
     over once the lease has run out.
     """
     now = utcnow()
-    return db.scalar(
-        update(Turn)
-        .where(
-            Turn.id == turn_id,
-            Turn.status == "pending",
-            Turn.reply_text.is_(None),
-            (Turn.reply_lease_until.is_(None)) | (Turn.reply_lease_until < now),
-        )
-        .values(reply_attempts=Turn.reply_attempts + 1, reply_lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(Turn.reply_attempts)
-    )
+    return db.execute(_CLAIM_REPLY, {"turn_id": turn_id, "now": now,
+                                     "lease_until": now + timedelta(seconds=lease_seconds)}).scalar()
 
 
 def renew_reply_lease(db: Session, turn_id: uuid.UUID, attempt: int, lease_seconds: int) -> bool:
     """Extend our lease while the reply streams; False if another attempt took over."""
-    result = db.execute(
-        update(Turn)
-        .where(Turn.id == turn_id, Turn.reply_attempts == attempt, Turn.reply_text.is_(None), Turn.status == "pending")
-        .values(reply_lease_until=utcnow() + timedelta(seconds=lease_seconds))
-    )
+    result = db.execute(_RENEW_LEASE, {"turn_id": turn_id, "attempt": attempt,
+                                       "lease_until": utcnow() + timedelta(seconds=lease_seconds)})
     return result.rowcount == 1
 
 
 def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, provider: str,
                  degraded: bool = False) -> StageWrite:
-    claim = (Turn.reply_text.is_(None)) & (Turn.reply_attempts == attempt)
-    return _record(db, turn_id, claim, {"reply_text": reply, "reply_provider": provider,
-                                        "reply_lease_until": None, "degraded": degraded})
+    return _record(db, turn_id, _RECORD_REPLY,
+                   {"attempt": attempt, "reply": reply, "provider": provider, "degraded": degraded})
 
 
 def finalize_turn(db: Session, turn_id: uuid.UUID) -> dict[str, Any] | None:
@@ -212,30 +223,22 @@ def finalize_turn(db: Session, turn_id: uuid.UUID) -> dict[str, Any] | None:
     end of its outbox entry, in the caller's transaction. Returns the turn's view if this
     call finished it, None if it was not ready or already finished."""
     now = utcnow()
-    turn = db.scalars(
-        update(Turn)
-        .where(Turn.id == turn_id, Turn.status == "pending", _ALL_STAGES_DONE)
-        .values(status="complete", completed_at=now)
-        .returning(Turn),
-        execution_options={"populate_existing": True},
-    ).first()
+    turn = db.execute(_FINISH, {"turn_id": turn_id, "now": now}).first()
     if turn is None:
         return None
-    user_message = db.scalars(select(Message).where(Message.turn_id == turn_id, Message.role == "user")).one()
-    turn.xp_awarded = xp.for_turn(
-        text=user_message.content,
-        error_count=len(turn.grammar.get("errors", [])),
-        flagged=bool(turn.moderation.get("flagged")),
-    )
-    reply = Message(id=uuid.uuid4(), session_id=turn.session_id, turn_id=turn.id, role="assistant",
-                    content=turn.reply_text, created_at=now)
-    db.add(reply)
-    db.execute(update(ChatSession).where(ChatSession.id == turn.session_id).values(
-        xp=ChatSession.xp + turn.xp_awarded, turn_count=ChatSession.turn_count + 1, last_activity_at=now))
-    db.execute(update(User).where(User.id == turn.user_id).values(xp=User.xp + turn.xp_awarded))
-    outbox.remove(db, kind=OUTBOX_KIND, ref_id=turn.id)
-    db.flush()
-    return present_turn(turn, [user_message, reply])
+    user_message = db.execute(_USER_MESSAGE, {"turn_id": turn_id}).one()
+    awarded = xp.for_turn(text=user_message.content, error_count=len(turn.grammar.get("errors", [])),
+                          flagged=bool(turn.moderation.get("flagged")))
+    reply = SimpleNamespace(id=uuid.uuid4(), session_id=turn.session_id, turn_id=turn_id, role="assistant",
+                            content=turn.reply_text, created_at=now)
+    db.execute(_ADD_MESSAGE, vars(reply))
+    db.execute(_SET_XP, {"turn_id": turn_id, "xp": awarded})
+    db.execute(_CREDIT_SESSION, {"session_id": turn.session_id, "xp": awarded, "now": now})
+    db.execute(_CREDIT_USER, {"user_id": turn.user_id, "xp": awarded})
+    outbox.remove(db, kind=OUTBOX_KIND, ref_ids=[turn_id])
+    view = present_turn(turn, [user_message, reply])
+    view["xp_awarded"] = awarded
+    return view
 
 
 def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:
@@ -259,6 +262,5 @@ def fail_overdue_turns(db: Session, *, limit: int = 100) -> list[Turn]:
     ))
     if not ids:
         return []
-    db.execute(delete(outbox.OutboxEntry).where(outbox.OutboxEntry.kind == OUTBOX_KIND,
-                                                outbox.OutboxEntry.ref_id.in_(ids)))
+    outbox.remove(db, kind=OUTBOX_KIND, ref_ids=ids)
     return [db.get(Turn, turn_id, populate_existing=True) for turn_id in ids]

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import request
-from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import Blueprint
 
 from api.auth.schemas import (AccessTokenSchema, LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
                               RegisterSchema, TokensSchema, UserSchema)
-from api.auth.tokens import issue_access_token, issue_tokens
+from api.auth.tokens import current_user, issue_access_token, issue_tokens
 from api.extensions import db
 from api.runtime import login_throttle
 from domain import accounts, revocation
@@ -46,7 +46,7 @@ def login(args: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def refresh():
     """A new access token from a refresh token (sent as the Bearer token)."""
-    return {"access_token": issue_access_token(current_user)}
+    return {"access_token": issue_access_token(current_user())}
 
 
 @blp.post("/logout")
@@ -65,7 +65,7 @@ def logout():
 @blp.doc(security=[{"bearerAuth": []}])
 def me():
     """The signed-in learner."""
-    return current_user
+    return current_user()
 
 
 @blp.route("/me", methods=["PATCH"])
@@ -75,9 +75,9 @@ def me():
 @blp.doc(security=[{"bearerAuth": []}])
 def update_me(changes: dict):
     """Change the learner's profile (name, languages, level, time zone)."""
-    accounts.update_profile(current_user, changes)
+    user = accounts.update_profile(current_user(), changes)
     db().commit()
-    return current_user
+    return user
 
 
 @blp.post("/password")
@@ -87,6 +87,6 @@ def update_me(changes: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def change_password(args: dict):
     """Change the password (the current one is required)."""
-    accounts.change_password(db(), current_user, current_password=args["current_password"],
+    accounts.change_password(db(), current_user(), current_password=args["current_password"],
                              new_password=args["new_password"])
     db().commit()

@@ -14,7 +14,7 @@ from api.errors import error_response
 from api.extensions import db, jwt
 from domain import revocation
 from domain.config import Settings
-from domain.errors import Unavailable
+from domain.errors import Unauthorized, Unavailable
 from domain.models import User
 from domain.redis_client import get_redis
 
@@ -38,11 +38,6 @@ def issue_access_token(user: User) -> str:
 
 def issue_tokens(user: User) -> dict[str, str]:
     return {"access_token": issue_access_token(user), "refresh_token": create_refresh_token(identity=str(user.id))}
-
-
-@jwt.user_lookup_loader
-def _load_user(_header: dict, payload: dict) -> User | None:
-    return db().get(User, uuid.UUID(payload["sub"]))
 
 
 @jwt.token_in_blocklist_loader
@@ -83,11 +78,6 @@ def _revoked(_header: dict, _payload: dict):
     return _unauthorized("token_revoked", "The token has been revoked; log in again.")
 
 
-@jwt.user_lookup_error_loader
-def _unknown_user(_header: dict, _payload: dict):
-    return _unauthorized("user_not_found", "The account for this token no longer exists.")
-
-
 @jwt.needs_fresh_token_loader
 def _needs_fresh(_header: dict, _payload: dict):
     return _unauthorized("fresh_token_required", "Log in again to do this.")
@@ -101,3 +91,11 @@ def _verification_failed(_header: dict, _payload: dict):
 def current_user_id() -> uuid.UUID:
     """The signed-in learner's id, straight from the verified token (no database read)."""
     return uuid.UUID(get_jwt_identity())
+
+
+def current_user() -> User:
+    """The signed-in learner's account, read only by the endpoints that need it."""
+    user = db().get(User, current_user_id())
+    if user is None:
+        raise Unauthorized("The account for this token no longer exists.", code="user_not_found")
+    return user

@@ -1,10 +1,10 @@
 """Conversations and their messages: /api/v1/sessions."""
 from __future__ import annotations
 
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from api.auth.tokens import current_user_id
+from api.auth.tokens import current_user, current_user_id
 from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
@@ -24,7 +24,7 @@ blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description
 @blp.doc(security=[{"bearerAuth": []}])
 def create_session(args: dict):
     """Start a conversation with a character (level defaults to the learner's)."""
-    session = conversations.create_session(db(), user=current_user, characters=characters(), **args)
+    session = conversations.create_session(db(), user=current_user(), characters=characters(), **args)
     db().commit()
     return session
 
