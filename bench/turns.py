@@ -1,21 +1,26 @@
 """Turn latency and throughput against a running stack (`make run`, offline provider).
 
-    .venv/bin/python bench/turns.py [--url http://127.0.0.1:8000] [--turns 200] [--e2e 100]
+    .venv/bin/python bench/turns.py [--url http://127.0.0.1:8000] [--turns 200] [--e2e 100] [--pause 0.2]
 
 Measures, with fresh learners:
-1. submit -> `turn_result` over the session socket, one turn at a time (light load);
+1. submit -> `turn_result` over the session socket, one turn at a time with a short
+   pause between turns (light load),
+   and the acknowledgement latency of those POSTs;
 2. acknowledgement latency of POST /sessions/{id}/messages and accepted turns per
-   second with 1, 10 and 50 learners sending at once (each learner sends back to back).
+   second with 1, 10 and 50 learners sending at once, each back to back (the pipeline
+   runs on the same two cores, so this is the saturated case).
 Prints medians and p99 and writes JSON to bench/results/.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import threading
 import time
+import timeit
 import uuid
 from pathlib import Path
 
@@ -62,23 +67,27 @@ class Learner:
         return elapsed, response.json()["turn"]
 
 
-def bench_end_to_end(base: str, ws_base: str, turns: int) -> dict[str, float]:
+def bench_end_to_end(base: str, ws_base: str, turns: int, pause: float) -> tuple[dict, dict]:
+    """One turn at a time, `pause` seconds apart (light load): (submit -> turn_result
+    over the socket, POST acknowledgement)."""
     learner = Learner(base)
     socket = websocket.create_connection(f"{ws_base}/api/v1/sessions/{learner.session_id}/ws?token={learner.token}",
                                          timeout=30)
     socket.recv()  # session_ready
-    latencies = []
+    latencies, acks = [], []
     for i in range(turns + 5):
         started = time.perf_counter()
-        _, turn = learner.send(SENTENCES[i % len(SENTENCES)])
+        ack, turn = learner.send(SENTENCES[i % len(SENTENCES)])
         while True:
             event = json.loads(socket.recv())
             if event["type"] == "turn_result" and event["data"]["turn"]["id"] == turn["id"]:
                 break
         if i >= 5:  # the first few warm the connection pools
             latencies.append((time.perf_counter() - started) * 1000)
+            acks.append(ack)
+        time.sleep(pause)
     socket.close()
-    return summary(latencies)
+    return summary(latencies), summary(acks)
 
 
 def bench_acknowledgement(base: str, concurrency: int, total_turns: int) -> dict[str, float]:
@@ -109,13 +118,20 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--turns", type=int, default=200, help="turns per concurrency level")
     parser.add_argument("--e2e", type=int, default=100, help="turns for the end-to-end measurement")
+    parser.add_argument("--pause", type=float, default=0.2, help="seconds between end-to-end turns")
     args = parser.parse_args()
     ws_base = args.url.replace("http://", "ws://").replace("https://", "wss://")
 
-    results = {"machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip(),
-               "python": platform.python_version(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    results["end_to_end"] = bench_end_to_end(args.url, ws_base, args.e2e)
-    print(f"submit -> turn_result over socket: {results['end_to_end']}", flush=True)
+    results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
+               "python": platform.python_version(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               # This shared machine's speed drifts; a fixed loop's time puts figures in context.
+               "calibration_sum_range_100_us": round(min(timeit.repeat("sum(range(100))", number=100_000,
+                                                                       repeat=5)) * 10, 3)}
+    print(f"calibration: sum(range(100)) takes {results['calibration_sum_range_100_us']} us", flush=True)
+    light = bench_end_to_end(args.url, ws_base, args.e2e, args.pause)
+    results["end_to_end"], results["acknowledgement_light_load"] = light
+    print(f"submit -> turn_result over socket, one turn at a time: {results['end_to_end']}", flush=True)
+    print(f"POST /messages acknowledgement, one turn at a time: {results['acknowledgement_light_load']}", flush=True)
     results["acknowledgement"] = []
     for concurrency in (1, 10, 50) if args.turns else ():
         row = bench_acknowledgement(args.url, concurrency, args.turns)

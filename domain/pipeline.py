@@ -7,12 +7,12 @@ it recasts the learner's mistakes from it. Whichever stage stores the last resul
 finalizes the turn in the same task, saving a queue hop.
 
 Stages tell each other they are done through a Redis list per turn and stage (a
-doorbell); the database stays the source of truth, so a lost doorbell only costs a
-short wait.
+doorbell that carries the result); the database stays the source of truth, so a lost
+doorbell only costs a short wait.
 """
 from __future__ import annotations
 
-import logging
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,8 +31,6 @@ from domain.language import check_grammar, moderate
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
 from domain.models import Turn, utcnow
 from domain.streaming import DeltaCoalescer
-
-log = logging.getLogger(__name__)
 
 _DOORBELL_TTL_SECONDS = 600
 
@@ -134,7 +132,7 @@ class Pipeline:
         if write.won:
             self.publisher.publish(given.user_id, event_type,
                                    {"session_id": str(given.session_id), "turn_id": str(turn_id), **result})
-            self._ring(turn_id, stage)
+            self._ring(turn_id, stage, result)
         self._announce_result(given.user_id, finished)
 
     def _announce_result(self, user_id: uuid.UUID | None, view: dict[str, Any] | None) -> None:
@@ -165,10 +163,11 @@ class Pipeline:
         coalescer.flush()
         return coalescer.text
 
-    def _ring(self, turn_id: uuid.UUID, stage: str) -> None:
+    def _ring(self, turn_id: uuid.UUID, stage: str, result: dict[str, Any]) -> None:
+        """Tell a waiting reply that `stage` is done, handing it the result."""
         key = _doorbell(turn_id, stage)
         with self.redis.pipeline() as pipe:
-            pipe.rpush(key, "1").expire(key, _DOORBELL_TTL_SECONDS).execute()
+            pipe.rpush(key, json.dumps(result)).expire(key, _DOORBELL_TTL_SECONDS).execute()
 
     def _wait_for(self, turn_id: uuid.UUID, known: dict[str, Any]) -> dict[str, Any]:
         """The results of the stages in `known`, waiting up to STAGE_WAIT_SECONDS for those
@@ -179,9 +178,12 @@ class Pipeline:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            # Wake when a missing stage rings; re-check the database at least each second
-            # in case a doorbell was lost.
-            self.redis.blpop([_doorbell(turn_id, name) for name in missing], timeout=min(remaining, 1.0))
+            rang = self.redis.blpop([_doorbell(turn_id, name) for name in missing], timeout=min(remaining, 1.0))
+            if rang is not None:
+                key, payload = rang
+                found[_stage_of(key)] = json.loads(payload)
+                continue
+            # No doorbell for a second: it may have been lost (a Redis restart); ask the database.
             with session_scope() as db:
                 row = db.execute(select(*(getattr(Turn, name) for name in missing)).where(Turn.id == turn_id)).one()
             found.update(zip(missing, row))
@@ -190,3 +192,8 @@ class Pipeline:
 
 def _doorbell(turn_id: uuid.UUID, stage: str) -> str:
     return f"parlons:turn:{turn_id}:{stage}"
+
+
+def _stage_of(doorbell_key: bytes | str) -> str:
+    key = doorbell_key.decode() if isinstance(doorbell_key, bytes) else doorbell_key
+    return key.rsplit(":", 1)[1]

@@ -11,15 +11,22 @@ from domain.config import get_settings
 
 settings = get_settings()
 
+
+def _direct(queue: str) -> dict[str, str]:
+    # Through the anonymous exchange: on a Redis broker a named exchange costs a
+    # binding lookup (SMEMBERS) before every publish; this is one LPUSH.
+    return {"queue": queue, "exchange": "", "routing_key": queue}
+
+
 celery = Celery("parlons", broker=settings.celery_broker_url, include=["workers.turns", "workers.maintenance"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={
-        "turns.reply": {"queue": "llm"},
-        "turns.grammar": {"queue": "nlp"},
-        "turns.moderation": {"queue": "default"},
-        "turns.finalize": {"queue": "default"},
-        "maintenance.*": {"queue": "default"},
+        "turns.reply": _direct("llm"),
+        "turns.grammar": _direct("nlp"),
+        "turns.moderation": _direct("default"),
+        "turns.finalize": _direct("default"),
+        "maintenance.*": _direct("default"),
     },
     # A task is acknowledged only when it has finished, and a worker killed mid-task
     # puts it back: together with the claims in domain/turns.py this gives exactly-once results.
