@@ -91,3 +91,23 @@ def register_error_handlers(app: Flask) -> None:
             return app.extensions["parlons_api"].handle_http_exception(error)
         log.exception("unhandled error")
         return app.extensions["parlons_api"].handle_http_exception(InternalServerError(original_exception=error))
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON",
+    401: "No valid access token (missing, malformed, expired or revoked)",
+    404: "Not found (another learner's resource is not found either)",
+    409: "Conflicts with an existing resource",
+    413: "The body is larger than MAX_REQUEST_BYTES",
+    429: "Rate limited; see Retry-After",
+    503: "A dependency is unavailable",
+}
+
+
+def documents_errors(blueprint: Any, *statuses: int):
+    """Document these error responses, in the one error format, on an endpoint."""
+    def decorate(view):
+        for status in statuses:
+            view = blueprint.alt_response(status, schema=ErrorSchema, description=_ERROR_DESCRIPTIONS[status])(view)
+        return view
+    return decorate

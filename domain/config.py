@@ -111,4 +111,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 @cache
 def get_settings() -> Settings:
-    return load_settings()
+    """The process's settings; a configuration problem ends the process with its message
+    (no stack trace: there is nothing to debug, only a setting to fix)."""
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None

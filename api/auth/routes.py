@@ -5,6 +5,8 @@ from flask import request
 from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from api.errors import documents_errors
+
 from api.auth.schemas import (AccessTokenSchema, LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
                               RegisterSchema, TokensSchema, UserSchema)
 from api.auth.tokens import current_user, issue_access_token, issue_tokens
@@ -19,7 +21,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accoun
 @blp.post("/register")
 @blp.arguments(RegisterSchema)
 @blp.response(201, TokensSchema)
-@blp.alt_response(409, description="Email already registered")
+@documents_errors(blp, 400, 409, 413)
 def register(args: dict):
     """Create a learner account and sign in."""
     user = accounts.register(db(), **args)
@@ -30,8 +32,7 @@ def register(args: dict):
 @blp.post("/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, TokensSchema)
-@blp.alt_response(401, description="Wrong email or password")
-@blp.alt_response(429, description="Too many attempts for this account or address")
+@documents_errors(blp, 400, 401, 413, 429)
 def login(args: dict):
     """Exchange email and password for tokens. Attempts are rate-limited per account and per address."""
     login_throttle().hit(email=args["email"], address=request.remote_addr or "unknown")
@@ -44,6 +45,7 @@ def login(args: dict):
 @jwt_required(refresh=True)
 @blp.response(200, AccessTokenSchema)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 503)
 def refresh():
     """A new access token from a refresh token (sent as the Bearer token)."""
     return {"access_token": issue_access_token(current_user())}
@@ -53,6 +55,7 @@ def refresh():
 @jwt_required(verify_type=False)
 @blp.response(204)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401)
 def logout():
     """Revoke the token sent (send the access token, then the refresh token, to end both)."""
     claims = get_jwt()
@@ -63,6 +66,7 @@ def logout():
 @jwt_required()
 @blp.response(200, UserSchema)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401)
 def me():
     """The signed-in learner."""
     return current_user()
@@ -73,6 +77,7 @@ def me():
 @blp.arguments(ProfileUpdateSchema)
 @blp.response(200, UserSchema)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 413)
 def update_me(changes: dict):
     """Change the learner's profile (name, languages, level, time zone)."""
     user = accounts.update_profile(current_user(), changes)
@@ -85,6 +90,7 @@ def update_me(changes: dict):
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 413)
 def change_password(args: dict):
     """Change the password (the current one is required)."""
     accounts.change_password(db(), current_user(), current_password=args["current_password"],

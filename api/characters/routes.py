@@ -5,6 +5,8 @@ import marshmallow as ma
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.errors import documents_errors
+
 from api.runtime import characters
 
 blp = Blueprint("characters", __name__, url_prefix="/api/v1/characters", description="Characters")
@@ -24,6 +26,7 @@ class CharacterSchema(ma.Schema):
 @jwt_required()
 @blp.response(200, CharacterSchema(many=True))
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401)
 def list_characters():
     """Every character, with the levels it has prompts for."""
     return [character.to_dict() for character in characters().all()]

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.errors import documents_errors
+
 from api.auth.tokens import current_user, current_user_id
 from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
@@ -22,6 +24,7 @@ blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description
 @blp.arguments(SessionCreateSchema)
 @blp.response(201, SessionSchema)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 413)
 def create_session(args: dict):
     """Start a conversation with a character (level defaults to the learner's)."""
     session = conversations.create_session(db(), user=current_user(), characters=characters(), **args)
@@ -34,6 +37,7 @@ def create_session(args: dict):
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, SessionPageSchema)
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401)
 def list_sessions(args: dict):
     """The learner's conversations, most recently active first."""
     items, total = conversations.list_sessions(db(), user_id=current_user_id(), **args)
@@ -43,8 +47,8 @@ def list_sessions(args: dict):
 @blp.get("/<session_id>")
 @jwt_required()
 @blp.response(200, SessionOverviewSchema)
-@blp.alt_response(404, description="No such session (or another learner's)")
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404)
 def get_session(session_id: str):
     """A conversation's overview: XP, turn count, last activity and the latest turns."""
     session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)
@@ -56,8 +60,8 @@ def get_session(session_id: str):
 @jwt_required()
 @blp.arguments(MessageCreateSchema)
 @blp.response(202, TurnEnvelopeSchema)
-@blp.alt_response(404, description="No such session (or another learner's)")
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 404, 413)
 def post_message(args: dict, session_id: str):
     """Send a message. The turn is stored before the answer; results follow as events
     and through GET /turns/{id}. Resending a `client_message_id` returns the same turn."""
@@ -69,8 +73,8 @@ def post_message(args: dict, session_id: str):
 @jwt_required()
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, MessagePageSchema)
-@blp.alt_response(404, description="No such session (or another learner's)")
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404)
 def list_messages(args: dict, session_id: str):
     """The conversation's messages, oldest first, a page at a time."""
     session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)

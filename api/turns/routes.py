@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.errors import documents_errors
+
 from api.auth.tokens import current_user_id
 from api.extensions import close_db, db
 from api.realtime.hub import hub
@@ -17,8 +19,8 @@ blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn
 @jwt_required()
 @blp.arguments(TurnWaitArgsSchema, location="query")
 @blp.response(200, TurnSchema)
-@blp.alt_response(404, description="No such turn (or another learner's)")
 @blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404)
 def get_turn(args: dict, turn_id: str):
     """A turn and its results. With `wait`, answers as soon as the turn finishes, or after `wait` seconds."""
     user_id = current_user_id()
