@@ -1,0 +1,161 @@
+"""The claims that make retried tasks harmless, on a real PostgreSQL database of their
+own (no worker or sweeper watches it, so each race is exactly the one the test makes)."""
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from domain import accounts, conversations, outbox, turns
+from domain.characters import default_library
+from domain.models import ChatSession, Message, OutboxEntry, Turn, utcnow
+
+
+@pytest.fixture(scope="module")
+def db_scope(stack):
+    """session_scope() bound to a fresh database on the stack's PostgreSQL server."""
+    import subprocess
+
+    import domain.config as config
+    import domain.db as db_module
+    from tests.support.stack import BIN, REPO
+
+    server_url = stack.env["DATABASE_URL"]
+    name = f"claims_{uuid.uuid4().hex[:8]}"
+    admin = server_url.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                   env={**stack.env, "DATABASE_URL": url}, cwd=REPO, check=True, capture_output=True)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DATABASE_URL", url)
+    patch.setenv("REDIS_URL", stack.env["REDIS_URL"])
+    for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
+        cached.cache_clear()
+    yield db_module.session_scope
+    db_module.dispose_engine()
+    for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
+        cached.cache_clear()
+    patch.undo()
+
+
+@pytest.fixture
+def pending_turn(db_scope):
+    with db_scope() as db:
+        user = accounts.register(db, email=f"{uuid.uuid4().hex[:8]}@example.com", password="long enough",
+                                 display_name="Claims")
+        session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
+                                               character_id="camille")
+        _, turn_id, created = turns.submit_turn(db, session=session, content="Je vont au marché.",
+                                                client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+    assert created
+    return turn_id
+
+
+def _all_stages_stored(db_scope, turn_id):
+    with db_scope() as db:
+        turns.record_grammar(db, turn_id, {"errors": [], "corrected_text": "Je vais au marché."})
+        turns.record_moderation(db, turn_id, {"flagged": False, "categories": []})
+        attempt = turns.claim_reply(db, turn_id, lease_seconds=30)
+        return turns.record_reply(db, turn_id, attempt=attempt, reply="Ah, tu vas au marché ?", provider="offline")
+
+
+def test_a_stage_is_stored_once_and_a_second_delivery_loses(db_scope, pending_turn):
+    with db_scope() as db:
+        first = turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": "first"})
+        second = turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": "second"})
+        stored = db.scalar(select(Turn.grammar).where(Turn.id == pending_turn))
+    assert (first.won, second.won) == (True, False)
+    assert stored["corrected_text"] == "first"
+
+
+def test_only_the_last_stage_sees_the_turn_ready(db_scope, pending_turn):
+    with db_scope() as db:
+        grammar = turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": "x"})
+        moderation = turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
+    last = _all_stages_stored(db_scope, pending_turn)
+    assert (grammar.ready, moderation.ready, last.ready) == (False, False, True)
+
+
+def test_concurrent_finalizes_complete_the_turn_exactly_once(db_scope, pending_turn):
+    assert _all_stages_stored(db_scope, pending_turn).ready
+    results, barrier = [], threading.Barrier(8)
+
+    def finalize():
+        barrier.wait()
+        with db_scope() as db:
+            results.append(turns.finalize_turn(db, pending_turn))
+
+    threads = [threading.Thread(target=finalize) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 8, "every attempt returned normally (none hit a constraint)"
+    finished = [r for r in results if r is not None]
+    assert len(finished) == 1
+    assert finished[0]["status"] == "complete"
+    assert finished[0]["assistant_message"]["content"] == "Ah, tu vas au marché ?"
+    with db_scope() as db:
+        assistant_messages = db.scalar(select(func.count()).select_from(Message)
+                                       .where(Message.turn_id == pending_turn, Message.role == "assistant"))
+        outbox_left = db.scalar(select(func.count()).select_from(OutboxEntry)
+                                .where(OutboxEntry.ref_id == pending_turn))
+    assert assistant_messages == 1
+    assert outbox_left == 0, "a finished turn has nothing left to publish"
+
+
+def test_a_reply_lease_blocks_other_attempts_until_it_expires(db_scope, pending_turn):
+    with db_scope() as db:
+        first = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        blocked = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        # The first attempt's worker dies: make its lease run out.
+        db.execute(Turn.__table__.update().where(Turn.id == pending_turn)
+                   .values(reply_lease_until=utcnow() - timedelta(seconds=1)))
+        second = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        late = turns.record_reply(db, pending_turn, attempt=first, reply="late", provider="offline")
+        renewed = turns.renew_reply_lease(db, pending_turn, first, 30)
+        current = turns.record_reply(db, pending_turn, attempt=second, reply="current", provider="offline")
+    assert (first, blocked, second) == (1, None, 2)
+    assert late.won is False and renewed is False, "the dead attempt cannot write over the new one"
+    assert current.won is True
+
+
+def test_resubmitting_a_client_message_id_returns_the_first_turn(db_scope, pending_turn):
+    with db_scope() as db:
+        session = db.get(Turn, pending_turn).session_id
+        chat = db.get(ChatSession, session)
+        _, first, created_first = turns.submit_turn(db, session=chat, content="Bonjour", client_message_id="c-1",
+                                                    suggested_word_ids=[], deadline_seconds=60)
+        _, again, created_again = turns.submit_turn(db, session=chat, content="Bonjour", client_message_id="c-1",
+                                                    suggested_word_ids=[], deadline_seconds=60)
+    assert first == again and (created_first, created_again) == (True, False)
+
+
+def test_overdue_turns_fail_and_leave_the_outbox(db_scope, pending_turn):
+    with db_scope() as db:
+        db.execute(Turn.__table__.update().where(Turn.id == pending_turn)
+                   .values(deadline_at=utcnow() - timedelta(seconds=1)))
+    with db_scope() as db:
+        failed = turns.fail_overdue_turns(db)
+        assert [t.id for t in failed] == [pending_turn]
+        assert failed[0].status == "failed" and failed[0].error["code"] == "deadline_exceeded"
+        assert turns.fail_overdue_turns(db) == []
+        assert db.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.ref_id == pending_turn)) == 0
+
+
+def test_outbox_entries_are_claimed_once_per_interval(db_scope, pending_turn):
+    with db_scope() as db:
+        db.execute(OutboxEntry.__table__.update().where(OutboxEntry.ref_id == pending_turn)
+                   .values(created_at=utcnow() - timedelta(seconds=60)))
+    with db_scope() as db:
+        due = outbox.claim_due(db, older_than_seconds=10)
+        again = outbox.claim_due(db, older_than_seconds=10)
+    assert ("turn", pending_turn) in due
+    assert ("turn", pending_turn) not in again, "just published: not due again until the interval passes"
