@@ -96,7 +96,8 @@ class Pipeline:
 
     def sweep(self, dispatch: Any) -> dict[str, int]:
         """Re-publish lost work, finish stalled turns, fail overdue ones. `dispatch(kind,
-        ref_id)` sends an outbox entry's tasks to the broker."""
+        ref_id)` sends an outbox entry's tasks to the broker (best effort: an entry it
+        could not send is due again after the interval)."""
         with session_scope() as db:
             due = outbox.claim_due(db, older_than_seconds=self.settings.outbox_republish_after_seconds)
         for kind, ref_id in due:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from workers.celery_app import celery
-from workers.dispatch import dispatch
+from workers.dispatch import dispatch_best_effort
 from workers.runtime import pipeline
 
 
 @celery.task(name="maintenance.sweep")
 def sweep() -> dict[str, int]:
     """Re-publish lost turn work, finish stalled turns, fail overdue ones."""
-    return pipeline().sweep(dispatch)
+    return pipeline().sweep(dispatch_best_effort)
