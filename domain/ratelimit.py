@@ -2,6 +2,7 @@
 through Redis (the `limits` library's moving window)."""
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -11,6 +12,8 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from domain.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 
 class LoginThrottle:
@@ -22,9 +25,18 @@ class LoginThrottle:
         self._per_address = parse(per_address)
 
     def hit(self, *, email: str, address: str) -> None:
-        """Count one login attempt; raise RateLimited when either window is full."""
+        """Count one login attempt; raise RateLimited when either window is full.
+
+        If Redis is unreachable the attempt is let through (and logged): learners can
+        still sign in during an outage, and Argon2 keeps guessing slow meanwhile.
+        """
         for limit, key in ((self._per_account, "account:" + email.lower()), (self._per_address, "address:" + address)):
-            if not self._limiter.hit(limit, key):
+            try:
+                allowed = self._limiter.hit(limit, key)
+            except redis.RedisError:
+                log.warning("login throttle unavailable (Redis); letting the attempt through")
+                return
+            if not allowed:
                 reset_at = self._limiter.get_window_stats(limit, key).reset_time
                 retry_after = max(1, math.ceil(reset_at - time.time()))
                 raise RateLimited(

@@ -1,18 +1,19 @@
 """Accounts and tokens: /api/v1/auth."""
 from __future__ import annotations
 
+import redis
 from flask import request
 from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import Blueprint
 
-from api.errors import documents_errors
-
 from api.auth.schemas import (AccessTokenSchema, LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
                               RegisterSchema, TokensSchema, UserSchema)
 from api.auth.tokens import current_user, issue_access_token, issue_tokens
+from api.errors import documents_errors
 from api.extensions import db
 from api.runtime import login_throttle
 from domain import accounts, revocation
+from domain.errors import Unavailable
 from domain.redis_client import get_redis
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
@@ -55,11 +56,15 @@ def refresh():
 @jwt_required(verify_type=False)
 @blp.response(204)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
+@documents_errors(blp, 401, 503)
 def logout():
     """Revoke the token sent (send the access token, then the refresh token, to end both)."""
     claims = get_jwt()
-    revocation.revoke(get_redis(), jti=claims["jti"], expires_at=claims["exp"])
+    try:
+        revocation.revoke(get_redis(), jti=claims["jti"], expires_at=claims["exp"])
+    except redis.RedisError:
+        raise Unavailable("Logging out is temporarily unavailable; try again shortly.",
+                          code="auth_unavailable") from None
 
 
 @blp.route("/me", methods=["GET"])

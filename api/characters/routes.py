@@ -6,7 +6,6 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from api.errors import documents_errors
-
 from api.runtime import characters
 
 blp = Blueprint("characters", __name__, url_prefix="/api/v1/characters", description="Characters")

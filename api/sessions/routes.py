@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from api.errors import documents_errors
-
 from api.auth.tokens import current_user, current_user_id
+from api.errors import documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters

@@ -56,6 +56,13 @@ def test_redis_down_when_a_turn_is_submitted_the_turn_completes_after_it_returns
         turn = response.json()["turn"]
         time.sleep(1)
         assert learner.get(f"/api/v1/turns/{turn['id']}").json()["status"] == "pending"
+        # Signing in still works (the throttle lets attempts through); logging out cannot
+        # record the revocation, so it says so instead of pretending.
+        login = requests.post(f"{stack.base_url}/api/v1/auth/login",
+                              json={"email": learner.email, "password": learner.password}, timeout=10)
+        assert login.status_code == 200
+        logout = learner.post("/api/v1/auth/logout")
+        assert logout.status_code == 503 and logout.json()["error"]["code"] == "auth_unavailable"
     finally:
         stack.start_redis()
 
