@@ -10,19 +10,15 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.models import OutboxEntry, utcnow
 
 _outbox = OutboxEntry.__table__
-# Built once: these run on every turn.
-_ADD = insert(_outbox)
+# Built once: it runs on every failed turn. (A turn's entry is written and removed by
+# the statements in domain/turns.py, with the turn itself.)
 _REMOVE = delete(_outbox).where(_outbox.c.kind == bindparam("kind"), _outbox.c.ref_id.in_(bindparam("ref_ids")))
-
-
-def add(db: Session, *, kind: str, ref_id: uuid.UUID) -> None:
-    db.execute(_ADD, {"kind": kind, "ref_id": ref_id, "created_at": utcnow(), "publish_attempts": 0})
 
 
 def remove(db: Session, *, kind: str, ref_ids: list[uuid.UUID]) -> None:

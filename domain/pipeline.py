@@ -25,7 +25,7 @@ from sqlalchemy import select
 from domain import conversations, outbox, turns
 from domain.characters import CharacterLibrary
 from domain.config import Settings
-from domain.db import session_scope
+from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
 from domain.language import check_grammar, moderate
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
@@ -55,14 +55,14 @@ class Pipeline:
 
     def run_reply(self, turn_id: uuid.UUID) -> None:
         lease = self.settings.stage_lease_seconds
-        with session_scope() as db:
-            attempt = turns.claim_reply(db, turn_id, lease)
-            if attempt is None:
+        with statement_scope() as db:
+            claim = turns.claim_reply(db, turn_id, lease)
+            if claim is None:
                 ready = turns.is_ready(db, turn_id)
             else:
-                given = turns.stage_input(db, turn_id)
+                attempt, given = claim
                 history = conversations.recent_history(db, session_id=given.session_id, before_turn=turn_id)
-        if attempt is None:
+        if claim is None:
             if ready:
                 self.finalize(turn_id)
             return
@@ -81,16 +81,16 @@ class Pipeline:
         reply = self._stream(turn_id, given, attempt, pieces)
         if reply is None:
             return  # our lease ran out and another attempt owns the reply now
-        with session_scope() as db:
+        with statement_scope() as db:
             write = turns.record_reply(db, turn_id, attempt=attempt, reply=reply, provider=self.provider.name)
-            finished = turns.finalize_turn(db, turn_id) if write.ready else None
-        self._announce_result(given.user_id, finished)
+        if write.ready:
+            self.finalize(turn_id)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         with session_scope() as db:
-            user_id = db.scalar(select(Turn.user_id).where(Turn.id == turn_id))
             finished = turns.finalize_turn(db, turn_id)
-        self._announce_result(user_id, finished)
+        if finished is not None:
+            self._announce_result(*finished)
 
     # --- recovery (beat) ----------------------------------------------------------
 
@@ -118,7 +118,7 @@ class Pipeline:
     def _run_analysis(self, turn_id: uuid.UUID, stage: str, analyze: Any, record: Any, event_type: str) -> None:
         """Analyse the learner's text, store the result once, announce it, ring the
         doorbell, and finish the turn if this was the last stage."""
-        with session_scope() as db:
+        with statement_scope() as db:
             given = turns.stage_input(db, turn_id)
         if given is None:
             return  # finished (or failed) already
@@ -127,18 +127,17 @@ class Pipeline:
                 self.finalize(turn_id)
             return
         result = analyze(given.text)
-        with session_scope() as db:
+        with statement_scope() as db:
             write = record(db, turn_id, result)
-            finished = turns.finalize_turn(db, turn_id) if write.ready else None
         if write.won:
             self.publisher.publish(given.user_id, event_type,
                                    {"session_id": str(given.session_id), "turn_id": str(turn_id), **result})
             self._ring(turn_id, stage, result)
-        self._announce_result(given.user_id, finished)
+        if write.ready:
+            self.finalize(turn_id)
 
-    def _announce_result(self, user_id: uuid.UUID | None, view: dict[str, Any] | None) -> None:
-        if view is not None:
-            self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
+    def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:
+        self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
 
     def _stream(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int, pieces: Any) -> str | None:
         """Publish the reply as coalesced `reply_delta` events, keeping our lease alive."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from domain import outbox, xp
@@ -48,34 +48,70 @@ _RECORD = {
     .values({stage: bindparam("result")}).returning(_ALL_STAGES_DONE)
     for stage in ("grammar", "moderation")
 }
+# The claim reads what the reply needs in the same statement (UPDATE … FROM).
 _CLAIM_REPLY = (
     update(_turns)
     .where(_PENDING, _turns.c.reply_text.is_(None),
-           _turns.c.reply_lease_until.is_(None) | (_turns.c.reply_lease_until < bindparam("now")))
+           _turns.c.reply_lease_until.is_(None) | (_turns.c.reply_lease_until < bindparam("now")),
+           _messages.c.turn_id == _turns.c.id, _messages.c.role == "user", _sessions.c.id == _turns.c.session_id)
     .values(reply_attempts=_turns.c.reply_attempts + 1, reply_lease_until=bindparam("lease_until"))
-    .returning(_turns.c.reply_attempts)
+    .returning(_turns.c.reply_attempts, _turns.c.user_id, _turns.c.session_id, _messages.c.content,
+               _sessions.c.character_id, _sessions.c.level, _turns.c.grammar, _turns.c.moderation,
+               _turns.c.reply_text.is_not(None))
 )
 _OUR_REPLY = and_(_PENDING, _turns.c.reply_text.is_(None), _turns.c.reply_attempts == bindparam("attempt"))
 _RENEW_LEASE = update(_turns).where(_OUR_REPLY).values(reply_lease_until=bindparam("lease_until"))
 _RECORD_REPLY = update(_turns).where(_OUR_REPLY).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"), reply_lease_until=None,
     degraded=bindparam("degraded")).returning(_ALL_STAGES_DONE)
-_FINISH = (update(_turns).where(_PENDING, _ALL_STAGES_DONE)
-           .values(status="complete", completed_at=bindparam("now")).returning(*_turns.c))
-_USER_MESSAGE = select(_messages).where(_messages.c.turn_id == _turn_id, _messages.c.role == "user")
-_ADD_TURN = (
-    pg_insert(_turns)
-    .on_conflict_do_nothing(index_elements=[_turns.c.session_id, _turns.c.client_message_id],
-                            index_where=_turns.c.client_message_id.is_not(None))
-    .returning(_turns.c.id)
+# Finishing is two statements: the claim, which also reads the learner's message (for XP
+# and the view), and the bookkeeping, which must all happen or none.
+_FINISH = (
+    update(_turns)
+    .where(_PENDING, _ALL_STAGES_DONE, _messages.c.turn_id == _turns.c.id, _messages.c.role == "user")
+    .values(status="complete", completed_at=bindparam("now"))
+    .returning(*_turns.c, _messages.c.id.label("user_message_id"), _messages.c.content.label("user_message"),
+               _messages.c.created_at.label("user_message_at"))
 )
-_ADD_MESSAGE = insert(_messages)
-_TOUCH_SESSION = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(
-    last_activity_at=bindparam("now"))
-_CREDIT_SESSION = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(
-    xp=_sessions.c.xp + bindparam("xp"), turn_count=_sessions.c.turn_count + 1, last_activity_at=bindparam("now"))
-_CREDIT_USER = update(_users).where(_users.c.id == bindparam("user_id")).values(xp=_users.c.xp + bindparam("xp"))
-_SET_XP = update(_turns).where(_turns.c.id == _turn_id).values(xp_awarded=bindparam("xp"))
+_BOOK_FINISHED_TURN = text("""
+    WITH reply AS (
+        INSERT INTO messages (id, session_id, turn_id, role, content, created_at)
+        VALUES (:message_id, :session_id, :turn_id, 'assistant', :content, :now)
+    ), turn AS (
+        UPDATE turns SET xp_awarded = :xp WHERE id = :turn_id
+    ), session AS (
+        UPDATE chat_sessions SET xp = xp + :xp, turn_count = turn_count + 1, last_activity_at = :now
+        WHERE id = :session_id
+    ), learner AS (
+        UPDATE users SET xp = xp + :xp WHERE id = :user_id
+    )
+    DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id = :turn_id
+""")
+# Accepting a turn is one statement: the ownership check, the turn (or nothing, when the
+# client_message_id was used already), its message, its outbox entry and the session's
+# activity. One round trip, atomic without a transaction around it.
+_SUBMIT = text("""
+    WITH owned AS (
+        SELECT id, user_id FROM chat_sessions WHERE id = :session_id AND user_id = :user_id
+    ), new_turn AS (
+        INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids,
+                           reply_attempts, word_feedback, xp_awarded, degraded, created_at, deadline_at)
+        SELECT :turn_id, id, user_id, 'pending', :client_message_id, :suggested_word_ids,
+               0, '[]'::jsonb, 0, false, :now, :deadline_at
+        FROM owned
+        ON CONFLICT (session_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+        RETURNING id, session_id
+    ), new_message AS (
+        INSERT INTO messages (id, session_id, turn_id, role, content, created_at)
+        SELECT :message_id, session_id, id, 'user', :content, :now FROM new_turn
+    ), new_outbox AS (
+        INSERT INTO outbox (kind, ref_id, created_at, publish_attempts)
+        SELECT :outbox_kind, id, :now, 0 FROM new_turn
+    ), touched AS (
+        UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
+    )
+    SELECT EXISTS (SELECT 1 FROM owned) AS owned, EXISTS (SELECT 1 FROM new_turn) AS created
+""").bindparams(bindparam("suggested_word_ids", type_=JSONB))
 
 
 @dataclass(frozen=True)
@@ -131,30 +167,34 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
     }
 
 
-def submit_turn(db: Session, *, session: ChatSession, content: str, client_message_id: str | None,
-                suggested_word_ids: list[int], deadline_seconds: int) -> tuple[dict[str, Any], uuid.UUID, bool]:
-    """Write the turn, the learner's message and the outbox row in the caller's transaction.
+def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
+                client_message_id: str | None, suggested_word_ids: list[int],
+                deadline_seconds: int) -> tuple[dict[str, Any], uuid.UUID, bool]:
+    """Store the turn, the learner's message and the outbox entry, in one statement.
 
     Returns (turn view, turn id, created). A `client_message_id` already used in this
     session returns the turn it created, so a client may safely resend after a timeout
     (the unique index decides, so two concurrent resends cannot both create a turn).
+    Another learner's session, or none, is NotFound.
     """
     now = utcnow()
     turn = SimpleNamespace(
-        id=uuid.uuid4(), session_id=session.id, user_id=session.user_id, status="pending",
-        client_message_id=client_message_id, suggested_word_ids=list(suggested_word_ids), grammar=None,
-        moderation=None, reply_text=None, reply_provider=None, reply_attempts=0, reply_lease_until=None,
-        word_feedback=[], xp_awarded=0, degraded=False, error=None, created_at=now,
-        deadline_at=now + timedelta(seconds=deadline_seconds), completed_at=None,
+        id=uuid.uuid4(), session_id=parse_uuid(session_id, "session"), user_id=user_id, status="pending",
+        grammar=None, moderation=None, reply_provider=None, word_feedback=[], xp_awarded=0, degraded=False,
+        error=None, created_at=now, completed_at=None,
     )
-    if db.execute(_ADD_TURN, vars(turn)).first() is None:
-        existing = _find_by_client_message_id(db, session.id, client_message_id or "")
+    message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
+    owned, created = db.execute(_SUBMIT, {
+        "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
+        "client_message_id": client_message_id, "suggested_word_ids": list(suggested_word_ids),
+        "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
+        "outbox_kind": OUTBOX_KIND,
+    }).one()
+    if not owned:
+        raise NotFound("No such session.", code="session_not_found")
+    if not created:
+        existing = _find_by_client_message_id(db, turn.session_id, client_message_id or "")
         return present_turn(existing), existing.id, False
-    message = SimpleNamespace(id=uuid.uuid4(), session_id=session.id, turn_id=turn.id, role="user",
-                              content=content, created_at=now)
-    db.execute(_ADD_MESSAGE, vars(message))
-    outbox.add(db, kind=OUTBOX_KIND, ref_id=turn.id)
-    db.execute(_TOUCH_SESSION, {"session_id": session.id, "now": now})
     return present_turn(turn, [message]), turn.id, True
 
 
@@ -194,15 +234,17 @@ def record_moderation(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -
     return _record(db, turn_id, _RECORD["moderation"], {"result": result})
 
 
-def claim_reply(db: Session, turn_id: uuid.UUID, lease_seconds: int) -> int | None:
-    """Take the reply for this turn for `lease_seconds`; returns the attempt number.
+def claim_reply(db: Session, turn_id: uuid.UUID, lease_seconds: int) -> tuple[int, StageInput] | None:
+    """Take the reply for this turn for `lease_seconds`; returns the attempt number and
+    the turn's inputs, or None if the reply is done or another attempt holds it.
 
     A lease, not a flag: if the worker writing the reply dies, another delivery may take
     over once the lease has run out.
     """
     now = utcnow()
-    return db.execute(_CLAIM_REPLY, {"turn_id": turn_id, "now": now,
-                                     "lease_until": now + timedelta(seconds=lease_seconds)}).scalar()
+    row = db.execute(_CLAIM_REPLY, {"turn_id": turn_id, "now": now,
+                                    "lease_until": now + timedelta(seconds=lease_seconds)}).first()
+    return (row[0], StageInput(*row[1:])) if row is not None else None
 
 
 def renew_reply_lease(db: Session, turn_id: uuid.UUID, attempt: int, lease_seconds: int) -> bool:
@@ -218,27 +260,26 @@ def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, p
                    {"attempt": attempt, "reply": reply, "provider": provider, "degraded": degraded})
 
 
-def finalize_turn(db: Session, turn_id: uuid.UUID) -> dict[str, Any] | None:
+def finalize_turn(db: Session, turn_id: uuid.UUID) -> tuple[uuid.UUID, dict[str, Any]] | None:
     """Complete a turn whose stages are all stored: the assistant message, XP, and the
-    end of its outbox entry, in the caller's transaction. Returns the turn's view if this
-    call finished it, None if it was not ready or already finished."""
+    end of its outbox entry, in the caller's transaction. Returns (the learner's id, the
+    turn's view) if this call finished it, None if it was not ready or already finished."""
     now = utcnow()
     turn = db.execute(_FINISH, {"turn_id": turn_id, "now": now}).first()
     if turn is None:
         return None
-    user_message = db.execute(_USER_MESSAGE, {"turn_id": turn_id}).one()
-    awarded = xp.for_turn(text=user_message.content, error_count=len(turn.grammar.get("errors", [])),
+    awarded = xp.for_turn(text=turn.user_message, error_count=len(turn.grammar.get("errors", [])),
                           flagged=bool(turn.moderation.get("flagged")))
-    reply = SimpleNamespace(id=uuid.uuid4(), session_id=turn.session_id, turn_id=turn_id, role="assistant",
-                            content=turn.reply_text, created_at=now)
-    db.execute(_ADD_MESSAGE, vars(reply))
-    db.execute(_SET_XP, {"turn_id": turn_id, "xp": awarded})
-    db.execute(_CREDIT_SESSION, {"session_id": turn.session_id, "xp": awarded, "now": now})
-    db.execute(_CREDIT_USER, {"user_id": turn.user_id, "xp": awarded})
-    outbox.remove(db, kind=OUTBOX_KIND, ref_ids=[turn_id])
-    view = present_turn(turn, [user_message, reply])
+    reply = SimpleNamespace(id=uuid.uuid4(), role="assistant", content=turn.reply_text, created_at=now)
+    db.execute(_BOOK_FINISHED_TURN, {
+        "message_id": reply.id, "session_id": turn.session_id, "turn_id": turn_id, "content": reply.content,
+        "now": now, "xp": awarded, "user_id": turn.user_id, "outbox_kind": OUTBOX_KIND,
+    })
+    learner_message = SimpleNamespace(id=turn.user_message_id, role="user", content=turn.user_message,
+                                      created_at=turn.user_message_at)
+    view = present_turn(turn, [learner_message, reply])
     view["xp_awarded"] = awarded
-    return view
+    return turn.user_id, view
 
 
 def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:

@@ -9,7 +9,7 @@ import flask
 import redis
 
 from api.extensions import db
-from domain import conversations, turns
+from domain import turns
 from domain.config import get_settings
 from domain.redis_client import get_publisher
 from workers.dispatch import dispatch_best_effort
@@ -22,9 +22,8 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
     """Persist the turn (with its outbox entry) and commit; then, best effort, announce
     the turn and start the pipeline — once the HTTP response is sent if `after_response`,
     so the client gets its 202 at once. Returns (turn view, created)."""
-    session = conversations.get_session(db(), user_id=user_id, session_id=session_id)
     view, turn_id, created = turns.submit_turn(
-        db(), session=session, content=content.strip(), client_message_id=client_message_id,
+        db(), user_id=user_id, session_id=session_id, content=content.strip(), client_message_id=client_message_id,
         suggested_word_ids=suggested_word_ids, deadline_seconds=get_settings().turn_deadline_seconds,
     )
     db().commit()

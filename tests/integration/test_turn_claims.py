@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from domain import accounts, conversations, outbox, turns
 from domain.characters import default_library
-from domain.models import ChatSession, Message, OutboxEntry, Turn, utcnow
+from domain.errors import NotFound
+from domain.models import Message, OutboxEntry, Turn, utcnow
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,9 @@ def pending_turn(db_scope):
                                  display_name="Claims")
         session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
                                                character_id="camille")
-        _, turn_id, created = turns.submit_turn(db, session=session, content="Je vont au marché.",
-                                                client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+        _, turn_id, created = turns.submit_turn(db, user_id=user.id, session_id=session.id,
+                                                content="Je vont au marché.", client_message_id=None,
+                                                suggested_word_ids=[], deadline_seconds=60)
     assert created
     return turn_id
 
@@ -61,7 +63,7 @@ def _all_stages_stored(db_scope, turn_id):
     with db_scope() as db:
         turns.record_grammar(db, turn_id, {"errors": [], "corrected_text": "Je vais au marché."})
         turns.record_moderation(db, turn_id, {"flagged": False, "categories": []})
-        attempt = turns.claim_reply(db, turn_id, lease_seconds=30)
+        attempt, _ = turns.claim_reply(db, turn_id, lease_seconds=30)
         return turns.record_reply(db, turn_id, attempt=attempt, reply="Ah, tu vas au marché ?", provider="offline")
 
 
@@ -98,10 +100,11 @@ def test_concurrent_finalizes_complete_the_turn_exactly_once(db_scope, pending_t
         thread.join()
 
     assert len(results) == 8, "every attempt returned normally (none hit a constraint)"
-    finished = [r for r in results if r is not None]
+    finished = [view for _, view in filter(None, results)]
     assert len(finished) == 1
     assert finished[0]["status"] == "complete"
     assert finished[0]["assistant_message"]["content"] == "Ah, tu vas au marché ?"
+    assert finished[0]["user_message"]["content"] == "Je vont au marché."
     with db_scope() as db:
         assistant_messages = db.scalar(select(func.count()).select_from(Message)
                                        .where(Message.turn_id == pending_turn, Message.role == "assistant"))
@@ -113,28 +116,32 @@ def test_concurrent_finalizes_complete_the_turn_exactly_once(db_scope, pending_t
 
 def test_a_reply_lease_blocks_other_attempts_until_it_expires(db_scope, pending_turn):
     with db_scope() as db:
-        first = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        first, given = turns.claim_reply(db, pending_turn, lease_seconds=30)
         blocked = turns.claim_reply(db, pending_turn, lease_seconds=30)
         # The first attempt's worker dies: make its lease run out.
         db.execute(Turn.__table__.update().where(Turn.id == pending_turn)
                    .values(reply_lease_until=utcnow() - timedelta(seconds=1)))
-        second = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        second, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
         late = turns.record_reply(db, pending_turn, attempt=first, reply="late", provider="offline")
         renewed = turns.renew_reply_lease(db, pending_turn, first, 30)
         current = turns.record_reply(db, pending_turn, attempt=second, reply="current", provider="offline")
     assert (first, blocked, second) == (1, None, 2)
+    assert given.text == "Je vont au marché." and given.character_id == "camille"
     assert late.won is False and renewed is False, "the dead attempt cannot write over the new one"
     assert current.won is True
 
 
 def test_resubmitting_a_client_message_id_returns_the_first_turn(db_scope, pending_turn):
     with db_scope() as db:
-        session = db.get(Turn, pending_turn).session_id
-        chat = db.get(ChatSession, session)
-        _, first, created_first = turns.submit_turn(db, session=chat, content="Bonjour", client_message_id="c-1",
+        turn = db.get(Turn, pending_turn)
+        owner = {"user_id": turn.user_id, "session_id": turn.session_id}
+        _, first, created_first = turns.submit_turn(db, **owner, content="Bonjour", client_message_id="c-1",
                                                     suggested_word_ids=[], deadline_seconds=60)
-        _, again, created_again = turns.submit_turn(db, session=chat, content="Bonjour", client_message_id="c-1",
+        _, again, created_again = turns.submit_turn(db, **owner, content="Bonjour", client_message_id="c-1",
                                                     suggested_word_ids=[], deadline_seconds=60)
+        with pytest.raises(NotFound):
+            turns.submit_turn(db, user_id=uuid.uuid4(), session_id=turn.session_id, content="Bonjour",
+                              client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
     assert first == again and (created_first, created_again) == (True, False)
 
 
