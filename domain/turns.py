@@ -23,12 +23,11 @@ from sqlalchemy.orm import Session
 from domain import outbox, xp
 from domain.conversations import parse_uuid
 from domain.errors import NotFound
-from domain.models import ChatSession, Message, Turn, User, utcnow
+from domain.models import ChatSession, Message, Turn, utcnow
 
 OUTBOX_KIND = "turn"
 
 _turns, _messages, _sessions = Turn.__table__, Message.__table__, ChatSession.__table__
-_users = User.__table__
 _turn_id = bindparam("turn_id")
 
 _ALL_STAGES_DONE = and_(_turns.c.grammar.is_not(None), _turns.c.moderation.is_not(None),

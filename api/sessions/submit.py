@@ -8,9 +8,9 @@ import uuid
 import flask
 import redis
 
-from api.extensions import db
 from domain import turns
 from domain.config import get_settings
+from domain.db import statement_scope
 from domain.redis_client import get_publisher
 from workers.dispatch import dispatch_best_effort
 
@@ -19,14 +19,15 @@ log = logging.getLogger(__name__)
 
 def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_message_id: str | None,
                    suggested_word_ids: list[int], after_response: bool = False) -> tuple[dict, bool]:
-    """Persist the turn (with its outbox entry) and commit; then, best effort, announce
+    """Persist the turn (with its outbox entry); then, best effort, announce
     the turn and start the pipeline — once the HTTP response is sent if `after_response`,
     so the client gets its 202 at once. Returns (turn view, created)."""
-    view, turn_id, created = turns.submit_turn(
-        db(), user_id=user_id, session_id=session_id, content=content.strip(), client_message_id=client_message_id,
-        suggested_word_ids=suggested_word_ids, deadline_seconds=get_settings().turn_deadline_seconds,
-    )
-    db().commit()
+    with statement_scope() as db:  # one atomic statement: no transaction around it
+        view, turn_id, created = turns.submit_turn(
+            db, user_id=user_id, session_id=session_id, content=content.strip(),
+            client_message_id=client_message_id, suggested_word_ids=suggested_word_ids,
+            deadline_seconds=get_settings().turn_deadline_seconds,
+        )
     if created:
         # The turn is safe in Postgres now. If what follows is lost (the process dies),
         # the outbox sweeper publishes the work.
