@@ -113,6 +113,12 @@ def bench_acknowledgement(base: str, concurrency: int, total_turns: int) -> dict
     return {"concurrency": concurrency, **summary(latencies), "turns_per_second": round(len(latencies) / elapsed, 1)}
 
 
+def _timed_get(http: requests.Session, url: str) -> float:
+    started = time.perf_counter()
+    http.get(url, timeout=10).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -124,10 +130,14 @@ def main() -> None:
 
     results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
                "python": platform.python_version(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-               # This shared machine's speed drifts; a fixed loop's time puts figures in context.
+               # This shared machine's speed drifts; a fixed loop's time and the cheapest
+               # request's round trip put the figures in context.
                "calibration_sum_range_100_us": round(min(timeit.repeat("sum(range(100))", number=100_000,
                                                                        repeat=5)) * 10, 3)}
-    print(f"calibration: sum(range(100)) takes {results['calibration_sum_range_100_us']} us", flush=True)
+    probe = requests.Session()
+    results["calibration_healthz"] = summary([_timed_get(probe, f"{args.url}/api/v1/healthz") for _ in range(200)])
+    print(f"calibration: sum(range(100)) takes {results['calibration_sum_range_100_us']} us; "
+          f"GET /healthz {results['calibration_healthz']}", flush=True)
     light = bench_end_to_end(args.url, ws_base, args.e2e, args.pause)
     results["end_to_end"], results["acknowledgement_light_load"] = light
     print(f"submit -> turn_result over socket, one turn at a time: {results['end_to_end']}", flush=True)
