@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.models import OutboxEntry, utcnow
@@ -48,6 +48,3 @@ def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> li
     ).all()
     return [(kind, ref_id) for kind, ref_id in rows]
 
-
-def backlog(db: Session) -> int:
-    return db.scalar(select(func.count()).select_from(OutboxEntry)) or 0
