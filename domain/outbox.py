@@ -47,4 +47,3 @@ def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> li
         .returning(OutboxEntry.kind, OutboxEntry.ref_id)
     ).all()
     return [(kind, ref_id) for kind, ref_id in rows]
-
