@@ -20,6 +20,7 @@ def _direct(queue: str) -> dict[str, str]:
 
 celery = Celery("parlons", broker=settings.celery_broker_url, include=["workers.turns", "workers.maintenance"])
 celery.conf.update(
+    broker_transport="workers.broker:Transport",
     task_default_queue="default",
     task_routes={
         "turns.reply": _direct("llm"),

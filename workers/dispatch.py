@@ -18,7 +18,8 @@ _TASKS_BY_KIND = {
 def dispatch(kind: str, ref_id: uuid.UUID | str) -> None:
     """Publish the tasks for one outbox entry; raises if the broker is unreachable."""
     for name in _TASKS_BY_KIND[kind]:
-        celery.send_task(name, args=[str(ref_id)], retry=False)
+        # declare=[]: the workers declare their queues; checking again costs every publish.
+        celery.send_task(name, args=[str(ref_id)], retry=False, declare=[])
 
 
 def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str) -> bool:
