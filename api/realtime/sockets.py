@@ -31,6 +31,7 @@ from domain.redis_client import get_publisher
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 _message_schema = MessageCreateSchema()
 
@@ -68,7 +69,11 @@ def _serve(ws: Any, session_id: str | None) -> None:
                                         {"session": session_view, "connected_user_ids": [str(user_id)]}))
         if last_event_id is not None:
             connection.last_sent_id = last_event_id
-            connection.replay()
+            try:
+                connection.replay()
+            except redis.RedisError:
+                ws.close(reason=TRY_AGAIN_LATER, message="replay unavailable; reconnect with last_event_id")
+                return
         sender = threading.Thread(target=connection.pump, daemon=True)
         sender.start()
         try:
@@ -129,7 +134,7 @@ class _Connection:
                 if self.closed.is_set():
                     return
                 if self.subscription.overflowed:
-                    self.ws.close(reason=1013, message="too far behind; reconnect with last_event_id")
+                    self.ws.close(reason=TRY_AGAIN_LATER, message="too far behind; reconnect with last_event_id")
                     return
                 if event is None:
                     self.send(ephemeral_event("heartbeat", {}))
@@ -142,7 +147,7 @@ class _Connection:
             self.closed.set()
         except redis.RedisError:
             log.warning("replay failed; closing socket so the client resumes", exc_info=True)
-            self.ws.close(reason=1011, message="temporarily unavailable; reconnect with last_event_id")
+            self.ws.close(reason=TRY_AGAIN_LATER, message="temporarily unavailable; reconnect with last_event_id")
 
     def push_local(self, event: Event) -> None:
         """A reply meant for this socket only, sent by the sender greenlet."""
