@@ -66,7 +66,6 @@ class Hub:
         self._listeners: dict[str, set[Subscription]] = defaultdict(set)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
 
     def start(self) -> None:
         with self._lock:
@@ -89,11 +88,6 @@ class Hub:
                     listeners.discard(subscription)
                     if not listeners:
                         del self._listeners[user_id]
-
-    @property
-    def listener_count(self) -> int:
-        with self._lock:
-            return sum(len(s) for s in self._listeners.values())
 
     def _dispatch(self, channel_name: str, payload: str) -> None:
         user_id, event = parse_channel_message(channel_name, payload)
@@ -118,14 +112,12 @@ class Hub:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(CHANNEL_PATTERN)
                 self._resync()
-                self.connected.set()
                 backoff = 0.1
                 while True:
                     message = pubsub.get_message(timeout=5.0)
                     if message is not None and message["type"] == "pmessage":
                         self._dispatch(message["channel"], message["data"])
             except Exception:  # reconnect on anything: the hub must outlive Redis restarts
-                self.connected.clear()
                 log.warning("event hub lost Redis; reconnecting in %.1fs", backoff, exc_info=True)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
