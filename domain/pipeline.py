@@ -57,14 +57,11 @@ class Pipeline:
         lease = self.settings.stage_lease_seconds
         with statement_scope() as db:
             claim = turns.claim_reply(db, turn_id, lease)
-            if claim is None:
-                ready = turns.is_ready(db, turn_id)
-            else:
+            if claim is not None:
                 attempt, given = claim
                 history = conversations.recent_history(db, session_id=given.session_id, before_turn=turn_id)
-        if claim is None:
-            if ready:
-                self.finalize(turn_id)
+        if claim is None:  # done already, or another attempt holds it: only make sure the turn finishes
+            self.finalize(turn_id)
             return
 
         stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar})
@@ -87,6 +84,7 @@ class Pipeline:
             self.finalize(turn_id)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
+        """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""
         with session_scope() as db:
             finished = turns.finalize_turn(db, turn_id)
         if finished is not None:
@@ -123,8 +121,7 @@ class Pipeline:
         if given is None:
             return  # finished (or failed) already
         if getattr(given, stage) is not None:  # a redelivery: only make sure the turn finishes
-            if given.ready:
-                self.finalize(turn_id)
+            self.finalize(turn_id)
             return
         result = analyze(given.text)
         with statement_scope() as db:

@@ -36,12 +36,11 @@ _PENDING = and_(_turns.c.id == _turn_id, _turns.c.status == "pending")
 
 _STAGE_INPUT = (
     select(_turns.c.user_id, _turns.c.session_id, _messages.c.content, _sessions.c.character_id,
-           _sessions.c.level, _turns.c.grammar, _turns.c.moderation, _turns.c.reply_text.is_not(None))
+           _sessions.c.level, _turns.c.grammar, _turns.c.moderation)
     .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
     .join(_sessions, _sessions.c.id == _turns.c.session_id)
     .where(_PENDING)
 )
-_IS_READY = select(_turns.c.id).where(_PENDING, _ALL_STAGES_DONE)
 _RECORD = {
     stage: update(_turns).where(_PENDING, _turns.c[stage].is_(None))
     .values({stage: bindparam("result")}).returning(_ALL_STAGES_DONE)
@@ -55,8 +54,7 @@ _CLAIM_REPLY = (
            _messages.c.turn_id == _turns.c.id, _messages.c.role == "user", _sessions.c.id == _turns.c.session_id)
     .values(reply_attempts=_turns.c.reply_attempts + 1, reply_lease_until=bindparam("lease_until"))
     .returning(_turns.c.reply_attempts, _turns.c.user_id, _turns.c.session_id, _messages.c.content,
-               _sessions.c.character_id, _sessions.c.level, _turns.c.grammar, _turns.c.moderation,
-               _turns.c.reply_text.is_not(None))
+               _sessions.c.character_id, _sessions.c.level, _turns.c.grammar, _turns.c.moderation)
 )
 _OUR_REPLY = and_(_PENDING, _turns.c.reply_text.is_(None), _turns.c.reply_attempts == bindparam("attempt"))
 _RENEW_LEASE = update(_turns).where(_OUR_REPLY).values(reply_lease_until=bindparam("lease_until"))
@@ -130,11 +128,6 @@ class StageInput:
     level: str
     grammar: dict[str, Any] | None
     moderation: dict[str, Any] | None
-    has_reply: bool
-
-    @property
-    def ready(self) -> bool:
-        return self.grammar is not None and self.moderation is not None and self.has_reply
 
 
 def present_message(message: Message | None) -> dict[str, Any] | None:
@@ -214,15 +207,11 @@ def stage_input(db: Session, turn_id: uuid.UUID) -> StageInput | None:
     return StageInput(*row) if row is not None else None
 
 
-def is_ready(db: Session, turn_id: uuid.UUID) -> bool:
-    return db.execute(_IS_READY, {"turn_id": turn_id}).first() is not None
-
-
 def _record(db: Session, turn_id: uuid.UUID, statement: Any, params: dict[str, Any]) -> StageWrite:
     row = db.execute(statement, {"turn_id": turn_id, **params}).first()
     if row is not None:
         return StageWrite(won=True, ready=bool(row[0]))
-    return StageWrite(won=False, ready=is_ready(db, turn_id))
+    return StageWrite(won=False, ready=False)  # another delivery stored it, and finishes the turn
 
 
 def record_grammar(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
