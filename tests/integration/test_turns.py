@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from domain.llm.offline import kind_redirect
 from tests.support.client import turn_result_for
 
 SENTENCE = "Je suis allé au marché hier avec mes amie."
@@ -104,4 +105,5 @@ def test_flagged_message_gets_a_kind_redirect_not_an_in_character_reply(learner)
     assert "harassment" in finished["moderation"]["categories"]
     assert finished["status"] == "complete"
     assert finished["xp_awarded"] == 0
-    assert finished["assistant_message"]["content"]
+    redirect = kind_redirect("fr", learner.user["level"], turn["id"])
+    assert finished["assistant_message"]["content"] == redirect, "a redirect, not the character's reply"
