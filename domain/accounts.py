@@ -1,17 +1,16 @@
 """Learner accounts: registration, password checks, profile changes."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.errors import Conflict, Invalid, NotFound, Unauthorized
+from domain.errors import Conflict, Invalid, Unauthorized
 from domain.models import User
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
@@ -61,13 +60,6 @@ def find_by_email(db: Session, email: str) -> User | None:
     return db.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-def get_user(db: Session, user_id: uuid.UUID | str) -> User:
-    user = db.get(User, uuid.UUID(str(user_id)))
-    if user is None:
-        raise NotFound("This account no longer exists.", code="user_not_found")
-    return user
-
-
 def authenticate(db: Session, *, email: str, password: str) -> User:
     user = find_by_email(db, email)
     if user is None:
@@ -80,14 +72,9 @@ def authenticate(db: Session, *, email: str, password: str) -> User:
     return user
 
 
-def change_password(db: Session, user: User, *, current_password: str, new_password: str) -> None:
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
     if not _password_matches(user.password_hash, current_password):
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
-    user.password_hash = _hasher.hash(new_password)
-    user.updated_at = func.now()
-
-
-def set_password(user: User, new_password: str) -> None:
     user.password_hash = _hasher.hash(new_password)
 
 

@@ -98,6 +98,6 @@ def update_me(changes: dict):
 @documents_errors(blp, 400, 401, 413)
 def change_password(args: dict):
     """Change the password (the current one is required)."""
-    accounts.change_password(db(), current_user(), current_password=args["current_password"],
+    accounts.change_password(current_user(), current_password=args["current_password"],
                              new_password=args["new_password"])
     db().commit()
