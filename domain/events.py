@@ -21,11 +21,6 @@ import redis
 CHANNEL_PREFIX = "parlons:events:"
 CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
 
-SERVER_EVENT_TYPES = frozenset({
-    "session_ready", "turn_accepted", "grammar_feedback", "moderation_feedback", "reply_delta",
-    "turn_result", "hint", "penpal_reply", "journey_scored", "typing", "heartbeat", "error",
-})
-
 # KEYS: stream, channel. ARGV: maxlen, ttl seconds, envelope JSON without id, origin.
 _APPEND_AND_PUBLISH = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
