@@ -19,7 +19,6 @@ from typing import Any
 import redis
 
 CHANNEL_PREFIX = "parlons:events:"
-CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
 
 # KEYS: stream, channel. ARGV: maxlen, ttl seconds, envelope JSON without id, origin.
 _APPEND_AND_PUBLISH = """

@@ -1,0 +1,87 @@
+"""The web process's event hub against the real Redis: one subscription per listened
+learner, confirmed before `subscribe` returns, dropped with the last listener, and
+restored (with RESYNC) after the connection is lost."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from api.realtime.hub import RESYNC, Hub
+from domain.events import Event, EventPublisher, channel
+
+
+@pytest.fixture
+def redis_client(stack) -> redis.Redis:
+    client = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def hub(stack) -> Hub:
+    return Hub(stack.env["REDIS_URL"])
+
+
+@pytest.fixture
+def publisher(redis_client) -> EventPublisher:
+    return EventPublisher(redis_client, maxlen=100, ttl_seconds=60)
+
+
+def subscribers(client: redis.Redis, user_id: str) -> int:
+    return dict(client.pubsub_numsub(channel(user_id)))[channel(user_id)]
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.02)
+
+
+def next_event(subscription, timeout: float = 5.0) -> Event:
+    event = subscription.get(timeout)
+    assert isinstance(event, Event), f"expected an event, got {event!r}"
+    return event
+
+
+def test_an_event_published_as_soon_as_subscribe_returns_is_delivered(hub, publisher):
+    for _ in range(20):  # each learner is a fresh SUBSCRIBE, so each round races the confirmation
+        user_id = str(uuid.uuid4())
+        with hub.subscribe(user_id) as subscription:
+            event_id = publisher.publish(user_id, "turn_result", {"n": 1})
+            assert subscription.get(timeout=5).id == event_id  # and no RESYNC first: nothing was missed
+
+
+def test_a_listener_gets_only_its_learners_events(hub, publisher):
+    mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    with hub.subscribe(mine) as subscription:
+        publisher.publish(theirs, "turn_result", {"for": "them"})
+        publisher.publish(mine, "turn_result", {"for": "me"})
+        assert next_event(subscription).data == {"for": "me"}
+        assert subscription.get(timeout=0.2) is None
+
+
+def test_listeners_of_one_learner_share_one_subscription_dropped_with_the_last(hub, publisher, redis_client):
+    user_id = str(uuid.uuid4())
+    with hub.subscribe(user_id) as first:
+        with hub.subscribe(user_id) as second:
+            assert subscribers(redis_client, user_id) == 1
+            event_id = publisher.publish(user_id, "turn_result", {})
+            assert next_event(first).id == event_id
+            assert next_event(second).id == event_id
+        publisher.publish(user_id, "turn_result", {"still": "listening"})
+        assert next_event(first).data == {"still": "listening"}
+        assert subscribers(redis_client, user_id) == 1
+    wait_until(lambda: subscribers(redis_client, user_id) == 0)
+
+
+def test_a_lost_connection_is_restored_and_listeners_are_told_to_resync(hub, publisher, redis_client):
+    user_id = str(uuid.uuid4())
+    with hub.subscribe(user_id) as subscription:
+        redis_client.client_kill_filter(_type="pubsub")
+        assert subscription.get(timeout=10) is RESYNC  # sent once the learner is subscribed again
+        event_id = publisher.publish(user_id, "turn_result", {})
+        assert next_event(subscription).id == event_id
