@@ -1,4 +1,4 @@
-"""Nothing acknowledged is lost: a killed worker, a Redis outage."""
+"""Nothing acknowledged is lost: a killed worker, a Redis outage, a database restart."""
 from __future__ import annotations
 
 import time
@@ -72,6 +72,22 @@ def test_redis_down_when_a_turn_is_submitted_the_turn_completes_after_it_returns
         status = learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 5}).json()["status"]
     assert status == "complete"
     stack.wait_ready()
+
+
+def test_after_a_database_restart_the_next_requests_and_turns_succeed(stack, learner):
+    if stack.postgres_server is None:
+        pytest.skip("needs the embedded PostgreSQL to restart it")
+    session = learner.new_session()
+    turn = learner.send(session["id"], "Je voudrais un café.").json()["turn"]
+    assert learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 20}).json()["status"] == "complete"
+
+    stack.restart_postgres()  # the web process and the workers hold pooled connections to the old server
+
+    assert learner.get(f"/api/v1/sessions/{session['id']}").status_code == 200
+    response = learner.send(session["id"], "Et un croissant, s'il vous plaît.")
+    assert response.status_code == 202, response.text
+    turn = response.json()["turn"]
+    assert learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 20}).json()["status"] == "complete"
 
 
 def _drain(socket, wait: float = 0.5):

@@ -127,6 +127,12 @@ class Stack:
         assert self.redis_server is not None
         self.redis_server.start()
 
+    def restart_postgres(self) -> None:
+        """Stop and start PostgreSQL on the same port: every pooled connection dies."""
+        assert self.postgres_server is not None, "Postgres restarts need the embedded PostgreSQL"
+        self.postgres_server.stop()
+        self.postgres_server.start()
+
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
