@@ -4,16 +4,21 @@
 
 Measures, with fresh learners:
 1. submit -> `turn_result` over the session socket, one turn at a time with a short
-   pause between turns (light load),
+   pause between turns (light load), with when each event of the turn arrived,
    and the acknowledgement latency of those POSTs;
 2. acknowledgement latency of POST /sessions/{id}/messages and accepted turns per
    second with 1, 10 and 50 learners sending at once, each back to back (the pipeline
    runs on the same two cores, so this is the saturated case).
 Prints medians and p99 and writes JSON to bench/results/.
+
+The client is `http.client` on one keep-alive connection per learner: `requests` adds
+1-2 ms of its own per call on this machine (proxy and environment lookups), which is
+the client's time, not the server's.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -22,9 +27,11 @@ import threading
 import time
 import timeit
 import uuid
+from collections import defaultdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import requests
+import redis
 import websocket
 
 SENTENCES = [
@@ -46,48 +53,76 @@ def summary(values_ms: list[float]) -> dict[str, float]:
             "p99_ms": round(percentile(values_ms, 0.99), 2), "mean_ms": round(statistics.fmean(values_ms), 2)}
 
 
+class Client:
+    """JSON over one keep-alive HTTP connection (one thread uses it)."""
+
+    def __init__(self, base: str, token: str | None = None):
+        parts = urlsplit(base)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=30)
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        payload = json.dumps(body) if body is not None else None
+        try:
+            self.connection.request(method, path, body=payload, headers=self.headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # The server closed the idle keep-alive connection: open a new one, as browsers do.
+            self.connection.close()
+            self.connection.request(method, path, body=payload, headers=self.headers)
+            response = self.connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else {}
+
+
 class Learner:
     def __init__(self, base: str):
-        self.base = base
-        self.http = requests.Session()
-        body = self.http.post(f"{base}/api/v1/auth/register", json={
+        status, body = Client(base).call("POST", "/api/v1/auth/register", {
             "email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "password": "benchmark password",
-            "display_name": "Bench"}, timeout=30).json()
+            "display_name": "Bench"})
+        assert status == 201, body
         self.token = body["access_token"]
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
-        self.session_id = self.http.post(f"{base}/api/v1/sessions", json={"character_id": "camille"},
-                                         timeout=30).json()["id"]
+        self.client = Client(base, self.token)
+        self.session_id = self.client.call("POST", "/api/v1/sessions", {"character_id": "camille"})[1]["id"]
 
     def send(self, text: str) -> tuple[float, dict]:
         started = time.perf_counter()
-        response = self.http.post(f"{self.base}/api/v1/sessions/{self.session_id}/messages",
-                                  json={"content": text}, timeout=30)
+        status, body = self.client.call("POST", f"/api/v1/sessions/{self.session_id}/messages", {"content": text})
         elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 202, response.text
-        return elapsed, response.json()["turn"]
+        assert status == 202, body
+        return elapsed, body["turn"]
 
 
-def bench_end_to_end(base: str, ws_base: str, turns: int, pause: float) -> tuple[dict, dict]:
+def bench_end_to_end(base: str, ws_base: str, turns: int, pause: float) -> tuple[dict, dict, dict]:
     """One turn at a time, `pause` seconds apart (light load): (submit -> turn_result
-    over the socket, POST acknowledgement)."""
+    over the socket, POST acknowledgement, median arrival of each event type)."""
     learner = Learner(base)
     socket = websocket.create_connection(f"{ws_base}/api/v1/sessions/{learner.session_id}/ws?token={learner.token}",
                                          timeout=30)
     socket.recv()  # session_ready
     latencies, acks = [], []
+    arrivals: dict[str, list[float]] = defaultdict(list)
     for i in range(turns + 5):
         started = time.perf_counter()
         ack, turn = learner.send(SENTENCES[i % len(SENTENCES)])
+        seen: dict[str, float] = {}
         while True:
             event = json.loads(socket.recv())
+            seen.setdefault(event["type"], (time.perf_counter() - started) * 1000)
             if event["type"] == "turn_result" and event["data"]["turn"]["id"] == turn["id"]:
                 break
         if i >= 5:  # the first few warm the connection pools
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append(seen["turn_result"])
             acks.append(ack)
+            for event_type, at in seen.items():
+                arrivals[event_type].append(at)
         time.sleep(pause)
     socket.close()
-    return summary(latencies), summary(acks)
+    timeline = {event_type: round(statistics.median(values), 1)
+                for event_type, values in sorted(arrivals.items(), key=lambda item: statistics.median(item[1]))}
+    return summary(latencies), summary(acks), timeline
 
 
 def bench_acknowledgement(base: str, concurrency: int, total_turns: int) -> dict[str, float]:
@@ -113,10 +148,45 @@ def bench_acknowledgement(base: str, concurrency: int, total_turns: int) -> dict
     return {"concurrency": concurrency, **summary(latencies), "turns_per_second": round(len(latencies) / elapsed, 1)}
 
 
-def _timed_get(http: requests.Session, url: str) -> float:
+def _timed(call) -> float:
     started = time.perf_counter()
-    http.get(url, timeout=10).raise_for_status()
+    call()
     return (time.perf_counter() - started) * 1000
+
+
+def _pipe_round_trip_us(rounds: int = 2000) -> float:
+    """Median time for a byte to go to another process and back: the machine's cost of
+    waking a process, which every hop of a turn pays several times."""
+    to_child, from_parent = os.pipe()
+    from_child, to_parent = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        for _ in range(rounds):
+            os.read(to_child, 1)
+            os.write(to_parent, b"x")
+        os._exit(0)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        os.write(from_parent, b"x")
+        os.read(from_child, 1)
+        times.append((time.perf_counter() - started) * 1e6)
+    os.waitpid(pid, 0)
+    return round(statistics.median(times), 1)
+
+
+def calibrate(base: str, redis_url: str | None) -> dict:
+    """This shared machine's speed drifts (a slow period doubles every figure): a fixed
+    loop, a process round trip, a Redis PING and the cheapest request put the figures
+    in context."""
+    found = {"sum_range_100_us": round(min(timeit.repeat("sum(range(100))", number=100_000, repeat=5)) * 10, 3),
+             "pipe_round_trip_us": _pipe_round_trip_us()}
+    if redis_url:
+        client = redis.Redis.from_url(redis_url)
+        found["redis_ping_us"] = round(statistics.median(_timed(client.ping) for _ in range(2000)) * 1000, 1)
+    probe = Client(base)
+    found["healthz"] = summary([_timed(lambda: probe.call("GET", "/api/v1/healthz")) for _ in range(200)])
+    return found
 
 
 def main() -> None:
@@ -125,22 +195,19 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="turns per concurrency level")
     parser.add_argument("--e2e", type=int, default=100, help="turns for the end-to-end measurement")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between end-to-end turns")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:63799/0"),
+                        help="the stack's Redis, for the calibration PING ('' to skip)")
     args = parser.parse_args()
     ws_base = args.url.replace("http://", "ws://").replace("https://", "wss://")
 
     results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
                "python": platform.python_version(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-               # This shared machine's speed drifts; a fixed loop's time and the cheapest
-               # request's round trip put the figures in context.
-               "calibration_sum_range_100_us": round(min(timeit.repeat("sum(range(100))", number=100_000,
-                                                                       repeat=5)) * 10, 3)}
-    probe = requests.Session()
-    results["calibration_healthz"] = summary([_timed_get(probe, f"{args.url}/api/v1/healthz") for _ in range(200)])
-    print(f"calibration: sum(range(100)) takes {results['calibration_sum_range_100_us']} us; "
-          f"GET /healthz {results['calibration_healthz']}", flush=True)
+               "calibration": calibrate(args.url, args.redis or None)}
+    print(f"calibration: {results['calibration']}", flush=True)
     light = bench_end_to_end(args.url, ws_base, args.e2e, args.pause)
-    results["end_to_end"], results["acknowledgement_light_load"] = light
+    results["end_to_end"], results["acknowledgement_light_load"], results["event_arrival_ms"] = light
     print(f"submit -> turn_result over socket, one turn at a time: {results['end_to_end']}", flush=True)
+    print(f"  median arrival of each event after submit (ms): {results['event_arrival_ms']}", flush=True)
     print(f"POST /messages acknowledgement, one turn at a time: {results['acknowledgement_light_load']}", flush=True)
     results["acknowledgement"] = []
     for concurrency in (1, 10, 50) if args.turns else ():
