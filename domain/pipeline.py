@@ -85,7 +85,7 @@ class Pipeline:
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""
-        with session_scope() as db:
+        with statement_scope() as db:
             finished = turns.finalize_turn(db, turn_id)
         if finished is not None:
             self._announce_result(*finished)

@@ -61,28 +61,35 @@ _RENEW_LEASE = update(_turns).where(_OUR_REPLY).values(reply_lease_until=bindpar
 _RECORD_REPLY = update(_turns).where(_OUR_REPLY).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"), reply_lease_until=None,
     degraded=bindparam("degraded")).returning(_ALL_STAGES_DONE)
-# Finishing is two statements: the claim, which also reads the learner's message (for XP
-# and the view), and the bookkeeping, which must all happen or none.
-_FINISH = (
-    update(_turns)
-    .where(_PENDING, _ALL_STAGES_DONE, _messages.c.turn_id == _turns.c.id, _messages.c.role == "user")
-    .values(status="complete", completed_at=bindparam("now"))
-    .returning(*_turns.c, _messages.c.id.label("user_message_id"), _messages.c.content.label("user_message"),
-               _messages.c.created_at.label("user_message_at"))
+# Finishing reads what XP depends on, then completes the turn with all its bookkeeping
+# in one statement (the claim is its first UPDATE): atomic without a transaction, two
+# round trips in all.
+_FINISH_INPUTS = (
+    select(_messages.c.content, _turns.c.grammar, _turns.c.moderation)
+    .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
+    .where(_PENDING, _ALL_STAGES_DONE)
 )
-_BOOK_FINISHED_TURN = text("""
-    WITH reply AS (
+_FINISH = text("""
+    WITH finished AS (
+        UPDATE turns SET status = 'complete', completed_at = :now, xp_awarded = :xp
+        FROM messages AS learner_message
+        WHERE turns.id = :turn_id AND turns.status = 'pending' AND turns.grammar IS NOT NULL
+          AND turns.moderation IS NOT NULL AND turns.reply_text IS NOT NULL
+          AND learner_message.turn_id = turns.id AND learner_message.role = 'user'
+        RETURNING turns.*, learner_message.id AS user_message_id, learner_message.content AS user_message,
+                  learner_message.created_at AS user_message_at
+    ), reply AS (
         INSERT INTO messages (id, session_id, turn_id, role, content, created_at)
-        VALUES (:message_id, :session_id, :turn_id, 'assistant', :content, :now)
-    ), turn AS (
-        UPDATE turns SET xp_awarded = :xp WHERE id = :turn_id
+        SELECT :message_id, session_id, id, 'assistant', reply_text, :now FROM finished
     ), session AS (
         UPDATE chat_sessions SET xp = xp + :xp, turn_count = turn_count + 1, last_activity_at = :now
-        WHERE id = :session_id
+        WHERE id IN (SELECT session_id FROM finished)
     ), learner AS (
-        UPDATE users SET xp = xp + :xp WHERE id = :user_id
+        UPDATE users SET xp = xp + :xp WHERE id IN (SELECT user_id FROM finished)
+    ), published AS (
+        DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id IN (SELECT id FROM finished)
     )
-    DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id = :turn_id
+    SELECT * FROM finished
 """)
 # Accepting a turn is one statement: the ownership check, the turn (or nothing, when the
 # client_message_id was used already), its message, its outbox entry and the session's
@@ -250,24 +257,25 @@ def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, p
 
 def finalize_turn(db: Session, turn_id: uuid.UUID) -> tuple[uuid.UUID, dict[str, Any]] | None:
     """Complete a turn whose stages are all stored: the assistant message, XP, and the
-    end of its outbox entry, in the caller's transaction. Returns (the learner's id, the
-    turn's view) if this call finished it, None if it was not ready or already finished."""
-    now = utcnow()
-    turn = db.execute(_FINISH, {"turn_id": turn_id, "now": now}).first()
-    if turn is None:
+    end of its outbox entry. Returns (the learner's id, the turn's view) if this call
+    finished it, None if it was not ready or already finished. Each statement is atomic
+    on its own, so an autocommit session (statement_scope) is enough."""
+    inputs = db.execute(_FINISH_INPUTS, {"turn_id": turn_id}).first()
+    if inputs is None:
         return None
-    awarded = xp.for_turn(text=turn.user_message, error_count=len(turn.grammar.get("errors", [])),
-                          flagged=bool(turn.moderation.get("flagged")))
-    reply = SimpleNamespace(id=uuid.uuid4(), role="assistant", content=turn.reply_text, created_at=now)
-    db.execute(_BOOK_FINISHED_TURN, {
-        "message_id": reply.id, "session_id": turn.session_id, "turn_id": turn_id, "content": reply.content,
-        "now": now, "xp": awarded, "user_id": turn.user_id, "outbox_kind": OUTBOX_KIND,
-    })
+    learner_text, grammar, moderation = inputs
+    awarded = xp.for_turn(text=learner_text, error_count=len(grammar.get("errors", [])),
+                          flagged=bool(moderation.get("flagged")))
+    now = utcnow()
+    reply_id = uuid.uuid4()
+    turn = db.execute(_FINISH, {"turn_id": turn_id, "now": now, "xp": awarded, "message_id": reply_id,
+                                "outbox_kind": OUTBOX_KIND}).first()
+    if turn is None:
+        return None  # another finalize won between the two statements
     learner_message = SimpleNamespace(id=turn.user_message_id, role="user", content=turn.user_message,
                                       created_at=turn.user_message_at)
-    view = present_turn(turn, [learner_message, reply])
-    view["xp_awarded"] = awarded
-    return turn.user_id, view
+    reply = SimpleNamespace(id=reply_id, role="assistant", content=turn.reply_text, created_at=now)
+    return turn.user_id, present_turn(turn, [learner_message, reply])
 
 
 def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:
