@@ -69,6 +69,10 @@ class ChatSession(Base):
     turn_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The running summary of the conversation's older messages (domain/memory.py): the
+    # prompt carries it instead of them, so long sessions stay within the model's context.
+    summary: Mapped[str | None] = mapped_column(Text)
+    summarized_until: Mapped[datetime | None]  # messages created up to this instant are in the summary
 
 
 class Message(Base):
@@ -133,6 +137,45 @@ class Turn(Base):
     messages: Mapped[list[Message]] = relationship(
         primaryjoin="Turn.id == Message.turn_id", foreign_keys="Message.turn_id", viewonly=True,
     )
+
+
+class Hint(Base):
+    """Two or three things the learner could say next, asked for (POST /hints, a
+    `hint_request` frame) or prompted by a voice transcript. Suggestions are NULL until
+    the llm worker has written them."""
+
+    __tablename__ = "hints"
+    __table_args__ = (
+        CheckConstraint("source IN ('request', 'transcript')", name="source_known"),
+        Index("ix_hints_session_created", "session_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    turn_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("turns.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(16))
+    suggestions: Mapped[list[Any] | None]
+    provider: Mapped[str | None] = mapped_column(String(32))
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
+class TranscriptSegment(Base):
+    """A piece of a voice conversation's transcript, as the client heard it."""
+
+    __tablename__ = "transcript_segments"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'assistant')", name="role_known"),
+        Index("ix_transcript_segments_session_created", "session_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboxEntry(Base):
