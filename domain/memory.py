@@ -1,0 +1,150 @@
+"""What a model sees of a conversation.
+
+A reply's prompt is the character's system prompt for the learner's level, the tutor's
+note about this turn's mistakes, a running summary of the older messages, and the most
+recent messages that fit a token budget. When messages fall out of that window before
+the summary covers them, the reply stage asks for a new summary (`fold_older_messages`),
+which keeps the newest half of the budget verbatim and folds the rest into the summary,
+so the summary is rewritten once every few turns, not every turn.
+"""
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from domain.characters import prompts_dir
+from domain.models import ChatSession, Message
+
+# French text runs at about 3.5 characters per token in the common BPE vocabularies (no
+# tokenizer ships offline, and an estimate is all a budget needs); each message costs a
+# few tokens of framing.
+CHARS_PER_TOKEN = 3.5
+MESSAGE_OVERHEAD_TOKENS = 4
+_LOOKBACK_MESSAGES = 200  # read at most this many unsummarized messages per prompt
+_OFFLINE_SUMMARY_CHARS = 1200
+
+_CATEGORY_NAMES = {
+    "gender_agreement": "gender agreement", "number_agreement": "number agreement",
+    "subject_verb": "subject-verb agreement", "past_participle": "past participle",
+    "auxiliary": "auxiliary", "tense_mood": "tense or mood", "preposition": "preposition",
+    "contraction_elision": "contraction or elision", "spelling": "spelling", "negation": "negation",
+    "pronoun": "pronoun", "word_order": "word order",
+}
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS
+
+
+@dataclass(frozen=True)
+class Window:
+    summary: str | None
+    messages: list[tuple[str, str]]  # (role, content), oldest first, within the budget
+    needs_folding: bool  # older messages are neither in the window nor in the summary
+
+
+def newest_within(messages: list[tuple[str, str]], budget_tokens: int) -> int:
+    """How many of the newest `messages` (oldest first) fit in `budget_tokens`."""
+    used = kept = 0
+    for _, content in reversed(messages):
+        used += estimate_tokens(content)
+        if used > budget_tokens:
+            break
+        kept += 1
+    return kept
+
+
+def _unsummarized(db: Session, session_id: uuid.UUID, *, exclude_turn: uuid.UUID | None = None
+                  ) -> tuple[str | None, datetime | None, list[Message]]:
+    """The session's summary, what it covers, and the newer messages (oldest first)."""
+    summary, summarized_until = db.execute(
+        select(ChatSession.summary, ChatSession.summarized_until).where(ChatSession.id == session_id)).one()
+    query = select(Message).where(Message.session_id == session_id)
+    if exclude_turn is not None:
+        query = query.where(Message.turn_id != exclude_turn)
+    if summarized_until is not None:
+        query = query.where(Message.created_at > summarized_until)
+    rows = db.scalars(query.order_by(Message.created_at.desc(), Message.role).limit(_LOOKBACK_MESSAGES)).all()
+    return summary, summarized_until, list(reversed(rows))
+
+
+def load_window(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID, budget_tokens: int) -> Window:
+    """The summary and the recent messages a reply to `before_turn` should see."""
+    summary, _, messages = _unsummarized(db, session_id, exclude_turn=before_turn)
+    pairs = [(m.role, m.content) for m in messages]
+    kept = newest_within(pairs, budget_tokens)
+    return Window(summary=summary, messages=pairs[len(pairs) - kept:], needs_folding=kept < len(pairs))
+
+
+def fold_older_messages(db: Session, *, session_id: uuid.UUID, budget_tokens: int, summarize: Any) -> bool:
+    """Fold the messages older than the newest half-budget into the session's summary.
+
+    `summarize(previous_summary, [(role, content), ...])` writes the new summary. The
+    write is conditional on the summary not having moved meanwhile, so two folds racing
+    cannot lose messages; returns whether this call's summary was stored."""
+    summary, summarized_until, messages = _unsummarized(db, session_id)
+    pairs = [(m.role, m.content) for m in messages]
+    keep = newest_within(pairs, budget_tokens // 2)
+    to_fold = messages[:len(messages) - keep]
+    if not to_fold:
+        return False
+    new_summary = summarize(summary, [(m.role, m.content) for m in to_fold])
+    stored = db.execute(
+        update(ChatSession)
+        .where(ChatSession.id == session_id, ChatSession.summarized_until.is_not_distinct_from(summarized_until))
+        .values(summary=new_summary, summarized_until=to_fold[-1].created_at)
+    )
+    return stored.rowcount == 1
+
+
+def offline_summary(previous: str | None, messages: list[tuple[str, str]], *, character_name: str) -> str:
+    """A summary without a model: the learner's own words, newest kept, within a fixed
+    size. Cruder than a model's, but it keeps what the learner said about themselves."""
+    said = [content.strip() for role, content in messages if role == "user" and content.strip()]
+    lines = ([previous] if previous else []) + [f"The learner said to {character_name}: {text}" for text in said]
+    text = "\n".join(lines)
+    return text[-_OFFLINE_SUMMARY_CHARS:].split("\n", 1)[-1] if len(text) > _OFFLINE_SUMMARY_CHARS else text
+
+
+def tutor_note(corrections: list[dict[str, Any]], original: str) -> str:
+    """The tutor's note about this turn's mistakes, from prompts/tutor/reply.txt."""
+    if corrections:
+        lines = []
+        for error in corrections:
+            wrong = original[error["start"]:error["end"]]
+            better = (error.get("suggestions") or [None])[0]
+            kind = _CATEGORY_NAMES.get(error.get("category", ""), error.get("category", "mistake"))
+            lines.append(f'- "{wrong}" should be "{better}" ({kind})' if better else f'- "{wrong}" ({kind})')
+        found = "\n".join(lines)
+    else:
+        found = "- No mistake worth correcting."
+    return read_prompt("tutor/reply.txt").format(corrections=found)
+
+
+def reply_system_prompt(*, character_prompt: str, corrections: list[dict[str, Any]], original: str,
+                        summary: str | None) -> str:
+    parts = [character_prompt, tutor_note(corrections, original)]
+    if summary:
+        parts.append(f"What you remember of the earlier conversation:\n{summary}")
+    return "\n\n".join(parts)
+
+
+_prompt_cache: dict[str, tuple[int, str]] = {}
+
+
+def read_prompt(name: str) -> str:
+    """A prompt file under prompts/, re-read when it changes on disk."""
+    path = Path(prompts_dir()) / name
+    mtime = path.stat().st_mtime_ns
+    cached = _prompt_cache.get(name)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, path.read_text(encoding="utf-8").strip())
+        _prompt_cache[name] = cached
+    return cached[1]
