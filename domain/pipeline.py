@@ -22,7 +22,7 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import select
 
-from domain import conversations, outbox, turns
+from domain import conversations, hints, outbox, turns
 from domain.characters import CharacterLibrary
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
@@ -89,6 +89,20 @@ class Pipeline:
             finished = turns.finalize_turn(db, turn_id)
         if finished is not None:
             self._announce_result(*finished)
+
+    def run_hints(self, hint_id: uuid.UUID) -> None:
+        """Produce a requested hint once and publish it as a `hint` event."""
+        with statement_scope() as db:
+            given = hints.pending_input(db, hint_id)
+        if given is None:
+            return  # produced already (a redelivery)
+        suggestions = hints.offline_suggestions(given.level, hints.last_character_message(given.history),
+                                                seed=str(hint_id))
+        with session_scope() as db:
+            hint = hints.store_suggestions(db, hint_id, suggestions, provider=self.provider.name, degraded=False)
+            data = hints.hint_event(hint) if hint is not None else None
+        if data is not None:
+            self.publisher.publish(given.user_id, "hint", data)
 
     # --- recovery (beat) ----------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
 
-Queues: `llm` (I/O bound replies, on a gevent pool), `nlp` (spaCy, CPU bound, prefork),
+Queues: `llm` (I/O bound: replies and hints, on a gevent pool), `nlp` (spaCy, CPU bound, prefork),
 `default` (moderation, finishing, sweeping).
 """
 from __future__ import annotations
@@ -18,12 +18,14 @@ def _direct(queue: str) -> dict[str, str]:
     return {"queue": queue, "exchange": "", "routing_key": queue}
 
 
-celery = Celery("parlons", broker=settings.celery_broker_url, include=["workers.turns", "workers.maintenance"])
+celery = Celery("parlons", broker=settings.celery_broker_url,
+                include=["workers.turns", "workers.hints", "workers.maintenance"])
 celery.conf.update(
     broker_transport="workers.broker:Transport",
     task_default_queue="default",
     task_routes={
         "turns.reply": _direct("llm"),
+        "hints.generate": _direct("llm"),
         "turns.grammar": _direct("nlp"),
         "turns.moderation": _direct("default"),
         "turns.finalize": _direct("default"),

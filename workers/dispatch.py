@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 # What each outbox kind starts. The turn's three stages run in parallel.
 _TASKS_BY_KIND = {
     "turn": ("turns.grammar", "turns.moderation", "turns.reply"),
+    "hint": ("hints.generate",),
 }
 
 

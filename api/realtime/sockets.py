@@ -21,7 +21,7 @@ from simple_websocket import ConnectionClosed
 from api.extensions import close_db, db, sock
 from api.realtime.hub import RESYNC, Subscription, hub
 from api.sessions.schemas import MessageCreateSchema, SessionSchema
-from api.sessions.submit import accept_message
+from api.sessions.submit import accept_message, request_hints
 from domain import conversations
 from domain.config import get_settings
 from domain.errors import DomainError
@@ -179,6 +179,7 @@ class _Connection:
             "user_message": self.on_user_message,
             "typing": self.on_typing,
             "heartbeat": self.on_heartbeat,
+            "hint_request": self.on_hint_request,
         }.get(frame["type"])
         if handler is None:
             return self.error("unknown_type", f"Unknown frame type {frame['type']!r}.")
@@ -197,6 +198,11 @@ class _Connection:
         except ma.ValidationError as error:
             return self.error("validation_error", "Some fields are missing or invalid.", error.messages)
         accept_message(user_id=self.user_id, session_id=self.session_id, **args)
+
+    def on_hint_request(self, _: dict) -> None:
+        if self.session_id is None:
+            return self.error("session_required", "Ask for hints on /api/v1/sessions/{id}/ws.")
+        request_hints(user_id=self.user_id, session_id=self.session_id)
 
     def on_typing(self, data: dict) -> None:
         if self.session_id is None:

@@ -9,11 +9,11 @@ from api.errors import documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
-from api.sessions.schemas import (MessageCreateSchema, MessagePageSchema, SessionCreateSchema, SessionOverviewSchema,
-                                  SessionPageSchema, SessionSchema)
-from api.sessions.submit import accept_message
+from api.sessions.schemas import (HintListSchema, HintSchema, MessageCreateSchema, MessagePageSchema,
+                                  SessionCreateSchema, SessionOverviewSchema, SessionPageSchema, SessionSchema)
+from api.sessions.submit import accept_message, request_hints
 from api.turns.schemas import TurnEnvelopeSchema
-from domain import conversations, turns
+from domain import conversations, hints, turns
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description="Conversations with characters")
 
@@ -79,3 +79,25 @@ def list_messages(args: dict, session_id: str):
     session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)
     items, total = conversations.list_messages(db(), session=session, **args)
     return {"items": [turns.present_message(m) for m in items], "meta": page_meta(total=total, **args)}
+
+
+@blp.post("/<session_id>/hints")
+@jwt_required()
+@blp.response(202, HintSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404)
+def post_hints(session_id: str):
+    """Ask for two or three things the learner could say next. They follow as a `hint`
+    event, and are kept with the session (GET /sessions/{id}/hints)."""
+    return request_hints(user_id=current_user_id(), session_id=session_id, after_response=True)
+
+
+@blp.get("/<session_id>/hints")
+@jwt_required()
+@blp.response(200, HintListSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404)
+def list_hints(session_id: str):
+    """The session's latest hints, newest first."""
+    items = hints.list_hints(db(), user_id=current_user_id(), session_id=session_id)
+    return {"items": [hints.present_hint(hint) for hint in items]}

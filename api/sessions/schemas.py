@@ -57,3 +57,22 @@ class MessageCreateSchema(ma.Schema):
         metadata={"description": "Your id for this message; resending it returns the same turn"})
     suggested_word_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1)), load_default=list,
                                         validate=validate.Length(max=50))
+
+
+class HintSchema(ma.Schema):
+    """A hint as the API returns it; the `hint` event carries its session_id, hint_id, turn_id and hints."""
+
+    id = ma.fields.String()
+    session_id = ma.fields.String()
+    turn_id = ma.fields.String(allow_none=True, metadata={"description": "The latest turn when it was asked for"})
+    source = ma.fields.String(metadata={"description": "request (asked for) or transcript (voice session)"})
+    status = ma.fields.String(metadata={"description": "pending until the suggestions are written, then ready"})
+    hints = ma.fields.List(ma.fields.String(), metadata={"description": "Two or three things to say next"})
+    provider = ma.fields.String(allow_none=True)
+    degraded = ma.fields.Boolean()
+    created_at = ma.fields.String()
+    completed_at = ma.fields.String(allow_none=True)
+
+
+class HintListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(HintSchema), metadata={"description": "Newest first, up to 20"})

@@ -1,4 +1,4 @@
-"""Accepting a learner's message, the same way from REST and from the socket."""
+"""Accepting a learner's message or hint request, the same way from REST and from the socket."""
 from __future__ import annotations
 
 import functools
@@ -8,9 +8,9 @@ import uuid
 import flask
 import redis
 
-from domain import turns
+from domain import hints, turns
 from domain.config import get_settings
-from domain.db import statement_scope
+from domain.db import session_scope, statement_scope
 from domain.redis_client import get_publisher
 from workers.dispatch import dispatch_best_effort
 
@@ -31,15 +31,29 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
     if created:
         # The turn is safe in Postgres now. If what follows is lost (the process dies),
         # the outbox sweeper publishes the work.
-        start = functools.partial(_start_pipeline, user_id, turn_id, view)
-        if after_response:
-            @flask.after_this_request
-            def _start_when_sent(response: flask.Response) -> flask.Response:
-                response.call_on_close(start)
-                return response
-        else:
-            start()
+        _soon(functools.partial(_start_pipeline, user_id, turn_id, view), after_response)
     return view, created
+
+
+def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool = False) -> dict:
+    """Store a hint request (with its outbox entry), then start producing it; the
+    suggestions follow as a `hint` event. Returns the pending hint's view."""
+    with session_scope() as db:
+        view = hints.present_hint(hints.request_hints(db, user_id=user_id, session_id=session_id))
+    _soon(functools.partial(dispatch_best_effort, hints.OUTBOX_KIND, view["id"]), after_response)
+    return view
+
+
+def _soon(start, after_response: bool) -> None:
+    """Run `start` now, or once the HTTP response is sent, so the client gets its 202 at once."""
+    if not after_response:
+        start()
+        return
+
+    @flask.after_this_request
+    def _start_when_sent(response: flask.Response) -> flask.Response:
+        response.call_on_close(start)
+        return response
 
 
 def _start_pipeline(user_id: uuid.UUID, turn_id: uuid.UUID, view: dict) -> None:

@@ -1,0 +1,12 @@
+"""Hint tasks: thin wrappers over domain.pipeline."""
+from __future__ import annotations
+
+import uuid
+
+from workers.celery_app import celery
+from workers.runtime import pipeline
+
+
+@celery.task(name="hints.generate")
+def generate(hint_id: str) -> None:
+    pipeline().run_hints(uuid.UUID(hint_id))
