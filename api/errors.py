@@ -11,12 +11,14 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
+from domain.errors import (Conflict, DomainError, Invalid, NotFound, RateLimited, Unauthorized, Unavailable,
+                           UpstreamFailed)
 
 log = logging.getLogger(__name__)
 
 _STATUS_BY_DOMAIN_ERROR: dict[type[DomainError], int] = {
     NotFound: 404, Invalid: 422, Conflict: 409, Unauthorized: 401, RateLimited: 429, Unavailable: 503,
+    UpstreamFailed: 502,
 }
 
 _CODE_BY_STATUS = {
@@ -31,6 +33,7 @@ _CODE_BY_STATUS = {
     422: ("validation_error", "Some fields are missing or invalid."),
     429: ("rate_limited", "Too many requests; slow down."),
     500: ("internal_error", "Something went wrong on our side; it has been logged."),
+    502: ("upstream_failed", "A provider we depend on refused or failed."),
     503: ("unavailable", "A service we depend on is unavailable; try again shortly."),
 }
 
@@ -100,6 +103,7 @@ _ERROR_DESCRIPTIONS = {
     409: "Conflicts with an existing resource",
     413: "The body is larger than MAX_REQUEST_BYTES",
     429: "Rate limited; see Retry-After",
+    502: "A provider we depend on refused or failed",
     503: "A dependency is unavailable",
 }
 

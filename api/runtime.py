@@ -20,3 +20,8 @@ def login_throttle() -> LoginThrottle:
 
 def characters() -> CharacterLibrary:
     return default_library()
+
+
+def realtime_minter():
+    """Mints OpenAI Realtime client secrets; None without an OpenAI key."""
+    return None

@@ -40,3 +40,9 @@ class RateLimited(DomainError):
 
 class Unavailable(DomainError):
     code = "unavailable"
+
+
+class UpstreamFailed(DomainError):
+    """A provider we called (OpenAI's Realtime API) refused or failed."""
+
+    code = "upstream_failed"

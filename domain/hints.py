@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from domain import conversations
+from domain import conversations, sandbox
 from domain.characters import normalize_level
 from domain.errors import NotFound
 from domain.memory import read_prompt
@@ -83,17 +83,22 @@ def get_hint(db: Session, *, user_id: uuid.UUID, hint_id: str | uuid.UUID) -> Hi
 def pending_input(db: Session, hint_id: uuid.UUID, *, history_limit: int = 12) -> HintInput | None:
     """The inputs of a hint still to produce; None once it is produced (or gone)."""
     row = db.execute(
-        select(Hint.user_id, Hint.session_id, Hint.turn_id, ChatSession.character_id, ChatSession.level)
+        select(Hint.user_id, Hint.session_id, Hint.turn_id, ChatSession.character_id, ChatSession.level,
+               ChatSession.mode)
         .join(ChatSession, ChatSession.id == Hint.session_id)
         .where(Hint.id == hint_id, Hint.suggestions.is_(None))
     ).first()
     if row is None:
         return None
-    user_id, session_id, turn_id, character_id, level = row
-    recent = db.execute(select(Message.role, Message.content).where(Message.session_id == session_id)
-                        .order_by(Message.created_at.desc(), Message.role).limit(history_limit)).all()
+    user_id, session_id, turn_id, character_id, level, mode = row
+    if mode == "sandbox":  # a voice session's conversation is its transcript
+        history = sandbox.recent_segments(db, session_id, history_limit)
+    else:
+        recent = db.execute(select(Message.role, Message.content).where(Message.session_id == session_id)
+                            .order_by(Message.created_at.desc(), Message.role).limit(history_limit)).all()
+        history = [(role, content) for role, content in reversed(recent)]
     return HintInput(hint_id=hint_id, user_id=user_id, session_id=session_id, turn_id=turn_id,
-                     character_id=character_id, level=level, history=[(r, c) for r, c in reversed(recent)])
+                     character_id=character_id, level=level, history=history)
 
 
 def store_suggestions(db: Session, hint_id: uuid.UUID, suggestions: list[str], *, provider: str,

@@ -22,14 +22,14 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import select
 
-from domain import conversations, hints, outbox, turns
+from domain import conversations, hints, outbox, sandbox, turns
 from domain.characters import CharacterLibrary
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
 from domain.language import check_grammar, moderate
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
-from domain.models import Turn, utcnow
+from domain.models import ChatSession, Turn, utcnow
 from domain.streaming import DeltaCoalescer
 
 _DOORBELL_TTL_SECONDS = 600
@@ -103,6 +103,16 @@ class Pipeline:
             data = hints.hint_event(hint) if hint is not None else None
         if data is not None:
             self.publisher.publish(given.user_id, "hint", data)
+
+    def hint_after_speech(self, session_id: uuid.UUID, segment_id: int) -> None:
+        """Called a moment after the learner spoke in a voice session: if they have not
+        spoken since, suggest what they could say next."""
+        if not sandbox.is_latest_learner_speech(self.redis, session_id, segment_id):
+            return  # they kept talking; the check for their latest segment will answer
+        with session_scope() as db:
+            owner = db.scalar(select(ChatSession.user_id).where(ChatSession.id == session_id))
+            hint_id = hints.request_hints(db, user_id=owner, session_id=session_id, source="transcript").id
+        self.run_hints(hint_id)
 
     # --- recovery (beat) ----------------------------------------------------------
 

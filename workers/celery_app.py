@@ -25,7 +25,7 @@ celery.conf.update(
     task_default_queue="default",
     task_routes={
         "turns.reply": _direct("llm"),
-        "hints.generate": _direct("llm"),
+        "hints.*": _direct("llm"),
         "turns.grammar": _direct("nlp"),
         "turns.moderation": _direct("default"),
         "turns.finalize": _direct("default"),

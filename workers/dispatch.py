@@ -33,3 +33,10 @@ def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str) -> bool:
     except Exception:  # any broker failure: the outbox entry keeps the work safe
         log.warning("broker unavailable; %s %s left to the outbox sweeper", kind, ref_id, exc_info=True)
         return False
+
+
+def hint_after_speech(session_id: uuid.UUID, segment_id: int, *, delay: float) -> None:
+    """Check, `delay` seconds from now, whether the learner is still quiet and deserves a hint.
+    (A short countdown: long ones are what DESIGN §4 forbids on a Redis broker.)"""
+    celery.send_task("hints.after_speech", args=[str(session_id), segment_id], countdown=delay, retry=False,
+                     declare=[])

@@ -10,3 +10,8 @@ from workers.runtime import pipeline
 @celery.task(name="hints.generate")
 def generate(hint_id: str) -> None:
     pipeline().run_hints(uuid.UUID(hint_id))
+
+
+@celery.task(name="hints.after_speech")
+def after_speech(session_id: str, segment_id: int) -> None:
+    pipeline().hint_after_speech(uuid.UUID(session_id), segment_id)

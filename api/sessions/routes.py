@@ -10,8 +10,9 @@ from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
 from api.sessions.schemas import (HintListSchema, HintSchema, MessageCreateSchema, MessagePageSchema,
-                                  SessionCreateSchema, SessionOverviewSchema, SessionPageSchema, SessionSchema)
-from api.sessions.submit import accept_message, request_hints
+                                  SessionCreateSchema, SessionOverviewSchema, SessionPageSchema, SessionSchema,
+                                  TranscriptCreateSchema, TranscriptSegmentSchema)
+from api.sessions.submit import accept_message, accept_transcript, request_hints
 from api.turns.schemas import TurnEnvelopeSchema
 from domain import conversations, hints, turns
 
@@ -101,3 +102,15 @@ def list_hints(session_id: str):
     """The session's latest hints, newest first."""
     items = hints.list_hints(db(), user_id=current_user_id(), session_id=session_id)
     return {"items": [hints.present_hint(hint) for hint in items]}
+
+
+@blp.post("/<session_id>/transcripts")
+@jwt_required()
+@blp.arguments(TranscriptCreateSchema)
+@blp.response(202, TranscriptSegmentSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 404, 409, 413)
+def post_transcript(args: dict, session_id: str):
+    """Store a piece of a voice session's transcript. When the learner pauses after
+    speaking, a `hint` event suggests what they could say next."""
+    return accept_transcript(user_id=current_user_id(), session_id=session_id, after_response=True, **args)

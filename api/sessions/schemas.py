@@ -76,3 +76,18 @@ class HintSchema(ma.Schema):
 
 class HintListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(HintSchema), metadata={"description": "Newest first, up to 20"})
+
+
+class TranscriptCreateSchema(ma.Schema):
+    role = ma.fields.String(required=True, validate=validate.OneOf(["user", "assistant"]),
+                            metadata={"description": "user: the learner spoke; assistant: the character did"})
+    text = ma.fields.String(required=True, validate=[
+        validate.Length(min=1, max=get_settings().max_message_chars), _content_not_blank])
+
+
+class TranscriptSegmentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    session_id = ma.fields.String()
+    role = ma.fields.String()
+    text = ma.fields.String()
+    created_at = ma.fields.String()

@@ -8,11 +8,11 @@ import uuid
 import flask
 import redis
 
-from domain import hints, turns
+from domain import hints, sandbox, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
-from domain.redis_client import get_publisher
-from workers.dispatch import dispatch_best_effort
+from domain.redis_client import get_publisher, get_redis
+from workers.dispatch import dispatch_best_effort, hint_after_speech
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,25 @@ def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool =
         view = hints.present_hint(hints.request_hints(db, user_id=user_id, session_id=session_id))
     _soon(functools.partial(dispatch_best_effort, hints.OUTBOX_KIND, view["id"]), after_response)
     return view
+
+
+def accept_transcript(*, user_id: uuid.UUID, session_id: str, role: str, text: str,
+                      after_response: bool = False) -> dict:
+    """Store a transcript segment; after the learner's, start the debounced hint."""
+    with session_scope() as db:
+        segment = sandbox.add_segment(db, user_id=user_id, session_id=session_id, role=role, text=text)
+        view = sandbox.present_segment(segment)
+    if role == "user":
+        _soon(functools.partial(_hint_when_quiet, segment.session_id, segment.id), after_response)
+    return view
+
+
+def _hint_when_quiet(session_id: uuid.UUID, segment_id: int) -> None:
+    try:  # a hint is a courtesy: without Redis or the broker the transcript is still stored
+        sandbox.note_learner_speech(get_redis(), session_id, segment_id)
+        hint_after_speech(session_id, segment_id, delay=get_settings().transcript_hint_delay_seconds)
+    except Exception:
+        log.warning("no hint for transcript segment %s (Redis or broker unavailable)", segment_id, exc_info=True)
 
 
 def _soon(start, after_response: bool) -> None:

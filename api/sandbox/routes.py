@@ -1,0 +1,50 @@
+"""Voice practice: /api/v1/sandbox/sessions."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from api.auth.tokens import current_user
+from api.errors import documents_errors
+from api.extensions import db
+from api.runtime import characters, realtime_minter
+from api.sessions.schemas import SessionCreateSchema, SessionSchema
+from domain import sandbox
+from domain.config import get_settings
+
+blp = Blueprint("sandbox", __name__, url_prefix="/api/v1/sandbox", description="Voice practice (OpenAI Realtime)")
+
+
+class SandboxCreateSchema(SessionCreateSchema):
+    class Meta:
+        exclude = ("mode",)
+
+
+class RealtimeSecretSchema(ma.Schema):
+    value = ma.fields.String(metadata={"description": "The client secret the browser connects to OpenAI with"})
+    expires_at = ma.fields.Integer(metadata={"description": "Unix time after which it no longer opens a session"})
+    model = ma.fields.String()
+    voice = ma.fields.String()
+
+
+class SandboxSessionSchema(ma.Schema):
+    session = ma.fields.Nested(SessionSchema)
+    realtime = ma.fields.Nested(RealtimeSecretSchema)
+
+
+@blp.post("/sessions")
+@jwt_required()
+@blp.arguments(SandboxCreateSchema)
+@blp.response(201, SandboxSessionSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 502, 503)
+def create_sandbox_session(args: dict):
+    """Start a voice conversation: a sandbox session and a short-lived Realtime client
+    secret, configured with the character's instructions for the level, its voice and
+    input transcription. Send what was said to POST /sessions/{id}/transcripts."""
+    session, secret = sandbox.start_voice_session(db(), user=current_user(), characters=characters(),
+                                                  mint=realtime_minter(),
+                                                  realtime_model=get_settings().openai_realtime_model, **args)
+    db().commit()
+    return {"session": session, "realtime": secret}
