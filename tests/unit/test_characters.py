@@ -12,6 +12,7 @@ from domain import characters
 from domain.characters import LEVELS, Character, CharacterLibrary, default_library, nearest_level
 
 REPO_CHARACTERS = Path(__file__).resolve().parents[2] / "prompts" / "characters"
+REPO_CHARACTER_IDS = ("amara", "camille", "henri", "lucas")
 
 
 def make_character(root: Path, character_id: str, levels: tuple[str, ...] = LEVELS, *,
@@ -39,11 +40,11 @@ def library(tmp_path: Path) -> CharacterLibrary:
 # --- the shipped characters ------------------------------------------------------------
 
 
-def test_repo_has_two_complete_characters() -> None:
+def test_repo_has_four_complete_characters() -> None:
     library = CharacterLibrary(REPO_CHARACTERS)
     found = library.all()
     assert [c.id for c in found] == sorted(c.id for c in found)
-    assert {"camille", "lucas"} <= {c.id for c in found}
+    assert set(REPO_CHARACTER_IDS) <= {c.id for c in found}
     for character in found:
         assert character.levels == LEVELS
         assert character.target_language == "fr"
@@ -52,7 +53,7 @@ def test_repo_has_two_complete_characters() -> None:
             (REPO_CHARACTERS / character.id / f"{level}_hint.txt").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("character_id", ["camille", "lucas"])
+@pytest.mark.parametrize("character_id", REPO_CHARACTER_IDS)
 @pytest.mark.parametrize("level", LEVELS)
 def test_repo_system_prompts_ask_for_recasts_and_a_question(character_id: str, level: str) -> None:
     library = CharacterLibrary(REPO_CHARACTERS)
@@ -65,7 +66,7 @@ def test_repo_system_prompts_ask_for_recasts_and_a_question(character_id: str, l
     assert "2 or 3" in hint and level.upper() in hint
 
 
-@pytest.mark.parametrize("character_id", ["camille", "lucas"])
+@pytest.mark.parametrize("character_id", REPO_CHARACTER_IDS)
 def test_repo_offline_phrasebook_is_complete(character_id: str) -> None:
     offline = CharacterLibrary(REPO_CHARACTERS).get(character_id).offline
     for band in ("a1a2", "b1b2", "c1c2"):
