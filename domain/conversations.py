@@ -66,18 +66,6 @@ def list_messages(db: Session, *, session: ChatSession, page: int, per_page: int
     return list(rows), total
 
 
-def recent_history(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID,
-                   limit: int = 20) -> list[tuple[str, str]]:
-    """The last `limit` messages before a turn, oldest first, as (role, content)."""
-    rows = db.execute(
-        select(Message.role, Message.content)
-        .where(Message.session_id == session_id, Message.turn_id != before_turn)
-        .order_by(Message.created_at.desc(), Message.role)
-        .limit(limit)
-    ).all()
-    return [(role, content) for role, content in reversed(rows)]
-
-
 def latest_turns(db: Session, *, session: ChatSession, limit: int = 20) -> list[Turn]:
     """The session's latest turns, oldest first."""
     rows = db.scalars(select(Turn).where(Turn.session_id == session.id).options(selectinload(Turn.messages))

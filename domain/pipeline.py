@@ -13,6 +13,7 @@ doorbell only costs a short wait.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,8 +23,8 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import select
 
-from domain import conversations, hints, outbox, sandbox, turns
-from domain.characters import CharacterLibrary
+from domain import hints, memory, outbox, sandbox, turns
+from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
@@ -31,6 +32,8 @@ from domain.language import check_grammar, moderate
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
 from domain.models import ChatSession, Turn, utcnow
 from domain.streaming import DeltaCoalescer
+
+log = logging.getLogger(__name__)
 
 _DOORBELL_TTL_SECONDS = 600
 
@@ -59,7 +62,8 @@ class Pipeline:
             claim = turns.claim_reply(db, turn_id, lease)
             if claim is not None:
                 attempt, given = claim
-                history = conversations.recent_history(db, session_id=given.session_id, before_turn=turn_id)
+                window = memory.load_window(db, session_id=given.session_id, before_turn=turn_id,
+                                            budget_tokens=self.settings.context_token_budget)
         if claim is None:  # done already, or another attempt holds it: only make sure the turn finishes
             self.finalize(turn_id)
             return
@@ -72,7 +76,7 @@ class Pipeline:
             pieces = iter([kind_redirect(character.target_language, given.level, str(turn_id))])
         else:
             pieces = self.provider.stream_reply(ReplyRequest(
-                character=character, level=given.level, history=history, user_message=given.text,
+                character=character, level=given.level, history=window.messages, user_message=given.text,
                 corrections=grammar["errors"], corrected_text=grammar["corrected_text"]))
 
         reply = self._stream(turn_id, given, attempt, pieces)
@@ -82,6 +86,21 @@ class Pipeline:
             write = turns.record_reply(db, turn_id, attempt=attempt, reply=reply, provider=self.provider.name)
         if write.ready:
             self.finalize(turn_id)
+        if window.needs_folding:  # after the turn is out: the learner does not wait for this
+            self.fold_memory(given.session_id, character)
+
+    def fold_memory(self, session_id: uuid.UUID, character: Character) -> None:
+        """Fold the session's older messages into its running summary (best effort: the
+        next reply tries again)."""
+        def summarize(previous: str | None, messages: list[tuple[str, str]]) -> str:
+            return memory.offline_summary(previous, messages, character_name=character.name)
+
+        try:
+            with statement_scope() as db:
+                memory.fold_older_messages(db, session_id=session_id, summarize=summarize,
+                                           budget_tokens=self.settings.context_token_budget)
+        except Exception:  # never fail the reply task over its memory
+            log.warning("could not fold the memory of session %s", session_id, exc_info=True)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 
+import psycopg
 import pytest
 
 from tests.support.client import Learner, register
@@ -32,6 +34,36 @@ def learner(stack: Stack) -> Learner:
 @pytest.fixture
 def other_learner(stack: Stack) -> Learner:
     return register(stack.base_url, stack.ws_url)
+
+
+@pytest.fixture(scope="module")
+def db_scope(stack):
+    """session_scope() bound to a fresh database on the stack's PostgreSQL server, for
+    tests of domain functions that no worker or sweeper must touch (one per module)."""
+    import subprocess
+
+    import domain.config as config
+    import domain.db as db_module
+    from tests.support.stack import BIN, REPO
+
+    server_url = stack.env["DATABASE_URL"]
+    name = f"claims_{uuid.uuid4().hex[:8]}"
+    admin = server_url.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                   env={**stack.env, "DATABASE_URL": url}, cwd=REPO, check=True, capture_output=True)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DATABASE_URL", url)
+    patch.setenv("REDIS_URL", stack.env["REDIS_URL"])
+    for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
+        cached.cache_clear()
+    yield db_module.session_scope
+    db_module.dispose_engine()
+    for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
+        cached.cache_clear()
+    patch.undo()
 
 
 def pytest_collection_modifyitems(items):

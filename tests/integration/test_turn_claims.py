@@ -6,7 +6,6 @@ import threading
 import uuid
 from datetime import timedelta
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -14,35 +13,6 @@ from domain import accounts, conversations, outbox, turns
 from domain.characters import default_library
 from domain.errors import NotFound
 from domain.models import Message, OutboxEntry, Turn, utcnow
-
-
-@pytest.fixture(scope="module")
-def db_scope(stack):
-    """session_scope() bound to a fresh database on the stack's PostgreSQL server."""
-    import subprocess
-
-    import domain.config as config
-    import domain.db as db_module
-    from tests.support.stack import BIN, REPO
-
-    server_url = stack.env["DATABASE_URL"]
-    name = f"claims_{uuid.uuid4().hex[:8]}"
-    admin = server_url.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
-                   env={**stack.env, "DATABASE_URL": url}, cwd=REPO, check=True, capture_output=True)
-    patch = pytest.MonkeyPatch()
-    patch.setenv("DATABASE_URL", url)
-    patch.setenv("REDIS_URL", stack.env["REDIS_URL"])
-    for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
-        cached.cache_clear()
-    yield db_module.session_scope
-    db_module.dispose_engine()
-    for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
-        cached.cache_clear()
-    patch.undo()
 
 
 @pytest.fixture

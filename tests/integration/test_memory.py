@@ -1,0 +1,67 @@
+"""Conversation memory on a real database: the window a reply sees, and folding older
+messages into the running summary."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain import accounts, conversations, memory, turns
+from domain.characters import default_library
+
+
+@pytest.fixture
+def conversation(db_scope):
+    """A session with 30 finished turns; returns (session id, id of a new pending turn)."""
+    with db_scope() as db:
+        user = accounts.register(db, email=f"{uuid.uuid4().hex[:8]}@example.com", password="long enough",
+                                 display_name="Memory")
+        session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
+                                               character_id="camille")
+        for i in range(30):
+            _, turn_id, _ = turns.submit_turn(db, user_id=user.id, session_id=session.id,
+                                              content=f"Message {i} : j'habite à Lyon depuis {i} ans.",
+                                              client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+            turns.record_grammar(db, turn_id, {"errors": [], "corrected_text": None})
+            turns.record_moderation(db, turn_id, {"flagged": False, "categories": []})
+            attempt, _ = turns.claim_reply(db, turn_id, lease_seconds=30)
+            turns.record_reply(db, turn_id, attempt=attempt, reply=f"Réponse {i} : c'est super !", provider="offline")
+            assert turns.finalize_turn(db, turn_id) is not None
+        _, pending, _ = turns.submit_turn(db, user_id=user.id, session_id=session.id, content="Et toi ?",
+                                          client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+    return session.id, pending
+
+
+def test_the_window_is_the_newest_messages_within_the_budget(db_scope, conversation):
+    session_id, pending = conversation
+    with db_scope() as db:
+        everything = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=100_000)
+        window = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=200)
+    assert len(everything.messages) == 60 and not everything.needs_folding
+    assert everything.messages[0] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
+    assert "Et toi ?" not in [content for _, content in everything.messages], "the turn being answered is not history"
+    assert 0 < len(window.messages) < 60 and window.needs_folding
+    assert window.messages == everything.messages[-len(window.messages):]
+    assert sum(memory.estimate_tokens(c) for _, c in window.messages) <= 200
+
+
+def test_folding_summarizes_older_messages_and_keeps_half_the_budget_verbatim(db_scope, conversation):
+    session_id, pending = conversation
+    folded: list[tuple[str, str]] = []
+
+    def summarize(previous, messages):
+        folded.extend(messages)
+        return f"{previous or ''}[{len(messages)} messages]"
+
+    with db_scope() as db:
+        assert memory.fold_older_messages(db, session_id=session_id, budget_tokens=200, summarize=summarize)
+    with db_scope() as db:
+        window = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=200)
+    assert folded[0] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
+    assert window.summary == f"[{len(folded)} messages]"
+    assert not window.needs_folding, "after a fold the rest fits"
+    assert len(folded) + len(window.messages) == 60, "every message is either summarized or in the window"
+    assert sum(memory.estimate_tokens(c) for _, c in window.messages) <= 100
+
+    with db_scope() as db:  # nothing left to fold: no call, no write
+        assert not memory.fold_older_messages(db, session_id=session_id, budget_tokens=200, summarize=summarize)
