@@ -13,7 +13,7 @@ from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
 
 REPO_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 LIBRARY = CharacterLibrary(REPO_PROMPTS / "characters")
-CHARACTER_IDS = ("camille", "lucas")
+CHARACTER_IDS = ("amara", "camille", "henri", "lucas")
 
 MESSAGES = [
     "Je suis allé au cinéma avec mes amie.",
