@@ -82,10 +82,9 @@ class Pipeline:
         reply = self._stream(turn_id, given, attempt, pieces)
         if reply is None:
             return  # our lease ran out and another attempt owns the reply now
-        with statement_scope() as db:
-            write = turns.record_reply(db, turn_id, attempt=attempt, reply=reply, provider=self.provider.name)
-        if write.ready:
-            self.finalize(turn_id)
+        self._store_reply(turn_id, stages, turns.Reply(
+            attempt=attempt, text=reply, provider=self.provider.name, degraded=False, learner_text=given.text,
+            grammar=grammar, moderation=moderation))
         if window.needs_folding:  # after the turn is out: the learner does not wait for this
             self.fold_memory(given.session_id, character)
 
@@ -101,6 +100,21 @@ class Pipeline:
                                            budget_tokens=self.settings.context_token_budget)
         except Exception:  # never fail the reply task over its memory
             log.warning("could not fold the memory of session %s", session_id, exc_info=True)
+
+    def _store_reply(self, turn_id: uuid.UUID, stages: dict[str, Any], reply: turns.Reply) -> None:
+        """Store the reply; when the other stages are in (the usual case: the reply waited
+        for them), finish the turn in the same statement."""
+        if stages["grammar"] is not None and stages["moderation"] is not None:
+            with statement_scope() as db:
+                finished = turns.finalize_turn(db, turn_id, reply=reply)
+            if finished is not None:
+                self._announce_result(*finished)
+                return
+        with statement_scope() as db:
+            write = turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text, provider=reply.provider,
+                                       degraded=reply.degraded)
+        if write.ready:
+            self.finalize(turn_id)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""

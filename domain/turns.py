@@ -62,8 +62,9 @@ _RECORD_REPLY = update(_turns).where(_OUR_REPLY).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"), reply_lease_until=None,
     degraded=bindparam("degraded")).returning(_ALL_STAGES_DONE)
 # Finishing reads what XP depends on, then completes the turn with all its bookkeeping
-# in one statement (the claim is its first UPDATE): atomic without a transaction, two
-# round trips in all.
+# in one statement (the claim is its first UPDATE): atomic without a transaction. The
+# reply stage, which already knows everything XP depends on, also stores its reply in
+# that statement: one round trip from the last delta to the result.
 _FINISH_INPUTS = (
     select(_messages.c.content, _turns.c.grammar, _turns.c.moderation)
     .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
@@ -71,10 +72,16 @@ _FINISH_INPUTS = (
 )
 _FINISH = text("""
     WITH finished AS (
-        UPDATE turns SET status = 'complete', completed_at = :now, xp_awarded = :xp
+        UPDATE turns SET status = 'complete', completed_at = :now, xp_awarded = :xp,
+            reply_text = COALESCE(turns.reply_text, CAST(:reply_text AS text)),
+            reply_provider = COALESCE(turns.reply_provider, CAST(:reply_provider AS varchar)),
+            degraded = CASE WHEN turns.reply_text IS NULL THEN CAST(:degraded AS boolean) ELSE turns.degraded END,
+            reply_lease_until = NULL
         FROM messages AS learner_message
         WHERE turns.id = :turn_id AND turns.status = 'pending' AND turns.grammar IS NOT NULL
-          AND turns.moderation IS NOT NULL AND turns.reply_text IS NOT NULL
+          AND turns.moderation IS NOT NULL
+          AND (turns.reply_text IS NOT NULL
+               OR (CAST(:reply_text AS text) IS NOT NULL AND turns.reply_attempts = CAST(:attempt AS integer)))
           AND learner_message.turn_id = turns.id AND learner_message.role = 'user'
         RETURNING turns.*, learner_message.id AS user_message_id, learner_message.content AS user_message,
                   learner_message.created_at AS user_message_at
@@ -255,27 +262,49 @@ def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, p
                    {"attempt": attempt, "reply": reply, "provider": provider, "degraded": degraded})
 
 
-def finalize_turn(db: Session, turn_id: uuid.UUID) -> tuple[uuid.UUID, dict[str, Any]] | None:
-    """Complete a turn whose stages are all stored: the assistant message, XP, and the
+@dataclass(frozen=True)
+class Reply:
+    """A finished reply and what the reply stage knows of the turn, to store the reply
+    and finish the turn in one statement."""
+
+    attempt: int
+    text: str
+    provider: str
+    degraded: bool
+    learner_text: str
+    grammar: dict[str, Any]
+    moderation: dict[str, Any]
+
+
+def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
+                  ) -> tuple[uuid.UUID, dict[str, Any]] | None:
+    """Complete a turn whose stages are all stored (with `reply`: whose other stages are,
+    storing the reply if our attempt still holds it): the assistant message, XP, and the
     end of its outbox entry. Returns (the learner's id, the turn's view) if this call
     finished it, None if it was not ready or already finished. Each statement is atomic
     on its own, so an autocommit session (statement_scope) is enough."""
-    inputs = db.execute(_FINISH_INPUTS, {"turn_id": turn_id}).first()
-    if inputs is None:
-        return None
-    learner_text, grammar, moderation = inputs
+    if reply is None:
+        inputs = db.execute(_FINISH_INPUTS, {"turn_id": turn_id}).first()
+        if inputs is None:
+            return None
+        learner_text, grammar, moderation = inputs
+    else:
+        learner_text, grammar, moderation = reply.learner_text, reply.grammar, reply.moderation
     awarded = xp.for_turn(text=learner_text, error_count=len(grammar.get("errors", [])),
                           flagged=bool(moderation.get("flagged")))
     now = utcnow()
     reply_id = uuid.uuid4()
-    turn = db.execute(_FINISH, {"turn_id": turn_id, "now": now, "xp": awarded, "message_id": reply_id,
-                                "outbox_kind": OUTBOX_KIND}).first()
+    turn = db.execute(_FINISH, {
+        "turn_id": turn_id, "now": now, "xp": awarded, "message_id": reply_id, "outbox_kind": OUTBOX_KIND,
+        "reply_text": reply.text if reply else None, "reply_provider": reply.provider if reply else None,
+        "degraded": reply.degraded if reply else False, "attempt": reply.attempt if reply else 0,
+    }).first()
     if turn is None:
-        return None  # another finalize won between the two statements
+        return None  # not ready, finished by another call, or (with `reply`) our attempt lost its lease
     learner_message = SimpleNamespace(id=turn.user_message_id, role="user", content=turn.user_message,
                                       created_at=turn.user_message_at)
-    reply = SimpleNamespace(id=reply_id, role="assistant", content=turn.reply_text, created_at=now)
-    return turn.user_id, present_turn(turn, [learner_message, reply])
+    assistant_message = SimpleNamespace(id=reply_id, role="assistant", content=turn.reply_text, created_at=now)
+    return turn.user_id, present_turn(turn, [learner_message, assistant_message])
 
 
 def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:

@@ -136,3 +136,48 @@ def test_outbox_entries_are_claimed_once_per_interval(db_scope, pending_turn):
         again = outbox.claim_due(db, older_than_seconds=10)
     assert ("turn", pending_turn) in due
     assert ("turn", pending_turn) not in again, "just published: not due again until the interval passes"
+
+
+def _reply(attempt: int, text: str = "Ah, tu vas au marché ?") -> turns.Reply:
+    return turns.Reply(attempt=attempt, text=text, provider="offline", degraded=False,
+                       learner_text="Je vont au marché.", grammar={"errors": [{"start": 3, "end": 7}]},
+                       moderation={"flagged": False})
+
+
+def test_the_reply_stage_stores_its_reply_and_finishes_in_one_statement(db_scope, pending_turn):
+    with db_scope() as db:
+        turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": None})
+        turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
+        attempt, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        user_id, view = turns.finalize_turn(db, pending_turn, reply=_reply(attempt))
+        stored = db.get(Turn, pending_turn)
+        assistant = db.scalar(select(func.count()).select_from(Message)
+                              .where(Message.turn_id == pending_turn, Message.role == "assistant"))
+    assert view["status"] == "complete" and view["assistant_message"]["content"] == "Ah, tu vas au marché ?"
+    assert (stored.reply_text, stored.reply_provider, stored.reply_lease_until) == (
+        "Ah, tu vas au marché ?", "offline", None)
+    assert stored.xp_awarded == view["xp_awarded"] == 5 + 1, "XP from the inputs the reply stage passed (one error)"
+    assert assistant == 1 and user_id == stored.user_id
+
+
+def test_a_reply_whose_lease_was_taken_over_neither_stores_nor_finishes(db_scope, pending_turn):
+    with db_scope() as db:
+        turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": None})
+        turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
+        stale, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        db.execute(Turn.__table__.update().where(Turn.id == pending_turn)
+                   .values(reply_lease_until=utcnow() - timedelta(seconds=1)))
+        current, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        assert turns.finalize_turn(db, pending_turn, reply=_reply(stale, "late")) is None
+        assert db.get(Turn, pending_turn, populate_existing=True).reply_text is None
+        _, view = turns.finalize_turn(db, pending_turn, reply=_reply(current, "current"))
+    assert view["assistant_message"]["content"] == "current"
+
+
+def test_a_reply_before_the_other_stages_does_not_finish(db_scope, pending_turn):
+    with db_scope() as db:
+        turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
+        attempt, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        assert turns.finalize_turn(db, pending_turn, reply=_reply(attempt)) is None
+        turn = db.get(Turn, pending_turn, populate_existing=True)
+    assert (turn.status, turn.reply_text) == ("pending", None), "the pipeline then stores it with record_reply"
