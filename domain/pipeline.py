@@ -48,12 +48,12 @@ class Pipeline:
 
     # --- stages -----------------------------------------------------------------
 
-    def run_grammar(self, turn_id: uuid.UUID) -> None:
-        self._run_analysis(turn_id, "grammar", lambda text: check_grammar(text).to_dict(),
+    def run_grammar(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
+        self._run_analysis(turn_id, given, "grammar", lambda text: check_grammar(text).to_dict(),
                            turns.record_grammar, "grammar_feedback")
 
-    def run_moderation(self, turn_id: uuid.UUID) -> None:
-        self._run_analysis(turn_id, "moderation", lambda text: moderate(text).to_dict(),
+    def run_moderation(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
+        self._run_analysis(turn_id, given, "moderation", lambda text: moderate(text).to_dict(),
                            turns.record_moderation, "moderation_feedback")
 
     def run_reply(self, turn_id: uuid.UUID) -> None:
@@ -170,16 +170,20 @@ class Pipeline:
 
     # --- helpers ------------------------------------------------------------------
 
-    def _run_analysis(self, turn_id: uuid.UUID, stage: str, analyze: Any, record: Any, event_type: str) -> None:
+    def _run_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None, stage: str, analyze: Any,
+                      record: Any, event_type: str) -> None:
         """Analyse the learner's text, store the result once, announce it, ring the
-        doorbell, and finish the turn if this was the last stage."""
-        with statement_scope() as db:
-            given = turns.stage_input(db, turn_id)
+        doorbell, and finish the turn if this was the last stage. `given` comes with the
+        task from the web process; without it (a re-send), it is read back."""
         if given is None:
-            return  # finished (or failed) already
-        if getattr(given, stage) is not None:  # a redelivery: only make sure the turn finishes
-            self.finalize(turn_id)
-            return
+            with statement_scope() as db:
+                stored = turns.stage_input(db, turn_id)
+            if stored is None:
+                return  # finished (or failed) already
+            if getattr(stored, stage) is not None:  # a redelivery: only make sure the turn finishes
+                self.finalize(turn_id)
+                return
+            given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text)
         result = analyze(given.text)
         with statement_scope() as db:
             write = record(db, turn_id, result)
@@ -187,7 +191,7 @@ class Pipeline:
             self.publisher.publish(given.user_id, event_type,
                                    {"session_id": str(given.session_id), "turn_id": str(turn_id), **result})
             self._ring(turn_id, stage, result)
-        if write.ready:
+        if write.ready or not write.won:  # not won: a redelivery; make sure the turn finishes (else a no-op)
             self.finalize(turn_id)
 
     def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:

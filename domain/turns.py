@@ -144,6 +144,23 @@ class StageInput:
     moderation: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class AnalysisInput:
+    """What grammar and moderation need: the learner, the session, the text. The web
+    process sends it with the tasks; the sweeper's re-sends read it back (`stage_input`)."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> AnalysisInput:
+        return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"])
+
+
 def present_message(message: Message | None) -> dict[str, Any] | None:
     if message is None:
         return None

@@ -9,26 +9,29 @@ from workers.celery_app import celery
 
 log = logging.getLogger(__name__)
 
-# What each outbox kind starts. The turn's three stages run in parallel.
+# What each outbox kind starts (the turn's three stages run in parallel), and whether
+# the task accepts `known`: inputs the sender already has, so the task need not read
+# them back from the database (the sweeper, which has only the id, sends none).
 _TASKS_BY_KIND = {
-    "turn": ("turns.grammar", "turns.moderation", "turns.reply"),
-    "hint": ("hints.generate",),
+    "turn": (("turns.grammar", True), ("turns.moderation", True), ("turns.reply", False)),
+    "hint": (("hints.generate", False),),
 }
 
 
-def dispatch(kind: str, ref_id: uuid.UUID | str) -> None:
+def dispatch(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> None:
     """Publish the tasks for one outbox entry, in one broker round trip (a pipeline);
     raises if the broker is unreachable."""
     with celery.producer_or_acquire() as producer, producer.batch():
-        for name in _TASKS_BY_KIND[kind]:
+        for name, takes_known in _TASKS_BY_KIND[kind]:
+            kwargs = {"known": known} if known and takes_known else {}
             # declare=[]: the workers declare their queues; checking again costs every publish.
-            celery.send_task(name, args=[str(ref_id)], producer=producer, retry=False, declare=[])
+            celery.send_task(name, args=[str(ref_id)], kwargs=kwargs, producer=producer, retry=False, declare=[])
 
 
-def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str) -> bool:
+def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> bool:
     """Publish now if the broker answers; otherwise the outbox sweeper will."""
     try:
-        dispatch(kind, ref_id)
+        dispatch(kind, ref_id, known)
         return True
     except Exception:  # any broker failure: the outbox entry keeps the work safe
         log.warning("broker unavailable; %s %s left to the outbox sweeper", kind, ref_id, exc_info=True)

@@ -5,18 +5,19 @@ import uuid
 
 from celery import signals
 
+from domain.turns import AnalysisInput
 from workers.celery_app import celery
 from workers.runtime import pipeline
 
 
 @celery.task(name="turns.grammar")
-def grammar(turn_id: str) -> None:
-    pipeline().run_grammar(uuid.UUID(turn_id))
+def grammar(turn_id: str, known: dict | None = None) -> None:
+    pipeline().run_grammar(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)
 
 
 @celery.task(name="turns.moderation")
-def moderation(turn_id: str) -> None:
-    pipeline().run_moderation(uuid.UUID(turn_id))
+def moderation(turn_id: str, known: dict | None = None) -> None:
+    pipeline().run_moderation(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)
 
 
 @celery.task(name="turns.reply")

@@ -80,4 +80,5 @@ def _start_pipeline(user_id: uuid.UUID, turn_id: uuid.UUID, view: dict) -> None:
         get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
     except redis.RedisError:
         log.warning("turn_accepted for %s not published (Redis unavailable)", turn_id)
-    dispatch_best_effort(turns.OUTBOX_KIND, turn_id)
+    known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"])
+    dispatch_best_effort(turns.OUTBOX_KIND, turn_id, known.to_dict())
