@@ -6,7 +6,7 @@ missing required setting stops the process at start-up with one clear message.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 
@@ -60,6 +60,20 @@ class Settings:
     openai_realtime_model: str = "gpt-realtime"
     prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"
+    primary_llm_provider: str = "openai"  # openai | anthropic | offline | empty
+    secondary_llm_provider: str = "anthropic"
+    openai_api_key: str = field(default="", repr=False)
+    openai_api_base: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_moderation_model: str = "omni-moderation-latest"
+    openai_requests_per_minute: int = 500
+    anthropic_api_key: str = field(default="", repr=False)
+    anthropic_api_base: str = "https://api.anthropic.com"
+    anthropic_model: str = "claude-haiku-4-5"
+    anthropic_requests_per_minute: int = 50
+    llm_request_timeout_seconds: float = 20.0
+    llm_max_retries: int = 2
+    llm_cache_ttl_seconds: int = 24 * 3600
 
     @property
     def is_production(self) -> bool:
@@ -69,6 +83,8 @@ class Settings:
     def celery_broker_url(self) -> str:
         return self.broker_url or self.redis_url
 
+
+LLM_PROVIDER_NAMES = ("openai", "anthropic", "offline", "")
 
 # Settings that production refuses to run without (the development defaults are unsafe
 # or point at embedded servers that production does not start).
@@ -96,6 +112,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.env not in {"development", "test", "production"}:
         problems.append(f"PARLONS_ENV must be development, test or production, not {settings.env!r}")
+    for name in ("primary_llm_provider", "secondary_llm_provider"):
+        if getattr(settings, name) not in LLM_PROVIDER_NAMES:
+            problems.append(f"{name.upper()} must be openai, anthropic, offline or empty, "
+                            f"not {getattr(settings, name)!r}")
     if settings.is_production:
         missing = [n.upper() for n in _REQUIRED_IN_PRODUCTION if not environ.get(n.upper())]
         problems += [f"{name} is required when PARLONS_ENV=production" for name in missing]
