@@ -1,1 +1,2 @@
-"""LLM providers. The offline provider (`domain.llm.offline`) needs no key and is the default."""
+"""LLM providers. `domain.llm.chain.get_chain()` is the way in: OpenAI and Anthropic
+through their SDKs, then the offline provider (`domain.llm.offline`), which needs no key."""

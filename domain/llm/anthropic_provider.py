@@ -1,0 +1,51 @@
+"""Anthropic through its official SDK: the Messages API, streamed for replies; JSON
+answers through a tool the model is made to call (it works with every model)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+
+from domain.llm.base import ChatRequest, ProviderFailure
+from domain.llm.remote import CallPolicy, RemoteProvider
+
+_ANSWER_TOOL = "answer"
+
+
+class AnthropicProvider(RemoteProvider):
+    name = "anthropic"
+    sdk = anthropic
+
+    def __init__(self, *, api_key: str, base_url: str, model: str, policy: CallPolicy):
+        super().__init__(model=model, policy=policy)
+        # Retries are ours (bounded by the caller's deadline), not the SDK's.
+        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+
+    def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
+        stream = self._client.messages.create(**self._message_arguments(request), stream=True, timeout=timeout)
+        with stream:
+            for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    yield event.delta.text
+                elif event.type == "message_stop":
+                    return
+        raise ProviderFailure("stream ended early", retryable=True)
+
+    def _json_answer(self, request: ChatRequest, schema: dict, timeout: float) -> Any:
+        message = self._client.messages.create(
+            **self._message_arguments(request),
+            tools=[{"name": _ANSWER_TOOL, "description": "Give your answer in this structure.",
+                    "input_schema": schema}],
+            tool_choice={"type": "tool", "name": _ANSWER_TOOL},
+            timeout=timeout,
+        )
+        for block in message.content:
+            if block.type == "tool_use" and block.name == _ANSWER_TOOL:
+                return block.input
+        raise ProviderFailure("malformed response: no structured answer")
+
+    def _message_arguments(self, request: ChatRequest) -> dict:
+        # No temperature: the API version this SDK speaks (2026-10-21) refuses sampling parameters.
+        return {"model": self.model, "system": request.system, "messages": request.messages,
+                "max_tokens": request.max_tokens}

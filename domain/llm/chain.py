@@ -1,0 +1,143 @@
+"""The provider chain (design, section 6): the primary, then the secondary, then an
+offline answer the caller supplies, never keeping the caller past its deadline.
+
+    stream = get_chain().stream_reply(request, deadline=time.monotonic() + 20,
+                                      offline=lambda: offline.stream_reply(reply_request),
+                                      on_restart=tell_clients_to_discard_the_partial_reply)
+    for piece in stream:
+        ...
+    stream.provider, stream.degraded, stream.failures
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
+
+import redis
+
+from domain.config import Settings, get_settings
+from domain.llm.anthropic_provider import AnthropicProvider
+from domain.llm.base import ChatRequest, ProviderFailure
+from domain.llm.cache import AnswerCache
+from domain.llm.openai_provider import OpenAIProvider
+from domain.llm.remote import CallPolicy, RemoteProvider
+from domain.llm.retry import MIN_ATTEMPT_SECONDS
+from domain.llm.throttle import RequestRateLimit
+from domain.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+# Providers must give up this long before the caller's deadline, so the caller's own
+# fallback (the offline reply: string work, milliseconds) still comes in time.
+OFFLINE_RESERVE_SECONDS = 0.1
+
+
+class ReplyStream:
+    """Iterate for the reply's pieces; afterwards `provider` names who answered
+    ("openai", "anthropic" or "offline"), `degraded` says whether configured providers
+    all failed so the offline answer stood in, and `failures` lists (provider, reason)."""
+
+    def __init__(self, providers: list[RemoteProvider], request: ChatRequest, *, deadline: float,
+                 offline: Callable[[], Iterable[str]], on_restart: Callable[[], None] | None):
+        self.provider: str | None = None
+        self.degraded = False
+        self.failures: list[tuple[str, str]] = []
+        self._pieces = self._run(providers, request, deadline, offline, on_restart)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+    def _run(self, providers: list[RemoteProvider], request: ChatRequest, deadline: float,
+             offline: Callable[[], Iterable[str]], on_restart: Callable[[], None] | None) -> Iterator[str]:
+        deadline -= OFFLINE_RESERVE_SECONDS
+        for provider in providers:
+            if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
+                self._failed(provider, "no time left")
+                continue
+            try:
+                for piece in provider.stream_chat(request, deadline=deadline):
+                    self.provider = provider.name
+                    yield piece
+                return
+            except ProviderFailure as failure:
+                self._failed(provider, failure.reason)
+                if self.provider is not None:  # the caller has part of this reply: it must drop it
+                    self.provider = None
+                    if on_restart:
+                        on_restart()
+        self.provider = "offline"
+        self.degraded = bool(providers)
+        yield from offline()
+
+    def _failed(self, provider: RemoteProvider, reason: str) -> None:
+        self.failures.append((provider.name, reason))
+        log.warning("LLM provider %s failed: %s", provider.name, reason)
+
+
+class ProviderChain:
+    def __init__(self, providers: list[RemoteProvider]):
+        self.providers = providers
+
+    def stream_reply(self, request: ChatRequest, *, deadline: float, offline: Callable[[], Iterable[str]],
+                     on_restart: Callable[[], None] | None = None) -> ReplyStream:
+        """A reply from the first provider that manages one; a provider that fails after
+        some pieces triggers `on_restart()` and the next one starts from scratch.
+        `deadline` is a `time.monotonic()` value; when it passes, `offline()` answers."""
+        return ReplyStream(self.providers, request, deadline=deadline, offline=offline, on_restart=on_restart)
+
+    def complete_json(self, request: ChatRequest, schema: dict, *, deadline: float) -> dict | None:
+        """The first provider's answer valid against `schema`, or None when no provider
+        could give one in time (the caller then does without, e.g. local grammar)."""
+        for provider in self.providers:
+            try:
+                return provider.complete_json(request, schema, deadline=deadline - OFFLINE_RESERVE_SECONDS)
+            except ProviderFailure as failure:
+                log.warning("LLM provider %s failed a JSON request: %s", provider.name, failure.reason)
+        return None
+
+    @property
+    def openai(self) -> OpenAIProvider | None:
+        """For moderation and Realtime client secrets: OpenAI when the chain has it."""
+        return next((p for p in self.providers if isinstance(p, OpenAIProvider)), None)
+
+
+def build_chain(settings: Settings, redis_client: redis.Redis) -> ProviderChain:
+    """Providers in configured order, stopping at "offline"; one without a key is skipped."""
+    providers: list[RemoteProvider] = []
+    for name in (settings.primary_llm_provider, settings.secondary_llm_provider):
+        if name == "offline":
+            break
+        if name and name not in {p.name for p in providers} and (provider := _build(name, settings, redis_client)):
+            providers.append(provider)
+    return ProviderChain(providers)
+
+
+@cache
+def get_chain() -> ProviderChain:
+    """The process's chain. Its HTTP connections must not cross a fork: a forked child
+    calls `get_chain.cache_clear()` (as with `redis_client.reset_after_fork`)."""
+    return build_chain(get_settings(), get_redis())
+
+
+def _build(name: str, settings: Settings, redis_client: redis.Redis) -> RemoteProvider | None:
+    answer_cache = AnswerCache(redis_client, ttl_seconds=settings.llm_cache_ttl_seconds)
+
+    def policy(requests_per_minute: int) -> CallPolicy:
+        return CallPolicy(
+            request_timeout=settings.llm_request_timeout_seconds,
+            max_retries=settings.llm_max_retries,
+            rate_limit=RequestRateLimit(redis_client, provider=name, requests=requests_per_minute),
+            cache=answer_cache,
+        )
+
+    if name == "openai" and settings.openai_api_key:
+        return OpenAIProvider(api_key=settings.openai_api_key, base_url=settings.openai_api_base,
+                              model=settings.openai_model, moderation_model=settings.openai_moderation_model,
+                              realtime_model=settings.openai_realtime_model,
+                              policy=policy(settings.openai_requests_per_minute))
+    if name == "anthropic" and settings.anthropic_api_key:
+        return AnthropicProvider(api_key=settings.anthropic_api_key, base_url=settings.anthropic_api_base,
+                                 model=settings.anthropic_model, policy=policy(settings.anthropic_requests_per_minute))
+    return None

@@ -1,0 +1,86 @@
+"""OpenAI through its official SDK: Chat Completions (so any OpenAI-compatible server
+works), moderation, and Realtime client secrets for the voice mode."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+
+from domain.llm.base import ChatRequest, ProviderFailure
+from domain.llm.remote import CallPolicy, RemoteProvider
+
+
+class OpenAIProvider(RemoteProvider):
+    name = "openai"
+    sdk = openai
+
+    def __init__(self, *, api_key: str, base_url: str, model: str, moderation_model: str, realtime_model: str,
+                 policy: CallPolicy):
+        super().__init__(model=model, policy=policy)
+        self.moderation_model = moderation_model
+        self.realtime_model = realtime_model
+        # Retries are ours (bounded by the caller's deadline), not the SDK's.
+        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
+    def moderate(self, text: str, *, deadline: float) -> dict:
+        """{"flagged": bool, "categories": [OpenAI's names of the flagged categories,
+        e.g. "harassment", "self-harm/intent"]}."""
+        def attempt(timeout: float) -> dict:
+            response = self._client.moderations.create(input=text, model=self.moderation_model, timeout=timeout)
+            if not response.results:
+                raise ProviderFailure("moderation without a result")
+            result = response.results[0]
+            flagged = [name for name, on in result.categories.to_dict().items() if on]
+            return {"flagged": bool(result.flagged), "categories": flagged}
+
+        return self._call_until(deadline, attempt)
+
+    def create_realtime_client_secret(self, session: dict, *, deadline: float) -> dict:
+        """A short-lived secret a browser uses to open a Realtime session itself:
+        {"value": "ek_...", "expires_at": epoch seconds, "session": {...}}. `session` is
+        the Realtime session configuration; type and model default to ours."""
+        session = {"type": "realtime", "model": self.realtime_model, **session}
+
+        def attempt(timeout: float) -> dict:
+            secret = self._client.realtime.client_secrets.create(session=session, timeout=timeout)
+            return {"value": secret.value, "expires_at": secret.expires_at,
+                    "session": secret.session.to_dict(mode="json")}
+
+        return self._call_until(deadline, attempt)
+
+    def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
+        stream = self._client.chat.completions.create(**self._chat_arguments(request), stream=True, timeout=timeout)
+        finished = False
+        with stream:
+            for chunk in stream:
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+                    finished = finished or bool(choice.finish_reason)
+        if not finished:
+            raise ProviderFailure("stream ended early", retryable=True)
+
+    def _json_answer(self, request: ChatRequest, schema: dict, timeout: float) -> Any:
+        completion = self._client.chat.completions.create(
+            **self._chat_arguments(request),
+            response_format={"type": "json_schema",
+                             "json_schema": {"name": "answer", "schema": schema, "strict": True}},
+            timeout=timeout,
+        )
+        if not completion.choices:
+            raise ProviderFailure("malformed response: no choice")
+        message = completion.choices[0].message
+        if message.refusal:
+            raise ProviderFailure(f"refused: {message.refusal[:200]}")
+        return json.loads(message.content or "")
+
+    def _chat_arguments(self, request: ChatRequest) -> dict:
+        # `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server knows it.
+        return {
+            "model": self.model,
+            "messages": [{"role": "system", "content": request.system}, *request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }

@@ -1,0 +1,145 @@
+"""What the OpenAI and Anthropic providers share: the rate limit, retries, the cache, the
+caller's deadline, and turning SDK errors into ProviderFailure.
+
+Both official SDKs come from the same generator and have the same error classes, so a
+subclass only says which SDK it uses and how to ask its API for text or JSON.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TypeVar
+
+import httpx2
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from domain.llm.base import ChatRequest, ProviderFailure
+from domain.llm.cache import AnswerCache
+from domain.llm.deadline import iterate_until, run_until
+from domain.llm.retry import MIN_ATTEMPT_SECONDS, call_with_retries, retry_after_seconds
+from domain.llm.throttle import RequestRateLimit
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    request_timeout: float  # seconds, for one request; never past the caller's deadline
+    max_retries: int
+    rate_limit: RequestRateLimit | None = None
+    cache: AnswerCache | None = None
+
+
+class RemoteProvider:
+    name: str
+    sdk: ModuleType  # `openai` or `anthropic`
+
+    def __init__(self, *, model: str, policy: CallPolicy):
+        self.model = model
+        self._policy = policy
+
+    # --- what callers use ------------------------------------------------------------
+
+    def stream_chat(self, request: ChatRequest, *, deadline: float) -> Iterator[str]:
+        """The reply in pieces as the model writes them. Raises ProviderFailure before the
+        first piece (after retries) or later, if the stream breaks (never retried)."""
+        return iterate_until(deadline, self._stream(request, deadline))
+
+    def complete_json(self, request: ChatRequest, schema: dict, *, deadline: float) -> dict:
+        """An answer valid against the JSON `schema`. Cached when `request.temperature`
+        is 0. An invalid schema raises jsonschema's SchemaError (a caller bug)."""
+        Draft202012Validator.check_schema(schema)
+        return run_until(deadline, lambda: self._complete_json(request, schema, deadline))
+
+    # --- what a provider implements ---------------------------------------------------
+
+    def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
+        """Open a streamed reply and yield its text; raise ProviderFailure if it ends
+        without the API's end marker."""
+        raise NotImplementedError
+
+    def _json_answer(self, request: ChatRequest, schema: dict, timeout: float) -> Any:
+        """One request for a JSON answer to `schema`; the decoded answer, unvalidated."""
+        raise NotImplementedError
+
+    # --- shared machinery ---------------------------------------------------------------
+
+    def _call_until(self, deadline: float, attempt: Callable[[float], T]) -> T:
+        """`attempt(timeout)` with retries, within `deadline` however the server behaves."""
+        return run_until(deadline, lambda: self._call(attempt, deadline))
+
+    def _complete_json(self, request: ChatRequest, schema: dict, deadline: float) -> dict:
+        validator = Draft202012Validator(schema)
+        cache = self._policy.cache if request.temperature == 0 else None
+        if cache:
+            key = AnswerCache.key(provider=self.name, model=self.model, request=request, schema=schema)
+            if (cached := cache.get(key)) is not None:
+                return cached
+
+        def attempt(timeout: float) -> dict:
+            answer = self._json_answer(request, schema, timeout)
+            if (error := best_match(validator.iter_errors(answer))) is not None:
+                raise ProviderFailure(f"answer does not match the schema: {error.message[:200]}")
+            return answer
+
+        answer = self._call(attempt, deadline)
+        if cache:
+            cache.put(key, answer)
+        return answer
+
+    def _stream(self, request: ChatRequest, deadline: float) -> Iterator[str]:
+        def first_piece(timeout: float) -> tuple[str, Iterator[str]]:
+            pieces = self._chat_pieces(request, timeout)
+            for piece in pieces:
+                if piece:
+                    return piece, pieces
+            raise ProviderFailure("empty reply")
+
+        # Retrying is safe until the caller has seen text; after that, the chain decides.
+        first, rest = self._call(first_piece, deadline)
+        yield first
+        with self._translated_errors():
+            yield from rest
+
+    def _call(self, attempt: Callable[[float], T], deadline: float) -> T:
+        def once() -> T:
+            if self._policy.rate_limit:
+                self._policy.rate_limit.acquire(deadline=deadline)
+            timeout = min(self._policy.request_timeout, deadline - time.monotonic())
+            if timeout < MIN_ATTEMPT_SECONDS:
+                raise ProviderFailure("deadline passed")
+            with self._translated_errors():
+                return attempt(timeout)
+
+        return call_with_retries(once, deadline=deadline, max_retries=self._policy.max_retries)
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        sdk = self.sdk
+        try:
+            yield
+        except sdk.APITimeoutError as error:
+            raise ProviderFailure("timeout", retryable=True) from error
+        except sdk.APIConnectionError as error:
+            raise ProviderFailure("connection error", retryable=True) from error
+        except sdk.APIStatusError as error:
+            status = error.status_code
+            retryable = status in (408, 429) or status >= 500
+            if not retryable:
+                log.error("%s refused the request (HTTP %s): %s", self.name, status, error.message)
+            raise ProviderFailure(f"HTTP {status}", retryable=retryable,
+                                  retry_after=retry_after_seconds(error.response.headers)) from error
+        except (sdk.APIResponseValidationError, json.JSONDecodeError) as error:
+            raise ProviderFailure("malformed response") from error
+        except sdk.APIError as error:  # e.g. an error event inside a stream
+            raise ProviderFailure(f"API error: {error.message[:200]}") from error
+        except httpx2.TransportError as error:  # a stream cut short, when the SDK does not wrap it
+            raise ProviderFailure("connection error", retryable=True) from error
