@@ -2,10 +2,16 @@
 the event hub (one Redis subscription per process)."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from domain.characters import CharacterLibrary, default_library
 from domain.config import get_settings
+from domain.errors import UpstreamFailed
+from domain.llm.base import ProviderFailure
+from domain.llm.chain import get_chain
 from domain.ratelimit import LoginThrottle
 from domain.redis_client import get_redis
 
@@ -22,6 +28,20 @@ def characters() -> CharacterLibrary:
     return default_library()
 
 
-def realtime_minter():
-    """Mints OpenAI Realtime client secrets; None without an OpenAI key."""
-    return None
+def realtime_minter() -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """Mints an OpenAI Realtime client secret for a session config; None without an
+    OpenAI key. A refusal or an outage is UpstreamFailed (502)."""
+    openai = get_chain().openai
+    if openai is None:
+        return None
+
+    def mint(session: dict[str, Any]) -> dict[str, Any]:
+        try:
+            secret = openai.create_realtime_client_secret(
+                session, deadline=time.monotonic() + get_settings().llm_request_timeout_seconds)
+        except ProviderFailure as failure:
+            raise UpstreamFailed(f"OpenAI did not create the voice session: {failure.reason}",
+                                 code="realtime_refused") from None
+        return {"value": secret["value"], "expires_at": secret["expires_at"]}
+
+    return mint

@@ -2,9 +2,11 @@
 
 Grammar, moderation and the reply start together on their own queues. The reply holds
 its text back until moderation has spoken (a flagged message gets a kind redirect, never
-an in-character reply); the offline provider also waits for the grammar result, because
-it recasts the learner's mistakes from it. Whichever stage stores the last result
-finalizes the turn in the same task, saving a queue hop.
+an in-character reply) and until the grammar result is in, because the reply recasts
+the learner's mistakes from it (the model gets them in the tutor's note; the offline
+provider needs them). Grammar takes milliseconds, a model's reply far longer, so the
+wait costs little. Whichever stage stores the last result finalizes the turn in the
+same task, saving a queue hop.
 
 Stages tell each other they are done through a Redis list per turn and stage (a
 doorbell that carries the result); the database stays the source of truth, so a lost
@@ -17,18 +19,20 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
 
 from domain import hints, memory, outbox, sandbox, turns
-from domain.characters import Character, CharacterLibrary
+from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
 from domain.language import check_grammar, moderate
+from domain.llm.base import ChatRequest, ProviderFailure
+from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
 from domain.models import ChatSession, Turn, utcnow
 from domain.streaming import DeltaCoalescer
@@ -36,6 +40,10 @@ from domain.streaming import DeltaCoalescer
 log = logging.getLogger(__name__)
 
 _DOORBELL_TTL_SECONDS = 600
+# Time kept, before a turn's deadline, for storing and announcing the reply: the
+# providers must be done (or given up on) by then.
+_FINISH_RESERVE_SECONDS = 2.0
+_SIDE_CALL_SECONDS = 20.0  # hints, summaries and moderation have no turn deadline of their own
 
 
 @dataclass
@@ -44,7 +52,8 @@ class Pipeline:
     redis: Redis
     publisher: EventPublisher
     characters: CharacterLibrary
-    provider: OfflineProvider
+    chain: ProviderChain  # the configured models, in order; empty when none is
+    offline: OfflineProvider
 
     # --- stages -----------------------------------------------------------------
 
@@ -53,8 +62,19 @@ class Pipeline:
                            turns.record_grammar, "grammar_feedback")
 
     def run_moderation(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        self._run_analysis(turn_id, given, "moderation", lambda text: moderate(text).to_dict(),
-                           turns.record_moderation, "moderation_feedback")
+        self._run_analysis(turn_id, given, "moderation", self._moderate, turns.record_moderation,
+                           "moderation_feedback")
+
+    def _moderate(self, text: str) -> dict[str, Any]:
+        """OpenAI's moderation endpoint when the chain has OpenAI, else (and when it fails)
+        the local check. `source` says which spoke."""
+        if self.chain.openai is not None:
+            try:
+                verdict = self.chain.openai.moderate(text, deadline=time.monotonic() + _SIDE_CALL_SECONDS)
+                return {"flagged": verdict["flagged"], "categories": verdict["categories"], "source": "openai"}
+            except ProviderFailure as failure:
+                log.warning("OpenAI moderation failed (%s); using the local check", failure.reason)
+        return {**moderate(text).to_dict(), "source": "local"}
 
     def run_reply(self, turn_id: uuid.UUID) -> None:
         lease = self.settings.stage_lease_seconds
@@ -69,30 +89,57 @@ class Pipeline:
             return
 
         stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar})
-        moderation = stages["moderation"] or moderate(given.text).to_dict()
+        moderation = stages["moderation"] or self._moderate(given.text)
         grammar = stages["grammar"] or {"errors": [], "corrected_text": None}
         character = self.characters.get(given.character_id) or self.characters.all()[0]
+        coalescer = self._coalescer(turn_id, given, attempt)
         if moderation["flagged"]:
-            pieces = iter([kind_redirect(character.target_language, given.level, str(turn_id))])
+            redirect = kind_redirect(character.target_language, given.level, str(turn_id))
+            reply = self._stream(turn_id, attempt, coalescer, [redirect])
+            provider, degraded = "offline", False
         else:
-            pieces = self.provider.stream_reply(ReplyRequest(
-                character=character, level=given.level, history=window.messages, user_message=given.text,
-                corrections=grammar["errors"], corrected_text=grammar["corrected_text"]))
-
-        reply = self._stream(turn_id, given, attempt, pieces)
+            stream = self.chain.stream_reply(
+                self._reply_request(character, given, window, grammar),
+                deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS,
+                offline=lambda: self.offline.stream_reply(ReplyRequest(
+                    character=character, level=given.level, history=window.messages, user_message=given.text,
+                    corrections=grammar["errors"], corrected_text=grammar["corrected_text"])),
+                on_restart=coalescer.restart)
+            reply = self._stream(turn_id, attempt, coalescer, stream)
+            provider, degraded = stream.provider or "offline", stream.degraded
         if reply is None:
             return  # our lease ran out and another attempt owns the reply now
         self._store_reply(turn_id, stages, turns.Reply(
-            attempt=attempt, text=reply, provider=self.provider.name, degraded=False, learner_text=given.text,
+            attempt=attempt, text=reply, provider=provider, degraded=degraded, learner_text=given.text,
             grammar=grammar, moderation=moderation))
         if window.needs_folding:  # after the turn is out: the learner does not wait for this
             self.fold_memory(given.session_id, character)
+
+    def _reply_request(self, character: Character, given: turns.StageInput, window: memory.Window,
+                       grammar: dict[str, Any]) -> ChatRequest:
+        """The model's view of the turn: the character at the learner's level, the tutor's
+        note on this message's mistakes, the summary, the recent messages, the message."""
+        system = memory.reply_system_prompt(
+            character_prompt=self.characters.system_prompt(character.id, normalize_level(given.level)),
+            corrections=grammar["errors"], original=given.text, summary=window.summary)
+        messages = [{"role": role, "content": content} for role, content in window.messages]
+        return ChatRequest(system=system, messages=messages + [{"role": "user", "content": given.text}])
 
     def fold_memory(self, session_id: uuid.UUID, character: Character) -> None:
         """Fold the session's older messages into its running summary (best effort: the
         next reply tries again)."""
         def summarize(previous: str | None, messages: list[tuple[str, str]]) -> str:
-            return memory.offline_summary(previous, messages, character_name=character.name)
+            offline = memory.offline_summary(previous, messages, character_name=character.name)
+            if not self.chain.providers:
+                return offline
+            system = memory.read_prompt("tutor/summary.txt").format(
+                character_name=character.name, language_name=memory.language_name(character.target_language))
+            said = memory.as_transcript(messages, character.name)
+            request = ChatRequest(system=system, temperature=0.2, max_tokens=300, messages=[
+                {"role": "user", "content": f"Summary so far:\n{previous or '(none)'}\n\nMessages:\n{said}"}])
+            stream = self.chain.stream_reply(request, deadline=time.monotonic() + _SIDE_CALL_SECONDS,
+                                             offline=lambda: iter([offline]))
+            return "".join(stream).strip() or offline
 
         try:
             with statement_scope() as db:
@@ -129,13 +176,35 @@ class Pipeline:
             given = hints.pending_input(db, hint_id)
         if given is None:
             return  # produced already (a redelivery)
-        suggestions = hints.offline_suggestions(given.level, hints.last_character_message(given.history),
-                                                seed=str(hint_id))
+        suggestions, provider, degraded = self._suggest(given)
         with session_scope() as db:
-            hint = hints.store_suggestions(db, hint_id, suggestions, provider=self.provider.name, degraded=False)
+            hint = hints.store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
             data = hints.hint_event(hint) if hint is not None else None
         if data is not None:
             self.publisher.publish(given.user_id, "hint", data)
+
+    def _suggest(self, given: hints.HintInput) -> tuple[list[str], str, bool]:
+        """(suggestions, who wrote them, degraded): the model with the character's hint
+        prompt for the level when one is configured, else sentence starters."""
+        offline = hints.offline_suggestions(given.level, hints.last_character_message(given.history),
+                                            seed=str(given.hint_id))
+        if not self.chain.providers:
+            return offline, "offline", False
+        character = self.characters.get(given.character_id) or self.characters.all()[0]
+        said = memory.as_transcript(given.history, character.name) or "(The conversation has not started yet.)"
+        request = ChatRequest(
+            system=self.characters.hint_prompt(character.id, normalize_level(given.level)), max_tokens=200,
+            messages=[{"role": "user", "content": f"The conversation so far:\n{said}"}])
+        stream = self.chain.stream_reply(request, deadline=time.monotonic() + _SIDE_CALL_SECONDS,
+                                         offline=lambda: iter(["\n".join(offline)]))
+        text = "".join(stream)
+        if stream.provider == "offline":
+            return offline, "offline", stream.degraded
+        try:
+            return hints.parse_suggestions(text), stream.provider, False
+        except ValueError:
+            log.warning("%s answered a hint request without usable suggestions", stream.provider)
+            return offline, "offline", True
 
     def hint_after_speech(self, session_id: uuid.UUID, segment_id: int) -> None:
         """Called a moment after the learner spoke in a voice session: if they have not
@@ -197,16 +266,23 @@ class Pipeline:
     def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:
         self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
 
-    def _stream(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int, pieces: Any) -> str | None:
-        """Publish the reply as coalesced `reply_delta` events, keeping our lease alive."""
+    def _coalescer(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int) -> DeltaCoalescer:
+        """Coalesces the reply into `reply_delta` events for this attempt."""
         user_id, session_id = given.user_id, str(given.session_id)
+
+        def emit(delta: str, index: int, reset: bool) -> None:
+            data = {"session_id": session_id, "turn_id": str(turn_id), "delta": delta, "index": index,
+                    "attempt": attempt}
+            if reset:
+                data["reset"] = True
+            self.publisher.publish(user_id, "reply_delta", data)
+
+        return DeltaCoalescer(emit, min_interval=self.settings.reply_delta_min_interval_ms / 1000)
+
+    def _stream(self, turn_id: uuid.UUID, attempt: int, coalescer: DeltaCoalescer, pieces: Any) -> str | None:
+        """Publish the reply through `coalescer`, keeping our lease alive; the reply, or
+        None if another attempt took the lease over."""
         lease = self.settings.stage_lease_seconds
-
-        def emit(delta: str, index: int) -> None:
-            self.publisher.publish(user_id, "reply_delta", {"session_id": session_id, "turn_id": str(turn_id),
-                                                            "delta": delta, "index": index, "attempt": attempt})
-
-        coalescer = DeltaCoalescer(emit, min_interval=self.settings.reply_delta_min_interval_ms / 1000)
         renew_at = time.monotonic() + lease / 3
         delay = self.settings.offline_reply_chunk_delay_ms / 1000
         for piece in pieces:
@@ -246,6 +322,11 @@ class Pipeline:
                 row = db.execute(select(*(getattr(Turn, name) for name in missing)).where(Turn.id == turn_id)).one()
             found.update(zip(missing, row))
         return found
+
+
+def _monotonic(moment: datetime) -> float:
+    """A wall-clock moment as a time.monotonic() value (deadlines are compared with it)."""
+    return time.monotonic() + (moment - utcnow()).total_seconds()
 
 
 def _doorbell(turn_id: uuid.UUID, stage: str) -> str:

@@ -36,7 +36,7 @@ _PENDING = and_(_turns.c.id == _turn_id, _turns.c.status == "pending")
 
 _STAGE_INPUT = (
     select(_turns.c.user_id, _turns.c.session_id, _messages.c.content, _sessions.c.character_id,
-           _sessions.c.level, _turns.c.grammar, _turns.c.moderation)
+           _sessions.c.level, _turns.c.grammar, _turns.c.moderation, _turns.c.deadline_at)
     .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
     .join(_sessions, _sessions.c.id == _turns.c.session_id)
     .where(_PENDING)
@@ -54,7 +54,8 @@ _CLAIM_REPLY = (
            _messages.c.turn_id == _turns.c.id, _messages.c.role == "user", _sessions.c.id == _turns.c.session_id)
     .values(reply_attempts=_turns.c.reply_attempts + 1, reply_lease_until=bindparam("lease_until"))
     .returning(_turns.c.reply_attempts, _turns.c.user_id, _turns.c.session_id, _messages.c.content,
-               _sessions.c.character_id, _sessions.c.level, _turns.c.grammar, _turns.c.moderation)
+               _sessions.c.character_id, _sessions.c.level, _turns.c.grammar, _turns.c.moderation,
+               _turns.c.deadline_at)
 )
 _OUR_REPLY = and_(_PENDING, _turns.c.reply_text.is_(None), _turns.c.reply_attempts == bindparam("attempt"))
 _RENEW_LEASE = update(_turns).where(_OUR_REPLY).values(reply_lease_until=bindparam("lease_until"))
@@ -142,6 +143,7 @@ class StageInput:
     level: str
     grammar: dict[str, Any] | None
     moderation: dict[str, Any] | None
+    deadline_at: datetime  # the sweeper fails the turn after this
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from functools import cache
 
 from domain.characters import default_library
 from domain.config import get_settings
+from domain.llm.chain import get_chain
 from domain.llm.offline import OfflineProvider
 from domain.pipeline import Pipeline
 from domain.redis_client import get_publisher, get_redis
@@ -17,5 +18,6 @@ def pipeline() -> Pipeline:
         redis=get_redis(),
         publisher=get_publisher(),
         characters=default_library(),
-        provider=OfflineProvider(),
+        chain=get_chain(),
+        offline=OfflineProvider(),
     )

@@ -26,6 +26,7 @@ class GrammarSchema(ma.Schema):
 class ModerationSchema(ma.Schema):
     flagged = ma.fields.Boolean()
     categories = ma.fields.List(ma.fields.String())
+    source = ma.fields.String(metadata={"description": "openai (the moderation endpoint) or local"})
 
 
 class TurnSchema(ma.Schema):

@@ -37,7 +37,7 @@ def test_turn_result_arrives_over_the_session_socket_with_every_partial_event(le
     assert grammar["corrected_text"] == "Je suis allé au marché hier avec mes amies."
 
     assert by_type["moderation_feedback"][0]["data"] == {
-        "session_id": session["id"], "turn_id": turn["id"], "flagged": False, "categories": []}
+        "session_id": session["id"], "turn_id": turn["id"], "flagged": False, "categories": [], "source": "local"}
 
     deltas = sorted(by_type["reply_delta"], key=lambda e: e["data"]["index"])
     streamed = "".join(e["data"]["delta"] for e in deltas)
