@@ -71,7 +71,8 @@ class Pipeline:
         if self.chain.openai is not None:
             try:
                 verdict = self.chain.openai.moderate(text, deadline=time.monotonic() + _SIDE_CALL_SECONDS)
-                return {"flagged": verdict["flagged"], "categories": verdict["categories"], "source": "openai"}
+                return {"flagged": verdict["flagged"], "categories": _local_category_names(verdict["categories"]),
+                        "source": "openai"}
             except ProviderFailure as failure:
                 log.warning("OpenAI moderation failed (%s); using the local check", failure.reason)
         return {**moderate(text).to_dict(), "source": "local"}
@@ -88,7 +89,9 @@ class Pipeline:
             self.finalize(turn_id)
             return
 
-        stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar})
+        stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar}, attempt)
+        if stages is None:
+            return  # we waited past our lease and another attempt owns the reply now
         moderation = stages["moderation"] or self._moderate(given.text)
         grammar = stages["grammar"] or {"errors": [], "corrected_text": None}
         character = self.characters.get(given.character_id) or self.characters.all()[0]
@@ -303,15 +306,23 @@ class Pipeline:
         with self.redis.pipeline() as pipe:
             pipe.rpush(key, json.dumps(result)).expire(key, _DOORBELL_TTL_SECONDS).execute()
 
-    def _wait_for(self, turn_id: uuid.UUID, known: dict[str, Any]) -> dict[str, Any]:
+    def _wait_for(self, turn_id: uuid.UUID, known: dict[str, Any], attempt: int) -> dict[str, Any] | None:
         """The results of the stages in `known`, waiting up to STAGE_WAIT_SECONDS for those
-        still None (a stage that never comes is left None for the caller to handle)."""
+        still None (a stage that never comes is left None for the caller to handle),
+        keeping our reply lease alive meanwhile; None if another attempt took it over."""
         found = dict(known)
+        lease = self.settings.stage_lease_seconds
         deadline = time.monotonic() + self.settings.stage_wait_seconds
+        renew_at = time.monotonic() + lease / 3
         while missing := [name for name, value in found.items() if value is None]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            if time.monotonic() >= renew_at:
+                with statement_scope() as db:
+                    if not turns.renew_reply_lease(db, turn_id, attempt, lease):
+                        return None
+                renew_at = time.monotonic() + lease / 3
             rang = self.redis.blpop([_doorbell(turn_id, name) for name in missing], timeout=min(remaining, 1.0))
             if rang is not None:
                 key, payload = rang
@@ -322,6 +333,13 @@ class Pipeline:
                 row = db.execute(select(*(getattr(Turn, name) for name in missing)).where(Turn.id == turn_id)).one()
             found.update(zip(missing, row))
         return found
+
+
+def _local_category_names(openai_categories: list[str]) -> list[str]:
+    """OpenAI's categories in the local check's vocabulary, so clients see one set:
+    "self-harm/intent" -> "self_harm", "harassment/threatening" -> "harassment"."""
+    names = (category.split("/")[0].replace("-", "_") for category in openai_categories)
+    return list(dict.fromkeys(names))
 
 
 def _monotonic(moment: datetime) -> float:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 
 import psycopg
 import pytest
 
 from tests.support.client import Learner, register
-from tests.support.stack import REPO, Stack
+from tests.support.stack import BIN, REPO, Stack
 
 
 @pytest.fixture(scope="session")
@@ -40,20 +41,10 @@ def other_learner(stack: Stack) -> Learner:
 def db_scope(stack):
     """session_scope() bound to a fresh database on the stack's PostgreSQL server, for
     tests of domain functions that no worker or sweeper must touch (one per module)."""
-    import subprocess
-
     import domain.config as config
     import domain.db as db_module
-    from tests.support.stack import BIN, REPO
 
-    server_url = stack.env["DATABASE_URL"]
-    name = f"claims_{uuid.uuid4().hex[:8]}"
-    admin = server_url.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
-                   env={**stack.env, "DATABASE_URL": url}, cwd=REPO, check=True, capture_output=True)
+    url = fresh_database(stack, migrate=True)
     patch = pytest.MonkeyPatch()
     patch.setenv("DATABASE_URL", url)
     patch.setenv("REDIS_URL", stack.env["REDIS_URL"])
@@ -64,6 +55,20 @@ def db_scope(stack):
     for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
         cached.cache_clear()
     patch.undo()
+
+
+def fresh_database(stack: Stack, *, migrate: bool) -> str:
+    """The URL of a new, empty database on the stack's PostgreSQL server (migrated if asked)."""
+    server_url = stack.env["DATABASE_URL"]
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    admin = server_url.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    if migrate:
+        subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                       env={**stack.env, "DATABASE_URL": url}, cwd=REPO, check=True, capture_output=True)
+    return url
 
 
 def pytest_collection_modifyitems(items):

@@ -81,6 +81,9 @@ class FakeProvider:
             self._server = None
 
     def up(self) -> None:
+        """Listen (again, on the same port); a no-op when already listening."""
+        if self._server:
+            return
         self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         self._server.daemon_threads = True

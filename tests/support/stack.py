@@ -32,6 +32,10 @@ TEST_SETTINGS = {
     "LOGIN_RATE_LIMIT_ADDRESS": "10000/minute",
     "WS_HEARTBEAT_SECONDS": "30",
     "TRANSCRIPT_HINT_DELAY_SECONDS": "0.5",
+    # Never the real APIs, whatever keys the shell has: tests that want models point
+    # a stack at the loopback fake (tests/support/fake_llm.py).
+    "PRIMARY_LLM_PROVIDER": "offline",
+    "SECONDARY_LLM_PROVIDER": "",
     "LOG_LEVEL": "WARNING",
 }
 
@@ -45,6 +49,9 @@ WORKER_COMMANDS = {
 @dataclass
 class Stack:
     data_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)  # settings for every process of this stack
+    database_url: str | None = None  # use this database instead of starting a server
+    redis_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     web_port: int = 0
     redis_server: EmbeddedRedis | None = None
@@ -64,10 +71,10 @@ class Stack:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, **TEST_SETTINGS)
+        env = {**os.environ, **TEST_SETTINGS, **self.extra_env}
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-        env["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
-        env["REDIS_URL"] = os.environ.get("TEST_REDIS_URL") or self._start_redis()
+        env["DATABASE_URL"] = self.database_url or os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
+        env["REDIS_URL"] = self.redis_url or os.environ.get("TEST_REDIS_URL") or self._start_redis()
         env.pop("BROKER_URL", None)
         self.env = env
         subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
@@ -81,6 +88,7 @@ class Stack:
                             "--schedule", str(self.data_dir / "beat-schedule")])
         wait_for_port(self.web_port, timeout=60)
         self.wait_ready()
+        self.wait_workers_ready()
 
     def _start_postgres(self) -> str:
         self.postgres_server = EmbeddedPostgres(self.data_dir / "postgres", free_port(), database="parlons_test")
@@ -119,6 +127,17 @@ class Stack:
                 pass
             time.sleep(0.2)
         raise TimeoutError("the web process never became ready; see " + str(self.data_dir / "web.log"))
+
+    def wait_workers_ready(self, timeout: float = 90) -> None:
+        """Until every worker consumes (the nlp worker loads spaCy first): a test's first
+        turn must not wait on start-up."""
+        deadline = time.monotonic() + timeout
+        for family in WORKER_COMMANDS:
+            log = self.data_dir / f"worker_{family}.log"
+            while b" ready." not in log.read_bytes():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the {family} worker never became ready; see {log}")
+                time.sleep(0.2)
 
     def stop_redis(self) -> None:
         assert self.redis_server is not None, "Redis restarts need the embedded Redis"

@@ -1,0 +1,210 @@
+"""Conversations with real models, end to end: a second stack (web, workers, beat) whose
+OpenAI and Anthropic settings point at the loopback fake servers, so the official SDKs
+run inside the real workers. Replies stream from the primary, fall back to the
+secondary, then offline (degraded) — never past the turn's deadline; moderation, hints
+and voice-session secrets use the models too."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from tests.integration.conftest import fresh_database
+from tests.support.client import register, turn_result_for
+from tests.support.fake_llm import FakeLLM
+from tests.support.stack import REPO, Stack
+
+TURN_DEADLINE_SECONDS = 10
+SENTENCE = "Je suis allé au marché hier avec mes amie."
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeLLM() as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def models_stack(stack, fake):
+    data_dir = REPO / ".data" / f"test-models-{os.getpid()}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    running = Stack(
+        data_dir,
+        extra_env={**fake.env(), "PRIMARY_LLM_PROVIDER": "openai", "SECONDARY_LLM_PROVIDER": "anthropic",
+                   "TURN_DEADLINE_SECONDS": str(TURN_DEADLINE_SECONDS), "LLM_REQUEST_TIMEOUT_SECONDS": "2",
+                   "LLM_MAX_RETRIES": "1"},
+        database_url=fresh_database(stack, migrate=False),
+        redis_url=stack.env["REDIS_URL"].rsplit("/", 1)[0] + "/1",  # its own queues and keys
+    )
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        if not os.environ.get("KEEP_TEST_DATA"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def learner(models_stack, fake):
+    fake.openai.reset()
+    fake.anthropic.reset()
+    fake.openai.up(), fake.anthropic.up()
+    return register(models_stack.base_url, models_stack.ws_url)
+
+
+def _turn(learner, session, text=SENTENCE):
+    socket = learner.socket(f"/api/v1/sessions/{session['id']}/ws")
+    socket.next_event()
+    started = time.monotonic()
+    turn = learner.send(session["id"], text).json()["turn"]
+    events = socket.until(turn_result_for(turn["id"]), timeout=TURN_DEADLINE_SECONDS + 10)
+    socket.close()
+    return events, time.monotonic() - started
+
+
+def _of(events, event_type):
+    return [e["data"] for e in events if e["type"] == event_type]
+
+
+def test_the_reply_streams_from_the_primary_with_the_characters_prompt(learner, fake):
+    fake.openai.reply_text = "Avec tes amies, au marché ? Super ! Qu'est-ce que vous avez acheté ?"
+    session = learner.new_session(level="B1")
+
+    events, _ = _turn(learner, session)
+
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert result["status"] == "complete" and result["reply_provider"] == "openai" and not result["degraded"]
+    assert result["assistant_message"]["content"] == fake.openai.reply_text
+    deltas = _of(events, "reply_delta")
+    assert len(deltas) >= 1 and "".join(d["delta"] for d in sorted(deltas, key=lambda d: d["index"])) == \
+        fake.openai.reply_text
+    request = fake.openai.calls("/v1/chat/completions")[-1].body
+    assert request["stream"] is True
+    system = request["messages"][0]
+    assert system["role"] == "system" and "You are Camille" in system["content"]
+    assert "CEFR level B1" in system["content"], "the system prompt for the session's level"
+    assert '"amie" should be "amies" (number agreement)' in system["content"], "the tutor's note carries the grammar result"
+    assert request["messages"][-1] == {"role": "user", "content": SENTENCE}
+    assert not fake.anthropic.calls("/v1/messages"), "the secondary is not asked while the primary answers"
+
+
+def test_primary_down_the_secondary_answers(learner, fake):
+    fake.anthropic.reply_text = "Ah, au marché avec tes amies ! C'était bien ?"
+    fake.openai.down()
+    session = learner.new_session()
+
+    events, _ = _turn(learner, session)
+
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert (result["reply_provider"], result["degraded"]) == ("anthropic", False)
+    assert result["assistant_message"]["content"] == fake.anthropic.reply_text
+    assert fake.anthropic.calls("/v1/messages")[-1].body["stream"] is True
+
+
+def test_a_primary_failing_mid_reply_hands_over_and_clients_are_told_to_reset(learner, fake):
+    fake.openai.reply_text = "Un deux trois quatre cinq six sept huit neuf dix onze douze"
+    fake.openai.disconnect_after = 2
+    fake.openai.piece_delay = 0.08  # so the first pieces go out as deltas before the cut
+    fake.anthropic.reply_text = "Reprenons : c'était bien, le marché ?"
+    session = learner.new_session()
+
+    events, _ = _turn(learner, session)
+
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert result["reply_provider"] == "anthropic"
+    deltas = sorted(_of(events, "reply_delta"), key=lambda d: d["index"])
+    resets = [d["index"] for d in deltas if d.get("reset")]
+    assert len(resets) == 1, "one reset, on the first delta of the new provider"
+    after = "".join(d["delta"] for d in deltas if d["index"] >= resets[0])
+    assert after == result["assistant_message"]["content"] == fake.anthropic.reply_text
+
+
+def test_every_provider_down_the_turn_completes_offline_degraded(learner, fake):
+    fake.openai.down(), fake.anthropic.down()
+    session = learner.new_session()
+
+    events, took = _turn(learner, session)
+
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert result["status"] == "complete" and result["degraded"] is True and result["reply_provider"] == "offline"
+    assert result["assistant_message"]["content"].rstrip().endswith("?"), "the offline provider's reply"
+    assert took < 5, "refused connections fail fast"
+
+
+def test_providers_that_hang_cannot_hold_a_turn_past_its_deadline(learner, fake):
+    fake.openai.delay = fake.anthropic.delay = 60
+    session = learner.new_session()
+
+    events, took = _turn(learner, session)
+
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert result["status"] == "complete" and result["degraded"] is True
+    assert took < TURN_DEADLINE_SECONDS, f"answered in {took:.1f} s"
+    fake.openai.delay = fake.anthropic.delay = 0
+
+
+def test_moderation_uses_openai_and_a_flagged_message_gets_a_kind_redirect(learner, fake):
+    fake.openai.moderation_flags = {"harassment", "harassment/threatening"}
+    session = learner.new_session()
+
+    events, _ = _turn(learner, session, "Tu es vraiment nul.")
+
+    verdict = _of(events, "moderation_feedback")[-1]
+    assert (verdict["flagged"], verdict["categories"], verdict["source"]) == (True, ["harassment"], "openai"), \
+        "OpenAI's categories in the local vocabulary"
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert result["moderation"]["source"] == "openai"
+    assert not fake.openai.calls("/v1/chat/completions"), "a flagged message never reaches the character"
+    assert result["assistant_message"]["content"]
+
+
+def test_moderation_falls_back_to_the_local_check_when_openai_fails(learner, fake):
+    fake.openai.down()
+    session = learner.new_session()
+    events, _ = _turn(learner, session, "J'aime le fromage.")
+    assert _of(events, "moderation_feedback")[-1]["source"] == "local"
+
+
+def test_hints_come_from_the_hint_prompt_and_the_conversation(learner, fake):
+    session = learner.new_session(level="A2")
+    _turn(learner, session, "Bonjour ! J'habite à Lyon.")
+    fake.openai.reply_text = "1. J'aime le café.\n2. Je travaille à Lyon.\n3. Et toi, tu aimes Paris ?"
+    socket = learner.socket(f"/api/v1/sessions/{session['id']}/ws")
+    socket.next_event()
+
+    socket.send("hint_request", {})
+
+    hint = socket.until(lambda e: e["type"] == "hint", timeout=15)[-1]["data"]
+    assert hint["hints"] == ["J'aime le café.", "Je travaille à Lyon.", "Et toi, tu aimes Paris ?"]
+    stored = learner.get(f"/api/v1/sessions/{session['id']}/hints").json()["items"][0]
+    assert (stored["provider"], stored["degraded"]) == ("openai", False)
+    request = fake.openai.calls("/v1/chat/completions")[-1].body
+    assert "suggest 2 or 3 things the learner could say next" in request["messages"][0]["content"]
+    assert "CEFR level A2" in request["messages"][0]["content"]
+    assert "Learner: Bonjour ! J'habite à Lyon." in request["messages"][-1]["content"]
+    socket.close()
+
+
+def test_a_voice_session_gets_a_realtime_secret_configured_for_the_character(learner, fake):
+    response = learner.post("/api/v1/sandbox/sessions", {"character_id": "lucas", "level": "A1"})
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["session"]["mode"] == "sandbox" and body["session"]["character_id"] == "lucas"
+    assert body["realtime"]["value"].startswith("ek_") and body["realtime"]["expires_at"] > time.time()
+    assert body["realtime"]["voice"] == "verse"
+    sent = fake.openai.calls("/v1/realtime/client_secrets")[-1].body["session"]
+    assert sent["type"] == "realtime" and sent["audio"]["output"]["voice"] == "verse"
+    assert "Lucas" in sent["instructions"] and "CEFR level A1" in sent["instructions"]
+    assert sent["audio"]["input"]["transcription"]["model"]
+
+
+def test_openai_refusing_the_secret_is_a_502_and_creates_nothing(learner, fake):
+    fake.openai.fail_next(5, status=500)
+    response = learner.post("/api/v1/sandbox/sessions", {"character_id": "camille"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "realtime_refused"
+    assert learner.get("/api/v1/sessions").json()["items"] == []
