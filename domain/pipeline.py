@@ -244,8 +244,8 @@ class Pipeline:
 
     def _run_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None, stage: str, analyze: Any,
                       record: Any, event_type: str) -> None:
-        """Analyse the learner's text, store the result once, announce it, ring the
-        doorbell, and finish the turn if this was the last stage. `given` comes with the
+        """Analyse the learner's text, store the result once, ring the doorbell, announce
+        it, and finish the turn if this was the last stage. `given` comes with the
         task from the web process; without it (a re-send), it is read back."""
         if given is None:
             with statement_scope() as db:
@@ -260,9 +260,9 @@ class Pipeline:
         with statement_scope() as db:
             write = record(db, turn_id, result)
         if write.won:
+            self._ring(turn_id, stage, result)  # first: the waiting reply is on the turn's critical path
             self.publisher.publish(given.user_id, event_type,
                                    {"session_id": str(given.session_id), "turn_id": str(turn_id), **result})
-            self._ring(turn_id, stage, result)
         if write.ready or not write.won:  # not won: a redelivery; make sure the turn finishes (else a no-op)
             self.finalize(turn_id)
 
