@@ -17,6 +17,7 @@ run: install
 	$(BIN)/python -m deploy.stack
 
 test: install
+	$(BIN)/flake8
 	$(BIN)/python -m pytest
 
 test-unit: install

@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -13,11 +15,13 @@ from tests.support.client import Learner, register
 from tests.support.stack import BIN, REPO, Stack
 
 
-@pytest.fixture(scope="session")
-def stack():
-    data_dir = REPO / ".data" / f"test-{os.getpid()}"
+@contextmanager
+def running_stack(name: str, **options) -> Iterator[Stack]:
+    """A started Stack under .data/<name>-<pid>/, stopped (and its data removed unless
+    KEEP_TEST_DATA is set) on exit."""
+    data_dir = REPO / ".data" / f"{name}-{os.getpid()}"
     shutil.rmtree(data_dir, ignore_errors=True)
-    running = Stack(data_dir)
+    running = Stack(data_dir, **options)
     try:
         running.start()
         yield running
@@ -25,6 +29,12 @@ def stack():
         running.stop()
         if not os.environ.get("KEEP_TEST_DATA"):
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with running_stack("test") as running:
+        yield running
 
 
 @pytest.fixture

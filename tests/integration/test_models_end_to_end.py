@@ -5,16 +5,13 @@ secondary, then offline (degraded) — never past the turn's deadline; moderatio
 and voice-session secrets use the models too."""
 from __future__ import annotations
 
-import os
-import shutil
 import time
 
 import pytest
 
-from tests.integration.conftest import fresh_database
+from tests.integration.conftest import fresh_database, running_stack
 from tests.support.client import register, turn_result_for
 from tests.support.fake_llm import FakeLLM
-from tests.support.stack import REPO, Stack
 
 TURN_DEADLINE_SECONDS = 10
 SENTENCE = "Je suis allé au marché hier avec mes amie."
@@ -28,23 +25,15 @@ def fake():
 
 @pytest.fixture(scope="module")
 def models_stack(stack, fake):
-    data_dir = REPO / ".data" / f"test-models-{os.getpid()}"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    running = Stack(
-        data_dir,
+    with running_stack(
+        "test-models",
         extra_env={**fake.env(), "PRIMARY_LLM_PROVIDER": "openai", "SECONDARY_LLM_PROVIDER": "anthropic",
                    "TURN_DEADLINE_SECONDS": str(TURN_DEADLINE_SECONDS), "LLM_REQUEST_TIMEOUT_SECONDS": "2",
                    "LLM_MAX_RETRIES": "1"},
         database_url=fresh_database(stack, migrate=False),
         redis_url=stack.env["REDIS_URL"].rsplit("/", 1)[0] + "/1",  # its own queues and keys
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        if not os.environ.get("KEEP_TEST_DATA"):
-            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -86,7 +75,8 @@ def test_the_reply_streams_from_the_primary_with_the_characters_prompt(learner, 
     system = request["messages"][0]
     assert system["role"] == "system" and "You are Camille" in system["content"]
     assert "CEFR level B1" in system["content"], "the system prompt for the session's level"
-    assert '"amie" should be "amies" (number agreement)' in system["content"], "the tutor's note carries the grammar result"
+    assert '"amie" should be "amies" (number agreement)' in system["content"], \
+        "the tutor's note carries the grammar result"
     assert request["messages"][-1] == {"role": "user", "content": SENTENCE}
     assert not fake.anthropic.calls("/v1/messages"), "the secondary is not asked while the primary answers"
 
