@@ -30,7 +30,7 @@ from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
-from domain.language import check_grammar, moderate
+from domain.language import analyse_grammar, moderate
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
@@ -58,12 +58,12 @@ class Pipeline:
     # --- stages -----------------------------------------------------------------
 
     def run_grammar(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        self._run_analysis(turn_id, given, "grammar", lambda text: check_grammar(text).to_dict(),
+        self._run_analysis(turn_id, given, "grammar", lambda known: analyse_grammar(known.text, known.language),
                            turns.record_grammar, "grammar_feedback")
 
     def run_moderation(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        self._run_analysis(turn_id, given, "moderation", self._moderate, turns.record_moderation,
-                           "moderation_feedback")
+        self._run_analysis(turn_id, given, "moderation", lambda known: self._moderate(known.text),
+                           turns.record_moderation, "moderation_feedback")
 
     def _moderate(self, text: str) -> dict[str, Any]:
         """OpenAI's moderation endpoint when the chain has OpenAI, else (and when it fails)
@@ -255,8 +255,10 @@ class Pipeline:
             if getattr(stored, stage) is not None:  # a redelivery: only make sure the turn finishes
                 self.finalize(turn_id)
                 return
-            given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text)
-        result = analyze(given.text)
+            character = self.characters.get(stored.character_id)
+            given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
+                                        language=character.target_language if character else "fr")
+        result = analyze(given)
         with statement_scope() as db:
             write = record(db, turn_id, result)
         if write.won:

@@ -104,7 +104,7 @@ _FINISH = text("""
 # activity. One round trip, atomic without a transaction around it.
 _SUBMIT = text("""
     WITH owned AS (
-        SELECT id, user_id FROM chat_sessions WHERE id = :session_id AND user_id = :user_id
+        SELECT id, user_id, character_id FROM chat_sessions WHERE id = :session_id AND user_id = :user_id
     ), new_turn AS (
         INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids,
                            reply_attempts, word_feedback, xp_awarded, degraded, created_at, deadline_at)
@@ -122,7 +122,7 @@ _SUBMIT = text("""
     ), touched AS (
         UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
     )
-    SELECT EXISTS (SELECT 1 FROM owned) AS owned, EXISTS (SELECT 1 FROM new_turn) AS created
+    SELECT (SELECT character_id FROM owned) AS character_id, EXISTS (SELECT 1 FROM new_turn) AS created
 """).bindparams(bindparam("suggested_word_ids", type_=JSONB))
 
 
@@ -148,19 +148,22 @@ class StageInput:
 
 @dataclass(frozen=True)
 class AnalysisInput:
-    """What grammar and moderation need: the learner, the session, the text. The web
-    process sends it with the tasks; the sweeper's re-sends read it back (`stage_input`)."""
+    """What grammar and moderation need: the learner, the session, the text and its
+    language. The web process sends it with the tasks; the sweeper's re-sends read it
+    back (`stage_input`)."""
 
     user_id: uuid.UUID
     session_id: uuid.UUID
     text: str
+    language: str  # the character's target language
 
     def to_dict(self) -> dict[str, str]:
-        return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text}
+        return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text,
+                "language": self.language}
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> AnalysisInput:
-        return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"])
+        return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"], data["language"])
 
 
 def present_message(message: Message | None) -> dict[str, Any] | None:
@@ -192,12 +195,19 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
     }
 
 
+@dataclass(frozen=True)
+class Submission:
+    view: dict[str, Any]  # the turn as GET /turns/{id} returns it
+    turn_id: uuid.UUID
+    created: bool  # False when the client_message_id had been used: the view is the first turn's
+    character_id: str  # the session's, so the stages can be told its language without a read
+
+
 def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
                 client_message_id: str | None, suggested_word_ids: list[int],
-                deadline_seconds: int) -> tuple[dict[str, Any], uuid.UUID, bool]:
+                deadline_seconds: int) -> Submission:
     """Store the turn, the learner's message and the outbox entry, in one statement.
-
-    Returns (turn view, turn id, created). A `client_message_id` already used in this
+ A `client_message_id` already used in this
     session returns the turn it created, so a client may safely resend after a timeout
     (the unique index decides, so two concurrent resends cannot both create a turn).
     Another learner's session, or none, is NotFound.
@@ -209,18 +219,18 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
         error=None, created_at=now, completed_at=None,
     )
     message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
-    owned, created = db.execute(_SUBMIT, {
+    character_id, created = db.execute(_SUBMIT, {
         "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
         "client_message_id": client_message_id, "suggested_word_ids": list(suggested_word_ids),
         "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
         "outbox_kind": OUTBOX_KIND,
     }).one()
-    if not owned:
+    if character_id is None:
         raise NotFound("No such session.", code="session_not_found")
     if not created:
         existing = _find_by_client_message_id(db, turn.session_id, client_message_id or "")
-        return present_turn(existing), existing.id, False
-    return present_turn(turn, [message]), turn.id, True
+        return Submission(present_turn(existing), existing.id, False, character_id)
+    return Submission(present_turn(turn, [message]), turn.id, True, character_id)
 
 
 def _find_by_client_message_id(db: Session, session_id: uuid.UUID, client_message_id: str) -> Turn | None:

@@ -8,6 +8,7 @@ import uuid
 import flask
 import redis
 
+from api.runtime import characters
 from domain import hints, sandbox, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
@@ -23,16 +24,16 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
     the turn and start the pipeline — once the HTTP response is sent if `after_response`,
     so the client gets its 202 at once. Returns (turn view, created)."""
     with statement_scope() as db:  # one atomic statement: no transaction around it
-        view, turn_id, created = turns.submit_turn(
+        submitted = turns.submit_turn(
             db, user_id=user_id, session_id=session_id, content=content.strip(),
             client_message_id=client_message_id, suggested_word_ids=suggested_word_ids,
             deadline_seconds=get_settings().turn_deadline_seconds,
         )
-    if created:
+    if submitted.created:
         # The turn is safe in Postgres now. If what follows is lost (the process dies),
         # the outbox sweeper publishes the work.
-        _soon(functools.partial(_start_pipeline, user_id, turn_id, view), after_response)
-    return view, created
+        _soon(functools.partial(_start_pipeline, user_id, submitted), after_response)
+    return submitted.view, submitted.created
 
 
 def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool = False) -> dict:
@@ -75,10 +76,13 @@ def _soon(start, after_response: bool) -> None:
         return response
 
 
-def _start_pipeline(user_id: uuid.UUID, turn_id: uuid.UUID, view: dict) -> None:
+def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission) -> None:
+    view = submitted.view
     try:  # first, so turn_accepted reaches sockets before any stage's event
         get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
     except redis.RedisError:
-        log.warning("turn_accepted for %s not published (Redis unavailable)", turn_id)
-    known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"])
-    dispatch_best_effort(turns.OUTBOX_KIND, turn_id, known.to_dict())
+        log.warning("turn_accepted for %s not published (Redis unavailable)", submitted.turn_id)
+    character = characters().get(submitted.character_id)
+    known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"],
+                                language=character.target_language if character else "fr")
+    dispatch_best_effort(turns.OUTBOX_KIND, submitted.turn_id, known.to_dict())

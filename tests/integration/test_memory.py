@@ -19,16 +19,16 @@ def conversation(db_scope):
         session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
                                                character_id="camille")
         for i in range(30):
-            _, turn_id, _ = turns.submit_turn(db, user_id=user.id, session_id=session.id,
-                                              content=f"Message {i} : j'habite à Lyon depuis {i} ans.",
-                                              client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+            turn_id = turns.submit_turn(db, user_id=user.id, session_id=session.id,
+                                        content=f"Message {i} : j'habite à Lyon depuis {i} ans.",
+                                        client_message_id=None, suggested_word_ids=[], deadline_seconds=60).turn_id
             turns.record_grammar(db, turn_id, {"errors": [], "corrected_text": None})
             turns.record_moderation(db, turn_id, {"flagged": False, "categories": []})
             attempt, _ = turns.claim_reply(db, turn_id, lease_seconds=30)
             turns.record_reply(db, turn_id, attempt=attempt, reply=f"Réponse {i} : c'est super !", provider="offline")
             assert turns.finalize_turn(db, turn_id) is not None
-        _, pending, _ = turns.submit_turn(db, user_id=user.id, session_id=session.id, content="Et toi ?",
-                                          client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+        pending = turns.submit_turn(db, user_id=user.id, session_id=session.id, content="Et toi ?",
+                                    client_message_id=None, suggested_word_ids=[], deadline_seconds=60).turn_id
     return session.id, pending
 
 

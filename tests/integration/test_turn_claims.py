@@ -22,11 +22,10 @@ def pending_turn(db_scope):
                                  display_name="Claims")
         session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
                                                character_id="camille")
-        _, turn_id, created = turns.submit_turn(db, user_id=user.id, session_id=session.id,
-                                                content="Je vont au marché.", client_message_id=None,
-                                                suggested_word_ids=[], deadline_seconds=60)
-    assert created
-    return turn_id
+        submitted = turns.submit_turn(db, user_id=user.id, session_id=session.id, content="Je vont au marché.",
+                                      client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
+    assert submitted.created and submitted.character_id == "camille"
+    return submitted.turn_id
 
 
 def _all_stages_stored(db_scope, turn_id):
@@ -105,14 +104,15 @@ def test_resubmitting_a_client_message_id_returns_the_first_turn(db_scope, pendi
     with db_scope() as db:
         turn = db.get(Turn, pending_turn)
         owner = {"user_id": turn.user_id, "session_id": turn.session_id}
-        _, first, created_first = turns.submit_turn(db, **owner, content="Bonjour", client_message_id="c-1",
-                                                    suggested_word_ids=[], deadline_seconds=60)
-        _, again, created_again = turns.submit_turn(db, **owner, content="Bonjour", client_message_id="c-1",
-                                                    suggested_word_ids=[], deadline_seconds=60)
+        first = turns.submit_turn(db, **owner, content="Bonjour", client_message_id="c-1",
+                                  suggested_word_ids=[], deadline_seconds=60)
+        again = turns.submit_turn(db, **owner, content="Bonjour", client_message_id="c-1",
+                                  suggested_word_ids=[], deadline_seconds=60)
         with pytest.raises(NotFound):
             turns.submit_turn(db, user_id=uuid.uuid4(), session_id=turn.session_id, content="Bonjour",
                               client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
-    assert first == again and (created_first, created_again) == (True, False)
+    assert first.turn_id == again.turn_id and (first.created, again.created) == (True, False)
+    assert again.view["id"] == str(first.turn_id)
 
 
 def test_overdue_turns_fail_and_leave_the_outbox(db_scope, pending_turn):

@@ -237,3 +237,10 @@ def test_check_is_fast_after_warm_up():
         check_grammar(text)
     per_call = (time.perf_counter() - started) / 20
     assert per_call < 0.05  # ~10 ms expected; generous bound for slow CI machines
+
+
+def test_only_french_is_analysed():
+    from domain.language import analyse_grammar
+
+    assert analyse_grammar("Je suis allé au marché avec mes amie.", "fr")["errors"]
+    assert analyse_grammar("Fui al mercado con mis amigo.", "es") == {"errors": [], "corrected_text": None}
