@@ -44,6 +44,7 @@ _DOORBELL_TTL_SECONDS = 600
 # providers must be done (or given up on) by then.
 _FINISH_RESERVE_SECONDS = 2.0
 _SIDE_CALL_SECONDS = 20.0  # hints, summaries and moderation have no turn deadline of their own
+_ANSWER_TTL_SECONDS = 60  # an analysis nobody collects (the caller gave up) expires
 
 
 @dataclass
@@ -218,6 +219,12 @@ class Pipeline:
             owner = db.scalar(select(ChatSession.user_id).where(ChatSession.id == session_id))
             hint_id = hints.request_hints(db, user_id=owner, session_id=session_id, source="transcript").id
         self.run_hints(hint_id)
+
+    def answer_analysis(self, text: str, language: str, reply_key: str) -> None:
+        """Analyse a text for a caller waiting on `reply_key` (POST /language/check)."""
+        with self.redis.pipeline() as pipe:
+            pipe.rpush(reply_key, json.dumps(analyse_grammar(text, language)))
+            pipe.expire(reply_key, _ANSWER_TTL_SECONDS).execute()
 
     # --- recovery (beat) ----------------------------------------------------------
 

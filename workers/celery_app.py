@@ -27,6 +27,7 @@ celery.conf.update(
         "turns.reply": _direct("llm"),
         "hints.*": _direct("llm"),
         "turns.grammar": _direct("nlp"),
+        "language.*": _direct("nlp"),
         "turns.moderation": _direct("default"),
         "turns.finalize": _direct("default"),
         "maintenance.*": _direct("default"),

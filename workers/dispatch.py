@@ -2,9 +2,14 @@
 sweeper (for whatever that first publish missed)."""
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 
+import redis
+
+from domain.errors import Unavailable
+from domain.redis_client import get_redis
 from workers.celery_app import celery
 
 log = logging.getLogger(__name__)
@@ -43,3 +48,19 @@ def hint_after_speech(session_id: uuid.UUID, segment_id: int, *, delay: float) -
     (A short countdown: long ones are what DESIGN §4 forbids on a Redis broker.)"""
     celery.send_task("hints.after_speech", args=[str(session_id), segment_id], countdown=delay, retry=False,
                      declare=[])
+
+
+def analyse_now(text: str, language: str, *, timeout: float) -> dict:
+    """Run the grammar analysis on an `nlp` worker and wait for its answer (the web
+    processes do not load spaCy). Raises Unavailable if no worker answers in `timeout`."""
+    reply_key = f"parlons:analysis:{uuid.uuid4().hex}"
+    try:
+        celery.send_task("language.analyse", args=[text, language, reply_key], retry=False, declare=[],
+                         expires=timeout)
+        answer = get_redis().blpop([reply_key], timeout=timeout)
+    except redis.RedisError:
+        answer = None
+    if answer is None:
+        raise Unavailable("The language analysis is unavailable right now; try again shortly.",
+                          code="language_unavailable")
+    return json.loads(answer[1])

@@ -38,3 +38,9 @@ def _load_language_model(options: dict, **_: object) -> None:
         from domain.language import warm_up
 
         warm_up()
+
+
+@celery.task(name="language.analyse")
+def analyse(text: str, language: str, reply_key: str) -> None:
+    """For POST /language/check: the analysis, handed back through a Redis list."""
+    pipeline().answer_analysis(text, language, reply_key)

@@ -99,6 +99,22 @@ def _drain(socket, wait: float = 0.5):
         return events
 
 
+def test_without_an_nlp_worker_language_check_is_a_prompt_503(stack, learner):
+    stack.kill_worker("nlp")
+    try:
+        started = time.monotonic()
+        response = learner.post("/api/v1/language/check", {"text": "Je ai faim."})
+        waited = time.monotonic() - started
+    finally:
+        stack.start_worker("nlp")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "language_unavailable"
+    assert waited < 10, "the wait is bounded by LANGUAGE_CHECK_TIMEOUT_SECONDS"
+    deadline = time.monotonic() + 90  # the new worker loads spaCy, then answers (the stale request has expired)
+    while (response := learner.post("/api/v1/language/check", {"text": "Je ai faim."})).status_code != 200:
+        assert time.monotonic() < deadline, response.text
+    assert response.json()["errors"][0]["suggestions"] == ["J'ai"]
+
+
 def test_readyz_reports_each_dependency(stack):
     body = requests.get(f"{stack.base_url}/api/v1/readyz", timeout=10).json()
     assert body == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}

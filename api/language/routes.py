@@ -1,0 +1,32 @@
+"""Checking a text without a conversation: /api/v1/language/check."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.errors import documents_errors
+from api.turns.schemas import GrammarSchema
+from domain.config import get_settings
+from workers.dispatch import analyse_now
+
+blp = Blueprint("language", __name__, url_prefix="/api/v1/language", description="Grammar and spelling feedback")
+
+
+class CheckSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=get_settings().max_message_chars))
+    language = ma.fields.String(load_default="fr", validate=validate.OneOf(["fr"], error="Only French is analysed."))
+
+
+@blp.post("/check")
+@jwt_required()
+@blp.arguments(CheckSchema)
+@blp.response(200, GrammarSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 400, 401, 413, 503)
+def check(args: dict):
+    """The same analysis a turn's `grammar_feedback` carries: errors with character
+    offsets, category, message and ranked suggestions, and the corrected text. It runs on
+    the `nlp` workers (the web processes do not load spaCy); 503 if none answers in time."""
+    return analyse_now(args["text"], args["language"], timeout=get_settings().language_check_timeout_seconds)
