@@ -28,6 +28,12 @@ class ModerationResult:
         return {"flagged": self.flagged, "categories": list(self.categories)}
 
 
+# Groups that hateful phrases target (plural forms, without accents).
+_GROUPS_FR = (r"(arabes|noirs|noires|juifs|juives|musulmans|musulmanes|homos|homosexuels|gays|lesbiennes|"
+              r"immigres|immigrees|etrangers|etrangeres|chinois|chinoises|asiatiques|gitans|roms|trans|"
+              r"africains|africaines|maghrebins|femmes|handicapes)")
+_GROUPS_EN = r"(jews|muslims|arabs|blacks|gays|lesbians|immigrants|mexicans|asians|chinese|trans people|women)"
+
 # Each entry is a phrase; "|" separates alternatives, "(...)?" marks an optional part.
 # Phrases are written without accents (the text is compared without them).
 _TERMS: dict[str, tuple[str, ...]] = {
@@ -62,6 +68,13 @@ _TERMS: dict[str, tuple[str, ...]] = {
         r"pd|negre|renoi|bougnoule)(s)?",
         r"(dirty|filthy) (jew|muslim|arab|immigrant|mexican)(s)?",
         r"(gas|kill) (the|all) (jews|muslims|blacks|gays)",
+        # Contempt for a whole group: "je déteste les Arabes", "les juifs sont des voleurs".
+        r"(je deteste|je hais|j'ai horreur des|j'aime pas les|je n'aime pas les|je supporte pas les|"
+        r"je ne supporte pas les) ?(les )?" + _GROUPS_FR,
+        r"(tous )?les " + _GROUPS_FR + r" (sont|c'est) (tous |toutes )?(des |que des )?"
+        r"(voleurs|sales|inferieurs|inferieures|animaux|singes|terroristes|parasites|dechets|malades)",
+        r"(i hate|i can't stand|i cant stand) (all )?" + _GROUPS_EN,
+        _GROUPS_EN + r" are (all )?(animals|scum|subhuman|vermin|parasites|terrorists|inferior)",
     ),
     "sexual": (
         r"porno(s)?", r"porn", r"pornographi(e|que|c)", r"nudes", r"send nudes",
@@ -71,6 +84,11 @@ _TERMS: dict[str, tuple[str, ...]] = {
         r"ma bite", r"ta chatte", r"ta bite", r"boobs", r"tits", r"dick pic",
         r"(want to|wanna) (fuck|sleep with) (you|u)", r"sexe? (oral|anal)",
         r"excite(e)? sexuellement",
+        # Requests for nudity or sex aimed at the other person.
+        r"photo(s)? (de toi )?(nue|nues|nu|a poil|sexy)", r"(montre|envoie)[- ]moi (tes seins|ta poitrine|"
+        r"ton corps|ta chatte|ta bite|des photos de toi)", r"nude (pic|pics|photo|photos)",
+        r"(je veux|j'ai envie de|tu veux|on pourrait|viens) coucher avec (toi|moi|vous)",
+        r"(show me|send me) (your )?(boobs|tits|body|nudes)",
     ),
     "self_harm": (
         r"(je veux|j'ai envie de|je vais|je voudrais|envie de) (me tuer|me suicider|mourir|"

@@ -77,3 +77,24 @@ def test_empty_text(text):
 
 def test_normalize_strips_accents_case_and_typographic_apostrophe():
     assert normalize("Ça T\u2019ÉNERVE") == "ca t'enerve"
+
+
+@pytest.mark.parametrize("text, category", [
+    ("Je déteste les Arabes.", "hate"),
+    ("Les juifs sont des voleurs.", "hate"),
+    ("I hate muslims", "hate"),
+    ("Envoie-moi des photos nues.", "sexual"),
+    ("Tu peux m'envoyer une photo de toi nue ?", "sexual"),
+    ("Je veux coucher avec toi.", "sexual"),
+])
+def test_contempt_for_a_group_and_sexual_requests(text, category):
+    assert moderate(text).categories == [category]
+
+
+@pytest.mark.parametrize("text", [
+    "Je déteste les tomates.", "Je déteste les lundis.", "Les femmes sont fortes.", "J'aime les Chinois.",
+    "Mes amis sont tous gays.", "J'ai pris des photos du musée.", "Je couche mon fils à 20 heures.",
+    "Montre-moi ta ville !",
+])
+def test_the_same_shapes_about_ordinary_things_are_not_flagged(text):
+    assert not moderate(text).flagged
