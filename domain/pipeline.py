@@ -264,7 +264,8 @@ class Pipeline:
                 return
             character = self.characters.get(stored.character_id)
             given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
-                                        language=character.target_language if character else "fr")
+                                        language=character.target_language if character else "fr",
+                                        level=stored.level)
         result = analyze(given)
         with statement_scope() as db:
             write = record(db, turn_id, result)

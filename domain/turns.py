@@ -104,7 +104,7 @@ _FINISH = text("""
 # activity. One round trip, atomic without a transaction around it.
 _SUBMIT = text("""
     WITH owned AS (
-        SELECT id, user_id, character_id FROM chat_sessions WHERE id = :session_id AND user_id = :user_id
+        SELECT id, user_id, character_id, level FROM chat_sessions WHERE id = :session_id AND user_id = :user_id
     ), new_turn AS (
         INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids,
                            reply_attempts, word_feedback, xp_awarded, degraded, created_at, deadline_at)
@@ -122,7 +122,8 @@ _SUBMIT = text("""
     ), touched AS (
         UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
     )
-    SELECT (SELECT character_id FROM owned) AS character_id, EXISTS (SELECT 1 FROM new_turn) AS created
+    SELECT (SELECT character_id FROM owned) AS character_id, (SELECT level FROM owned) AS level,
+           EXISTS (SELECT 1 FROM new_turn) AS created
 """).bindparams(bindparam("suggested_word_ids", type_=JSONB))
 
 
@@ -148,22 +149,24 @@ class StageInput:
 
 @dataclass(frozen=True)
 class AnalysisInput:
-    """What grammar and moderation need: the learner, the session, the text and its
-    language. The web process sends it with the tasks; the sweeper's re-sends read it
-    back (`stage_input`)."""
+    """What grammar and moderation need: the learner, the session, the text, its language
+    and the learner's level. The web process sends it with the tasks; the sweeper's
+    re-sends read it back (`stage_input`)."""
 
     user_id: uuid.UUID
     session_id: uuid.UUID
     text: str
     language: str  # the character's target language
+    level: str  # the session's CEFR level ("B1")
 
     def to_dict(self) -> dict[str, str]:
         return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text,
-                "language": self.language}
+                "language": self.language, "level": self.level}
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> AnalysisInput:
-        return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"], data["language"])
+        return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"], data["language"],
+                   data["level"])
 
 
 def present_message(message: Message | None) -> dict[str, Any] | None:
@@ -200,7 +203,8 @@ class Submission:
     view: dict[str, Any]  # the turn as GET /turns/{id} returns it
     turn_id: uuid.UUID
     created: bool  # False when the client_message_id had been used: the view is the first turn's
-    character_id: str  # the session's, so the stages can be told its language without a read
+    character_id: str  # the session's, so the stages can be told its language and level without a read
+    level: str
 
 
 def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
@@ -219,7 +223,7 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
         error=None, created_at=now, completed_at=None,
     )
     message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
-    character_id, created = db.execute(_SUBMIT, {
+    character_id, level, created = db.execute(_SUBMIT, {
         "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
         "client_message_id": client_message_id, "suggested_word_ids": list(suggested_word_ids),
         "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
@@ -229,8 +233,8 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
         raise NotFound("No such session.", code="session_not_found")
     if not created:
         existing = _find_by_client_message_id(db, turn.session_id, client_message_id or "")
-        return Submission(present_turn(existing), existing.id, False, character_id)
-    return Submission(present_turn(turn, [message]), turn.id, True, character_id)
+        return Submission(present_turn(existing), existing.id, False, character_id, level)
+    return Submission(present_turn(turn, [message]), turn.id, True, character_id, level)
 
 
 def _find_by_client_message_id(db: Session, session_id: uuid.UUID, client_message_id: str) -> Turn | None:

@@ -84,5 +84,5 @@ def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission) -> None:
         log.warning("turn_accepted for %s not published (Redis unavailable)", submitted.turn_id)
     character = characters().get(submitted.character_id)
     known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"],
-                                language=character.target_language if character else "fr")
+                                language=character.target_language if character else "fr", level=submitted.level)
     dispatch_best_effort(turns.OUTBOX_KIND, submitted.turn_id, known.to_dict())
