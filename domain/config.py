@@ -55,6 +55,7 @@ class Settings:
     ws_heartbeat_seconds: int = 30
     offline_reply_chunk_delay_ms: int = 0
     reply_delta_min_interval_ms: int = 50
+    grammar_model_seconds: float = 8.0  # the model's correction pass, after which the rules stand alone
     language_check_timeout_seconds: float = 5.0  # POST /language/check waits this long for an nlp worker
     context_token_budget: int = 2000  # recent messages in a reply's prompt; older ones are summarized
     transcript_hint_delay_seconds: float = 2.0  # quiet after the learner spoke before a voice hint

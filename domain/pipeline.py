@@ -30,7 +30,7 @@ from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
-from domain.language import analyse_grammar, moderate
+from domain.language import analyse_grammar, llm_pass, moderate
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
@@ -55,12 +55,38 @@ class Pipeline:
     characters: CharacterLibrary
     chain: ProviderChain  # the configured models, in order; empty when none is
     offline: OfflineProvider
+    send_task: Any  # send_task(name, args, kwargs): hands work to another queue
 
     # --- stages -----------------------------------------------------------------
 
     def run_grammar(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        self._run_analysis(turn_id, given, "grammar", lambda known: analyse_grammar(known.text, known.language),
-                           turns.record_grammar, "grammar_feedback")
+        """The rules' analysis. With a model configured (and a French text) the model's
+        pass follows on the `llm` queue, which stores the merged result: a model call
+        must not hold the `nlp` pool, which has one process per core."""
+        if not self.chain.providers:
+            self._run_analysis(turn_id, given, "grammar", lambda known: analyse_grammar(known.text, known.language),
+                               turns.record_grammar, "grammar_feedback")
+            return
+        given = given or self._stored_input(turn_id, "grammar")
+        if given is None:
+            return
+        rules = analyse_grammar(given.text, given.language)
+        if given.language != "fr":
+            self._store_analysis(turn_id, given, "grammar", rules, turns.record_grammar, "grammar_feedback")
+            return
+        self.send_task("turns.grammar_with_model", [str(turn_id)], {"known": given.to_dict(), "rules": rules})
+
+    def run_grammar_with_model(self, turn_id: uuid.UUID, given: turns.AnalysisInput, rules: dict[str, Any]) -> None:
+        """Merge the model's corrections into the rules' and store the grammar stage. The
+        model gets until the turn's reply would have to start; without an answer, the
+        rules stand alone."""
+        found = llm_pass.llm_corrections(self.chain, given.text, given.level,
+                                         deadline=time.monotonic() + self.settings.grammar_model_seconds)
+        result = rules
+        if found:
+            errors = llm_pass.merge(rules["errors"], found)
+            result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors)}
+        self._store_analysis(turn_id, given, "grammar", result, turns.record_grammar, "grammar_feedback")
 
     def run_moderation(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
         self._run_analysis(turn_id, given, "moderation", lambda known: self._moderate(known.text),
@@ -251,22 +277,30 @@ class Pipeline:
 
     def _run_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None, stage: str, analyze: Any,
                       record: Any, event_type: str) -> None:
-        """Analyse the learner's text, store the result once, ring the doorbell, announce
-        it, and finish the turn if this was the last stage. `given` comes with the
-        task from the web process; without it (a re-send), it is read back."""
-        if given is None:
-            with statement_scope() as db:
-                stored = turns.stage_input(db, turn_id)
-            if stored is None:
-                return  # finished (or failed) already
-            if getattr(stored, stage) is not None:  # a redelivery: only make sure the turn finishes
-                self.finalize(turn_id)
-                return
-            character = self.characters.get(stored.character_id)
-            given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
-                                        language=character.target_language if character else "fr",
-                                        level=stored.level)
-        result = analyze(given)
+        """Analyse the learner's text and store the result (see `_store_analysis`). `given`
+        comes with the task from the web process; without it (a re-send), it is read back."""
+        given = given or self._stored_input(turn_id, stage)
+        if given is not None:
+            self._store_analysis(turn_id, given, stage, analyze(given), record, event_type)
+
+    def _stored_input(self, turn_id: uuid.UUID, stage: str) -> turns.AnalysisInput | None:
+        """The analysis input read back from the database; None (after making sure the turn
+        finishes) when the stage is stored already or the turn is over."""
+        with statement_scope() as db:
+            stored = turns.stage_input(db, turn_id)
+        if stored is None:
+            return None  # finished (or failed) already
+        if getattr(stored, stage) is not None:  # a redelivery: only make sure the turn finishes
+            self.finalize(turn_id)
+            return None
+        character = self.characters.get(stored.character_id)
+        return turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
+                                   language=character.target_language if character else "fr", level=stored.level)
+
+    def _store_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput, stage: str, result: dict[str, Any],
+                        record: Any, event_type: str) -> None:
+        """Store a stage's result once, ring the doorbell, announce it, and finish the turn
+        if this was the last stage."""
         with statement_scope() as db:
             write = record(db, turn_id, result)
         if write.won:

@@ -1,7 +1,7 @@
 """The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
 
-Queues: `llm` (I/O bound: replies and hints, on a gevent pool), `nlp` (spaCy, CPU bound, prefork),
-`default` (moderation, finishing, sweeping).
+Queues: `llm` (I/O bound: replies, the model's grammar pass, hints, summaries; a gevent
+pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation, finishing, sweeping).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ celery.conf.update(
     task_default_queue="default",
     task_routes={
         "turns.reply": _direct("llm"),
+        "turns.grammar_with_model": _direct("llm"),
         "hints.*": _direct("llm"),
         "turns.grammar": _direct("nlp"),
         "language.*": _direct("nlp"),

@@ -64,3 +64,9 @@ def analyse_now(text: str, language: str, *, timeout: float) -> dict:
         raise Unavailable("The language analysis is unavailable right now; try again shortly.",
                           code="language_unavailable")
     return json.loads(answer[1])
+
+
+def send(name: str, args: list, kwargs: dict) -> None:
+    """Hand one task to its queue (raises if the broker is unreachable: the caller's own
+    task then fails, and the outbox sweeper starts the turn's work again)."""
+    celery.send_task(name, args=args, kwargs=kwargs, retry=False, declare=[])

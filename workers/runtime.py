@@ -9,6 +9,7 @@ from domain.llm.chain import get_chain
 from domain.llm.offline import OfflineProvider
 from domain.pipeline import Pipeline
 from domain.redis_client import get_publisher, get_redis
+from workers.dispatch import send
 
 
 @cache
@@ -20,4 +21,5 @@ def pipeline() -> Pipeline:
         characters=default_library(),
         chain=get_chain(),
         offline=OfflineProvider(),
+        send_task=send,
     )

@@ -15,6 +15,11 @@ def grammar(turn_id: str, known: dict | None = None) -> None:
     pipeline().run_grammar(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)
 
 
+@celery.task(name="turns.grammar_with_model")
+def grammar_with_model(turn_id: str, known: dict, rules: dict) -> None:
+    pipeline().run_grammar_with_model(uuid.UUID(turn_id), AnalysisInput.from_dict(known), rules)
+
+
 @celery.task(name="turns.moderation")
 def moderation(turn_id: str, known: dict | None = None) -> None:
     pipeline().run_moderation(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)

@@ -70,15 +70,37 @@ def test_the_reply_streams_from_the_primary_with_the_characters_prompt(learner, 
     deltas = _of(events, "reply_delta")
     assert len(deltas) >= 1 and "".join(d["delta"] for d in sorted(deltas, key=lambda d: d["index"])) == \
         fake.openai.reply_text
-    request = fake.openai.calls("/v1/chat/completions")[-1].body
-    assert request["stream"] is True
+    request = [c.body for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")][-1]
     system = request["messages"][0]
     assert system["role"] == "system" and "You are Camille" in system["content"]
     assert "CEFR level B1" in system["content"], "the system prompt for the session's level"
     assert '"amie" should be "amies" (number agreement)' in system["content"], \
         "the tutor's note carries the grammar result"
     assert request["messages"][-1] == {"role": "user", "content": SENTENCE}
-    assert not fake.anthropic.calls("/v1/messages"), "the secondary is not asked while the primary answers"
+    assert not [c for c in fake.anthropic.calls("/v1/messages") if c.body.get("stream")], \
+        "the secondary is not asked for the reply while the primary answers"
+
+
+def test_the_models_corrections_are_merged_into_the_rules_feedback(learner, fake):
+    fake.openai.reply_json = {"corrections": [
+        {"wrong": "allé", "correction": "allée", "category": "past_participle",
+         "explanation": "The speaker is a woman: the participle agrees with her."},
+        {"wrong": "mes amie", "correction": "mes amies", "category": "number_agreement",
+         "explanation": "Plural after mes."},
+    ]}
+    session = learner.new_session()
+
+    events, _ = _turn(learner, session)
+
+    grammar = _of(events, "grammar_feedback")[-1]
+    found = [(SENTENCE[e["start"]:e["end"]], e["suggestions"][0], e["category"]) for e in grammar["errors"]]
+    assert found == [("allé", "allée", "past_participle"), ("amie", "amies", "number_agreement")], \
+        "the model's extra correction, and its duplicate of the rule's folded into it"
+    assert grammar["corrected_text"] == "Je suis allée au marché hier avec mes amies."
+    request = [c.body for c in fake.openai.calls("/v1/chat/completions") if c.body.get("response_format")][-1]
+    assert request["response_format"]["json_schema"]["strict"] is True
+    result = _of(events, "turn_result")[-1]["turn"]
+    assert result["grammar"] == {k: grammar[k] for k in ("errors", "corrected_text")}
 
 
 def test_primary_down_the_secondary_answers(learner, fake):
@@ -147,7 +169,8 @@ def test_moderation_uses_openai_and_a_flagged_message_gets_a_kind_redirect(learn
         "OpenAI's categories in the local vocabulary"
     result = _of(events, "turn_result")[-1]["turn"]
     assert result["moderation"]["source"] == "openai"
-    assert not fake.openai.calls("/v1/chat/completions"), "a flagged message never reaches the character"
+    assert not [c for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")], \
+        "a flagged message never reaches the character"
     assert result["assistant_message"]["content"]
 
 
@@ -171,7 +194,7 @@ def test_hints_come_from_the_hint_prompt_and_the_conversation(learner, fake):
     assert hint["hints"] == ["J'aime le café.", "Je travaille à Lyon.", "Et toi, tu aimes Paris ?"]
     stored = learner.get(f"/api/v1/sessions/{session['id']}/hints").json()["items"][0]
     assert (stored["provider"], stored["degraded"]) == ("openai", False)
-    request = fake.openai.calls("/v1/chat/completions")[-1].body
+    request = [c.body for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")][-1]
     assert "suggest 2 or 3 things the learner could say next" in request["messages"][0]["content"]
     assert "CEFR level A2" in request["messages"][0]["content"]
     assert "Learner: Bonjour ! J'habite à Lyon." in request["messages"][-1]["content"]
