@@ -78,8 +78,7 @@ class Pipeline:
 
     def run_grammar_with_model(self, turn_id: uuid.UUID, given: turns.AnalysisInput, rules: dict[str, Any]) -> None:
         """Merge the model's corrections into the rules' and store the grammar stage. The
-        model gets until the turn's reply would have to start; without an answer, the
-        rules stand alone."""
+        model gets GRAMMAR_MODEL_SECONDS; without a valid answer, the rules stand alone."""
         found = llm_pass.llm_corrections(self.chain, given.text, given.level,
                                          deadline=time.monotonic() + self.settings.grammar_model_seconds)
         result = rules
