@@ -7,12 +7,11 @@ import time
 import uuid
 
 import pytest
-import redis
 
-from domain.config import load_settings
 from domain.llm.base import ChatRequest
-from domain.llm.chain import ProviderChain, build_chain
-from tests.support.fake_llm import DEFAULT_REPLY, FakeLLM
+from domain.llm.chain import ProviderChain
+from tests.integration.conftest import chain_against
+from tests.support.fake_llm import DEFAULT_REPLY
 
 SECONDARY_REPLY = "Coucou ! Ici Henri. Tu as passé une bonne journée ?"
 OFFLINE_PIECES = ["Salut ! ", "Tu vas ", "bien ?"]
@@ -21,28 +20,10 @@ SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required
 
 
 @pytest.fixture
-def fake():
-    with FakeLLM() as servers:
-        servers.anthropic.reply_text = SECONDARY_REPLY
-        yield servers
-
-
-@pytest.fixture
 def chain(stack, fake) -> ProviderChain:
-    settings = load_settings({
-        **fake.env(),
-        "DATABASE_URL": stack.env["DATABASE_URL"],
-        "REDIS_URL": stack.env["REDIS_URL"],
-        "PRIMARY_LLM_PROVIDER": "openai",
-        "SECONDARY_LLM_PROVIDER": "anthropic",
-        "LLM_REQUEST_TIMEOUT_SECONDS": "2",
-        "LLM_MAX_RETRIES": "2",
-        "OPENAI_REQUESTS_PER_MINUTE": "100000",
-        "ANTHROPIC_REQUESTS_PER_MINUTE": "100000",
-    })
-    client = redis.Redis.from_url(stack.env["REDIS_URL"])
-    yield build_chain(settings, client)
-    client.close()
+    fake.anthropic.reply_text = SECONDARY_REPLY
+    with chain_against(stack, fake) as built:
+        yield built
 
 
 def request() -> ChatRequest:

@@ -7,13 +7,11 @@ import time
 import uuid
 
 import pytest
-import redis
 
-from domain.config import load_settings
 from domain.language import check_grammar
 from domain.language.llm_pass import CORRECTION_SCHEMA, apply, correction_request, llm_corrections, merge
-from domain.llm.chain import ProviderChain, build_chain
-from tests.support.fake_llm import FakeLLM
+from domain.llm.chain import ProviderChain
+from tests.integration.conftest import chain_against
 
 REFERENCE = "Je suis allé au marché hier avec mes amie."
 # What a model answers for REFERENCE: the rule's error quoted with context, and one the rules miss.
@@ -25,32 +23,13 @@ REFERENCE_ANSWER = {"corrections": [
 
 
 @pytest.fixture
-def fake():
-    with FakeLLM() as servers:
-        yield servers
-
-
-@pytest.fixture
 def chain(stack, fake) -> ProviderChain:
     # Answers to temperature-0 requests are cached in Redis across tests: a model name of
     # its own gives each test its own cache keys.
     test_model = f"test-{uuid.uuid4().hex[:8]}"
-    settings = load_settings({
-        **fake.env(),
-        "DATABASE_URL": stack.env["DATABASE_URL"],
-        "REDIS_URL": stack.env["REDIS_URL"],
-        "PRIMARY_LLM_PROVIDER": "openai",
-        "SECONDARY_LLM_PROVIDER": "anthropic",
-        "OPENAI_MODEL": f"gpt-{test_model}",
-        "ANTHROPIC_MODEL": f"claude-{test_model}",
-        "LLM_REQUEST_TIMEOUT_SECONDS": "2",
-        "LLM_MAX_RETRIES": "1",
-        "OPENAI_REQUESTS_PER_MINUTE": "100000",
-        "ANTHROPIC_REQUESTS_PER_MINUTE": "100000",
-    })
-    client = redis.Redis.from_url(stack.env["REDIS_URL"])
-    yield build_chain(settings, client)
-    client.close()
+    with chain_against(stack, fake, OPENAI_MODEL=f"gpt-{test_model}", ANTHROPIC_MODEL=f"claude-{test_model}",
+                       LLM_MAX_RETRIES="1") as built:
+        yield built
 
 
 def corrections(chain: ProviderChain, text: str = REFERENCE, seconds: float = 5) -> list[dict] | None:
@@ -119,10 +98,7 @@ def test_no_valid_answer_from_anyone_is_none(chain, fake):
 
 
 def test_no_provider_configured_is_none_without_a_call(stack, fake):
-    settings = load_settings({**fake.env(), "PRIMARY_LLM_PROVIDER": "offline",
-                              "DATABASE_URL": stack.env["DATABASE_URL"], "REDIS_URL": stack.env["REDIS_URL"]})
-    with redis.Redis.from_url(stack.env["REDIS_URL"]) as client:
-        offline = build_chain(settings, client)
+    with chain_against(stack, fake, PRIMARY_LLM_PROVIDER="offline") as offline:
         assert offline.providers == [] and corrections(offline) is None
     assert fake.openai.requests == fake.anthropic.requests == []
 

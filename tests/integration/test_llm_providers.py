@@ -20,12 +20,6 @@ POLICY = CallPolicy(request_timeout=2, max_retries=2)
 CHAT_PATH = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
 
 
-@pytest.fixture
-def fake():
-    with FakeLLM() as servers:
-        yield servers
-
-
 def provider(fake: FakeLLM, name: str, policy: CallPolicy = POLICY):
     if name == "openai":
         return OpenAIProvider(api_key="test-openai-key", base_url=fake.openai.url, model="gpt-test",

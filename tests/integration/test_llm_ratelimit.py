@@ -16,7 +16,6 @@ from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.openai_provider import OpenAIProvider
 from domain.llm.remote import CallPolicy
 from domain.llm.throttle import RequestRateLimit
-from tests.support.fake_llm import FakeLLM
 from tests.support.stack import REPO
 
 LIMIT, WINDOW_SECONDS, CALLS_PER_PROCESS = 2, 1, 3
@@ -57,12 +56,6 @@ for _ in range(int(calls)):
         outcomes.append({"ok": False, "reason": failure.reason})
 print(json.dumps(outcomes), flush=True)
 """
-
-
-@pytest.fixture
-def fake():
-    with FakeLLM() as servers:
-        yield servers
 
 
 def test_two_processes_together_stay_within_the_limit_by_waiting(stack, fake):

@@ -2,22 +2,17 @@
 messages into the running summary."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from domain import accounts, conversations, memory, turns
-from domain.characters import default_library
+from domain import memory, turns
+from tests.integration.conftest import new_conversation
 
 
 @pytest.fixture
 def conversation(db_scope):
     """A session with 30 finished turns; returns (session id, id of a new pending turn)."""
     with db_scope() as db:
-        user = accounts.register(db, email=f"{uuid.uuid4().hex[:8]}@example.com", password="long enough",
-                                 display_name="Memory")
-        session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
-                                               character_id="camille")
+        user, session = new_conversation(db, display_name="Memory")
         for i in range(30):
             turn_id = turns.submit_turn(db, user_id=user.id, session_id=session.id,
                                         content=f"Message {i} : j'habite à Lyon depuis {i} ans.",

@@ -9,19 +9,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import accounts, conversations, outbox, turns
-from domain.characters import default_library
+from domain import outbox, turns
 from domain.errors import NotFound
 from domain.models import Message, OutboxEntry, Turn, utcnow
+from tests.integration.conftest import new_conversation
 
 
 @pytest.fixture
 def pending_turn(db_scope):
     with db_scope() as db:
-        user = accounts.register(db, email=f"{uuid.uuid4().hex[:8]}@example.com", password="long enough",
-                                 display_name="Claims")
-        session = conversations.create_session(db, user=user, characters=default_library(), mode="story",
-                                               character_id="camille")
+        user, session = new_conversation(db, display_name="Claims")
         submitted = turns.submit_turn(db, user_id=user.id, session_id=session.id, content="Je vont au marché.",
                                       client_message_id=None, suggested_word_ids=[], deadline_seconds=60)
     assert submitted.created and submitted.character_id == "camille"
