@@ -99,6 +99,17 @@ class CharacterLibrary:
         entry = self._current().get(character_id)
         return entry.character if entry is not None else None
 
+    def for_session(self, character_id: str) -> Character:
+        """A session's character; if its folder was removed since, the first character, so
+        the session still gets answers."""
+        return self.get(character_id) or self.all()[0]
+
+    def target_language(self, character_id: str) -> str:
+        """The language a session with this character practises (French, the offline
+        provider's, if the character is gone)."""
+        character = self.get(character_id)
+        return character.target_language if character else "fr"
+
     def system_prompt(self, character_id: str, level: str) -> str:
         """The system prompt for `level`, or for the nearest level that has one."""
         return self._prompt(character_id, level, hint=False)

@@ -120,7 +120,7 @@ class Pipeline:
             return  # we waited past our lease and another attempt owns the reply now
         moderation = stages["moderation"] or self._moderate(given.text)
         grammar = stages["grammar"] or {"errors": [], "corrected_text": None}
-        character = self.characters.get(given.character_id) or self.characters.all()[0]
+        character = self.characters.for_session(given.character_id)
         coalescer = self._coalescer(turn_id, given, attempt)
         if moderation["flagged"]:
             redirect = kind_redirect(character.target_language, given.level, str(turn_id))
@@ -219,7 +219,7 @@ class Pipeline:
                                             seed=str(given.hint_id))
         if not self.chain.providers:
             return offline, "offline", False
-        character = self.characters.get(given.character_id) or self.characters.all()[0]
+        character = self.characters.for_session(given.character_id)
         said = memory.as_transcript(given.history, character.name) or "(The conversation has not started yet.)"
         request = ChatRequest(
             system=self.characters.hint_prompt(character.id, normalize_level(given.level)), max_tokens=200,
@@ -292,9 +292,8 @@ class Pipeline:
         if getattr(stored, stage) is not None:  # a redelivery: only make sure the turn finishes
             self.finalize(turn_id)
             return None
-        character = self.characters.get(stored.character_id)
         return turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
-                                   language=character.target_language if character else "fr", level=stored.level)
+                                   language=self.characters.target_language(stored.character_id), level=stored.level)
 
     def _store_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput, stage: str, result: dict[str, Any],
                         record: Any, event_type: str) -> None:

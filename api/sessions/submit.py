@@ -82,7 +82,7 @@ def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission) -> None:
         get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
     except redis.RedisError:
         log.warning("turn_accepted for %s not published (Redis unavailable)", submitted.turn_id)
-    character = characters().get(submitted.character_id)
     known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"],
-                                language=character.target_language if character else "fr", level=submitted.level)
+                                language=characters().target_language(submitted.character_id),
+                                level=submitted.level)
     dispatch_best_effort(turns.OUTBOX_KIND, submitted.turn_id, known.to_dict())

@@ -220,3 +220,12 @@ def test_default_library_defaults_to_repo_prompts(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(characters, "_default", None)
     monkeypatch.delenv("PROMPTS_DIR", raising=False)
     assert default_library().root == REPO_CHARACTERS
+
+
+def test_a_removed_character_still_answers_a_session(library: CharacterLibrary, tmp_path: Path) -> None:
+    make_character(tmp_path, "zoe", target_language="es")
+    make_character(tmp_path, "amir")
+    assert library.for_session("zoe").id == "zoe"
+    assert library.for_session("gone").id == "amir", "the first character stands in"
+    assert library.target_language("zoe") == "es"
+    assert library.target_language("gone") == "fr", "French, the offline provider's language"
