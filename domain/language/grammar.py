@@ -2262,11 +2262,12 @@ def check_grammar(text: str, language: str = "fr") -> GrammarResult:
     if not text or not text.strip() or language.lower().split("-")[0] != "fr":
         return GrammarResult([], text)
     doc = _nlp()(text.translate(_TYPOGRAPHY))
-    errors = _without_overlaps(error for rule in RULES for error in rule(doc))
+    errors = without_overlaps(error for rule in RULES for error in rule(doc))
     return GrammarResult(errors, apply_corrections(text, errors))
 
 
-def _without_overlaps(errors: Iterable[GrammarError]) -> list[GrammarError]:
+def without_overlaps(errors: Iterable[GrammarError]) -> list[GrammarError]:
+    """The errors with a suggestion, minus any overlapping one listed before it, by start."""
     kept: list[GrammarError] = []
     for error in errors:
         if not error.suggestions:

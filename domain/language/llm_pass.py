@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from domain.characters import normalize_level
-from domain.language.grammar import CATEGORIES, GrammarError, _without_overlaps, apply_corrections
+from domain.language.grammar import CATEGORIES, GrammarError, apply_corrections, without_overlaps
 from domain.llm.base import ChatRequest
 from domain.memory import read_prompt
 
@@ -125,7 +125,7 @@ def apply(text: str, errors: Iterable[dict]) -> str:
     errors, the one listed first is applied."""
     as_grammar_errors = (GrammarError(e["start"], e["end"], e["category"], e["message"], e["suggestions"])
                          for e in errors)
-    return apply_corrections(text, _without_overlaps(as_grammar_errors))
+    return apply_corrections(text, without_overlaps(as_grammar_errors))
 
 
 def _plain(fragment: str) -> str:
