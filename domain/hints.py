@@ -14,14 +14,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from domain import conversations, sandbox
-from domain.characters import normalize_level
+from domain import conversations, prompt_files, sandbox
+from domain.characters import normalize_level, prompts_dir
 from domain.errors import NotFound
-from domain.memory import read_prompt
 from domain.models import ChatSession, Hint, Message, OutboxEntry, Turn, utcnow
 
 OUTBOX_KIND = "hint"
@@ -154,7 +152,7 @@ def question_kind(text: str) -> str:
 
 def offline_suggestions(level: str, last_character_message: str | None, seed: str) -> list[str]:
     """Two sentence starters fitting the character's last question, then a question back."""
-    phrasebook = yaml.safe_load(read_prompt("tutor/hints.yaml"))[_BANDS[normalize_level(level)]]
+    phrasebook = prompt_files.yaml_data(prompts_dir() / "tutor" / "hints.yaml")[_BANDS[normalize_level(level)]]
     kind = question_kind(last_character_message or "")
     options = phrasebook.get(kind) or phrasebook["other"]
     first = _hash(seed, "first") % len(options)

@@ -13,13 +13,12 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain.characters import prompts_dir
+from domain import prompt_files
 from domain.models import ChatSession, Message
 
 # French text runs at about 3.5 characters per token in the common BPE vocabularies (no
@@ -129,7 +128,7 @@ def tutor_note(corrections: list[dict[str, Any]], original: str) -> str:
         found = "\n".join(lines)
     else:
         found = "- No mistake worth correcting."
-    return read_prompt("tutor/reply.txt").format(corrections=found)
+    return prompt_files.text("tutor/reply.txt").format(corrections=found)
 
 
 def as_transcript(messages: list[tuple[str, str]], character_name: str) -> str:
@@ -147,17 +146,3 @@ def reply_system_prompt(*, character_prompt: str, corrections: list[dict[str, An
     if summary:
         parts.append(f"What you remember of the earlier conversation:\n{summary}")
     return "\n\n".join(parts)
-
-
-_prompt_cache: dict[str, tuple[int, str]] = {}
-
-
-def read_prompt(name: str) -> str:
-    """A prompt file under prompts/, re-read when it changes on disk."""
-    path = Path(prompts_dir()) / name
-    mtime = path.stat().st_mtime_ns
-    cached = _prompt_cache.get(name)
-    if cached is None or cached[0] != mtime:
-        cached = (mtime, path.read_text(encoding="utf-8").strip())
-        _prompt_cache[name] = cached
-    return cached[1]

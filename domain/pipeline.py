@@ -25,7 +25,7 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import select
 
-from domain import hints, memory, outbox, sandbox, turns
+from domain import hints, memory, outbox, prompt_files, sandbox, turns
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
@@ -161,7 +161,7 @@ class Pipeline:
             offline = memory.offline_summary(previous, messages, character_name=character.name)
             if not self.chain.providers:
                 return offline
-            system = memory.read_prompt("tutor/summary.txt").format(
+            system = prompt_files.text("tutor/summary.txt").format(
                 character_name=character.name, language_name=memory.language_name(character.target_language))
             said = memory.as_transcript(messages, character.name)
             request = ChatRequest(system=system, temperature=0.2, max_tokens=300, messages=[

@@ -20,10 +20,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from domain import prompt_files
 from domain.characters import normalize_level
 from domain.language.grammar import CATEGORIES, GrammarError, apply_corrections, without_overlaps
 from domain.llm.base import ChatRequest
-from domain.memory import read_prompt
 
 if TYPE_CHECKING:  # the chain loads both SDKs (seconds); callers that have one have loaded them
     from domain.llm.chain import ProviderChain
@@ -64,7 +64,7 @@ _PLAIN = str.maketrans({**{a: "'" for a in _APOSTROPHES}, "\u00a0": " ", "\u202f
 def correction_request(text: str, level: str, native_language: str | None = None) -> ChatRequest:
     """The model's instructions (prompts/tutor/corrections.txt) and the learner's message.
     `level` is a CEFR level ("A2" or "a2"); `native_language` an ISO 639 code, if known."""
-    system = read_prompt("tutor/corrections.txt").format(
+    system = prompt_files.text("tutor/corrections.txt").format(
         level=normalize_level(level).upper(), native_language=native_language or "unknown")
     return ChatRequest(system=system, messages=[{"role": "user", "content": text}],
                        max_tokens=MAX_ANSWER_TOKENS, temperature=0)

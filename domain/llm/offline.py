@@ -13,15 +13,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from domain import prompt_files
 from domain.characters import LEVELS, Character, prompts_dir
 
 log = logging.getLogger(__name__)
@@ -555,36 +552,6 @@ def _noun_phrase(article: str, noun: str) -> str:
 # --- kind redirect for flagged messages --------------------------------------------------------
 
 
-class _YamlFile:
-    """A YAML file re-read when its mtime changes, checked at most once per second."""
-
-    def __init__(self, path: Path, check_interval: float = 1.0) -> None:
-        self.path = path
-        self.check_interval = check_interval
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
-        self._checked_at = float("-inf")
-        self._data: Any = None
-
-    def data(self) -> Any:
-        now = time.monotonic()
-        if now - self._checked_at < self.check_interval:
-            return self._data
-        with self._lock:
-            try:
-                stat = self.path.stat()
-                stamp = (stat.st_mtime_ns, stat.st_size)
-                if stamp != self._stamp:
-                    self._data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-                    self._stamp = stamp
-            except (OSError, yaml.YAMLError) as exc:
-                log.error("cannot read %s (%s)", self.path, exc)
-                self._data, self._stamp = None, None
-            self._checked_at = now
-            return self._data
-
-
-_redirect_files: dict[Path, _YamlFile] = {}
 # Last resort when redirect.yaml is missing or broken: a flagged turn must still finish.
 _EMERGENCY_REDIRECT = "Parlons d'autre chose, d'accord ? De quoi as-tu envie de parler ?"
 
@@ -593,8 +560,7 @@ def kind_redirect(language: str, level: str, seed: str, *, prompts_root: Path | 
     """A short, kind invitation back to the conversation for a flagged message, from
     `prompts/tutor/redirect.yaml`; the same seed always gives the same variant."""
     path = (prompts_root or prompts_dir()) / "tutor" / "redirect.yaml"
-    source = _redirect_files.setdefault(path, _YamlFile(path))
-    variants = _redirect_variants(source.data(), language, _level_or_default(level))
+    variants = _redirect_variants(prompt_files.yaml_data(path), language, _level_or_default(level))
     if not variants:
         log.error("no redirect variants for language %r in %s", language, path)
         return _EMERGENCY_REDIRECT
