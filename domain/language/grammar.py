@@ -2148,7 +2148,7 @@ def _a_means_a_grave(before: Token, after: Token) -> bool:
 def _misspelling(token: Token) -> GrammarError | None:
     text = token.text
     word = text.lower()
-    if not _spellable(token) or _known(word):
+    if not _spellable(token) or _known(word) or word in token.doc.user_data.get("known_words", ()):
         return None
     sentence_start = token.is_sent_start or token.i == 0
     if text[:1].isupper() and not sentence_start:
@@ -2257,11 +2257,21 @@ RULES: tuple[Rule, ...] = (
 _TYPOGRAPHY = str.maketrans({"\u2019": "'", "\u00a0": " ", "\u202f": " "})
 
 
-def check_grammar(text: str, language: str = "fr") -> GrammarResult:
-    """Find learner errors in a French message; other languages get no feedback yet."""
+def parse(text: str) -> Doc:
+    """The message as spaCy reads it (tokens, tags, lemmas, dependencies)."""
+    return _nlp()(text.translate(_TYPOGRAPHY))
+
+
+def check_grammar(text: str, language: str = "fr", *, known_words: frozenset[str] = frozenset(),
+                  doc: Doc | None = None) -> GrammarResult:
+    """Find learner errors in a French message; other languages get no feedback yet.
+
+    `known_words` (lower case) are never reported as misspelt: the learner's own
+    vocabulary. Pass `doc` when the message is parsed already (`parse(text)`)."""
     if not text or not text.strip() or language.lower().split("-")[0] != "fr":
         return GrammarResult([], text)
-    doc = _nlp()(text.translate(_TYPOGRAPHY))
+    doc = doc if doc is not None else parse(text)
+    doc.user_data["known_words"] = known_words
     errors = without_overlaps(error for rule in RULES for error in rule(doc))
     return GrammarResult(errors, apply_corrections(text, errors))
 
