@@ -69,6 +69,8 @@ def main() -> int:
                        env=env, cwd=REPO, check=True)
         subprocess.run([BIN / "flask", "--app", "api:create_app", "seed-demo", "--email", DEMO_EMAIL,
                         "--password", DEMO_PASSWORD], env=env, cwd=REPO, check=True)
+        subprocess.run([BIN / "flask", "--app", "api:create_app", "vocab", "seed", "--generate-sample"],
+                       env=env, cwd=REPO, check=True)
 
         # honcho hands PORT to the first process (web) and PORT+100·i to the others.
         port = env.setdefault("PORT", "8000")

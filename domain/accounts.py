@@ -79,7 +79,7 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
 
 
 def update_profile(user: User, changes: dict[str, Any]) -> User:
-    for name in ("display_name", "native_language", "level", "timezone", "target_language"):
+    for name in ("display_name", "native_language", "level", "timezone", "target_language", "desired_retention"):
         if name in changes:
             value = changes[name]
             if name == "timezone":

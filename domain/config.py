@@ -59,6 +59,11 @@ class Settings:
     language_check_timeout_seconds: float = 5.0  # POST /language/check waits this long for an nlp worker
     context_token_budget: int = 2000  # recent messages in a reply's prompt; older ones are summarized
     transcript_hint_delay_seconds: float = 2.0  # quiet after the learner spoke before a voice hint
+    fsrs_enable_fuzzing: bool = True  # off in tests, so due dates are exact
+    fsrs_learning_steps: str = "1m,10m"  # FSRS's defaults; units s, m, h, d
+    fsrs_relearning_steps: str = "10m"
+    fsrs_optimizer_min_reviews: int = 400  # below this a learner keeps FSRS-6's default parameters
+    fsrs_optimizer_hour_utc: int = 3  # when the nightly fit runs
     openai_realtime_model: str = "gpt-realtime"
     prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"

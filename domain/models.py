@@ -10,9 +10,12 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -46,6 +49,7 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     role: Mapped[str] = mapped_column(String(16), default="learner")
     xp: Mapped[int] = mapped_column(Integer, default=0)
+    desired_retention: Mapped[float] = mapped_column(Float, default=0.9, server_default=text("0.9"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -191,3 +195,88 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_published_at: Mapped[datetime | None]
     publish_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Word(Base):
+    """A French word of the vocabulary (`flask vocab seed`), with what a learner needs."""
+
+    __tablename__ = "vocabulary"
+    __table_args__ = (
+        UniqueConstraint("lemma", "pos", name="uq_vocabulary_lemma_pos"),
+        CheckConstraint("cefr_level IN ('A1', 'A2', 'B1', 'B2', 'C1', 'C2')", name="cefr_level_known"),
+        CheckConstraint("gender IS NULL OR gender IN ('m', 'f', 'mf')", name="gender_known"),
+        Index("ix_vocabulary_level_rank", "cefr_level", "frequency_rank"),
+        Index("ix_vocabulary_rank", "frequency_rank"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lemma: Mapped[str] = mapped_column(String(64))
+    pos: Mapped[str] = mapped_column(String(16))  # noun, verb, adjective, adverb...
+    gender: Mapped[str | None] = mapped_column(String(2))  # nouns: m, f or mf
+    translation: Mapped[str] = mapped_column(String(255))
+    frequency_rank: Mapped[int] = mapped_column(Integer)  # 1 = the most frequent
+    cefr_level: Mapped[str] = mapped_column(String(2))
+    example: Mapped[str] = mapped_column(Text)
+
+
+class Card(Base):
+    """A learner's FSRS card for one word: the scheduler's state after the last review."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint("state IN (1, 2, 3)", name="state_known"),  # fsrs.State: learning, review, relearning
+        # Covering: the queue orders every due card by retrievability from the index alone.
+        Index("ix_cards_user_due", "user_id", "due", postgresql_include=["word_id", "last_review", "stability"]),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    word_id: Mapped[int] = mapped_column(ForeignKey("vocabulary.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[int] = mapped_column(SmallInteger)
+    step: Mapped[int | None] = mapped_column(SmallInteger)
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[datetime]
+    last_review: Mapped[datetime | None]
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewLog(Base):
+    """Every review of a card, from the flashcards or from a conversation. The optimiser
+    fits a learner's parameters to these."""
+
+    __tablename__ = "review_logs"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 4", name="rating_known"),  # fsrs.Rating
+        CheckConstraint("source IN ('review', 'conversation')", name="source_known"),
+        ForeignKeyConstraint(["user_id", "word_id"], ["cards.user_id", "cards.word_id"], ondelete="CASCADE"),
+        Index("uq_review_logs_client_review_id", "user_id", "client_review_id", unique=True,
+              postgresql_where=text("client_review_id IS NOT NULL")),
+        Index("ix_review_logs_card", "user_id", "word_id", "reviewed_at"),
+        Index("ix_review_logs_user_reviewed", "user_id", "reviewed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID]
+    word_id: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    reviewed_at: Mapped[datetime]
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    client_review_id: Mapped[str | None] = mapped_column(String(64))
+    turn_id: Mapped[uuid.UUID | None]  # the conversation turn a review came from
+    previous_state: Mapped[int] = mapped_column(SmallInteger)  # 0 new, else fsrs.State: for true retention
+    result: Mapped[dict[str, Any]]  # the card as the review left it: a retried review returns this
+
+
+class LearnerParameters(Base):
+    """A learner's own FSRS parameters, fitted nightly once they have enough reviews."""
+
+    __tablename__ = "learner_parameters"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    parameters: Mapped[list[Any]]
+    adopted: Mapped[bool] = mapped_column(Boolean)  # False: the fit did not beat the defaults
+    metrics: Mapped[dict[str, Any]]  # review counts and held-out log loss, before and after
+    fitted_at: Mapped[datetime] = mapped_column(default=utcnow)

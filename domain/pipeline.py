@@ -25,12 +25,12 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import select
 
-from domain import hints, memory, outbox, prompt_files, sandbox, turns
+from domain import hints, memory, outbox, prompt_files, sandbox, turns, vocabulary
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
-from domain.language import analyse_grammar, llm_pass, moderate
+from domain.language import analyse_grammar, analyse_message, llm_pass, moderate, words
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
@@ -60,31 +60,38 @@ class Pipeline:
     # --- stages -----------------------------------------------------------------
 
     def run_grammar(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        """The rules' analysis. With a model configured (and a French text) the model's
-        pass follows on the `llm` queue, which stores the merged result: a model call
-        must not hold the `nlp` pool, which has one process per core."""
-        if not self.chain.providers:
-            self._run_analysis(turn_id, given, "grammar", lambda known: analyse_grammar(known.text, known.language),
-                               turns.record_grammar, "grammar_feedback")
-            return
+        """The rules' analysis, with the word feedback. With a model configured (and a
+        French text) the model's pass follows on the `llm` queue, which stores the merged
+        result: a model call must not hold the `nlp` pool, which has one process per core."""
         given = given or self._stored_input(turn_id, "grammar")
         if given is None:
             return
-        rules = analyse_grammar(given.text, given.language)
-        if given.language != "fr":
-            self._store_analysis(turn_id, given, "grammar", rules, turns.record_grammar, "grammar_feedback")
+        rules = self._analyse(given)
+        if self.chain.providers and given.language == "fr":
+            self.send_task("turns.grammar_with_model", [str(turn_id)], {"known": given.to_dict(), "rules": rules})
             return
-        self.send_task("turns.grammar_with_model", [str(turn_id)], {"known": given.to_dict(), "rules": rules})
+        self._store_analysis(turn_id, given, "grammar", rules, turns.record_grammar, "grammar_feedback")
+
+    def _analyse(self, given: turns.AnalysisInput) -> dict[str, Any]:
+        def find_words(lemmas: set[str]) -> list[vocabulary.InvolvedWord]:
+            with statement_scope() as db:
+                return vocabulary.involved_words(db, user_id=given.user_id, suggested_ids=given.suggested_word_ids,
+                                                 lemmas=lemmas)
+
+        return analyse_message(given.text, given.language, native_language=given.native_language,
+                               find_words=find_words)
 
     def run_grammar_with_model(self, turn_id: uuid.UUID, given: turns.AnalysisInput, rules: dict[str, Any]) -> None:
         """Merge the model's corrections into the rules' and store the grammar stage. The
         model gets GRAMMAR_MODEL_SECONDS; without a valid answer, the rules stand alone."""
         found = llm_pass.llm_corrections(self.chain, given.text, given.level,
-                                         deadline=time.monotonic() + self.settings.grammar_model_seconds)
+                                         deadline=time.monotonic() + self.settings.grammar_model_seconds,
+                                         native_language=given.native_language)
         result = rules
         if found:
             errors = llm_pass.merge(rules["errors"], found)
-            result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors)}
+            result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors),
+                      "word_feedback": words.reassess(rules["word_feedback"], errors)}
         self._store_analysis(turn_id, given, "grammar", result, turns.record_grammar, "grammar_feedback")
 
     def run_moderation(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
@@ -245,10 +252,10 @@ class Pipeline:
             hint_id = hints.request_hints(db, user_id=owner, session_id=session_id, source="transcript").id
         self.run_hints(hint_id)
 
-    def answer_analysis(self, text: str, language: str, reply_key: str) -> None:
+    def answer_analysis(self, text: str, language: str, reply_key: str, native_language: str | None = None) -> None:
         """Analyse a text for a caller waiting on `reply_key` (POST /language/check)."""
         with self.redis.pipeline() as pipe:
-            pipe.rpush(reply_key, json.dumps(analyse_grammar(text, language)))
+            pipe.rpush(reply_key, json.dumps(analyse_grammar(text, language, native_language)))
             pipe.expire(reply_key, _ANSWER_TTL_SECONDS).execute()
 
     # --- recovery (beat) ----------------------------------------------------------
@@ -293,7 +300,9 @@ class Pipeline:
             self.finalize(turn_id)
             return None
         return turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
-                                   language=self.characters.target_language(stored.character_id), level=stored.level)
+                                   language=self.characters.target_language(stored.character_id), level=stored.level,
+                                   native_language=stored.native_language,
+                                   suggested_word_ids=list(stored.suggested_word_ids or ()))
 
     def _store_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput, stage: str, result: dict[str, Any],
                         record: Any, event_type: str) -> None:
@@ -310,6 +319,12 @@ class Pipeline:
 
     def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:
         self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
+        used_words = [entry for entry in view["word_feedback"] if entry.get("usage") != words.NOT_USED]
+        if view["status"] == "complete" and used_words:
+            try:  # best effort: the finish wrote an outbox entry, which the sweeper re-sends
+                self.send_task("progress.conversation_reviews", [view["id"]], {})
+            except Exception:
+                log.warning("conversation reviews of turn %s left to the outbox sweeper", view["id"], exc_info=True)
 
     def _coalescer(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int) -> DeltaCoalescer:
         """Coalesces the reply into `reply_delta` events for this attempt."""

@@ -11,7 +11,7 @@ database round trip on every stage of every turn.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -20,14 +20,15 @@ from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from domain import outbox, xp
+from domain import outbox, vocabulary, xp
 from domain.conversations import parse_uuid
-from domain.errors import NotFound
-from domain.models import ChatSession, Message, Turn, utcnow
+from domain.errors import Invalid, NotFound
+from domain.models import ChatSession, Message, Turn, User, utcnow
 
 OUTBOX_KIND = "turn"
+REVIEWS_OUTBOX_KIND = "reviews"  # a finished turn's word feedback, waiting to become reviews
 
-_turns, _messages, _sessions = Turn.__table__, Message.__table__, ChatSession.__table__
+_turns, _messages, _sessions, _users = Turn.__table__, Message.__table__, ChatSession.__table__, User.__table__
 _turn_id = bindparam("turn_id")
 
 _ALL_STAGES_DONE = and_(_turns.c.grammar.is_not(None), _turns.c.moderation.is_not(None),
@@ -36,15 +37,19 @@ _PENDING = and_(_turns.c.id == _turn_id, _turns.c.status == "pending")
 
 _STAGE_INPUT = (
     select(_turns.c.user_id, _turns.c.session_id, _messages.c.content, _sessions.c.character_id,
-           _sessions.c.level, _turns.c.grammar, _turns.c.moderation, _turns.c.deadline_at)
+           _sessions.c.level, _turns.c.grammar, _turns.c.moderation, _turns.c.deadline_at,
+           _users.c.native_language, _turns.c.suggested_word_ids)
     .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
     .join(_sessions, _sessions.c.id == _turns.c.session_id)
+    .join(_users, _users.c.id == _turns.c.user_id)
     .where(_PENDING)
 )
+# The grammar stage also stores the turn's word feedback, which comes from the same analysis.
 _RECORD = {
-    stage: update(_turns).where(_PENDING, _turns.c[stage].is_(None))
-    .values({stage: bindparam("result")}).returning(_ALL_STAGES_DONE)
-    for stage in ("grammar", "moderation")
+    "grammar": update(_turns).where(_PENDING, _turns.c.grammar.is_(None))
+    .values(grammar=bindparam("result"), word_feedback=bindparam("word_feedback")).returning(_ALL_STAGES_DONE),
+    "moderation": update(_turns).where(_PENDING, _turns.c.moderation.is_(None))
+    .values(moderation=bindparam("result")).returning(_ALL_STAGES_DONE),
 }
 # The claim reads what the reply needs in the same statement (UPDATE … FROM).
 _CLAIM_REPLY = (
@@ -96,6 +101,11 @@ _FINISH = text("""
         UPDATE users SET xp = xp + :xp WHERE id IN (SELECT user_id FROM finished)
     ), published AS (
         DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id IN (SELECT id FROM finished)
+    ), reviews AS (
+        -- The words the learner used become reviews (domain/progress.py), through the outbox.
+        INSERT INTO outbox (kind, ref_id, created_at, publish_attempts)
+        SELECT :reviews_kind, id, :now, 0 FROM finished
+        WHERE jsonb_path_exists(word_feedback, '$[*] ? (@.usage != "not_used")')
     )
     SELECT * FROM finished
 """)
@@ -104,7 +114,9 @@ _FINISH = text("""
 # activity. One round trip, atomic without a transaction around it.
 _SUBMIT = text("""
     WITH owned AS (
-        SELECT id, user_id, character_id, level FROM chat_sessions WHERE id = :session_id AND user_id = :user_id
+        SELECT s.id, s.user_id, s.character_id, s.level, u.native_language
+        FROM chat_sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = :session_id AND s.user_id = :user_id
     ), new_turn AS (
         INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids,
                            reply_attempts, word_feedback, xp_awarded, degraded, created_at, deadline_at)
@@ -123,7 +135,7 @@ _SUBMIT = text("""
         UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
     )
     SELECT (SELECT character_id FROM owned) AS character_id, (SELECT level FROM owned) AS level,
-           EXISTS (SELECT 1 FROM new_turn) AS created
+           (SELECT native_language FROM owned) AS native_language, EXISTS (SELECT 1 FROM new_turn) AS created
 """).bindparams(bindparam("suggested_word_ids", type_=JSONB))
 
 
@@ -145,28 +157,34 @@ class StageInput:
     grammar: dict[str, Any] | None
     moderation: dict[str, Any] | None
     deadline_at: datetime  # the sweeper fails the turn after this
+    native_language: str | None = None  # read only for the analysis stages
+    suggested_word_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class AnalysisInput:
-    """What grammar and moderation need: the learner, the session, the text, its language
-    and the learner's level. The web process sends it with the tasks; the sweeper's
-    re-sends read it back (`stage_input`)."""
+    """What grammar and moderation need: the learner, the session, the text, its language,
+    the learner's level and native language (for the messages), and the words the client
+    suggested. The web process sends it with the tasks; the sweeper's re-sends read it
+    back (`stage_input`)."""
 
     user_id: uuid.UUID
     session_id: uuid.UUID
     text: str
     language: str  # the character's target language
     level: str  # the session's CEFR level ("B1")
+    native_language: str | None = None
+    suggested_word_ids: list[int] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text,
-                "language": self.language, "level": self.level}
+                "language": self.language, "level": self.level, "native_language": self.native_language,
+                "suggested_word_ids": list(self.suggested_word_ids)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, str]) -> AnalysisInput:
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisInput:
         return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"], data["language"],
-                   data["level"])
+                   data["level"], data.get("native_language"), list(data.get("suggested_word_ids") or ()))
 
 
 def present_message(message: Message | None) -> dict[str, Any] | None:
@@ -205,6 +223,7 @@ class Submission:
     created: bool  # False when the client_message_id had been used: the view is the first turn's
     character_id: str  # the session's, so the stages can be told its language and level without a read
     level: str
+    native_language: str | None
 
 
 def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
@@ -216,6 +235,11 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
     (the unique index decides, so two concurrent resends cannot both create a turn).
     Another learner's session, or none, is NotFound.
     """
+    suggested_word_ids = list(dict.fromkeys(suggested_word_ids))
+    unknown = vocabulary.missing_ids(db, suggested_word_ids)
+    if unknown:
+        raise Invalid("Some suggested words are not in the vocabulary.", code="unknown_words",
+                      details={"suggested_word_ids": unknown})
     now = utcnow()
     turn = SimpleNamespace(
         id=uuid.uuid4(), session_id=parse_uuid(session_id, "session"), user_id=user_id, status="pending",
@@ -223,9 +247,9 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
         error=None, created_at=now, completed_at=None,
     )
     message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
-    character_id, level, created = db.execute(_SUBMIT, {
+    character_id, level, native_language, created = db.execute(_SUBMIT, {
         "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
-        "client_message_id": client_message_id, "suggested_word_ids": list(suggested_word_ids),
+        "client_message_id": client_message_id, "suggested_word_ids": suggested_word_ids,
         "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
         "outbox_kind": OUTBOX_KIND,
     }).one()
@@ -233,8 +257,8 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
         raise NotFound("No such session.", code="session_not_found")
     if not created:
         existing = _find_by_client_message_id(db, turn.session_id, client_message_id or "")
-        return Submission(present_turn(existing), existing.id, False, character_id, level)
-    return Submission(present_turn(turn, [message]), turn.id, True, character_id, level)
+        return Submission(present_turn(existing), existing.id, False, character_id, level, native_language)
+    return Submission(present_turn(turn, [message]), turn.id, True, character_id, level, native_language)
 
 
 def _find_by_client_message_id(db: Session, session_id: uuid.UUID, client_message_id: str) -> Turn | None:
@@ -262,7 +286,10 @@ def _record(db: Session, turn_id: uuid.UUID, statement: Any, params: dict[str, A
 
 
 def record_grammar(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
-    return _record(db, turn_id, _RECORD["grammar"], {"result": result})
+    """Store the analysis: errors and corrected text in `grammar`, and `word_feedback`."""
+    grammar = {"errors": result["errors"], "corrected_text": result["corrected_text"]}
+    return _record(db, turn_id, _RECORD["grammar"],
+                   {"result": grammar, "word_feedback": result.get("word_feedback") or []})
 
 
 def record_moderation(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
@@ -329,6 +356,7 @@ def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
     reply_id = uuid.uuid4()
     turn = db.execute(_FINISH, {
         "turn_id": turn_id, "now": now, "xp": awarded, "message_id": reply_id, "outbox_kind": OUTBOX_KIND,
+        "reviews_kind": REVIEWS_OUTBOX_KIND,
         "reply_text": reply.text if reply else None, "reply_provider": reply.provider if reply else None,
         "degraded": reply.degraded if reply else False, "attempt": reply.attempt if reply else 0,
     }).first()

@@ -6,6 +6,7 @@ pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation, finishing, swee
 from __future__ import annotations
 
 from celery import Celery, signals
+from celery.schedules import crontab
 
 from domain.config import get_settings
 
@@ -19,7 +20,7 @@ def _direct(queue: str) -> dict[str, str]:
 
 
 celery = Celery("parlons", broker=settings.celery_broker_url,
-                include=["workers.turns", "workers.hints", "workers.maintenance"])
+                include=["workers.turns", "workers.hints", "workers.progress", "workers.maintenance"])
 celery.conf.update(
     broker_transport="workers.broker:Transport",
     task_default_queue="default",
@@ -32,6 +33,7 @@ celery.conf.update(
         "turns.moderation": _direct("default"),
         "turns.finalize": _direct("default"),
         "maintenance.*": _direct("default"),
+        "progress.*": _direct("default"),
     },
     # A task is acknowledged only when it has finished, and a worker killed mid-task
     # puts it back: together with the claims in domain/turns.py this gives exactly-once results.
@@ -54,6 +56,8 @@ celery.conf.update(
     },
     beat_schedule={
         "sweep-turns": {"task": "maintenance.sweep", "schedule": settings.sweep_interval_seconds},
+        "fit-fsrs-parameters": {"task": "progress.fit_all",
+                                "schedule": crontab(hour=settings.fsrs_optimizer_hour_utc, minute=0)},
     },
     worker_hijack_root_logger=False,
 )

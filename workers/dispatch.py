@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 _TASKS_BY_KIND = {
     "turn": (("turns.grammar", True), ("turns.moderation", True), ("turns.reply", False)),
     "hint": (("hints.generate", False),),
+    "reviews": (("progress.conversation_reviews", False),),
 }
 
 
@@ -50,12 +51,13 @@ def hint_after_speech(session_id: uuid.UUID, segment_id: int, *, delay: float) -
                      declare=[])
 
 
-def analyse_now(text: str, language: str, *, timeout: float) -> dict:
+def analyse_now(text: str, language: str, *, native_language: str | None, timeout: float) -> dict:
     """Run the grammar analysis on an `nlp` worker and wait for its answer (the web
     processes do not load spaCy). Raises Unavailable if no worker answers in `timeout`."""
     reply_key = f"parlons:analysis:{uuid.uuid4().hex}"
     try:
-        celery.send_task("language.analyse", args=[text, language, reply_key], retry=False, declare=[],
+        celery.send_task("language.analyse", args=[text, language, reply_key, native_language], retry=False,
+                         declare=[],
                          expires=timeout)
         answer = get_redis().blpop([reply_key], timeout=timeout)
     except redis.RedisError:

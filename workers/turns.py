@@ -46,6 +46,6 @@ def _load_language_model(options: dict, **_: object) -> None:
 
 
 @celery.task(name="language.analyse")
-def analyse(text: str, language: str, reply_key: str) -> None:
+def analyse(text: str, language: str, reply_key: str, native_language: str | None = None) -> None:
     """For POST /language/check: the analysis, handed back through a Redis list."""
-    pipeline().answer_analysis(text, language, reply_key)
+    pipeline().answer_analysis(text, language, reply_key, native_language)

@@ -21,6 +21,7 @@ class UserSchema(ma.Schema):
     timezone = ma.fields.String()
     role = ma.fields.String(dump_only=True)
     xp = ma.fields.Integer(dump_only=True)
+    desired_retention = ma.fields.Float(metadata={"description": "the recall probability reviews aim for"})
     created_at = ma.fields.DateTime(dump_only=True)
 
 
@@ -46,6 +47,8 @@ class ProfileUpdateSchema(ma.Schema):
     native_language = ma.fields.String(allow_none=True, validate=validate.Regexp(r"^[a-z]{2,3}$"))
     level = _level
     timezone = ma.fields.String(validate=validate.Length(max=64))
+    desired_retention = ma.fields.Float(validate=validate.Range(min=0.7, max=0.99), metadata={
+        "description": "the recall probability FSRS schedules for (0.70 to 0.99; higher means more reviews)"})
 
 
 class PasswordChangeSchema(ma.Schema):

@@ -6,6 +6,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth.tokens import current_user
 from api.errors import documents_errors
 from api.turns.schemas import GrammarSchema
 from domain.config import get_settings
@@ -29,4 +30,5 @@ def check(args: dict):
     """The same analysis a turn's `grammar_feedback` carries: errors with character
     offsets, category, message and ranked suggestions, and the corrected text. It runs on
     the `nlp` workers (the web processes do not load spaCy); 503 if none answers in time."""
-    return analyse_now(args["text"], args["language"], timeout=get_settings().language_check_timeout_seconds)
+    return analyse_now(args["text"], args["language"], native_language=current_user().native_language,
+                       timeout=get_settings().language_check_timeout_seconds)

@@ -193,6 +193,9 @@ class _Connection:
     def on_user_message(self, data: dict) -> None:
         if self.session_id is None:
             return self.error("session_required", "Send messages on /api/v1/sessions/{id}/ws.")
+        if "suggested_words" in data:  # the frame's name for it (DESIGN.md §5); REST says suggested_word_ids
+            data = dict(data)
+            data["suggested_word_ids"] = data.pop("suggested_words")
         try:
             args = _message_schema.load(data)
         except ma.ValidationError as error:

@@ -32,7 +32,7 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
     if submitted.created:
         # The turn is safe in Postgres now. If what follows is lost (the process dies),
         # the outbox sweeper publishes the work.
-        _soon(functools.partial(_start_pipeline, user_id, submitted), after_response)
+        _soon(functools.partial(_start_pipeline, user_id, submitted, suggested_word_ids), after_response)
     return submitted.view, submitted.created
 
 
@@ -76,7 +76,7 @@ def _soon(start, after_response: bool) -> None:
         return response
 
 
-def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission) -> None:
+def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission, suggested_word_ids: list[int]) -> None:
     view = submitted.view
     try:  # first, so turn_accepted reaches sockets before any stage's event
         get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
@@ -84,5 +84,6 @@ def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission) -> None:
         log.warning("turn_accepted for %s not published (Redis unavailable)", submitted.turn_id)
     known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"],
                                 language=characters().target_language(submitted.character_id),
-                                level=submitted.level)
+                                level=submitted.level, native_language=submitted.native_language,
+                                suggested_word_ids=suggested_word_ids)
     dispatch_best_effort(turns.OUTBOX_KIND, submitted.turn_id, known.to_dict())

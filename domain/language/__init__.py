@@ -1,20 +1,48 @@
-"""Language analysis: French grammar feedback and message moderation."""
+"""Language analysis: French grammar feedback, word feedback and message moderation."""
+from __future__ import annotations
 
+from typing import Callable, Iterable
+
+from domain.language import grammar, words
 from domain.language.grammar import GrammarError, GrammarResult, check_grammar, warm_up
 from domain.language.moderation import ModerationResult, moderate
 
+FindWords = Callable[[set[str]], Iterable[words.VocabularyWord]]
 
-def analyse_grammar(text: str, language: str) -> dict:
-    """The grammar stage's result. The analyzer knows French only: another language's
-    message gets no corrections (a character in another language is for the models,
-    which correct by recasting anyway) rather than French rules applied to it."""
-    if language != "fr":
-        return {"errors": [], "corrected_text": None}
-    return check_grammar(text).to_dict()
+
+def analyse_message(text: str, language: str, *, native_language: str | None = None,
+                    find_words: FindWords | None = None) -> dict:
+    """The grammar stage's result: `errors` (messages in the learner's native language
+    where we have it), `corrected_text`, and `word_feedback` for the vocabulary words the
+    message involves. `find_words(lemmas)` returns those words (the suggested ones, and
+    the learner's known ones among `lemmas`); the learner's known words are never
+    reported as misspelt.
+
+    The analyzer knows French only: another language's message gets no corrections (a
+    character in another language is for the models, which correct by recasting anyway)
+    rather than French rules applied to it."""
+    if language != "fr" or not text.strip():
+        return {"errors": [], "corrected_text": None if language != "fr" else text, "word_feedback": []}
+    doc = grammar.parse(text)
+    found = check_grammar(text, doc=doc).errors
+    involved = list(find_words(words.lemma_candidates(doc, found))) if find_words else []
+    known = {word.lemma.lower() for word in involved if word.known}
+    errors = [error for error in found
+              if not (error.category == "spelling" and text[error.start:error.end].lower() in known)]
+    return {"errors": [error.to_dict() for error in errors],
+            "corrected_text": grammar.apply_corrections(text, errors),
+            "word_feedback": words.word_feedback(doc, involved, errors)}
+
+
+def analyse_grammar(text: str, language: str, native_language: str | None = None) -> dict:
+    """Errors and corrected text only (POST /language/check)."""
+    result = analyse_message(text, language, native_language=native_language)
+    return {"errors": result["errors"], "corrected_text": result["corrected_text"]}
 
 
 __all__ = [
     "analyse_grammar",
+    "analyse_message",
     "GrammarError",
     "GrammarResult",
     "ModerationResult",

@@ -32,6 +32,9 @@ class Learner:
     def post(self, path: str, payload: Any = None, **kwargs: Any) -> requests.Response:
         return requests.post(self.base_url + path, json=payload, headers=self.headers, timeout=10, **kwargs)
 
+    def patch(self, path: str, payload: Any = None, **kwargs: Any) -> requests.Response:
+        return requests.patch(self.base_url + path, json=payload, headers=self.headers, timeout=10, **kwargs)
+
     def new_session(self, character_id: str = "camille", **fields: Any) -> dict:
         response = self.post("/api/v1/sessions", {"mode": "story", "character_id": character_id, **fields})
         assert response.status_code == 201, response.text
@@ -84,6 +87,12 @@ class EventSocket:
 
     def close(self) -> None:
         self.connection.close()
+
+    def __enter__(self) -> "EventSocket":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def close_code(url: str) -> int:

@@ -32,6 +32,7 @@ TEST_SETTINGS = {
     "LOGIN_RATE_LIMIT_ADDRESS": "10000/minute",
     "WS_HEARTBEAT_SECONDS": "30",
     "TRANSCRIPT_HINT_DELAY_SECONDS": "0.5",
+    "FSRS_ENABLE_FUZZING": "false",  # exact due dates, to compare with the fsrs reference
     # Never the real APIs, whatever keys the shell has: tests that want models point
     # a stack at the loopback fake (tests/support/fake_llm.py).
     "PRIMARY_LLM_PROVIDER": "offline",
@@ -79,6 +80,9 @@ class Stack:
         self.env = env
         subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
                        env=env, cwd=REPO, check=True, capture_output=True)
+        subprocess.run([BIN / "flask", "--app", "api:create_app", "vocab", "seed", "--generate-sample",
+                        "--output", str(self.data_dir / "vocabulary.csv")], env=env, cwd=REPO, check=True,
+                       capture_output=True)
         self.web_port = free_port()
         self.spawn("web", [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1", "api:create_app()"],
                    extra_env={"PORT": str(self.web_port)})

@@ -1,0 +1,163 @@
+"""Spaced repetition: /api/v1/progress (FSRS-6 reviews, the queue, stats)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.auth.tokens import current_user_id
+from api.errors import documents_errors
+from api.extensions import db
+from domain import progress
+from domain.config import get_settings
+
+blp = Blueprint("progress", __name__, url_prefix="/api/v1/progress", description="Spaced repetition (FSRS-6)")
+
+
+class ReviewSchema(ma.Schema):
+    word_id = ma.fields.Integer(required=True, validate=validate.Range(min=1))
+    rating = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=3),
+                               metadata={"description": "0 again, 1 hard, 2 good, 3 easy"})
+    reviewed_at = ma.fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "when the review happened (offline sync); not in the future, not before the card's last "
+                       "review; default now"})
+    duration_ms = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86_400_000))
+    client_review_id = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                                        metadata={"description": "your id for this review: resending it is a no-op "
+                                                                 "that returns the same result"})
+
+
+class ReviewBatchSchema(ma.Schema):
+    reviews = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True, validate=validate.Length(min=1, max=500))
+
+
+class WordBriefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    lemma = ma.fields.String()
+    pos = ma.fields.String()
+    gender = ma.fields.String(allow_none=True)
+    translation = ma.fields.String()
+    frequency_rank = ma.fields.Integer()
+    cefr_level = ma.fields.String()
+    example = ma.fields.String()
+
+
+class CardStateSchema(ma.Schema):
+    word_id = ma.fields.Integer()
+    state = ma.fields.String(metadata={"description": "new, learning, review or relearning"})
+    due = ma.fields.String()
+    stability = ma.fields.Float(allow_none=True)
+    difficulty = ma.fields.Float(allow_none=True)
+    retrievability = ma.fields.Float(metadata={"description": "probability of recall now"})
+    reps = ma.fields.Integer()
+    lapses = ma.fields.Integer()
+    last_review = ma.fields.String(allow_none=True)
+
+
+class ReviewResultsSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(CardStateSchema))
+
+
+class QueueArgsSchema(ma.Schema):
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=0, max=200))
+    new_limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=0, max=100))
+
+
+class QueueItemSchema(CardStateSchema):
+    word = ma.fields.Nested(WordBriefSchema)
+
+
+class QueueSchema(ma.Schema):
+    due = ma.fields.List(ma.fields.Nested(QueueItemSchema))
+    new = ma.fields.List(ma.fields.Nested(QueueItemSchema))
+
+
+class ReviewHistorySchema(ma.Schema):
+    rating = ma.fields.Integer()
+    rating_name = ma.fields.String()
+    reviewed_at = ma.fields.String()
+    duration_ms = ma.fields.Integer(allow_none=True)
+    source = ma.fields.String(metadata={"description": "review (flashcards) or conversation"})
+    turn_id = ma.fields.String(allow_none=True)
+    state_after = ma.fields.String()
+    due_after = ma.fields.String()
+
+
+class WordProgressSchema(QueueItemSchema):
+    reviews = ma.fields.List(ma.fields.Nested(ReviewHistorySchema))
+
+
+class StatsSchema(ma.Schema):
+    cards = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    due_today = ma.fields.Integer()
+    reviews_today = ma.fields.Integer()
+    true_retention_30d = ma.fields.Float(allow_none=True)
+    streak_days = ma.fields.Integer()
+    xp = ma.fields.Integer()
+    desired_retention = ma.fields.Float()
+    fsrs = ma.fields.Dict()
+
+
+def _review_input(args: dict) -> progress.ReviewInput:
+    return progress.ReviewInput(**args)
+
+
+@blp.post("/review")
+@jwt_required()
+@blp.arguments(ReviewSchema)
+@blp.response(200, CardStateSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404, 413)
+def review(args: dict):
+    """Record a review and return the card's new FSRS state (computed now, not queued)."""
+    result = progress.review(db(), get_settings(), user_id=current_user_id(), given=_review_input(args))
+    db().commit()
+    return result
+
+
+@blp.post("/reviews")
+@jwt_required()
+@blp.arguments(ReviewBatchSchema)
+@blp.response(200, ReviewResultsSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404, 413)
+def review_batch(args: dict):
+    """Offline sync: reviews applied in order, all or none. A bad item (in the future,
+    before its card's last review, an unknown word) fails the batch with its `index`."""
+    results = progress.review_batch(db(), get_settings(), user_id=current_user_id(),
+                                    items=[_review_input(item) for item in args["reviews"]])
+    db().commit()
+    return {"results": results}
+
+
+@blp.get("/queue")
+@jwt_required()
+@blp.arguments(QueueArgsSchema, location="query")
+@blp.response(200, QueueSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401)
+def get_queue(args: dict):
+    """Due cards (least likely to be recalled first), then new words by frequency at or
+    below the learner's level."""
+    return progress.queue(db(), user_id=current_user_id(), limit=args["limit"], new_limit=args["new_limit"])
+
+
+@blp.get("/stats")
+@jwt_required()
+@blp.response(200, StatsSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401)
+def get_stats():
+    """Cards by state, due and reviewed today, true retention, streak, XP, FSRS parameters."""
+    return progress.stats(db(), user_id=current_user_id())
+
+
+@blp.get("/<int:word_id>")
+@jwt_required()
+@blp.response(200, WordProgressSchema)
+@blp.doc(security=[{"bearerAuth": []}])
+@documents_errors(blp, 401, 404)
+def get_word_progress(word_id: int):
+    """One word's card and its review history."""
+    return progress.word_progress(db(), get_settings(), user_id=current_user_id(), word_id=word_id)

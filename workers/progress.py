@@ -1,0 +1,40 @@
+"""Spaced-repetition tasks: thin wrappers over domain.progress."""
+from __future__ import annotations
+
+import uuid
+
+from domain import optimizer, progress
+from domain.config import get_settings
+from domain.db import session_scope
+from workers.celery_app import celery
+
+
+@celery.task(name="progress.conversation_reviews")
+def conversation_reviews(turn_id: str) -> None:
+    """The words a finished turn used become reviews (with the learner's other pending turns, in order)."""
+    with session_scope() as db:
+        progress.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
+
+
+@celery.task(name="progress.fit_parameters")
+def fit_parameters(user_id: str) -> dict:
+    """Fit one learner's parameters; if they are kept, reschedule the learner's cards."""
+    learner, settings = uuid.UUID(user_id), get_settings()
+    with session_scope() as db:
+        metrics = optimizer.fit_learner(db, settings, user_id=learner)
+    if metrics["adopted"]:
+        after: int | None = 0
+        while after is not None:
+            with session_scope() as db:
+                after = optimizer.reschedule_chunk(db, settings, user_id=learner, after=after)
+    return metrics
+
+
+@celery.task(name="progress.fit_all")
+def fit_all() -> int:
+    """Nightly (beat): a fit for every learner with enough new reviews."""
+    with session_scope() as db:
+        learners = optimizer.learners_due_for_a_fit(db, get_settings())
+    for learner in learners:
+        fit_parameters.delay(str(learner))
+    return len(learners)
