@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("DATABASE_URL", "unused")  # settings are read on import; nothing here connects
 os.environ.setdefault("REDIS_URL", "unused")
 
-from domain.language import check_grammar, warm_up  # noqa: E402
+from domain.language import analyse_message, warm_up  # noqa: E402
 
 
 def load_scorer():
@@ -37,15 +37,17 @@ def load_scorer():
 
 
 def predict(gold_path: Path) -> tuple[list[dict], list[float]]:
-    """One prediction line per item, and the analysis time of each message in ms."""
+    """One prediction line per item, and the analysis time of each message in ms: the
+    whole grammar stage of a turn (rules, corrected text, word-feedback lemmas), minus
+    its one vocabulary query."""
     warm_up()
     items = [json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     predictions, timings = [], []
     for item in items:
         started = time.perf_counter()
-        result = check_grammar(item["text"])
+        result = analyse_message(item["text"], "fr", find_words=lambda lemmas: [])
         timings.append((time.perf_counter() - started) * 1000)
-        predictions.append({"id": item["id"], "errors": [error.to_dict() for error in result.errors]})
+        predictions.append({"id": item["id"], "errors": result["errors"]})
     return predictions, timings
 
 
