@@ -69,6 +69,9 @@ class Pipeline:
         rules = self._analyse(given)
         if self.chain.providers and given.language == "fr":
             self.send_task("turns.grammar_with_model", [str(turn_id)], {"known": given.to_dict(), "rules": rules})
+            # The reply need not wait for the model's pass: the rules' result is enough
+            # for its tutor note (the model recasts mistakes itself).
+            self._ring(turn_id, "grammar", rules)
             return
         self._store_analysis(turn_id, given, "grammar", rules, turns.record_grammar, "grammar_feedback")
 

@@ -103,6 +103,21 @@ def test_the_models_corrections_are_merged_into_the_rules_feedback(learner, fake
     assert result["grammar"] == {k: grammar[k] for k in ("errors", "corrected_text")}
 
 
+def test_the_reply_does_not_wait_for_the_models_grammar_pass(learner, fake):
+    fake.openai.json_delay = 3  # the correction call is slow; the reply is not
+    fake.openai.reply_json = {"corrections": []}
+    session = learner.new_session()
+    text = "Samedi je joue au tennis avec mes amie."  # not SENTENCE: its correction call may be cached
+
+    events, _ = _turn(learner, session, text)
+
+    types = [e["type"] for e in events]
+    assert types.index("reply_delta") < types.index("grammar_feedback")
+    grammar = _of(events, "grammar_feedback")[-1]
+    assert [text[e["start"]:e["end"]] for e in grammar["errors"]] == ["amie"]  # the rules' result stands
+    assert _of(events, "turn_result")[-1]["turn"]["grammar"]["errors"] == grammar["errors"]
+
+
 def test_primary_down_the_secondary_answers(learner, fake):
     fake.anthropic.reply_text = "Ah, au marché avec tes amies ! C'était bien ?"
     fake.openai.down()

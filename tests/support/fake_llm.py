@@ -58,6 +58,7 @@ class FakeProvider:
         self.moderation_flags: set[str] = set()
         self.delay = 0.0  # seconds before each response starts
         self.piece_delay = 0.0  # seconds between streamed pieces
+        self.json_delay = 0.0  # seconds before answering a JSON-format (structured output) request
         self.malformed = False  # response bodies and stream events that are not JSON
         self.disconnect_after: int | None = None  # cut streams after this many pieces
         with self._lock:
@@ -261,6 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
     # --- wire -----------------------------------------------------------------------------
 
     def _json_output(self) -> str:
+        if self.fake.json_delay:
+            self.fake._stopping.wait(self.fake.json_delay)
         output = self.fake.reply_json
         return output if isinstance(output, str) else json.dumps(output)
 
