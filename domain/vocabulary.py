@@ -3,12 +3,13 @@ learner's message involves (for word feedback and, from there, reviews)."""
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -98,19 +99,20 @@ def seed(db: Session, rows: list[dict[str, Any]]) -> SeedReport:
 
 def search(db: Session, *, q: str | None, level: str | None, page: int, per_page: int) -> tuple[list[Word], int]:
     """Words by frequency, most common first; `q` matches the start of the French word
-    (accents optional) or any word of the translation; `level` keeps one CEFR level."""
-    query = select(Word)
+    (accents optional) or of a word of the translation, French matches first; `level`
+    keeps one CEFR level."""
+    query, order = select(Word), [Word.frequency_rank, Word.id]
     if q:
-        pattern = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(or_(
-            func.lower(Word.lemma).like(f"{pattern}%"),
-            func.translate(func.lower(Word.lemma), _ACCENTED, _PLAIN).like(f"{_plain(pattern)}%"),
-            Word.translation.ilike(f"%{pattern}%"),
-        ))
+        prefix = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        french = or_(func.lower(Word.lemma).like(f"{prefix}%"),
+                     func.translate(func.lower(Word.lemma), _ACCENTED, _PLAIN).like(f"{_plain(prefix)}%"))
+        english_word = Word.translation.op("~*")(r"\m" + re.escape(q.strip()))
+        query = query.where(or_(french, english_word))
+        order.insert(0, case((french, 0), else_=1))
     if level:
         query = query.where(Word.cefr_level == level)
     total = db.scalar(select(func.count()).select_from(query.subquery()))
-    words = db.scalars(query.order_by(Word.frequency_rank, Word.id).offset((page - 1) * per_page).limit(per_page))
+    words = db.scalars(query.order_by(*order).offset((page - 1) * per_page).limit(per_page))
     return list(words), total
 
 

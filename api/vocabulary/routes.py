@@ -31,7 +31,7 @@ class WordPageSchema(ma.Schema):
 
 class WordSearchArgsSchema(PageArgsSchema):
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=64),
-                         metadata={"description": "start of the French word (accents optional) or part of "
+                         metadata={"description": "start of the French word (accents optional) or of a word of "
                                                   "its translation"})
     level = ma.fields.String(validate=ma.validate.OneOf(vocabulary.LEVELS))
 

@@ -175,3 +175,11 @@ def test_unused_review_ids_do_not_collide_between_learners(stack, learner: Learn
     review(learner, word_id, "good", client_review_id=shared_id)
     assert review(other, word_id, "again", client_review_id=shared_id)["state"] == "learning"
     assert other.get(f"/api/v1/progress/{word_id}").json()["reviews"][0]["rating_name"] == "again"
+
+
+def test_vocabulary_search_by_english_matches_words_not_fragments(learner: Learner):
+    items = learner.get("/api/v1/vocabulary", params={"q": "hous", "per_page": 50}).json()["items"]
+    found = [w["lemma"] for w in items]
+    assert "maison" in found
+    odd = learner.get("/api/v1/vocabulary", params={"q": "c++ (", "per_page": 5})
+    assert odd.status_code == 200
