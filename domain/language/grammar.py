@@ -2148,7 +2148,7 @@ def _a_means_a_grave(before: Token, after: Token) -> bool:
 def _misspelling(token: Token) -> GrammarError | None:
     text = token.text
     word = text.lower()
-    if not _spellable(token) or _known(word) or word in token.doc.user_data.get("known_words", ()):
+    if not _spellable(token) or _known(word):
         return None
     sentence_start = token.is_sent_start or token.i == 0
     if text[:1].isupper() and not sentence_start:
@@ -2262,16 +2262,12 @@ def parse(text: str) -> Doc:
     return _nlp()(text.translate(_TYPOGRAPHY))
 
 
-def check_grammar(text: str, language: str = "fr", *, known_words: frozenset[str] = frozenset(),
-                  doc: Doc | None = None) -> GrammarResult:
+def check_grammar(text: str, language: str = "fr", *, doc: Doc | None = None) -> GrammarResult:
     """Find learner errors in a French message; other languages get no feedback yet.
-
-    `known_words` (lower case) are never reported as misspelt: the learner's own
-    vocabulary. Pass `doc` when the message is parsed already (`parse(text)`)."""
+    Pass `doc` when the message is parsed already (`parse(text)`)."""
     if not text or not text.strip() or language.lower().split("-")[0] != "fr":
         return GrammarResult([], text)
     doc = doc if doc is not None else parse(text)
-    doc.user_data["known_words"] = known_words
     errors = without_overlaps(error for rule in RULES for error in rule(doc))
     return GrammarResult(errors, apply_corrections(text, errors))
 

@@ -244,9 +244,3 @@ def test_only_french_is_analysed():
 
     assert analyse_grammar("Je suis allé au marché avec mes amie.", "fr")["errors"]
     assert analyse_grammar("Fui al mercado con mis amigo.", "es") == {"errors": [], "corrected_text": None}
-
-
-def test_the_learners_own_vocabulary_is_never_reported_as_misspelt():
-    misspelt = "Elle est tres gentille."
-    assert [e.suggestions[0] for e in check_grammar(misspelt).errors] == ["très"]
-    assert check_grammar(misspelt, known_words=frozenset({"tres"})).errors == []
