@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,19 +152,39 @@ class InvolvedWord:
 
 
 _INVOLVED = text("""
-    SELECT v.id, v.lemma, v.id = ANY(:suggested) AS suggested,
-           EXISTS (SELECT 1 FROM cards c WHERE c.user_id = :user_id AND c.word_id = v.id) AS known
-    FROM vocabulary v
-    WHERE v.id = ANY(:suggested)
-       OR (v.lemma = ANY(:lemmas) AND EXISTS (SELECT 1 FROM cards c WHERE c.user_id = :user_id AND c.word_id = v.id))
+    SELECT v.id, v.lemma, v.id = ANY(:suggested) AS suggested, c.word_id IS NOT NULL AS known
+    FROM vocabulary v LEFT JOIN cards c ON c.user_id = :user_id AND c.word_id = v.id
+    WHERE v.id = ANY(:suggested) OR (v.id = ANY(:candidates) AND c.word_id IS NOT NULL)
     ORDER BY v.id
 """)
+_ALL_LEMMAS = text("SELECT lower(lemma), id FROM vocabulary")
+# Every turn's analysis looks its words up here first, so the query only touches the
+# cards of words that exist. The vocabulary changes when someone seeds it: a word seeded
+# a few minutes ago may not count as known yet.
+_LEMMA_INDEX_SECONDS = 300
+_lemma_index: tuple[float, dict[str, list[int]]] = (0.0, {})
+
+
+def _word_ids_by_lemma(db: Session) -> dict[str, list[int]]:
+    global _lemma_index
+    loaded_at, index = _lemma_index
+    if time.monotonic() - loaded_at > _LEMMA_INDEX_SECONDS:
+        index = {}
+        for lemma, word_id in db.execute(_ALL_LEMMAS):
+            index.setdefault(lemma, []).append(word_id)
+        _lemma_index = (time.monotonic(), index)
+    return index
 
 
 def involved_words(db: Session, *, user_id: uuid.UUID, suggested_ids: Iterable[int],
                    lemmas: Iterable[str]) -> list[InvolvedWord]:
-    """The suggested words, and the learner's known words among `lemmas`, in one query."""
-    rows = db.execute(_INVOLVED, {"user_id": user_id, "suggested": list(suggested_ids), "lemmas": list(lemmas)})
+    """The suggested words, and the learner's known words among `lemmas`, in one query
+    (none when no lemma is a vocabulary word and nothing was suggested)."""
+    index, suggested = _word_ids_by_lemma(db), list(suggested_ids)
+    candidates = sorted({word_id for lemma in lemmas for word_id in index.get(lemma, ())})
+    if not candidates and not suggested:
+        return []
+    rows = db.execute(_INVOLVED, {"user_id": user_id, "suggested": suggested, "candidates": candidates})
     return [InvolvedWord(*row) for row in rows]
 
 
