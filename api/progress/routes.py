@@ -10,6 +10,7 @@ from marshmallow import validate
 from api.auth.tokens import current_user_id
 from api.errors import documents_errors
 from api.extensions import db
+from api.vocabulary.routes import WordSchema
 from domain import progress
 from domain.config import get_settings
 from domain.db import statement_scope
@@ -34,17 +35,6 @@ class ReviewBatchSchema(ma.Schema):
     reviews = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True, validate=validate.Length(min=1, max=500))
 
 
-class WordBriefSchema(ma.Schema):
-    id = ma.fields.Integer()
-    lemma = ma.fields.String()
-    pos = ma.fields.String()
-    gender = ma.fields.String(allow_none=True)
-    translation = ma.fields.String()
-    frequency_rank = ma.fields.Integer()
-    cefr_level = ma.fields.String()
-    example = ma.fields.String()
-
-
 class CardStateSchema(ma.Schema):
     word_id = ma.fields.Integer()
     state = ma.fields.String(metadata={"description": "new, learning, review or relearning"})
@@ -67,7 +57,7 @@ class QueueArgsSchema(ma.Schema):
 
 
 class QueueItemSchema(CardStateSchema):
-    word = ma.fields.Nested(WordBriefSchema)
+    word = ma.fields.Nested(WordSchema)
 
 
 class QueueSchema(ma.Schema):
