@@ -29,9 +29,10 @@ def analyse_message(text: str, language: str, *, native_language: str | None = N
     known = {word.lemma.lower() for word in involved if word.known}
     errors = [error for error in found
               if not (error.category == "spelling" and text[error.start:error.end].lower() in known)]
-    return {"errors": [error.to_dict() for error in errors],
+    shown = [error.to_dict(native_language) for error in errors]
+    return {"errors": shown,
             "corrected_text": grammar.apply_corrections(text, errors),
-            "word_feedback": words.word_feedback(doc, involved, errors)}
+            "word_feedback": words.word_feedback(doc, involved, shown)}
 
 
 def analyse_grammar(text: str, language: str, native_language: str | None = None) -> dict:

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
+from domain.language import messages
+
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.language import Language
     from spacy.tokens import Doc, Token
@@ -41,15 +43,19 @@ class GrammarError:
     start: int
     end: int
     category: str
-    message: str
+    message: str  # in English; `to_dict(native_language)` gives the learner's language
     suggestions: list[str]
+    message_key: str | None = None  # None for a message written elsewhere (the model's)
+    message_params: tuple[tuple[str, str], ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self, native_language: str | None = None) -> dict:
+        message = self.message if self.message_key is None else \
+            messages.render(self.message_key, dict(self.message_params), native_language)
         return {
             "start": self.start,
             "end": self.end,
             "category": self.category,
-            "message": self.message,
+            "message": message,
             "suggestions": list(self.suggestions),
         }
 
@@ -914,10 +920,14 @@ def agreement_fix(verb: Token, person: str) -> str | None:
 # Error assembly
 # --------------------------------------------------------------------------------------
 
-def _error(first: Token, last: Token, category: str, message: str,
-           suggestions: Iterable[str]) -> GrammarError:
+def _error(first: Token, last: Token, category: str, message_key: str,
+           suggestions: Iterable[str], **message_params: str) -> GrammarError:
+    """An error from `first` to `last`; its message is `messages.MESSAGES[message_key]`
+    with the quoted words in `message_params`."""
     unique = list(dict.fromkeys(s for s in suggestions if s))
-    return GrammarError(first.idx, last.idx + len(last.text), category, message, unique)
+    return GrammarError(first.idx, last.idx + len(last.text), category,
+                        messages.render(message_key, message_params), unique,
+                        message_key, tuple(message_params.items()))
 
 
 def _span_text(first: Token, last: Token) -> str:
@@ -958,8 +968,7 @@ def rule_elision(doc: Doc) -> Iterator[GrammarError]:
         if elided:
             fixed = _match_case(token.text, elided) + following.text
             yield _error(token, following, "contraction_elision",
-                         f"“{token.text}” is shortened before a vowel sound: “{fixed}”.",
-                         [fixed])
+                         "elision", [fixed], word=token.text, fixed=fixed)
 
 
 def _elided_form(token: Token, following: Token) -> str | None:
@@ -1004,7 +1013,8 @@ def rule_contraction(doc: Doc) -> Iterator[GrammarError]:
             continue
         fixed = _match_case(token.text, _CONTRACTIONS[pair])
         yield _error(token, article, "contraction_elision",
-                     f"“{_span_text(token, article)}” contracts to “{fixed}”.", [fixed])
+                     "contraction", [fixed],
+                     words=_span_text(token, article), fixed=fixed)
 
 
 def _looks_like_infinitive(token: Token) -> bool:
@@ -1143,13 +1153,15 @@ def _number_error(phrase: NounPhrase) -> GrammarError | None:
             return None
         fixed = _match_case(noun.text, plural)
         return _error(noun, noun, "number_agreement",
-                      f"After “{det.text}” the noun is plural: “{fixed}”.", [fixed])
+                      "plural_noun", [fixed],
+                      determiner=det.text, fixed=fixed)
     plural_det = _PLURAL_DETERMINER.get(_lower(det))
     if plural_det is None:
         return None
     fixed = _match_case(det.text, plural_det)
     return _error(det, det, "number_agreement",
-                  f"“{noun.text}” is plural, so the determiner is too: “{fixed}”.", [fixed])
+                  "plural_determiner", [fixed],
+                  noun=noun.text, fixed=fixed)
 
 
 def _plural_noun(info: NounInfo, word: str) -> str | None:
@@ -1173,9 +1185,8 @@ def _gender_error(phrase: NounPhrase) -> Iterator[GrammarError]:
     if word in ("mon", "ton", "son") and vowel:
         return  # "mon amie" is correct
     fixed = _match_case(det.text, _OTHER_GENDER[word][1 if vowel else 0])
-    kind = "masculine" if gender == "m" else "feminine"
-    yield _error(det, det, "gender_agreement",
-                 f"“{phrase.noun.text}” is {kind}: use “{fixed}”.", [fixed])
+    message = "noun_masculine" if gender == "m" else "noun_feminine"
+    yield _error(det, det, "gender_agreement", message, [fixed], noun=phrase.noun.text, fixed=fixed)
 
 
 def _adjective_errors(phrase: NounPhrase) -> Iterator[GrammarError]:
@@ -1224,7 +1235,8 @@ def _adjective_agreement_error(token: Token, noun: Token, gender: str | None,
     category = "number_agreement" if any(c[0] == w[0] for c in cells for w in wanted) \
         else "gender_agreement"
     return _error(token, token, category,
-                  f"“{token.text}” must agree with “{noun.text}”: “{fixes[0]}”.", fixes)
+                  "adjective_agreement", fixes,
+                  adjective=token.text, noun=noun.text, fixed=fixes[0])
 
 
 def _adjective_form(adjective: Adjective, cell: str, token: Token, noun: Token) -> str:
@@ -1338,8 +1350,8 @@ def _participle_agreement_error(token: Token, subject: Token, gender: str | None
     by_cell = {c: f for f, c in forms.items()}
     fixes = [_match_case(token.text, by_cell[c]) for c in wanted]
     return _error(token, token, "past_participle",
-                  f"With “être” the participle agrees with “{subject.text}”: “{fixes[0]}”.",
-                  fixes)
+                  "participle_agreement", fixes,
+                  subject=subject.text, fixed=fixes[0])
 
 
 _ADVERBS_AFTER_ETRE = set(_words(
@@ -1380,7 +1392,8 @@ def rule_pronoun_subject_verb(doc: Doc) -> Iterator[GrammarError]:
         fix = agreement_fix(verb, person) or _overregularized_fix(verb, person)
         if fix:
             yield _error(verb, verb, "subject_verb",
-                         f"With “{token.text}” the verb is “{fix}”.", [fix])
+                         "verb_after_pronoun", [fix],
+                         subject=token.text, fixed=fix)
 
 
 def _subject_pronoun_person(token: Token) -> str | None:
@@ -1425,8 +1438,8 @@ def rule_noun_subject_verb(doc: Doc) -> Iterator[GrammarError]:
         fix = agreement_fix(verb, person)
         if fix:
             yield _error(verb, verb, "subject_verb",
-                         f"The subject “{_span_text(phrase.determiner, phrase.noun)}” "
-                         f"needs “{fix}”.", [fix])
+                         "verb_after_noun", [fix],
+                         subject=_span_text(phrase.determiner, phrase.noun), fixed=fix)
 
 
 def _subject_number(phrase: NounPhrase) -> str | None:
@@ -1533,7 +1546,7 @@ def _reflexive_with_avoir(aux: Token) -> GrammarError | None:
     reflexive = word[0] + ("'" if _starts_with_vowel_sound(etre) else "e ")
     fixed = _match_case(pronoun.text, reflexive) + etre
     return _error(pronoun, aux, "auxiliary",
-                  "Reflexive verbs use “être” in compound tenses.", [fixed])
+                  "reflexive_takes_etre", [fixed])
 
 
 _ETRE_PRESENT = ("suis", "es", "est", "sommes", "êtes", "sont")
@@ -1544,9 +1557,8 @@ def _auxiliary_error(aux: Token) -> GrammarError:
     before = _prev(aux)
     if _lower(before) == "j'":  # "j'ai" -> "je suis"
         fixed = _match_case(before.text, "je") + " " + etre
-        return _error(before, aux, "auxiliary", "This verb takes “être”: “je suis”.", [fixed])
-    return _error(aux, aux, "auxiliary", f"This verb takes “être”: “{etre}”.",
-                  [_match_case(aux.text, etre)])
+        return _error(before, aux, "auxiliary", "verb_takes_etre", [fixed], fixed="je suis")
+    return _error(aux, aux, "auxiliary", "verb_takes_etre", [_match_case(aux.text, etre)], fixed=etre)
 
 
 _MODAL_FORMS = set(_words("""
@@ -1565,12 +1577,14 @@ def rule_participle_or_infinitive(doc: Doc) -> Iterator[GrammarError]:
         if _is_avoir_auxiliary(token) and word.endswith("er") and _is_er_verb(word):
             fixed = _match_case(target.text, word[:-2] + "é")
             yield _error(target, target, "past_participle",
-                         f"After “{token.text}” use the past participle “{fixed}”.", [fixed])
+                         "participle_after_auxiliary", [fixed],
+                         auxiliary=token.text, fixed=fixed)
         elif _lower(token) in _MODAL_FORMS and word.endswith("é") and \
                 word != "été" and _is_er_verb(word[:-1] + "er"):
             fixed = _match_case(target.text, word[:-1] + "er")
             yield _error(target, target, "past_participle",
-                         f"After “{token.text}” use the infinitive “{fixed}”.", [fixed])
+                         "infinitive_after_verb", [fixed],
+                         verb=token.text, fixed=fixed)
 
 
 def _is_er_verb(infinitive: str) -> bool:
@@ -1601,7 +1615,7 @@ def rule_regularized_participle(doc: Doc) -> Iterator[GrammarError]:
         if real and not _is_word(word):
             fixed = _match_case(token.text, real)
             yield _error(token, token, "past_participle",
-                         f"The past participle of this verb is irregular: “{fixed}”.", [fixed])
+                         "irregular_participle", [fixed], fixed=fixed)
 
 
 # --------------------------------------------------------------------------------------
@@ -1622,8 +1636,8 @@ def rule_double_negation(doc: Doc) -> Iterator[GrammarError]:
         if any(_lower(t) in ("est", "était") for t in doc[max(0, token.i - 2): token.i]):
             continue
         yield _error(token, negative, "negation",
-                     f"“pas” and “{negative.text}” do not combine: use “{negative.text}” alone.",
-                     [negative.text])
+                     "pas_with_negative", [negative.text],
+                     negative=negative.text)
 
 
 def rule_partitive_after_negation(doc: Doc) -> Iterator[GrammarError]:
@@ -1643,8 +1657,8 @@ def rule_partitive_after_negation(doc: Doc) -> Iterator[GrammarError]:
         fixed = "d'" if following is not None and _starts_with_vowel_sound(following.text) \
             else "de"
         yield _error(article, last, "negation",
-                     f"After a negation “{_span_text(article, last)}” becomes “{fixed}”.",
-                     [fixed])
+                     "article_after_negation", [fixed],
+                     words=_span_text(article, last), fixed=fixed)
 
 
 def _negated_verb_takes_de(negation: Token) -> bool:
@@ -1693,7 +1707,8 @@ def _stressed_pronoun_error(token: Token) -> Iterator[GrammarError]:
     if after_preposition or comparison_end:
         fixed = _STRESSED[word]
         yield _error(token, token, "pronoun",
-                     f"After “{before.text}” use the stressed pronoun “{fixed}”.", [fixed])
+                     "stressed_pronoun", [fixed],
+                     word=before.text, fixed=fixed)
 
 
 def _reflexive_person_error(token: Token) -> Iterator[GrammarError]:
@@ -1706,7 +1721,8 @@ def _reflexive_person_error(token: Token) -> Iterator[GrammarError]:
         return
     fixed = _REFLEXIVE_FOR[word]
     yield _error(token, token, "pronoun",
-                 f"The reflexive pronoun matches “{subject.text}”: “{fixed}”.", [fixed])
+                 "reflexive_person", [fixed],
+                 subject=subject.text, fixed=fixed)
 
 
 def _relative_que_error(token: Token) -> Iterator[GrammarError]:
@@ -1720,11 +1736,10 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
         return
     fixed = "qu'" if _starts_with_vowel_sound(after.text) else "que"
     if fixed == "qu'":
-        yield _error(token, after, "pronoun", "Here the relative pronoun is the object: “que”.",
-                     [fixed + after.text])
+        yield _error(token, after, "pronoun", "relative_que", [fixed + after.text])
     else:
         yield _error(token, token, "pronoun",
-                     "Here the relative pronoun is the object: “que”.", [fixed])
+                     "relative_que", [fixed])
 
 
 def _indirect_object_error(token: Token) -> Iterator[GrammarError]:
@@ -1739,7 +1754,7 @@ def _indirect_object_error(token: Token) -> Iterator[GrammarError]:
     if lemmas & _INDIRECT_ONLY_VERBS:
         fixed = "leur" if word == "les" else "lui"
         yield _error(token, token, "pronoun",
-                     f"This verb takes an indirect object: “{fixed}”.", [fixed])
+                     "indirect_object", [fixed], fixed=fixed)
 
 
 def _y_instead_of_en_error(token: Token) -> Iterator[GrammarError]:
@@ -1753,7 +1768,7 @@ def _y_instead_of_en_error(token: Token) -> Iterator[GrammarError]:
     if after is not None and _lower(after) in ("de", "ainsi"):
         return  # "il en va de même"
     if any(r.infinitive == "aller" and r.tense == "present" for r in verb_readings(_lower(verb))):
-        yield _error(token, token, "pronoun", "A place is replaced by “y”, not “en”.", ["y"])
+        yield _error(token, token, "pronoun", "place_is_y", ["y"])
 
 
 def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
@@ -1767,7 +1782,7 @@ def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
     if before is None or not (before.pos_ in ("VERB", "AUX") or _lower(before) == "pas"
                               or is_finite_verb(_lower(before))):
         return
-    yield _error(token, ce, "pronoun", "An indirect question uses “ce que”.", ["ce"])
+    yield _error(token, ce, "pronoun", "indirect_question", ["ce"])
 
 
 # --------------------------------------------------------------------------------------
@@ -1791,9 +1806,9 @@ def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
         yield from _adverb_after_participle(token)
 
 
-def _swap(first: Token, second: Token, message: str) -> GrammarError:
+def _swap(first: Token, second: Token, message_key: str) -> GrammarError:
     """Both words are clitics after their subject, so never capitalised."""
-    return _error(first, second, "word_order", message, [f"{second.text} {first.text}"])
+    return _error(first, second, "word_order", message_key, [f"{second.text} {first.text}"])
 
 
 def _clitic_before_ne(token: Token) -> Iterator[GrammarError]:
@@ -1802,7 +1817,7 @@ def _clitic_before_ne(token: Token) -> Iterator[GrammarError]:
     if _lower(token) not in _CLITIC_RANK or _lower(ne) != "ne" or before is None:
         return
     if _lower(before) in SUBJECT_PERSON:
-        yield _swap(token, ne, "“ne” comes before the object pronoun.")
+        yield _swap(token, ne, "ne_before_pronoun")
 
 
 def _clitic_pair_order(token: Token) -> Iterator[GrammarError]:
@@ -1816,8 +1831,7 @@ def _clitic_pair_order(token: Token) -> Iterator[GrammarError]:
         return
     verb = _next(second)
     if verb is not None and is_finite_verb(_lower(verb)):
-        yield _swap(token, second, "Object pronouns go in the order me/te/se, le/la/les, "
-                                   "lui/leur, y, en.")
+        yield _swap(token, second, "pronoun_order")
 
 
 def _postnominal_adjective_before_noun(token: Token) -> Iterator[GrammarError]:
@@ -1830,7 +1844,8 @@ def _postnominal_adjective_before_noun(token: Token) -> Iterator[GrammarError]:
         return
     fixed = f"{noun.text} {token.text}"
     yield _error(token, noun, "word_order",
-                 f"“{token.text}” goes after the noun: “{fixed}”.", [fixed])
+                 "adjective_after_noun", [fixed],
+                 adjective=token.text, fixed=fixed)
 
 
 def _object_pronoun_after_verb(token: Token) -> Iterator[GrammarError]:
@@ -1846,7 +1861,7 @@ def _object_pronoun_after_verb(token: Token) -> Iterator[GrammarError]:
     if after is None or after.is_punct or _lower(after) in _STANDALONE_ADVERBS:
         fixed = f"{pronoun.text} {token.text}"
         yield _error(token, pronoun, "word_order",
-                     f"The object pronoun goes before the verb: “{fixed}”.", [fixed])
+                     "pronoun_before_verb", [fixed], fixed=fixed)
 
 
 def _adverb_after_participle(token: Token) -> Iterator[GrammarError]:
@@ -1863,7 +1878,7 @@ def _adverb_after_participle(token: Token) -> Iterator[GrammarError]:
         return  # "il a fait bien des erreurs"
     fixed = f"{adverb.text} {participle.text}"
     yield _error(participle, adverb, "word_order",
-                 f"The adverb goes before the participle: “{fixed}”.", [fixed])
+                 "adverb_before_participle", [fixed], fixed=fixed)
 
 
 # --------------------------------------------------------------------------------------
@@ -1896,7 +1911,7 @@ def rule_subjunctive(doc: Doc) -> Iterator[GrammarError]:
         fix = _mood_fix(verb, person, "present", "subjunctive")
         if fix:
             yield _error(verb, verb, "tense_mood",
-                         f"This conjunction requires the subjunctive: “{fix}”.", [fix])
+                         "subjunctive_after_conjunction", [fix], fixed=fix)
 
 
 def _is_subjunctive_trigger(token: Token) -> bool:
@@ -1943,7 +1958,7 @@ def rule_si_clause(doc: Doc) -> Iterator[GrammarError]:
             _mood_fix(verb, person, "future", "present")
         if fix:
             yield _error(verb, verb, "tense_mood",
-                         f"After “si” (if) use the present or imperfect: “{fix}”.", [fix])
+                         "tense_after_si", [fix], fixed=fix)
 
 
 def _follows_whether_verb(si: Token) -> bool:
@@ -1963,7 +1978,7 @@ def rule_polite_conditional(doc: Doc) -> Iterator[GrammarError]:
         if _lower(token) == "voudrai" and _lower(_prev(token)) in ("je", "j'"):
             fixed = _match_case(token.text, "voudrais")
             yield _error(token, token, "tense_mood",
-                         "A polite request uses the conditional: “voudrais”.", [fixed])
+                         "polite_conditional", [fixed], fixed=fixed)
 
 
 # --------------------------------------------------------------------------------------
@@ -2006,7 +2021,8 @@ def rule_place_preposition(doc: Doc) -> Iterator[GrammarError]:
         if name == "québec" and word in ("à", "au"):
             continue  # the city and the province
         yield _error(token, token, "preposition",
-                     f"Before “{place.text}” use “{fixed}”.", [_match_case(token.text, fixed)])
+                     "preposition_before_place",
+                     [_match_case(token.text, fixed)], place=place.text, fixed=fixed)
 
 
 def _place_preposition(name: str) -> str | None:
@@ -2045,7 +2061,8 @@ def rule_jouer_preposition(doc: Doc) -> Iterator[GrammarError]:
         else:
             continue
         yield _error(prep, prep, "preposition",
-                     f"“jouer {fixed}” for this activity: “{fixed} {thing.text}”.", [fixed])
+                     "jouer_preposition", [fixed],
+                     fixed=fixed, thing=thing.text)
 
 
 _DEPENDRE_FORMS = set(_words(
@@ -2061,9 +2078,9 @@ def rule_dependre_de(doc: Doc) -> Iterator[GrammarError]:
         article = _next(prep)
         contracted = {"le": "du", "les": "des"}.get(_lower(article)) if article else None
         if contracted:
-            yield _error(prep, article, "preposition", "“dépendre” takes “de”.", [contracted])
+            yield _error(prep, article, "preposition", "dependre_de", [contracted])
         else:
-            yield _error(prep, prep, "preposition", "“dépendre” takes “de”.", ["de"])
+            yield _error(prep, prep, "preposition", "dependre_de", ["de"])
 
 
 _PLACE_NOUNS = set(_words("""
@@ -2081,11 +2098,11 @@ def rule_chez_place(doc: Doc) -> Iterator[GrammarError]:
             continue
         word = _lower(article)
         if word in ("la", "l'"):
-            yield _error(token, token, "preposition", "“chez” is for people; use “à”.",
+            yield _error(token, token, "preposition", "chez_is_for_people",
                          [_match_case(token.text, "à")])
         elif word in ("le", "les"):
             fixed = _match_case(token.text, "au" if word == "le" else "aux")
-            yield _error(token, article, "preposition", "“chez” is for people; use “à”.",
+            yield _error(token, article, "preposition", "chez_is_for_people",
                          [fixed])
 
 
@@ -2117,11 +2134,11 @@ def _accent_confusion(token: Token) -> GrammarError | None:
     word = _lower(token)
     before, after = _prev(token), _next(token)
     if word == "a" and before is not None and after is not None and _a_means_a_grave(before, after):
-        return _error(token, token, "spelling", "The preposition is written “à”.",
+        return _error(token, token, "spelling", "preposition_a_accent",
                       [_match_case(token.text, "à")])
     if word == "ou" and after is not None and _lower(after) in _PLACE_QUESTION_WORDS and (
             before is None or before.pos_ in ("VERB", "AUX") or is_finite_verb(_lower(before))):
-        return _error(token, token, "spelling", "“où” (where) takes an accent.",
+        return _error(token, token, "spelling", "ou_accent",
                       [_match_case(token.text, "où")])
     return None
 
@@ -2161,7 +2178,7 @@ def _misspelling(token: Token) -> GrammarError | None:
     if not candidates:
         return None
     fixes = [_match_case(text, c) for c in candidates[:3]]
-    return _error(token, token, "spelling", f"Spelling: “{fixes[0]}”.", fixes)
+    return _error(token, token, "spelling", "spelling", fixes, fixed=fixes[0])
 
 
 def _spellable(token: Token) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from domain import prompt_files
 from domain.characters import normalize_level
+from domain.language import messages
 from domain.language.grammar import CATEGORIES, GrammarError, apply_corrections, without_overlaps
 from domain.llm.base import ChatRequest
 
@@ -41,7 +42,7 @@ CORRECTION_SCHEMA = {
                     "wrong": {"type": "string", "description": "The erroneous text, copied exactly from the message."},
                     "correction": {"type": "string", "description": "What replaces exactly that text."},
                     "category": {"type": "string", "enum": list(CATEGORIES)},
-                    "explanation": {"type": "string", "description": "One short sentence in English."},
+                    "explanation": {"type": "string", "description": "One short sentence for the learner."},
                 },
                 "required": ["wrong", "correction", "category", "explanation"],
                 "additionalProperties": False,
@@ -65,7 +66,8 @@ def correction_request(text: str, level: str, native_language: str | None = None
     """The model's instructions (prompts/tutor/corrections.txt) and the learner's message.
     `level` is a CEFR level ("A2" or "a2"); `native_language` an ISO 639 code, if known."""
     system = prompt_files.text("tutor/corrections.txt").format(
-        level=normalize_level(level).upper(), native_language=native_language or "unknown")
+        level=normalize_level(level).upper(), native_language=native_language or "unknown",
+        explanation_language=messages.language_name(native_language))
     return ChatRequest(system=system, messages=[{"role": "user", "content": text}],
                        max_tokens=MAX_ANSWER_TOKENS, temperature=0)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import requests
 
+from tests.support.client import register
+
 
 def test_check_returns_errors_with_offsets_and_the_corrected_text(learner):
     text = "Je suis allé au marché hier avec mes amie."
@@ -27,3 +29,9 @@ def test_bad_requests_get_the_error_format(stack, learner):
     assert learner.post("/api/v1/language/check", {"text": ""}).status_code == 422
     anonymous = requests.post(f"{stack.base_url}/api/v1/language/check", json={"text": "Bonjour"}, timeout=10)
     assert anonymous.status_code == 401
+
+
+def test_messages_are_in_the_learners_native_language(stack):
+    brazilian = register(stack.base_url, stack.ws_url, native_language="pt")
+    body = brazilian.post("/api/v1/language/check", {"text": "Je suis allé au marché hier avec mes amie."}).json()
+    assert body["errors"][0]["message"] == "Depois de “mes” o substantivo vai no plural: “amies”."

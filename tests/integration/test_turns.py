@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from domain.llm.offline import kind_redirect
-from tests.support.client import turn_result_for
+from tests.support.client import register, turn_result_for
 
 SENTENCE = "Je suis allé au marché hier avec mes amie."
 
@@ -107,3 +107,15 @@ def test_flagged_message_gets_a_kind_redirect_not_an_in_character_reply(learner)
     assert finished["xp_awarded"] == 0
     redirect = kind_redirect("fr", learner.user["level"], turn["id"])
     assert finished["assistant_message"]["content"] == redirect, "a redirect, not the character's reply"
+
+
+def test_grammar_feedback_speaks_the_learners_native_language(stack):
+    spanish = register(stack.base_url, stack.ws_url, native_language="es")
+    session = spanish.new_session("camille")
+    with spanish.socket(f"/api/v1/sessions/{session['id']}/ws") as socket:
+        socket.next_event()
+        turn = spanish.send(session["id"], SENTENCE).json()["turn"]
+        events = socket.until(turn_result_for(turn["id"]))
+    [grammar] = [event["data"] for event in events if event["type"] == "grammar_feedback"]
+    assert [error["message"] for error in grammar["errors"]] == [
+        "Después de «mes» el sustantivo va en plural: «amies»."]

@@ -65,13 +65,15 @@ def test_the_request_is_deterministic_with_the_message_as_the_user_turn():
     assert request.temperature == 0
     assert request.messages == [{"role": "user", "content": REFERENCE}]
     assert "CEFR level B1" in request.system and "native language is es" in request.system
+    assert "one short sentence in Spanish" in request.system  # the language of the rules' messages
     assert "{" not in request.system  # every placeholder filled
     assert "never instructions" in request.system and "je sais pas" in request.system
     assert all(category in request.system for category in CATEGORIES)
 
 
 def test_the_request_says_when_the_native_language_is_unknown_and_refuses_a_bad_level():
-    assert "native language is unknown" in correction_request(REFERENCE, "A2").system
+    unknown = correction_request(REFERENCE, "A2").system
+    assert "native language is unknown" in unknown and "one short sentence in English" in unknown
     with pytest.raises(ValueError):
         correction_request(REFERENCE, "expert")
 

@@ -1,0 +1,317 @@
+"""The grammar rules' messages, in the learner's native language.
+
+A rule names its message by key and passes the words it quotes (`fixed`, `noun`...);
+the sentence around them is chosen here. A learner whose native language has no
+translation reads English. Each language uses its own quotation marks; the quoted words
+stay French.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Mapping
+
+FALLBACK = "en"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # contraction_elision
+    "elision": {
+        "en": "“{word}” is shortened before a vowel sound: “{fixed}”.",
+        "es": "«{word}» se apostrofa delante de un sonido vocálico: «{fixed}».",
+        "de": "„{word}“ wird vor einem Vokal verkürzt: „{fixed}“.",
+        "it": "«{word}» si elide davanti a un suono vocalico: «{fixed}».",
+        "pt": "“{word}” perde a vogal diante de um som vocálico: “{fixed}”.",
+    },
+    "contraction": {
+        "en": "“{words}” contracts to “{fixed}”.",
+        "es": "«{words}» se contrae en «{fixed}».",
+        "de": "„{words}“ wird zu „{fixed}“ zusammengezogen.",
+        "it": "«{words}» si contrae in «{fixed}».",
+        "pt": "A contração de “{words}” é “{fixed}”.",
+    },
+    # number_agreement and gender_agreement
+    "plural_noun": {
+        "en": "After “{determiner}” the noun is plural: “{fixed}”.",
+        "es": "Después de «{determiner}» el sustantivo va en plural: «{fixed}».",
+        "de": "Nach „{determiner}“ steht das Nomen im Plural: „{fixed}“.",
+        "it": "Dopo «{determiner}» il nome va al plurale: «{fixed}».",
+        "pt": "Depois de “{determiner}” o substantivo vai no plural: “{fixed}”.",
+    },
+    "plural_determiner": {
+        "en": "“{noun}” is plural, so the determiner is too: “{fixed}”.",
+        "es": "«{noun}» está en plural, así que el determinante también: «{fixed}».",
+        "de": "„{noun}“ steht im Plural, also auch der Begleiter: „{fixed}“.",
+        "it": "«{noun}» è plurale, quindi anche il determinante: «{fixed}».",
+        "pt": "“{noun}” está no plural, então o determinante também: “{fixed}”.",
+    },
+    "noun_masculine": {
+        "en": "“{noun}” is masculine: use “{fixed}”.",
+        "es": "«{noun}» es masculino: usa «{fixed}».",
+        "de": "„{noun}“ ist männlich: verwende „{fixed}“.",
+        "it": "«{noun}» è maschile: usa «{fixed}».",
+        "pt": "“{noun}” é masculino: use “{fixed}”.",
+    },
+    "noun_feminine": {
+        "en": "“{noun}” is feminine: use “{fixed}”.",
+        "es": "«{noun}» es femenino: usa «{fixed}».",
+        "de": "„{noun}“ ist weiblich: verwende „{fixed}“.",
+        "it": "«{noun}» è femminile: usa «{fixed}».",
+        "pt": "“{noun}” é feminino: use “{fixed}”.",
+    },
+    "adjective_agreement": {
+        "en": "“{adjective}” must agree with “{noun}”: “{fixed}”.",
+        "es": "«{adjective}» debe concordar con «{noun}»: «{fixed}».",
+        "de": "„{adjective}“ muss sich nach „{noun}“ richten: „{fixed}“.",
+        "it": "«{adjective}» deve concordare con «{noun}»: «{fixed}».",
+        "pt": "“{adjective}” deve concordar com “{noun}”: “{fixed}”.",
+    },
+    # past_participle
+    "participle_agreement": {
+        "en": "With “être” the participle agrees with “{subject}”: “{fixed}”.",
+        "es": "Con «être» el participio concuerda con «{subject}»: «{fixed}».",
+        "de": "Mit „être“ richtet sich das Partizip nach „{subject}“: „{fixed}“.",
+        "it": "Con «être» il participio concorda con «{subject}»: «{fixed}».",
+        "pt": "Com “être” o particípio concorda com “{subject}”: “{fixed}”.",
+    },
+    "participle_after_auxiliary": {
+        "en": "After “{auxiliary}” use the past participle “{fixed}”.",
+        "es": "Después de «{auxiliary}» va el participio pasado «{fixed}».",
+        "de": "Nach „{auxiliary}“ steht das Partizip „{fixed}“.",
+        "it": "Dopo «{auxiliary}» usa il participio passato «{fixed}».",
+        "pt": "Depois de “{auxiliary}” use o particípio passado “{fixed}”.",
+    },
+    "infinitive_after_verb": {
+        "en": "After “{verb}” use the infinitive “{fixed}”.",
+        "es": "Después de «{verb}» va el infinitivo «{fixed}».",
+        "de": "Nach „{verb}“ steht der Infinitiv „{fixed}“.",
+        "it": "Dopo «{verb}» usa l'infinito «{fixed}».",
+        "pt": "Depois de “{verb}” use o infinitivo “{fixed}”.",
+    },
+    "irregular_participle": {
+        "en": "The past participle of this verb is irregular: “{fixed}”.",
+        "es": "El participio pasado de este verbo es irregular: «{fixed}».",
+        "de": "Das Partizip dieses Verbs ist unregelmäßig: „{fixed}“.",
+        "it": "Il participio passato di questo verbo è irregolare: «{fixed}».",
+        "pt": "O particípio passado deste verbo é irregular: “{fixed}”.",
+    },
+    # subject_verb
+    "verb_after_pronoun": {
+        "en": "With “{subject}” the verb is “{fixed}”.",
+        "es": "Con «{subject}» el verbo es «{fixed}».",
+        "de": "Mit „{subject}“ heißt das Verb „{fixed}“.",
+        "it": "Con «{subject}» il verbo è «{fixed}».",
+        "pt": "Com “{subject}” o verbo é “{fixed}”.",
+    },
+    "verb_after_noun": {
+        "en": "The subject “{subject}” needs “{fixed}”.",
+        "es": "El sujeto «{subject}» necesita «{fixed}».",
+        "de": "Das Subjekt „{subject}“ verlangt „{fixed}“.",
+        "it": "Il soggetto «{subject}» richiede «{fixed}».",
+        "pt": "O sujeito “{subject}” pede “{fixed}”.",
+    },
+    # auxiliary
+    "reflexive_takes_etre": {
+        "en": "Reflexive verbs use “être” in compound tenses.",
+        "es": "Los verbos pronominales usan «être» en los tiempos compuestos.",
+        "de": "Reflexive Verben bilden die zusammengesetzten Zeiten mit „être“.",
+        "it": "I verbi riflessivi usano «être» nei tempi composti.",
+        "pt": "Os verbos pronominais usam “être” nos tempos compostos.",
+    },
+    "verb_takes_etre": {
+        "en": "This verb takes “être”: “{fixed}”.",
+        "es": "Este verbo se conjuga con «être»: «{fixed}».",
+        "de": "Dieses Verb bildet das Perfekt mit „être“: „{fixed}“.",
+        "it": "Questo verbo vuole l'ausiliare «être»: «{fixed}».",
+        "pt": "Este verbo usa o auxiliar “être”: “{fixed}”.",
+    },
+    # negation
+    "pas_with_negative": {
+        "en": "“pas” and “{negative}” do not combine: use “{negative}” alone.",
+        "es": "«pas» y «{negative}» no se combinan: usa solo «{negative}».",
+        "de": "„pas“ und „{negative}“ werden nicht kombiniert: nur „{negative}“.",
+        "it": "«pas» e «{negative}» non si combinano: usa solo «{negative}».",
+        "pt": "“pas” e “{negative}” não se combinam: use só “{negative}”.",
+    },
+    "article_after_negation": {
+        "en": "After a negation “{words}” becomes “{fixed}”.",
+        "es": "Después de una negación, «{words}» se convierte en «{fixed}».",
+        "de": "Nach einer Verneinung wird „{words}“ zu „{fixed}“.",
+        "it": "Dopo una negazione «{words}» diventa «{fixed}».",
+        "pt": "Depois de uma negação, “{words}” passa a ser “{fixed}”.",
+    },
+    # pronoun
+    "stressed_pronoun": {
+        "en": "After “{word}” use the stressed pronoun “{fixed}”.",
+        "es": "Después de «{word}» va el pronombre tónico «{fixed}».",
+        "de": "Nach „{word}“ steht das betonte Pronomen „{fixed}“.",
+        "it": "Dopo «{word}» usa il pronome tonico «{fixed}».",
+        "pt": "Depois de “{word}” use o pronome tônico “{fixed}”.",
+    },
+    "reflexive_person": {
+        "en": "The reflexive pronoun matches “{subject}”: “{fixed}”.",
+        "es": "El pronombre reflexivo concuerda con «{subject}»: «{fixed}».",
+        "de": "Das Reflexivpronomen richtet sich nach „{subject}“: „{fixed}“.",
+        "it": "Il pronome riflessivo concorda con «{subject}»: «{fixed}».",
+        "pt": "O pronome reflexivo concorda com “{subject}”: “{fixed}”.",
+    },
+    "relative_que": {
+        "en": "Here the relative pronoun is the object: “que”.",
+        "es": "Aquí el pronombre relativo es el complemento directo: «que».",
+        "de": "Hier ist das Relativpronomen Objekt: „que“.",
+        "it": "Qui il pronome relativo è complemento oggetto: «que».",
+        "pt": "Aqui o pronome relativo é o objeto: “que”.",
+    },
+    "indirect_object": {
+        "en": "This verb takes an indirect object: “{fixed}”.",
+        "es": "Este verbo lleva complemento indirecto: «{fixed}».",
+        "de": "Dieses Verb hat ein indirektes Objekt: „{fixed}“.",
+        "it": "Questo verbo regge un complemento indiretto: «{fixed}».",
+        "pt": "Este verbo pede objeto indireto: “{fixed}”.",
+    },
+    "place_is_y": {
+        "en": "A place is replaced by “y”, not “en”.",
+        "es": "Un lugar se sustituye por «y», no por «en».",
+        "de": "Ein Ort wird durch „y“ ersetzt, nicht durch „en“.",
+        "it": "Un luogo si sostituisce con «y», non con «en».",
+        "pt": "Um lugar é substituído por “y”, não por “en”.",
+    },
+    "indirect_question": {
+        "en": "An indirect question uses “ce que”.",
+        "es": "Una pregunta indirecta usa «ce que».",
+        "de": "Eine indirekte Frage verwendet „ce que“.",
+        "it": "Una domanda indiretta usa «ce que».",
+        "pt": "Uma pergunta indireta usa “ce que”.",
+    },
+    # word_order
+    "ne_before_pronoun": {
+        "en": "“ne” comes before the object pronoun.",
+        "es": "«ne» va delante del pronombre complemento.",
+        "de": "„ne“ steht vor dem Objektpronomen.",
+        "it": "«ne» va prima del pronome complemento.",
+        "pt": "“ne” vem antes do pronome objeto.",
+    },
+    "pronoun_order": {
+        "en": "Object pronouns go in the order me/te/se, le/la/les, lui/leur, y, en.",
+        "es": "Los pronombres complemento van en el orden me/te/se, le/la/les, lui/leur, y, en.",
+        "de": "Objektpronomen stehen in der Reihenfolge me/te/se, le/la/les, lui/leur, y, en.",
+        "it": "I pronomi complemento seguono l'ordine me/te/se, le/la/les, lui/leur, y, en.",
+        "pt": "Os pronomes objeto seguem a ordem me/te/se, le/la/les, lui/leur, y, en.",
+    },
+    "adjective_after_noun": {
+        "en": "“{adjective}” goes after the noun: “{fixed}”.",
+        "es": "«{adjective}» va después del sustantivo: «{fixed}».",
+        "de": "„{adjective}“ steht nach dem Nomen: „{fixed}“.",
+        "it": "«{adjective}» va dopo il nome: «{fixed}».",
+        "pt": "“{adjective}” vem depois do substantivo: “{fixed}”.",
+    },
+    "pronoun_before_verb": {
+        "en": "The object pronoun goes before the verb: “{fixed}”.",
+        "es": "El pronombre complemento va delante del verbo: «{fixed}».",
+        "de": "Das Objektpronomen steht vor dem Verb: „{fixed}“.",
+        "it": "Il pronome complemento va prima del verbo: «{fixed}».",
+        "pt": "O pronome objeto vem antes do verbo: “{fixed}”.",
+    },
+    "adverb_before_participle": {
+        "en": "The adverb goes before the participle: “{fixed}”.",
+        "es": "El adverbio va delante del participio: «{fixed}».",
+        "de": "Das Adverb steht vor dem Partizip: „{fixed}“.",
+        "it": "L'avverbio va prima del participio: «{fixed}».",
+        "pt": "O advérbio vem antes do particípio: “{fixed}”.",
+    },
+    # tense_mood
+    "subjunctive_after_conjunction": {
+        "en": "This conjunction requires the subjunctive: “{fixed}”.",
+        "es": "Esta conjunción exige el subjuntivo: «{fixed}».",
+        "de": "Diese Konjunktion verlangt den Subjonctif: „{fixed}“.",
+        "it": "Questa congiunzione richiede il congiuntivo: «{fixed}».",
+        "pt": "Esta conjunção exige o subjuntivo: “{fixed}”.",
+    },
+    "tense_after_si": {
+        "en": "After “si” (if) use the present or imperfect: “{fixed}”.",
+        "es": "Después de «si» (condicional) va el presente o el imperfecto: «{fixed}».",
+        "de": "Nach „si“ (wenn) steht Präsens oder Imparfait: „{fixed}“.",
+        "it": "Dopo «si» (se) usa il presente o l'imperfetto: «{fixed}».",
+        "pt": "Depois de “si” (se) use o presente ou o imperfeito: “{fixed}”.",
+    },
+    "polite_conditional": {
+        "en": "A polite request uses the conditional: “{fixed}”.",
+        "es": "Una petición cortés usa el condicional: «{fixed}».",
+        "de": "Eine höfliche Bitte steht im Konditional: „{fixed}“.",
+        "it": "Una richiesta cortese usa il condizionale: «{fixed}».",
+        "pt": "Um pedido educado usa o condicional: “{fixed}”.",
+    },
+    # preposition
+    "preposition_before_place": {
+        "en": "Before “{place}” use “{fixed}”.",
+        "es": "Delante de «{place}» usa «{fixed}».",
+        "de": "Vor „{place}“ steht „{fixed}“.",
+        "it": "Davanti a «{place}» usa «{fixed}».",
+        "pt": "Antes de “{place}” use “{fixed}”.",
+    },
+    "jouer_preposition": {
+        "en": "“jouer {fixed}” for this activity: “{fixed} {thing}”.",
+        "es": "«jouer {fixed}» para esta actividad: «{fixed} {thing}».",
+        "de": "„jouer {fixed}“ bei dieser Tätigkeit: „{fixed} {thing}“.",
+        "it": "«jouer {fixed}» per questa attività: «{fixed} {thing}».",
+        "pt": "“jouer {fixed}” para esta atividade: “{fixed} {thing}”.",
+    },
+    "dependre_de": {
+        "en": "“dépendre” takes “de”.",
+        "es": "«dépendre» se construye con «de».",
+        "de": "„dépendre“ wird mit „de“ verbunden.",
+        "it": "«dépendre» vuole «de».",
+        "pt": "“dépendre” pede “de”.",
+    },
+    "chez_is_for_people": {
+        "en": "“chez” is for people; use “à”.",
+        "es": "«chez» es para personas; usa «à».",
+        "de": "„chez“ steht bei Personen; hier „à“.",
+        "it": "«chez» si usa per le persone; usa «à».",
+        "pt": "“chez” é para pessoas; use “à”.",
+    },
+    # spelling
+    "preposition_a_accent": {
+        "en": "The preposition is written “à”.",
+        "es": "La preposición se escribe «à».",
+        "de": "Die Präposition schreibt man „à“.",
+        "it": "La preposizione si scrive «à».",
+        "pt": "A preposição se escreve “à”, com acento.",
+    },
+    "ou_accent": {
+        "en": "“où” (where) takes an accent.",
+        "es": "«où» (dónde) lleva acento.",
+        "de": "„où“ (wo) hat einen Akzent.",
+        "it": "«où» (dove) vuole l'accento.",
+        "pt": "“où” (onde) tem acento.",
+    },
+    "spelling": {
+        "en": "Spelling: “{fixed}”.",
+        "es": "Ortografía: «{fixed}».",
+        "de": "Rechtschreibung: „{fixed}“.",
+        "it": "Ortografia: «{fixed}».",
+        "pt": "Ortografia: “{fixed}”.",
+    },
+}
+
+LANGUAGES = tuple(MESSAGES["spelling"])
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "de": "German", "it": "Italian", "pt": "Portuguese"}
+
+
+def message_language(native_language: str | None) -> str:
+    """The catalogue language for a learner: "pt-BR" and "PT" read Portuguese; a language
+    without translations (or none given) reads English."""
+    code = (native_language or "").replace("_", "-").split("-")[0].strip().lower()
+    return code if code in LANGUAGES else FALLBACK
+
+
+def language_name(native_language: str | None) -> str:
+    """The language a model is asked to explain in, so its messages read like ours."""
+    return LANGUAGE_NAMES[message_language(native_language)]
+
+
+def render(key: str, params: Mapping[str, str], native_language: str | None = None) -> str:
+    return MESSAGES[key][message_language(native_language)].format_map(params)
+
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
