@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.characters.routes import blp as characters_blp
     from api.language.routes import blp as language_blp
     from api.ops.routes import blp as ops_blp
+    from api.penpal.routes import blp as penpal_blp
     from api.progress.routes import blp as progress_blp
     from api.sandbox.routes import blp as sandbox_blp
     from api.sessions.routes import blp as sessions_blp
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.vocabulary.routes import blp as vocabulary_blp
 
     for blueprint in (auth_blp, characters_blp, sessions_blp, turns_blp, sandbox_blp, language_blp,
-                      vocabulary_blp, progress_blp, ops_blp):
+                      vocabulary_blp, progress_blp, penpal_blp, ops_blp):
         api.register_blueprint(blueprint)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 

@@ -64,6 +64,9 @@ class Settings:
     fsrs_relearning_steps: str = "10m"
     fsrs_optimizer_min_reviews: int = 400  # below this a learner keeps FSRS-6's default parameters
     fsrs_optimizer_hour_utc: int = 3  # when the nightly fit runs
+    penpal_reply_delay_seconds: float = 6 * 3600.0  # a reply arrives this long after the letter...
+    penpal_reply_jitter_seconds: float = 3600.0  # ...plus up to this much at random (0: none)
+    penpal_delivery_interval_seconds: float = 15.0  # how often beat delivers due replies
     openai_realtime_model: str = "gpt-realtime"
     prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"

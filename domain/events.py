@@ -28,6 +28,16 @@ redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[4] .. ' ' .. ARGV[3])
 return id
 """
 
+# The same, unless the event's key says it was published already: KEYS[3] is that key,
+# kept as long as the stream. Returns nil for an event already published.
+_APPEND_AND_PUBLISH_ONCE = """
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return nil end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[4] .. ' ' .. ARGV[3])
+return id
+"""
+
 
 def stream_key(user_id: uuid.UUID | str) -> str:
     return f"parlons:stream:{user_id}"
@@ -84,6 +94,7 @@ class EventPublisher:
         self._maxlen = maxlen
         self._ttl = ttl_seconds
         self._append = client.register_script(_APPEND_AND_PUBLISH)
+        self._append_once = client.register_script(_APPEND_AND_PUBLISH_ONCE)
 
     def publish(self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any]) -> str:
         """Store the event in the learner's replay window and ring the doorbell; returns its id."""
@@ -91,6 +102,16 @@ class EventPublisher:
         event_id = self._append(
             keys=[stream_key(user_id), channel(user_id)], args=[self._maxlen, self._ttl, body, "-"]
         )
+        return event_id.decode() if isinstance(event_id, bytes) else event_id
+
+    def publish_once(self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any], *,
+                     once_key: str) -> str | None:
+        """`publish`, unless an event with `once_key` was published already (then None):
+        a job that may run twice after a crash announces each thing once."""
+        body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
+        event_id = self._append_once(
+            keys=[stream_key(user_id), channel(user_id), f"parlons:published:{once_key}"],
+            args=[self._maxlen, self._ttl, body, "-"])
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
     def publish_ephemeral(

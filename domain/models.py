@@ -280,3 +280,45 @@ class LearnerParameters(Base):
     adopted: Mapped[bool] = mapped_column(Boolean)  # False: the fit did not beat the defaults
     metrics: Mapped[dict[str, Any]]  # review counts and held-out log loss, before and after
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PenpalLetter(Base):
+    """A letter between a learner and a character. A learner's letter is stored together
+    with its reply's row (body still NULL, `deliver_at` set) and an outbox entry, so the
+    reply can be neither forgotten nor written twice: the llm worker fills the body
+    once, and a beat job delivers it once `deliver_at` has passed."""
+
+    __tablename__ = "penpal_letters"
+    __table_args__ = (
+        CheckConstraint("author IN ('learner', 'character')", name="author_known"),
+        CheckConstraint("(author = 'learner') = (in_reply_to IS NULL)", name="replies_answer_a_letter"),
+        Index("ix_penpal_letters_thread", "user_id", "character_id", "delivered_at"),
+        # What the delivery job scans: undelivered replies by due time.
+        Index("ix_penpal_letters_undelivered", "deliver_at",
+              postgresql_where=text("delivered_at IS NULL")),
+        # Delivered replies whose event may not have gone out (a crash in between).
+        Index("ix_penpal_letters_unannounced", "delivered_at",
+              postgresql_where=text("author = 'character' AND delivered_at IS NOT NULL AND announced_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    character_id: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(16))
+    in_reply_to: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("penpal_letters.id", ondelete="CASCADE"), unique=True)  # one reply per letter
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)  # NULL: a reply not written yet
+    level: Mapped[str] = mapped_column(String(2))  # the learner's level when they wrote
+    analysis: Mapped[dict[str, Any] | None]  # a learner's letter: the grammar analysis, once made
+    corrections: Mapped[list[Any] | None]  # a reply: corrections to the letter it answers
+    provider: Mapped[str | None] = mapped_column(String(32))
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    write_attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    retry_at: Mapped[datetime | None]  # a reply whose writing failed: not tried again before
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deliver_at: Mapped[datetime | None]  # a reply: not shown before
+    written_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]  # a learner's letter: when sent
+    announced_at: Mapped[datetime | None]  # a reply: its `penpal_reply` event was published
+    read_at: Mapped[datetime | None]

@@ -24,8 +24,9 @@ from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from domain import hints, memory, outbox, prompt_files, sandbox, turns, vocabulary
+from domain import hints, memory, outbox, penpal, prompt_files, sandbox, turns, vocabulary
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
@@ -45,6 +46,10 @@ _DOORBELL_TTL_SECONDS = 600
 _FINISH_RESERVE_SECONDS = 2.0
 _SIDE_CALL_SECONDS = 20.0  # hints, summaries and moderation have no turn deadline of their own
 _ANSWER_TTL_SECONDS = 60  # an analysis nobody collects (the caller gave up) expires
+_LETTER_SECONDS = 120.0  # a penpal reply is long, and nobody is waiting for it
+_DELIVERY_BATCH = 500  # penpal replies delivered per transaction
+# A delivered reply still unannounced after this long was left by a stopped job.
+_ANNOUNCE_GRACE_SECONDS = 30
 
 
 @dataclass
@@ -260,6 +265,83 @@ class Pipeline:
         with self.redis.pipeline() as pipe:
             pipe.rpush(reply_key, json.dumps(analyse_grammar(text, language, native_language)))
             pipe.expire(reply_key, _ANSWER_TTL_SECONDS).execute()
+
+    # --- penpal letters -----------------------------------------------------------
+
+    def analyse_penpal_letter(self, reply_id: uuid.UUID) -> None:
+        """Analyse the letter a reply answers (on `nlp`), then have the reply written (on `llm`)."""
+        with statement_scope() as db:
+            given = penpal.pending_reply(db, reply_id)
+        if given is None:
+            return  # written already (a redelivery)
+        if given.analysis is None:
+            language = self.characters.target_language(given.character_id)
+            analysis = analyse_grammar(given.body, language, given.native_language)
+            with statement_scope() as db:
+                penpal.store_analysis(db, given.letter_id, analysis)
+        self.send_task("penpal.write", [str(reply_id)], {})
+
+    def write_penpal_reply(self, reply_id: uuid.UUID) -> None:
+        """Write the reply once. It waits for its due time, unless that has passed
+        already (the writing was late): then it is delivered at once."""
+        with statement_scope() as db:
+            given = penpal.pending_reply(db, reply_id)
+        now = utcnow()
+        if given is None or (given.retry_at is not None and now < given.retry_at):
+            return  # written already, or backing off after a failure
+        written = self._letter(given, now)
+        if written is None:
+            return
+        with session_scope() as db:
+            due_at = penpal.store_reply(db, given, written[0], provider=written[1], degraded=written[2])
+        if due_at is not None and due_at <= utcnow():
+            self.deliver_penpal_replies(reply_id=reply_id)
+
+    def _letter(self, given: penpal.LetterInput, now: datetime) -> tuple[str, str, bool] | None:
+        """(letter, who wrote it, degraded); None when every provider failed and there is
+        time to try again later."""
+        character = self.characters.for_session(given.character_id)
+        offline = penpal.offline_letter(character, given)
+        if not self.chain.providers:
+            return offline, "offline", False
+        system = self.characters.system_prompt(character.id, normalize_level(given.level))
+        stream = self.chain.stream_reply(penpal.reply_request(character, system, given),
+                                         deadline=time.monotonic() + _LETTER_SECONDS, offline=lambda: iter([offline]))
+        letter = "".join(stream).strip()
+        if stream.provider != "offline" and letter:
+            return letter, stream.provider, False
+        if penpal.should_retry_later(given, now):
+            with statement_scope() as db:
+                retry_at = penpal.postpone(db, given, now)
+            log.warning("no provider wrote penpal reply %s; trying again at %s", given.reply_id, retry_at)
+            return None
+        return offline, "offline", True
+
+    def deliver_penpal_replies(self, reply_id: uuid.UUID | None = None) -> int:
+        """Deliver every written reply that is due (or just `reply_id`, if due) and
+        publish each as `penpal_reply`, once; then re-announce any delivered reply whose
+        event a stopped job may not have published. Returns the number delivered."""
+        delivered = 0
+        while True:
+            with session_scope() as db:
+                batch = penpal.claim_due_replies(db, limit=_DELIVERY_BATCH, reply_id=reply_id)
+            with statement_scope() as db:  # after the commit: a client told of a reply can read it
+                self._announce_replies(db, batch)
+            delivered += len(batch)
+            if len(batch) < _DELIVERY_BATCH or reply_id is not None:
+                break
+        if reply_id is None:
+            with session_scope() as db:
+                stragglers = penpal.unannounced_replies(
+                    db, delivered_before=utcnow() - timedelta(seconds=_ANNOUNCE_GRACE_SECONDS), limit=_DELIVERY_BATCH)
+                self._announce_replies(db, stragglers)  # under the rows' locks: one job per straggler
+        return delivered
+
+    def _announce_replies(self, db: Session, delivered: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
+        for user_id, view in delivered:
+            self.publisher.publish_once(user_id, "penpal_reply", {"letter": view}, once_key=f"penpal:{view['id']}")
+        if delivered:
+            penpal.mark_announced(db, [view["id"] for _, view in delivered])
 
     # --- recovery (beat) ----------------------------------------------------------
 

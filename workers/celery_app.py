@@ -1,7 +1,8 @@
 """The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
 
-Queues: `llm` (I/O bound: replies, the model's grammar pass, hints, summaries; a gevent
-pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation, finishing, sweeping).
+Queues: `llm` (I/O bound: replies, the model's grammar pass, hints, summaries, penpal
+letters; a gevent pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation,
+finishing, sweeping, delivering penpal replies, FSRS).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _direct(queue: str) -> dict[str, str]:
 
 
 celery = Celery("parlons", broker=settings.celery_broker_url,
-                include=["workers.turns", "workers.hints", "workers.progress", "workers.maintenance"])
+                include=["workers.turns", "workers.hints", "workers.progress", "workers.penpal",
+                         "workers.maintenance"])
 celery.conf.update(
     broker_transport="workers.broker:Transport",
     task_default_queue="default",
@@ -28,12 +30,15 @@ celery.conf.update(
         "turns.reply": _direct("llm"),
         "turns.grammar_with_model": _direct("llm"),
         "hints.*": _direct("llm"),
+        "penpal.write": _direct("llm"),
         "turns.grammar": _direct("nlp"),
         "language.*": _direct("nlp"),
+        "penpal.analyse": _direct("nlp"),
         "turns.moderation": _direct("default"),
         "turns.finalize": _direct("default"),
         "maintenance.*": _direct("default"),
         "progress.*": _direct("default"),
+        "penpal.deliver": _direct("default"),
     },
     # A task is acknowledged only when it has finished, and a worker killed mid-task
     # puts it back: together with the claims in domain/turns.py this gives exactly-once results.
@@ -56,6 +61,11 @@ celery.conf.update(
     },
     beat_schedule={
         "sweep-turns": {"task": "maintenance.sweep", "schedule": settings.sweep_interval_seconds},
+        # Penpal replies are rows with a due time, delivered by this job: never a task
+        # with an ETA hours ahead, which a Redis broker would redeliver. A run that waited
+        # longer than the interval in the queue is dropped: the next one does its work.
+        "deliver-penpal-replies": {"task": "penpal.deliver", "schedule": settings.penpal_delivery_interval_seconds,
+                                   "options": {"expires": max(settings.penpal_delivery_interval_seconds, 1.0)}},
         "fit-fsrs-parameters": {"task": "progress.fit_all",
                                 "schedule": crontab(hour=settings.fsrs_optimizer_hour_utc, minute=0)},
     },

@@ -21,6 +21,7 @@ _TASKS_BY_KIND = {
     "turn": (("turns.grammar", True), ("turns.moderation", True), ("turns.reply", False)),
     "hint": (("hints.generate", False),),
     "reviews": (("progress.conversation_reviews", False),),
+    "penpal": (("penpal.analyse", False),),
 }
 
 

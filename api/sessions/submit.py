@@ -1,4 +1,5 @@
-"""Accepting a learner's message or hint request, the same way from REST and from the socket."""
+"""Accepting a learner's message, hint request or penpal letter: stored first (with its
+outbox entry), then the work starts, the same way from REST and from the socket."""
 from __future__ import annotations
 
 import functools
@@ -9,9 +10,10 @@ import flask
 import redis
 
 from api.runtime import characters
-from domain import hints, sandbox, turns
+from domain import hints, penpal, sandbox, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
+from domain.models import User
 from domain.redis_client import get_publisher, get_redis
 from workers.dispatch import dispatch_best_effort, hint_after_speech
 
@@ -42,6 +44,19 @@ def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool =
     with session_scope() as db:
         view = hints.present_hint(hints.request_hints(db, user_id=user_id, session_id=session_id))
     _soon(functools.partial(dispatch_best_effort, hints.OUTBOX_KIND, view["id"]), after_response)
+    return view
+
+
+def accept_letter(*, user: User, character_id: str, body: str, subject: str | None,
+                  after_response: bool = False) -> dict:
+    """Store a penpal letter with its reply-to-be, then start the reply's writing (the
+    outbox sweeper does, if this publish is lost). Returns {letter, reply_expected_at}."""
+    with session_scope() as db:
+        letter, reply = penpal.send_letter(db, user_id=user.id, level=user.level, characters=characters(),
+                                           settings=get_settings(), character_id=character_id, body=body,
+                                           subject=subject)
+        view = {"letter": penpal.present_letter(letter, reply), "reply_expected_at": reply.deliver_at.isoformat()}
+    _soon(functools.partial(dispatch_best_effort, penpal.OUTBOX_KIND, reply.id), after_response)
     return view
 
 

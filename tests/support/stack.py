@@ -33,6 +33,10 @@ TEST_SETTINGS = {
     "WS_HEARTBEAT_SECONDS": "30",
     "TRANSCRIPT_HINT_DELAY_SECONDS": "0.5",
     "FSRS_ENABLE_FUZZING": "false",  # exact due dates, to compare with the fsrs reference
+    # Penpal replies due two seconds after the letter, delivered by a beat job every second.
+    "PENPAL_REPLY_DELAY_SECONDS": "2",
+    "PENPAL_REPLY_JITTER_SECONDS": "0",
+    "PENPAL_DELIVERY_INTERVAL_SECONDS": "1",
     # Never the real APIs, whatever keys the shell has: tests that want models point
     # a stack at the loopback fake (tests/support/fake_llm.py).
     "PRIMARY_LLM_PROVIDER": "offline",
@@ -88,8 +92,7 @@ class Stack:
                    extra_env={"PORT": str(self.web_port)})
         for family in WORKER_COMMANDS:
             self.start_worker(family)
-        self.spawn("beat", [BIN / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
-                            "--schedule", str(self.data_dir / "beat-schedule")])
+        self.start_beat()
         wait_for_port(self.web_port, timeout=60)
         self.wait_ready()
         self.wait_workers_ready()
@@ -114,6 +117,16 @@ class Stack:
         return self.spawn(f"worker_{family}", [BIN / "celery", "-A", "workers.celery_app", "worker",
                                                *WORKER_COMMANDS[family], "-n", f"{family}-{self._starts}@%h",
                                                "--loglevel=INFO", "-E"], extra_env)
+
+    def start_beat(self, name: str = "beat") -> subprocess.Popen:
+        return self.spawn(name, [BIN / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
+                                 "--schedule", str(self.data_dir / f"{name}-schedule")])
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process (SIGTERM, as an operator would)."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
 
     def kill_worker(self, family: str) -> None:
         """SIGKILL the worker and its pool children: no warm shutdown, no ack."""

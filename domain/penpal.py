@@ -1,0 +1,343 @@
+"""Penpal letters: a learner writes to a character, who answers hours later.
+
+A letter is stored with its reply's row (body still empty, `deliver_at` set to arrival
++ PENPAL_REPLY_DELAY_SECONDS + a random jitter) and an outbox entry, in one transaction.
+The reply is written soon after, not at the due time, so a failing provider is retried
+long before anyone waits for it: the `nlp` worker analyses the letter, then the `llm`
+worker writes the reply in the character's voice with a few corrections from that
+analysis. A beat job delivers written replies once they are due: it claims them with
+FOR UPDATE SKIP LOCKED, marks them delivered, and publishes `penpal_reply` once (see
+`events.EventPublisher.publish_once`). A reply written after its due time is delivered
+as soon as it is written. Nothing here uses a Celery countdown: a Redis broker would
+redeliver a task held for hours.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session, aliased
+
+from domain import prompt_files
+from domain.characters import Character, CharacterLibrary, normalize_level, prompts_dir
+from domain.config import Settings
+from domain.conversations import parse_uuid
+from domain.errors import Invalid, NotFound
+from domain.llm.base import ChatRequest
+from domain.llm.offline import BANDS, OfflineProvider, ReplyRequest
+from domain.models import OutboxEntry, PenpalLetter, User, utcnow
+
+OUTBOX_KIND = "penpal"
+LETTER_MIN_CHARS, LETTER_MAX_CHARS, SUBJECT_MAX_CHARS = 20, 5000, 120
+MAX_CORRECTIONS = 5  # a letter comes back with a few corrections, not a red pen everywhere
+THREAD_MEMORY = 6  # earlier letters of the thread the reply's writer reads
+# When every provider fails, writing is tried again after 1, 2, 4... minutes (at most
+# 30), until RETRY_CUTOFF before the due time; then the offline letter is sent.
+RETRY_BASE_SECONDS, RETRY_MAX_SECONDS = 60, 1800
+RETRY_CUTOFF = timedelta(minutes=30)
+LETTERS_PER_THREAD = 20  # in the thread list; a client pages through GET /letters/{id} for older ones
+# Words in a reply, by level: short and simple for beginners.
+REPLY_WORDS = {"a1": "40 to 70", "a2": "60 to 100", "b1": "100 to 150", "b2": "150 to 220",
+               "c1": "200 to 300", "c2": "200 to 300"}
+
+
+def reply_due_at(arrived_at: datetime, settings: Settings, rng: random.Random | None = None) -> datetime:
+    jitter = (rng or random).uniform(0, settings.penpal_reply_jitter_seconds) \
+        if settings.penpal_reply_jitter_seconds > 0 else 0.0
+    return arrived_at + timedelta(seconds=settings.penpal_reply_delay_seconds + jitter)
+
+
+# --- the learner's side (web) -------------------------------------------------------------
+
+
+def send_letter(db: Session, *, user_id: uuid.UUID, level: str, characters: CharacterLibrary, settings: Settings,
+                character_id: str, body: str, subject: str | None = None) -> tuple[PenpalLetter, PenpalLetter]:
+    """Store a letter, its reply-to-be and the outbox entry that gets the reply written
+    (in the caller's transaction). Returns (letter, reply)."""
+    character = characters.get(character_id)
+    if character is None:
+        raise Invalid(f"Unknown character {character_id!r}.", code="unknown_character",
+                      details={"character_id": [f"Choose one of: {', '.join(c.id for c in characters.all())}."]})
+    now = utcnow()
+    letter = PenpalLetter(id=uuid.uuid4(), user_id=user_id, character_id=character.id, author="learner",
+                          subject=(subject or "").strip() or None, body=body.strip(), level=level,
+                          degraded=False, created_at=now, delivered_at=now, read_at=now)
+    reply = PenpalLetter(id=uuid.uuid4(), user_id=user_id, character_id=character.id, author="character",
+                         in_reply_to=letter.id, level=level, degraded=False, created_at=now,
+                         deliver_at=reply_due_at(now, settings))
+    db.add(letter)
+    db.flush()  # the reply refers to the letter
+    db.add(reply)
+    db.add(OutboxEntry(kind=OUTBOX_KIND, ref_id=reply.id, created_at=now, publish_attempts=0))
+    db.flush()
+    return letter, reply
+
+
+def present_letter(letter: PenpalLetter, reply: PenpalLetter | None = None) -> dict[str, Any]:
+    """A letter as the API shows it. A learner's letter says when its reply is expected
+    (`reply_expected_at`) until the reply is delivered, then which letter it is (`reply_id`)."""
+    view = {
+        "id": str(letter.id),
+        "character_id": letter.character_id,
+        "author": letter.author,
+        "subject": letter.subject,
+        "body": letter.body,
+        "in_reply_to": str(letter.in_reply_to) if letter.in_reply_to else None,
+        "level": letter.level,
+        "sent_at": _iso(letter.delivered_at),
+        "read_at": _iso(letter.read_at),
+    }
+    if letter.author == "character":
+        view["corrections"] = letter.corrections or []
+    else:
+        delivered = reply is not None and reply.delivered_at is not None
+        view["reply_id"] = str(reply.id) if delivered else None
+        view["reply_expected_at"] = _iso(reply.deliver_at) if reply is not None and not delivered else None
+    return view
+
+
+# Replies delivered by one job share a delivery time: then the later letter is newer.
+_NEWEST_FIRST = (PenpalLetter.delivered_at.desc(), PenpalLetter.created_at.desc(), PenpalLetter.author.desc())
+
+
+def list_threads(db: Session, *, user_id: uuid.UUID, characters: CharacterLibrary,
+                 per_thread: int = LETTERS_PER_THREAD) -> list[dict[str, Any]]:
+    """The learner's correspondence, one thread per character, the most recent first;
+    each with its unread count and its latest letters, newest first."""
+    rank = func.row_number().over(partition_by=PenpalLetter.character_id,
+                                  order_by=_NEWEST_FIRST)
+    ranked = (select(PenpalLetter.id, rank.label("rank"))
+              .where(PenpalLetter.user_id == user_id, PenpalLetter.delivered_at.is_not(None)).subquery())
+    visible = db.scalars(select(PenpalLetter).join(ranked, ranked.c.id == PenpalLetter.id)
+                         .where(ranked.c.rank <= per_thread)
+                         .order_by(*_NEWEST_FIRST)).all()
+    counts = db.execute(text("""
+        SELECT character_id, count(*) AS letters,
+               count(*) FILTER (WHERE author = 'character' AND read_at IS NULL) AS unread
+        FROM penpal_letters WHERE user_id = :user_id AND delivered_at IS NOT NULL GROUP BY character_id
+    """), {"user_id": user_id}).all()
+    replies = _replies_to(db, [letter.id for letter in visible if letter.author == "learner"])
+    threads: dict[str, dict[str, Any]] = {}
+    for letter in visible:
+        thread = threads.setdefault(letter.character_id, {
+            "character_id": letter.character_id, "character_name": _character_name(characters, letter.character_id),
+            "latest_at": _iso(letter.delivered_at), "letters": []})
+        thread["letters"].append(present_letter(letter, replies.get(letter.id)))
+    for character_id, letters, unread in counts:
+        threads[character_id].update(letter_count=letters, unread_count=unread)
+    return list(threads.values())
+
+
+def get_letter(db: Session, *, user_id: uuid.UUID, letter_id: str | uuid.UUID) -> dict[str, Any]:
+    """One of the learner's letters, or a reply they have received (a reply not yet
+    delivered does not exist for them)."""
+    letter = _visible_letter(db, user_id, letter_id)
+    return present_letter(letter, _replies_to(db, [letter.id]).get(letter.id))
+
+
+def mark_read(db: Session, *, user_id: uuid.UUID, letter_id: str | uuid.UUID) -> dict[str, Any]:
+    """Mark a received reply read (again: no change). A learner's own letters are read."""
+    letter = _visible_letter(db, user_id, letter_id)
+    if letter.read_at is None:
+        letter.read_at = utcnow()
+        db.flush()
+    return present_letter(letter, _replies_to(db, [letter.id]).get(letter.id))
+
+
+def _visible_letter(db: Session, user_id: uuid.UUID, letter_id: str | uuid.UUID) -> PenpalLetter:
+    letter = db.get(PenpalLetter, parse_uuid(letter_id, "letter"))
+    if letter is None or letter.user_id != user_id or letter.delivered_at is None:
+        raise NotFound("No such letter.", code="letter_not_found")
+    return letter
+
+
+def _replies_to(db: Session, letter_ids: list[uuid.UUID]) -> dict[uuid.UUID, PenpalLetter]:
+    if not letter_ids:
+        return {}
+    replies = db.scalars(select(PenpalLetter).where(PenpalLetter.in_reply_to.in_(letter_ids)))
+    return {reply.in_reply_to: reply for reply in replies}
+
+
+# --- writing the reply (workers) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterInput:
+    """What writing a pending reply needs."""
+
+    reply_id: uuid.UUID
+    letter_id: uuid.UUID
+    user_id: uuid.UUID
+    character_id: str
+    level: str
+    learner_name: str
+    native_language: str | None
+    subject: str | None
+    body: str
+    analysis: dict[str, Any] | None
+    history: list[tuple[str, str]]  # earlier letters of the thread as (role, text), oldest first
+    deliver_at: datetime
+    write_attempts: int
+    retry_at: datetime | None
+
+
+def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
+    """The inputs of a reply still to write; None once it is written (or gone)."""
+    reply = aliased(PenpalLetter)
+    row = db.execute(
+        select(PenpalLetter, User.display_name, User.native_language, reply.deliver_at, reply.write_attempts,
+               reply.retry_at)
+        .join(reply, reply.in_reply_to == PenpalLetter.id)
+        .join(User, User.id == PenpalLetter.user_id)
+        .where(reply.id == reply_id, reply.body.is_(None))
+    ).first()
+    if row is None:
+        return None
+    letter, learner_name, native_language, deliver_at, write_attempts, retry_at = row
+    earlier = db.scalars(
+        select(PenpalLetter)
+        .where(PenpalLetter.user_id == letter.user_id, PenpalLetter.character_id == letter.character_id,
+               PenpalLetter.created_at < letter.created_at, PenpalLetter.body.is_not(None))
+        .order_by(PenpalLetter.created_at.desc(), PenpalLetter.author.desc()).limit(THREAD_MEMORY)).all()
+    history = [("user" if e.author == "learner" else "assistant", _letter_text(e.subject, e.body))
+               for e in reversed(earlier)]
+    return LetterInput(reply_id=reply_id, letter_id=letter.id, user_id=letter.user_id,
+                       character_id=letter.character_id, level=letter.level, learner_name=learner_name,
+                       native_language=native_language, subject=letter.subject, body=letter.body,
+                       analysis=letter.analysis, history=history, deliver_at=deliver_at,
+                       write_attempts=write_attempts, retry_at=retry_at)
+
+
+def store_analysis(db: Session, letter_id: uuid.UUID, analysis: dict[str, Any]) -> None:
+    db.execute(update(PenpalLetter).where(PenpalLetter.id == letter_id, PenpalLetter.analysis.is_(None))
+               .values(analysis=analysis))
+
+
+def corrections_from(body: str, analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The first few confident corrections of the letter, as the reply lists them."""
+    found = []
+    for error in (analysis or {}).get("errors", []):
+        if error.get("suggestions"):
+            found.append({"start": error["start"], "end": error["end"], "original": body[error["start"]:error["end"]],
+                          "correction": error["suggestions"][0], "category": error["category"],
+                          "message": error["message"]})
+        if len(found) == MAX_CORRECTIONS:
+            break
+    return found
+
+
+def store_reply(db: Session, given: LetterInput, body: str, *, provider: str, degraded: bool) -> datetime | None:
+    """Write the reply once and end its outbox entry (in the caller's transaction).
+    Returns its due time if this call wrote it, None if another delivery did."""
+    written = db.execute(
+        update(PenpalLetter).where(PenpalLetter.id == given.reply_id, PenpalLetter.body.is_(None))
+        .values(body=body, corrections=corrections_from(given.body, given.analysis), provider=provider,
+                degraded=degraded, written_at=utcnow())
+        .returning(PenpalLetter.deliver_at)
+    ).scalar()
+    if written is not None:
+        db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == given.reply_id))
+    return written
+
+
+def should_retry_later(given: LetterInput, now: datetime) -> bool:
+    """After every provider failed: try again later while there is time, rather than
+    send the offline letter; in the last RETRY_CUTOFF before the due time, do not wait."""
+    return now + RETRY_CUTOFF < given.deliver_at
+
+
+def postpone(db: Session, given: LetterInput, now: datetime) -> datetime:
+    """Note a failed attempt; the next is due after an exponential backoff (the outbox
+    sweeper sends the task again, which waits until then)."""
+    backoff = min(RETRY_BASE_SECONDS * 2 ** given.write_attempts, RETRY_MAX_SECONDS)
+    retry_at = now + timedelta(seconds=backoff)
+    db.execute(update(PenpalLetter).where(PenpalLetter.id == given.reply_id, PenpalLetter.body.is_(None))
+               .values(write_attempts=PenpalLetter.write_attempts + 1, retry_at=retry_at))
+    return retry_at
+
+
+def reply_request(character: Character, system_prompt: str, given: LetterInput) -> ChatRequest:
+    """The model's instructions: the character's own prompt for the level, then how to
+    answer a letter (prompts/penpal/reply.txt); the thread so far, then the letter."""
+    level = normalize_level(given.level)
+    instructions = prompt_files.text("penpal/reply.txt").format(
+        name=character.name, learner_name=given.learner_name, level=level.upper(), words=REPLY_WORDS[level])
+    messages: list[dict[str, str]] = []
+    for role, content in [*given.history, ("user", _letter_text(given.subject, given.body))]:
+        if messages and messages[-1]["role"] == role:  # two letters in a row: one turn
+            messages[-1]["content"] += "\n\n" + content
+        elif messages or role == "user":
+            messages.append({"role": role, "content": content})
+    return ChatRequest(system=f"{system_prompt}\n\n{instructions}", messages=messages, max_tokens=900)
+
+
+def offline_letter(character: Character, given: LetterInput) -> str:
+    """A reply without a model: a salutation, thanks, the offline provider's reaction to
+    the letter (recasting its mistakes, in the character's voice, ending on a question),
+    a closing and the character's name. Deterministic for a given letter."""
+    level = normalize_level(given.level)
+    phrases = prompt_files.yaml_data(prompts_dir() / "penpal" / "offline.yaml")[BANDS[level]]
+
+    def pick(key: str) -> str:
+        options = phrases[key]
+        return options[int.from_bytes(hashlib.sha256(f"{given.reply_id}:{key}".encode()).digest()[:8], "big")
+                       % len(options)]
+
+    errors = (given.analysis or {}).get("errors", [])
+    core = OfflineProvider().reply(ReplyRequest(
+        character=character, level=level.upper(), history=given.history, user_message=given.body,
+        corrections=errors, corrected_text=(given.analysis or {}).get("corrected_text")))
+    opening = pick("thanks") + (" " + pick("memory") if given.history else "")
+    return "\n\n".join([pick("salutations").format(name=given.learner_name), opening, core,
+                        f"{pick('closings')}\n{character.name}"])
+
+
+def _letter_text(subject: str | None, body: str | None) -> str:
+    return f"Objet : {subject}\n\n{body}" if subject else (body or "")
+
+
+# --- delivery (beat) ----------------------------------------------------------------------
+
+
+def claim_due_replies(db: Session, *, limit: int, reply_id: uuid.UUID | None = None) -> list[tuple[uuid.UUID, dict]]:
+    """Written replies whose time has come, marked delivered (in the caller's
+    transaction): [(learner id, reply view)]. SKIP LOCKED lets several delivery jobs run
+    at once; each reply goes to exactly one of them."""
+    due = (select(PenpalLetter.id)
+           .where(PenpalLetter.delivered_at.is_(None), PenpalLetter.deliver_at <= utcnow(),
+                  PenpalLetter.body.is_not(None))
+           .order_by(PenpalLetter.deliver_at).limit(limit).with_for_update(skip_locked=True))
+    if reply_id is not None:
+        due = due.where(PenpalLetter.id == reply_id)
+    delivered = db.scalars(update(PenpalLetter).where(PenpalLetter.id.in_(due.scalar_subquery()))
+                           .values(delivered_at=utcnow()).returning(PenpalLetter)).all()
+    return [(reply.user_id, present_letter(reply)) for reply in delivered]
+
+
+def unannounced_replies(db: Session, *, delivered_before: datetime, limit: int) -> list[tuple[uuid.UUID, dict]]:
+    """Delivered replies whose event may not have been published (the job stopped in
+    between), locked until the caller's transaction ends."""
+    stragglers = db.scalars(
+        select(PenpalLetter).where(PenpalLetter.author == "character", PenpalLetter.delivered_at.is_not(None),
+                                   PenpalLetter.announced_at.is_(None), PenpalLetter.delivered_at < delivered_before)
+        .order_by(PenpalLetter.delivered_at).limit(limit).with_for_update(skip_locked=True)).all()
+    return [(reply.user_id, present_letter(reply)) for reply in stragglers]
+
+
+def mark_announced(db: Session, reply_ids: list[str]) -> None:
+    db.execute(update(PenpalLetter).where(PenpalLetter.id.in_([uuid.UUID(i) for i in reply_ids]))
+               .values(announced_at=utcnow()))
+
+
+def _character_name(characters: CharacterLibrary, character_id: str) -> str:
+    character = characters.get(character_id)
+    return character.name if character else character_id
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,206 @@
+"""Penpal letters on the real stack: written by the workers, held until due, delivered
+by beat once, pushed over /api/v1/ws. The stack's replies are due two seconds after the
+letter and beat delivers every second (tests/support/stack.py)."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import psycopg
+
+from tests.support.client import EventSocket, Learner, register
+from tests.support.stack import BIN, WORKER_COMMANDS
+
+LETTER = ("Bonjour Camille ! Samedi, je suis allé au marché avec mes amie. "
+          "Nous avons acheté des fromages. Et toi, qu'est-ce que tu fais le week-end ?")
+INTERVAL, DELAY = 1.0, 2.0  # PENPAL_DELIVERY_INTERVAL_SECONDS, PENPAL_REPLY_DELAY_SECONDS in the stack
+
+
+def write(learner: Learner, body: str = LETTER, character_id: str = "camille", **fields) -> dict:
+    response = learner.post("/api/v1/penpal/letters", {"character_id": character_id, "body": body, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def replies(socket: EventSocket, count: int, timeout: float = 30) -> list[dict]:
+    """The next `count` penpal_reply events (other events are skipped)."""
+    found = []
+    deadline = time.monotonic() + timeout
+    while len(found) < count:
+        event = socket.next_event(max(0.1, deadline - time.monotonic()))
+        if event["type"] == "penpal_reply":
+            found.append(event)
+    return found
+
+
+def no_more_replies(socket: EventSocket, seconds: float) -> list[dict]:
+    """penpal_reply events arriving within `seconds` (there should be none)."""
+    extra = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = socket.next_event(left)
+        except Exception:  # the socket's read timed out: nothing more came
+            break
+        if event["type"] == "penpal_reply":
+            extra.append(event)
+    return extra
+
+
+def moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_a_letter_is_answered_once_after_its_delay_over_the_socket_and_in_get(learner):
+    with learner.socket("/api/v1/ws") as socket:
+        sent = write(learner, subject="Mon week-end")
+        letter = sent["letter"]
+        assert letter["author"] == "learner" and letter["subject"] == "Mon week-end"
+        assert letter["reply_id"] is None and letter["reply_expected_at"] == sent["reply_expected_at"]
+        expected_at = moment(sent["reply_expected_at"])
+        assert abs((expected_at - moment(letter["sent_at"])).total_seconds() - DELAY) < 0.01
+
+        before = learner.get("/api/v1/penpal/letters").json()["threads"]
+        assert [len(t["letters"]) for t in before] == [1] and before[0]["unread_count"] == 0
+
+        [event] = replies(socket, 1)
+        reply = event["data"]["letter"]
+        published = moment(event["ts"])
+        assert expected_at <= published
+        assert (published - expected_at).total_seconds() <= INTERVAL + 1.0, "late beyond the beat interval + 1 s"
+        assert no_more_replies(socket, 3) == []
+
+    assert reply["author"] == "character" and reply["in_reply_to"] == letter["id"]
+    assert reply["body"].startswith(("Bonjour Test Learner", "Salut Test Learner", "Coucou Test Learner"))
+    assert reply["body"].rstrip().endswith("Camille")
+    assert [(c["original"], c["correction"]) for c in reply["corrections"]] == [("amie", "amies")]
+    assert learner.get(f"/api/v1/penpal/letters/{reply['id']}").json() == reply
+
+    [thread] = learner.get("/api/v1/penpal/letters").json()["threads"]
+    assert (thread["character_id"], thread["character_name"], thread["letter_count"], thread["unread_count"]) == \
+        ("camille", "Camille", 2, 1)
+    assert [entry["id"] for entry in thread["letters"]] == [reply["id"], letter["id"]]  # newest first
+    assert thread["letters"][1]["reply_id"] == reply["id"] and thread["letters"][1]["reply_expected_at"] is None
+
+    read = learner.post(f"/api/v1/penpal/letters/{reply['id']}/read")
+    assert read.status_code == 200 and read.json()["read_at"]
+    assert learner.post(f"/api/v1/penpal/letters/{reply['id']}/read").json()["read_at"] == read.json()["read_at"]
+    assert learner.get("/api/v1/penpal/letters").json()["threads"][0]["unread_count"] == 0
+
+
+def test_the_reply_remembers_the_thread(learner):
+    with learner.socket("/api/v1/ws") as socket:
+        write(learner)
+        replies(socket, 1)
+        write(learner, "Merci pour ta lettre ! Cette semaine, je travaille beaucoup, mais dimanche je vais au cinéma.")
+        [second] = replies(socket, 1)
+    memory = ("J'aime beaucoup recevoir tes lettres.", "C'est toujours un plaisir de te lire.",
+              "Ça me fait plaisir d'avoir de tes nouvelles.")
+    assert any(phrase in second["data"]["letter"]["body"] for phrase in memory)
+
+
+def test_letters_to_several_characters_are_separate_threads_newest_first(learner):
+    with learner.socket("/api/v1/ws") as socket:
+        write(learner, character_id="camille")
+        write(learner, character_id="henri")
+        replies(socket, 2)
+    threads = learner.get("/api/v1/penpal/letters").json()["threads"]
+    assert [t["character_id"] for t in threads] == ["henri", "camille"]
+    assert [t["unread_count"] for t in threads] == [1, 1]
+
+
+def test_bad_letters_get_clear_errors_and_change_nothing(learner):
+    short = learner.post("/api/v1/penpal/letters", {"character_id": "camille", "body": "   Salut !   "})
+    assert short.status_code == 422
+    assert short.json()["error"]["details"]["json"]["body"] == ["A letter has at least 20 characters; this one has 7."]
+    long = learner.post("/api/v1/penpal/letters", {"character_id": "camille", "body": "a" * 5001})
+    assert long.json()["error"]["details"]["json"]["body"] == [
+        "A letter has at most 5000 characters; this one has 5001."]
+    unknown = learner.post("/api/v1/penpal/letters", {"character_id": "nobody", "body": LETTER})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "unknown_character")
+    subject = learner.post("/api/v1/penpal/letters", {"character_id": "camille", "body": LETTER, "subject": "x" * 121})
+    assert subject.status_code == 422
+    assert learner.get("/api/v1/penpal/letters").json() == {"threads": []}
+    assert learner.get("/api/v1/penpal/letters/not-a-uuid").status_code == 404
+
+
+def test_another_learners_letters_and_undelivered_replies_are_invisible(stack, learner, other_learner):
+    sent = write(learner)
+    letter = sent["letter"]
+    for path in (f"/api/v1/penpal/letters/{letter['id']}", f"/api/v1/penpal/letters/{letter['id']}/read"):
+        response = other_learner.post(path) if path.endswith("/read") else other_learner.get(path)
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "letter_not_found")
+    assert other_learner.get("/api/v1/penpal/letters").json() == {"threads": []}
+    # The reply exists as a row from the start, but not for the learner until delivered.
+    with stack_db(stack) as conn:
+        reply_id = conn.execute("SELECT id FROM penpal_letters WHERE in_reply_to = %s", (letter["id"],)).fetchone()[0]
+    early = learner.get(f"/api/v1/penpal/letters/{reply_id}")
+    assert datetime.now().astimezone() < moment(sent["reply_expected_at"]), "too slow to see it undelivered"
+    assert (early.status_code, early.json()["error"]["code"]) == (404, "letter_not_found")
+
+
+def test_with_beat_stopped_past_the_due_time_the_reply_comes_once_beat_is_back(stack, learner):
+    stack.stop_process("beat")
+    try:
+        with learner.socket("/api/v1/ws") as socket:
+            letter = write(learner)["letter"]
+            time.sleep(DELAY + 2)
+            assert no_more_replies(socket, 0.5) == []
+            assert learner.get(f"/api/v1/penpal/letters/{letter['id']}").json()["reply_id"] is None
+            stack.start_beat()
+            [event] = replies(socket, 1, timeout=30)
+            assert no_more_replies(socket, 3) == []
+    finally:
+        if "beat" not in stack.processes:
+            stack.start_beat()
+    assert event["data"]["letter"]["in_reply_to"] == letter["id"]
+    assert learner.get(f"/api/v1/penpal/letters/{letter['id']}").json()["reply_id"] == event["data"]["letter"]["id"]
+
+
+def test_two_beats_and_two_delivery_workers_never_deliver_twice(stack):
+    learners = [register(stack.base_url, stack.ws_url) for _ in range(3)]
+    extra = ["beat_2", "worker_default_2"]
+    stack.start_beat("beat_2")
+    stack.spawn("worker_default_2", [BIN / "celery", "-A", "workers.celery_app", "worker",
+                                     *WORKER_COMMANDS["default"], "-n", "default-racer@%h", "--loglevel=INFO"])
+    try:
+        sockets = [learner.socket("/api/v1/ws") for learner in learners]
+        sent = {learner.user["id"]: [write(learner)["letter"]["id"] for _ in range(4)] for learner in learners}
+        for learner, socket in zip(learners, sockets):
+            events = replies(socket, 4, timeout=40)
+            events += no_more_replies(socket, 3)
+            answered = [event["data"]["letter"]["in_reply_to"] for event in events]
+            assert sorted(answered) == sorted(sent[learner.user["id"]])  # each once, none twice
+            socket.close()
+    finally:
+        for name in extra:
+            stack.stop_process(name)
+    with stack_db(stack) as conn:
+        delivered = conn.execute("SELECT count(*), count(announced_at) FROM penpal_letters "
+                                 "WHERE author = 'character' AND user_id = ANY(%s::uuid[])",
+                                 ([learner.user["id"] for learner in learners],)).fetchone()
+    assert delivered == (12, 12)
+
+
+def test_a_reply_written_after_its_due_time_is_delivered_as_soon_as_it_is_written(stack, learner):
+    stack.kill_worker("llm")
+    try:
+        with learner.socket("/api/v1/ws") as socket:
+            letter = write(learner)["letter"]
+            time.sleep(DELAY + 2)  # due, but nobody could write it
+            assert no_more_replies(socket, 0.5) == []
+            stack.start_worker("llm")
+            [event] = replies(socket, 1, timeout=40)
+            assert no_more_replies(socket, 2) == []
+    finally:
+        if "worker_llm" not in stack.processes:
+            stack.start_worker("llm")
+    assert event["data"]["letter"]["in_reply_to"] == letter["id"]
+    with stack_db(stack) as conn:
+        written_at = conn.execute("SELECT written_at FROM penpal_letters WHERE id = %s",
+                                  (event["data"]["letter"]["id"],)).fetchone()[0]
+    assert 0 <= (moment(event["ts"]) - written_at).total_seconds() < INTERVAL + 1.0
+
+
+def stack_db(stack) -> psycopg.Connection:
+    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)

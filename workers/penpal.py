@@ -1,0 +1,23 @@
+"""Penpal tasks: thin wrappers over domain.pipeline (see domain/penpal.py)."""
+from __future__ import annotations
+
+import uuid
+
+from workers.celery_app import celery
+from workers.runtime import pipeline
+
+
+@celery.task(name="penpal.analyse")
+def analyse(reply_id: str) -> None:
+    pipeline().analyse_penpal_letter(uuid.UUID(reply_id))
+
+
+@celery.task(name="penpal.write")
+def write(reply_id: str) -> None:
+    pipeline().write_penpal_reply(uuid.UUID(reply_id))
+
+
+@celery.task(name="penpal.deliver")
+def deliver() -> int:
+    """Beat, every PENPAL_DELIVERY_INTERVAL_SECONDS."""
+    return pipeline().deliver_penpal_replies()
