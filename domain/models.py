@@ -322,3 +322,29 @@ class PenpalLetter(Base):
     delivered_at: Mapped[datetime | None]  # a learner's letter: when sent
     announced_at: Mapped[datetime | None]  # a reply: its `penpal_reply` event was published
     read_at: Mapped[datetime | None]
+
+
+class JourneyAnswer(Base):
+    """A learner's answer to a journey question (prompts/journey/), scored once by the
+    llm worker: `score` and `result` are NULL until then. Answers can be retried; a
+    question's best score counts."""
+
+    __tablename__ = "journey_answers"
+    __table_args__ = (
+        CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_in_range"),
+        Index("ix_journey_answers_user_question", "user_id", "question_id", "score"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    unit_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(2))  # the question's level
+    answer: Mapped[str] = mapped_column(Text)
+    analysis: Mapped[dict[str, Any] | None]  # the language analysis, once made (nlp)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    result: Mapped[dict[str, Any] | None]  # feedback, corrections, covered and missing points
+    provider: Mapped[str | None] = mapped_column(String(32))
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scored_at: Mapped[datetime | None]

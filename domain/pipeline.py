@@ -26,12 +26,12 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import hints, memory, outbox, penpal, prompt_files, sandbox, turns, vocabulary
+from domain import hints, journey, memory, outbox, penpal, prompt_files, sandbox, turns, vocabulary
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
-from domain.language import analyse_grammar, analyse_message, llm_pass, moderate, words
+from domain.language import analyse_answer, analyse_grammar, analyse_message, llm_pass, moderate, words
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
@@ -342,6 +342,47 @@ class Pipeline:
             self.publisher.publish_once(user_id, "penpal_reply", {"letter": view}, once_key=f"penpal:{view['id']}")
         if delivered:
             penpal.mark_announced(db, [view["id"] for _, view in delivered])
+
+    # --- journey answers -----------------------------------------------------------
+
+    def analyse_journey_answer(self, answer_id: uuid.UUID) -> None:
+        """Analyse an answer (on `nlp`), then have it scored (on `llm`)."""
+        with statement_scope() as db:
+            given = journey.pending_answer(db, answer_id)
+        if given is None:
+            return  # scored already (a redelivery)
+        if given.analysis is None:
+            analysis = analyse_answer(given.answer, "fr", given.native_language)
+            with statement_scope() as db:
+                journey.store_analysis(db, answer_id, analysis)
+        self.send_task("journey.score", [str(answer_id)], {})
+
+    def score_journey_answer(self, answer_id: uuid.UUID) -> None:
+        """Score an analysed answer once and publish it as `journey_scored`."""
+        with statement_scope() as db:
+            given = journey.pending_answer(db, answer_id)
+        if given is None or given.analysis is None:
+            return  # scored already, or not analysed yet (the outbox sweeper starts over)
+        score, result, provider, degraded = self._score(given)
+        with session_scope() as db:
+            answer = journey.store_score(db, answer_id, score, result, provider=provider, degraded=degraded)
+            data = journey.scored_event(answer) if answer is not None else None
+        if data is not None:
+            self.publisher.publish(given.user_id, "journey_scored", data)
+
+    def _score(self, given: journey.AnswerInput) -> tuple[int, dict[str, Any], str, bool]:
+        """(score, result, who scored, degraded): the model, asked again once when its
+        answer is invalid; else the offline scorer (degraded if a model was configured)."""
+        if not self.chain.providers:
+            return (*journey.offline_score(given), "offline", False)
+        for _ in range(2):
+            answered = self.chain.complete_json_by(journey.scoring_request(given), journey.SCORE_SCHEMA,
+                                                   deadline=time.monotonic() + _SIDE_CALL_SECONDS)
+            found = journey.model_result(given, answered[0]) if answered else None
+            if found is not None:
+                return (*found, answered[1], False)
+        log.warning("no provider scored journey answer %s; scored offline", given.answer_id)
+        return (*journey.offline_score(given), "offline", True)
 
     # --- recovery (beat) ----------------------------------------------------------
 

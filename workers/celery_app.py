@@ -1,7 +1,7 @@
 """The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
 
 Queues: `llm` (I/O bound: replies, the model's grammar pass, hints, summaries, penpal
-letters; a gevent pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation,
+letters, journey scoring; a gevent pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation,
 finishing, sweeping, delivering penpal replies, FSRS).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _direct(queue: str) -> dict[str, str]:
 
 celery = Celery("parlons", broker=settings.celery_broker_url,
                 include=["workers.turns", "workers.hints", "workers.progress", "workers.penpal",
-                         "workers.maintenance"])
+                         "workers.journey", "workers.maintenance"])
 celery.conf.update(
     broker_transport="workers.broker:Transport",
     task_default_queue="default",
@@ -31,9 +31,11 @@ celery.conf.update(
         "turns.grammar_with_model": _direct("llm"),
         "hints.*": _direct("llm"),
         "penpal.write": _direct("llm"),
+        "journey.score": _direct("llm"),
         "turns.grammar": _direct("nlp"),
         "language.*": _direct("nlp"),
         "penpal.analyse": _direct("nlp"),
+        "journey.analyse": _direct("nlp"),
         "turns.moderation": _direct("default"),
         "turns.finalize": _direct("default"),
         "maintenance.*": _direct("default"),

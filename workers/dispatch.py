@@ -22,6 +22,7 @@ _TASKS_BY_KIND = {
     "hint": (("hints.generate", False),),
     "reviews": (("progress.conversation_reviews", False),),
     "penpal": (("penpal.analyse", False),),
+    "journey": (("journey.analyse", False),),
 }
 
 

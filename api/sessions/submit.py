@@ -1,5 +1,6 @@
-"""Accepting a learner's message, hint request or penpal letter: stored first (with its
-outbox entry), then the work starts, the same way from REST and from the socket."""
+"""Accepting a learner's message, hint request, penpal letter or journey answer: stored
+first (with its outbox entry), then the work starts, the same way from REST and from
+the socket."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,7 @@ import flask
 import redis
 
 from api.runtime import characters
-from domain import hints, penpal, sandbox, turns
+from domain import hints, journey, penpal, sandbox, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
 from domain.models import User
@@ -57,6 +58,16 @@ def accept_letter(*, user: User, character_id: str, body: str, subject: str | No
                                            subject=subject)
         view = {"letter": penpal.present_letter(letter, reply), "reply_expected_at": reply.deliver_at.isoformat()}
     _soon(functools.partial(dispatch_best_effort, penpal.OUTBOX_KIND, reply.id), after_response)
+    return view
+
+
+def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, after_response: bool = False) -> dict:
+    """Store a journey answer, then start its scoring; the score follows as a
+    `journey_scored` event and in GET /journey/answers/{id}."""
+    with session_scope() as db:
+        view = journey.present_answer(journey.submit_answer(db, user_id=user_id, question_id=question_id,
+                                                            answer=answer))
+    _soon(functools.partial(dispatch_best_effort, journey.OUTBOX_KIND, view["id"]), after_response)
     return view
 
 

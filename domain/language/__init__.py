@@ -35,6 +35,16 @@ def analyse_message(text: str, language: str, *, native_language: str | None = N
             "word_feedback": words.word_feedback(doc, involved, shown)}
 
 
+def analyse_answer(text: str, language: str, native_language: str | None = None) -> dict:
+    """Errors and corrected text, plus what scoring an answer needs: its word count and
+    every lemma its words can be a form of (a journey answer's offline score)."""
+    result = analyse_grammar(text, language, native_language)
+    doc = grammar.parse(text)
+    tokens = [token for token in doc if token.text.replace("-", "").replace("'", "").isalpha()]
+    lemmas = set().union(*(words.readings(token) for token in tokens)) if tokens else set()
+    return {**result, "word_count": len(tokens), "lemmas": sorted(lemmas)}
+
+
 def analyse_grammar(text: str, language: str, native_language: str | None = None) -> dict:
     """Errors and corrected text only (POST /language/check)."""
     result = analyse_message(text, language, native_language=native_language)
@@ -42,6 +52,7 @@ def analyse_grammar(text: str, language: str, native_language: str | None = None
 
 
 __all__ = [
+    "analyse_answer",
     "analyse_grammar",
     "analyse_message",
     "GrammarError",

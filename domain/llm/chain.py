@@ -90,9 +90,15 @@ class ProviderChain:
     def complete_json(self, request: ChatRequest, schema: dict, *, deadline: float) -> dict | None:
         """The first provider's answer valid against `schema`, or None when no provider
         could give one in time (the caller then does without, e.g. local grammar)."""
+        answered = self.complete_json_by(request, schema, deadline=deadline)
+        return answered[0] if answered else None
+
+    def complete_json_by(self, request: ChatRequest, schema: dict, *, deadline: float) -> tuple[dict, str] | None:
+        """`complete_json`, with the name of the provider that answered."""
         for provider in self.providers:
             try:
-                return provider.complete_json(request, schema, deadline=deadline - OFFLINE_RESERVE_SECONDS)
+                return provider.complete_json(request, schema, deadline=deadline - OFFLINE_RESERVE_SECONDS), \
+                    provider.name
             except ProviderFailure as failure:
                 log.warning("LLM provider %s failed a JSON request: %s", provider.name, failure.reason)
         return None
