@@ -236,3 +236,65 @@ def test_openai_refusing_the_secret_is_a_502_and_creates_nothing(learner, fake):
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "realtime_refused"
     assert learner.get("/api/v1/sessions").json()["items"] == []
+
+
+# --- penpal letters and journey scoring with models ----------------------------------------
+
+LETTER = "Bonjour Camille ! Samedi, je suis allé au marché avec mes amie. Et toi, que fais-tu le week-end ?"
+
+
+def _penpal_reply(learner) -> dict:
+    with learner.socket("/api/v1/ws") as socket:
+        response = learner.post("/api/v1/penpal/letters", {"character_id": "camille", "body": LETTER})
+        assert response.status_code == 201, response.text
+        event = socket.until(lambda e: e["type"] == "penpal_reply", timeout=30)[-1]
+    return event["data"]["letter"]
+
+
+def test_a_penpal_reply_is_written_by_the_model_in_the_characters_voice(learner, fake):
+    fake.openai.reply_text = "Bonjour ! Merci pour ta lettre. Au marché avec tes amies, quelle chance ! Camille"
+    reply = _penpal_reply(learner)
+    assert reply["body"] == fake.openai.reply_text
+    assert [(c["original"], c["correction"]) for c in reply["corrections"]] == [("amie", "amies")]
+    request = [c.body for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")][-1]
+    assert "You are Camille" in request["messages"][0]["content"]
+    assert "has written you a letter" in request["messages"][0]["content"]
+    assert request["messages"][-1] == {"role": "user", "content": LETTER}
+
+
+def test_a_penpal_reply_falls_back_to_the_offline_letter_near_its_due_time(learner, fake):
+    fake.openai.down(), fake.anthropic.down()
+    reply = _penpal_reply(learner)  # due in two seconds: no time to wait for the providers
+    assert reply["body"].rstrip().endswith("Camille") and "amies" in reply["body"]
+
+
+def _scored(learner, text: str) -> dict:
+    with learner.socket("/api/v1/ws") as socket:
+        response = learner.post("/api/v1/journey/questions/a1-se-presenter-01/answers", {"answer": text})
+        assert response.status_code == 202, response.text
+        event = socket.until(lambda e: e["type"] == "journey_scored", timeout=30)[-1]
+    return event["data"]["answer"]
+
+
+def test_a_journey_answer_is_scored_by_the_model_through_the_schema(learner, fake):
+    fake.openai.reply_json = {"score": 88, "feedback": "Très clair !", "covered_points": ["says their name"],
+                              "corrections": [{"wrong": "viens de la Berlin", "correction": "viens de Berlin",
+                                               "explanation": "No article before a city."}]}
+    scored = _scored(learner, "Je m'appelle Alex et je viens de la Berlin.")
+    assert (scored["score"], scored["provider"], scored["degraded"]) == (88, "openai", False)
+    assert scored["covered_points"] == ["says their name"]
+    assert scored["missing_points"] == ["says where they come from"]
+    assert scored["corrections"] == [{"original": "viens de la Berlin", "correction": "viens de Berlin",
+                                      "message": "No article before a city."}]
+    request = [c.body for c in fake.openai.calls("/v1/chat/completions") if not c.body.get("stream")][-1]
+    assert "Comment tu t'appelles" in request["messages"][0]["content"]
+
+
+def test_malformed_scores_are_asked_again_once_then_scored_offline(learner, fake):
+    fake.openai.reply_json = "{not json"
+    fake.anthropic.reply_json = {"score": 150, "feedback": "?", "covered_points": [], "corrections": []}  # invalid
+    scored = _scored(learner, "Je m'appelle Alex et je viens de Berlin. J'habite à Paris.")
+    assert (scored["provider"], scored["degraded"]) == ("offline", True)
+    assert scored["covered_points"] == ["says their name", "says where they come from"] and scored["passed"]
+    scoring_calls = [c for c in fake.openai.calls("/v1/chat/completions") if not c.body.get("stream")]
+    assert len(scoring_calls) >= 2, "asked again once"
