@@ -204,3 +204,25 @@ def test_a_reply_written_after_its_due_time_is_delivered_as_soon_as_it_is_writte
 
 def stack_db(stack) -> psycopg.Connection:
     return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+
+
+def test_a_reply_delivered_by_a_job_that_died_before_announcing_it_is_announced_once(stack, learner):
+    with learner.socket("/api/v1/ws") as socket, stack_db(stack) as conn:
+        letter = write(learner)["letter"]
+        conn.execute("UPDATE penpal_letters SET deliver_at = now() + interval '1 hour' WHERE in_reply_to = %s",
+                     (letter["id"],))
+        deadline = time.monotonic() + 20
+        while conn.execute("SELECT body IS NULL FROM penpal_letters WHERE in_reply_to = %s",
+                           (letter["id"],)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the reply was never written"
+            time.sleep(0.2)
+        # What a delivery job leaves when it dies between its commit and the publish.
+        conn.execute("UPDATE penpal_letters SET deliver_at = now() - interval '1 minute', "
+                     "delivered_at = now() - interval '1 minute' WHERE in_reply_to = %s", (letter["id"],))
+        [event] = replies(socket, 1)
+        # Its announcement flag lost as well: the event is not published a second time.
+        conn.execute("UPDATE penpal_letters SET announced_at = NULL WHERE in_reply_to = %s", (letter["id"],))
+        assert no_more_replies(socket, 3) == []
+        announced = conn.execute("SELECT announced_at FROM penpal_letters WHERE in_reply_to = %s",
+                                 (letter["id"],)).fetchone()[0]
+    assert event["data"]["letter"]["in_reply_to"] == letter["id"] and announced is not None
