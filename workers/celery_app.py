@@ -1,8 +1,8 @@
 """The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
 
 Queues: `llm` (I/O bound: replies, the model's grammar pass, hints, summaries, penpal
-letters, journey scoring; a gevent pool), `nlp` (spaCy, CPU bound, prefork), `default` (moderation,
-finishing, sweeping, delivering penpal replies, FSRS).
+letters, journey scoring; a gevent pool), `nlp` (spaCy, CPU bound, prefork: every
+analysis), `default` (moderation, finishing, sweeping, delivering penpal replies, FSRS).
 """
 from __future__ import annotations
 
