@@ -25,7 +25,7 @@ class AnswerCreateSchema(ma.Schema):
                                                        _not_blank])
 
 
-class CorrectionSchema(ma.Schema):
+class AnswerCorrectionSchema(ma.Schema):
     original = ma.fields.String()
     correction = ma.fields.String()
     message = ma.fields.String()
@@ -41,7 +41,7 @@ class AnswerSchema(ma.Schema):
     score = ma.fields.Integer(allow_none=True, metadata={"description": "0-100"})
     passed = ma.fields.Boolean(allow_none=True, metadata={"description": f"score >= {journey.PASS_SCORE}"})
     feedback = ma.fields.String(allow_none=True)
-    corrections = ma.fields.List(ma.fields.Nested(CorrectionSchema))
+    corrections = ma.fields.List(ma.fields.Nested(AnswerCorrectionSchema))
     covered_points = ma.fields.List(ma.fields.String())
     missing_points = ma.fields.List(ma.fields.String())
     provider = ma.fields.String(allow_none=True)

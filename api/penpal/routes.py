@@ -32,7 +32,7 @@ class LetterCreateSchema(ma.Schema):
         "description": f"{penpal.LETTER_MIN_CHARS} to {penpal.LETTER_MAX_CHARS} characters"})
 
 
-class CorrectionSchema(ma.Schema):
+class LetterCorrectionSchema(ma.Schema):
     start = ma.fields.Integer()
     end = ma.fields.Integer()
     original = ma.fields.String()
@@ -51,7 +51,7 @@ class LetterSchema(ma.Schema):
     level = ma.fields.String()
     sent_at = ma.fields.String()
     read_at = ma.fields.String(allow_none=True)
-    corrections = ma.fields.List(ma.fields.Nested(CorrectionSchema), metadata={
+    corrections = ma.fields.List(ma.fields.Nested(LetterCorrectionSchema), metadata={
         "description": "a reply only: corrections to the letter it answers"})
     reply_id = ma.fields.String(allow_none=True, metadata={"description": "a learner's letter: its delivered reply"})
     reply_expected_at = ma.fields.String(allow_none=True, metadata={
