@@ -1,11 +1,12 @@
 """The Flask application factory."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from flask import Flask, redirect, send_from_directory
+from flask import Flask, send_from_directory
 
+from api.observability import observe_requests
+from domain import logs
 from domain.config import Settings, get_settings
 
 SWAGGER_UI_DIR = Path(__import__("flask_swagger_ui").__file__).parent / "dist"
@@ -13,7 +14,7 @@ SWAGGER_UI_DIR = Path(__import__("flask_swagger_ui").__file__).parent / "dist"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level)
 
     app = Flask(__name__)
     app.config.update(
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     sock.init_app(app)
     register_error_handlers(app)
+    observe_requests(app)
     app.teardown_appcontext(close_db)
 
     from api.auth.routes import blp as auth_blp
@@ -65,9 +67,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     def swagger_assets(filename: str):
         return send_from_directory(SWAGGER_UI_DIR, filename)
 
-    @app.get("/")
-    def index():
-        return redirect("/docs")
+    from api.playground.routes import blp as playground_blp
+
+    app.register_blueprint(playground_blp)  # the page at "/", outside the OpenAPI document
+    # Where Prometheus looks by default; the same as /api/v1/metrics.
+    from api.ops.routes import get_metrics
+
+    app.add_url_rule("/metrics", "metrics", get_metrics)
 
     from api.cli import register_cli
 

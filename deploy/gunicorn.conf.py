@@ -16,3 +16,10 @@ keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def child_exit(server, worker):
+    # Multiprocess metrics: a dead worker's live gauges (open sockets) stop counting.
+    from domain.metrics import process_exited
+
+    process_exited(worker.pid)

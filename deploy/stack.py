@@ -8,6 +8,7 @@ data stays in ./.data/ for the next run.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,13 +73,21 @@ def main() -> int:
         subprocess.run([BIN / "flask", "--app", "api:create_app", "vocab", "seed", "--generate-sample"],
                        env=env, cwd=REPO, check=True)
 
+        # Metrics of every process, added up by the web's /metrics; stale files of a
+        # previous run would be added too, so the folder starts empty.
+        metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA / "metrics")))
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+
         # honcho hands PORT to the first process (web) and PORT+100·i to the others.
         port = env.setdefault("PORT", "8000")
         flower_port = env.get("FLOWER_PORT", "5555")
         flower_auth = env.get("FLOWER_BASIC_AUTH", "admin:parlons")
         print(
             "\n"
+            f"  Playground    http://127.0.0.1:{port}/\n"
             f"  Parlons API   http://127.0.0.1:{port}/api/v1   (Swagger UI: http://127.0.0.1:{port}/docs)\n"
+            f"  Metrics       http://127.0.0.1:{port}/metrics\n"
             f"  Flower        http://127.0.0.1:{flower_port}   (login {flower_auth})\n"
             f"  Demo learner  {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
             "  Ctrl-C stops everything.\n",

@@ -18,6 +18,8 @@ from typing import Any
 
 import redis
 
+from domain.metrics import EVENTS_PUBLISHED
+
 CHANNEL_PREFIX = "parlons:events:"
 
 # KEYS: stream, channel. ARGV: maxlen, ttl seconds, envelope JSON without id, origin.
@@ -102,6 +104,7 @@ class EventPublisher:
         event_id = self._append(
             keys=[stream_key(user_id), channel(user_id)], args=[self._maxlen, self._ttl, body, "-"]
         )
+        EVENTS_PUBLISHED.labels(event_type).inc()
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
     def publish_once(self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any], *,
@@ -112,6 +115,8 @@ class EventPublisher:
         event_id = self._append_once(
             keys=[stream_key(user_id), channel(user_id), f"parlons:published:{once_key}"],
             args=[self._maxlen, self._ttl, body, "-"])
+        if event_id is not None:
+            EVENTS_PUBLISHED.labels(event_type).inc()
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
     def publish_ephemeral(
@@ -121,6 +126,7 @@ class EventPublisher:
         event_id = "x-" + uuid.uuid4().hex[:16]
         body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
         self._redis.publish(channel(user_id), f"{event_id} {origin} {body}")
+        EVENTS_PUBLISHED.labels(event_type).inc()
         return event_id
 
     def replay(self, user_id: uuid.UUID | str, after_id: str, limit: int = 1000) -> list[Event]:

@@ -26,7 +26,7 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import hints, journey, memory, outbox, penpal, prompt_files, sandbox, turns, vocabulary
+from domain import hints, journey, logs, memory, metrics, outbox, penpal, prompt_files, sandbox, turns, vocabulary
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
@@ -129,6 +129,7 @@ class Pipeline:
         if claim is None:  # done already, or another attempt holds it: only make sure the turn finishes
             self.finalize(turn_id)
             return
+        logs.bind(user_id=given.user_id, session_id=given.session_id)
 
         stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar}, attempt)
         if stages is None:
@@ -445,6 +446,10 @@ class Pipeline:
 
     def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:
         self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
+        metrics.TURNS.labels(view["status"], str(bool(view["degraded"])).lower()).inc()
+        if view["status"] == "complete" and view["completed_at"]:
+            took = datetime.fromisoformat(view["completed_at"]) - datetime.fromisoformat(view["created_at"])
+            metrics.TURN_STAGE_SECONDS.labels("complete").observe(took.total_seconds())
         used_words = [entry for entry in view["word_feedback"] if entry.get("usage") != words.NOT_USED]
         if view["status"] == "complete" and used_words:
             try:  # best effort: the finish wrote an outbox entry, which the sweeper re-sends
@@ -455,8 +460,11 @@ class Pipeline:
     def _coalescer(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int) -> DeltaCoalescer:
         """Coalesces the reply into `reply_delta` events for this attempt."""
         user_id, session_id = given.user_id, str(given.session_id)
+        accepted_at = given.deadline_at - timedelta(seconds=self.settings.turn_deadline_seconds)
 
         def emit(delta: str, index: int, reset: bool) -> None:
+            if index == 0 and not reset:
+                metrics.TURN_STAGE_SECONDS.labels("reply_started").observe((utcnow() - accepted_at).total_seconds())
             data = {"session_id": session_id, "turn_id": str(turn_id), "delta": delta, "index": index,
                     "attempt": attempt}
             if reset:

@@ -6,6 +6,8 @@ analysis), `default` (moderation, finishing, sweeping, delivering penpal replies
 """
 from __future__ import annotations
 
+import time
+
 from celery import Celery, signals
 from celery.schedules import crontab
 
@@ -73,6 +75,44 @@ celery.conf.update(
     },
     worker_hijack_root_logger=False,
 )
+
+
+@signals.setup_logging.connect
+def _json_logs(loglevel: int | str | None = None, **_: object) -> None:
+    # Connected, this replaces Celery's own logging setup: JSON lines at the --loglevel given.
+    from domain import logs
+
+    logs.configure(loglevel or settings.log_level)
+
+
+@signals.before_task_publish.connect
+def _carry_log_context(headers: dict, **_: object) -> None:
+    """A task carries the log context (request id, learner...) of whoever enqueued it."""
+    from domain import logs
+
+    headers["parlons_context"] = logs.context()
+
+
+@signals.task_prerun.connect
+def _task_started(task, args: tuple = (), **_: object) -> None:
+    from domain import logs
+
+    carried = getattr(task.request, "parlons_context", None) or {}
+    subject = {"turn_id": args[0]} if task.name.startswith("turns.") and args else \
+        {"ref_id": args[0]} if args and isinstance(args[0], str) else {}
+    logs.reset(**{**carried, "task": task.name, "task_id": task.request.id, **subject})
+    task.request.parlons_started = time.perf_counter()
+
+
+@signals.task_postrun.connect
+def _task_finished(task, state: str | None = None, **_: object) -> None:
+    from domain import metrics
+
+    outcome = {"SUCCESS": "success", "RETRY": "retry"}.get(state or "", "failure")
+    metrics.TASKS.labels(task.name, outcome).inc()
+    started = getattr(task.request, "parlons_started", None)
+    if started is not None:
+        metrics.TASK_SECONDS.labels(task.name).observe(time.perf_counter() - started)
 
 
 @signals.worker_process_init.connect

@@ -1,11 +1,14 @@
-"""Liveness and readiness, for load balancers and operators."""
+"""Liveness, readiness and metrics, for load balancers, operators and Prometheus."""
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from api.extensions import db
+from domain import metrics
+from domain.db import statement_scope
 from domain.redis_client import get_redis
 from workers.celery_app import celery
 
@@ -34,6 +37,13 @@ def readyz():
               "broker": _check(_broker_ping)}
     ready = all(value == "ok" for value in checks.values())
     return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+@blp.get("/metrics")
+@blp.doc(responses={200: {"description": "Prometheus text format"}})
+def get_metrics():
+    """Metrics of the web and worker processes, and the backlogs (README, "Metrics")."""
+    return Response(metrics.render(statement_scope), mimetype="text/plain; version=0.0.4")
 
 
 def _broker_ping() -> None:

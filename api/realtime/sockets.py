@@ -22,6 +22,7 @@ from api.extensions import close_db, db, sock
 from api.realtime.hub import RESYNC, Subscription, hub
 from api.sessions.schemas import MessageCreateSchema, SessionSchema
 from api.sessions.submit import accept_message, request_hints
+from domain import metrics
 from domain import conversations
 from domain.config import get_settings
 from domain.errors import DomainError
@@ -76,9 +77,11 @@ def _serve(ws: Any, session_id: str | None) -> None:
                 return
         sender = threading.Thread(target=connection.pump, daemon=True)
         sender.start()
+        metrics.WEBSOCKETS_OPEN.inc()
         try:
             connection.read_loop()
         finally:
+            metrics.WEBSOCKETS_OPEN.dec()
             connection.closed.set()
             subscription.deliver(RESYNC)  # wake the sender so it can exit
             sender.join(timeout=5)

@@ -17,6 +17,7 @@ from functools import cache
 
 import redis
 
+from domain import metrics
 from domain.config import Settings, get_settings
 from domain.llm.anthropic_provider import AnthropicProvider
 from domain.llm.base import ChatRequest, ProviderFailure
@@ -56,10 +57,12 @@ class ReplyStream:
             if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
                 self._failed(provider, "no time left")
                 continue
+            self._fell_back_to(provider.name)
             try:
-                for piece in provider.stream_chat(request, deadline=deadline):
-                    self.provider = provider.name
-                    yield piece
+                with metrics.llm_call(provider.name, "reply"):
+                    for piece in provider.stream_chat(request, deadline=deadline):
+                        self.provider = provider.name
+                        yield piece
                 return
             except ProviderFailure as failure:
                 self._failed(provider, failure.reason)
@@ -67,9 +70,14 @@ class ReplyStream:
                     self.provider = None
                     if on_restart:
                         on_restart()
+        self._fell_back_to("offline")
         self.provider = "offline"
         self.degraded = bool(providers)
         yield from offline()
+
+    def _fell_back_to(self, name: str) -> None:
+        if self.failures:
+            metrics.LLM_FALLBACKS.labels(self.failures[-1][0], name).inc()
 
     def _failed(self, provider: RemoteProvider, reason: str) -> None:
         self.failures.append((provider.name, reason))
@@ -95,12 +103,17 @@ class ProviderChain:
 
     def complete_json_by(self, request: ChatRequest, schema: dict, *, deadline: float) -> tuple[dict, str] | None:
         """`complete_json`, with the name of the provider that answered."""
+        failed = None
         for provider in self.providers:
+            if failed:
+                metrics.LLM_FALLBACKS.labels(failed, provider.name).inc()
             try:
-                return provider.complete_json(request, schema, deadline=deadline - OFFLINE_RESERVE_SECONDS), \
-                    provider.name
+                with metrics.llm_call(provider.name, "json"):
+                    answer = provider.complete_json(request, schema, deadline=deadline - OFFLINE_RESERVE_SECONDS)
+                return answer, provider.name
             except ProviderFailure as failure:
                 log.warning("LLM provider %s failed a JSON request: %s", provider.name, failure.reason)
+                failed = provider.name
         return None
 
     @property

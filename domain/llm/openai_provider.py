@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 
+from domain import metrics
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.remote import CallPolicy, RemoteProvider
 
@@ -35,7 +36,8 @@ class OpenAIProvider(RemoteProvider):
             flagged = [name for name, on in result.categories.to_dict().items() if on]
             return {"flagged": bool(result.flagged), "categories": flagged}
 
-        return self._call_until(deadline, attempt)
+        with metrics.llm_call(self.name, "moderation"):
+            return self._call_until(deadline, attempt)
 
     def create_realtime_client_secret(self, session: dict, *, deadline: float) -> dict:
         """A short-lived secret a browser uses to open a Realtime session itself:
@@ -48,7 +50,8 @@ class OpenAIProvider(RemoteProvider):
             return {"value": secret.value, "expires_at": secret.expires_at,
                     "session": secret.session.to_dict(mode="json")}
 
-        return self._call_until(deadline, attempt)
+        with metrics.llm_call(self.name, "realtime"):
+            return self._call_until(deadline, attempt)
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
         stream = self._client.chat.completions.create(**self._chat_arguments(request), stream=True, timeout=timeout)

@@ -81,6 +81,8 @@ class Stack:
         env["DATABASE_URL"] = self.database_url or os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
         env["REDIS_URL"] = self.redis_url or os.environ.get("TEST_REDIS_URL") or self._start_redis()
         env.pop("BROKER_URL", None)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.data_dir / "metrics")
+        (self.data_dir / "metrics").mkdir(exist_ok=True)
         self.env = env
         subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
                        env=env, cwd=REPO, check=True, capture_output=True)

@@ -1,0 +1,1 @@
+"""The playground: one static page at `/` that drives the public API and sockets."""

@@ -1,0 +1,48 @@
+"""Structured logs: one JSON object per line, from the web and the workers.
+
+Each line carries what is known of its context: the request id (taken from an
+`X-Request-ID` header or made up, returned in the response, and carried into the tasks
+the request enqueues, and the tasks those enqueue), the learner, the session and the
+turn. Message text, passwords and tokens are never logged at INFO.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("parlons_log_context", default={})
+
+
+def bind(**fields: Any) -> None:
+    """Add fields to every line logged from here on, in this request or task."""
+    _context.set({**_context.get(), **{k: str(v) for k, v in fields.items() if v is not None}})
+
+
+def reset(**fields: Any) -> None:
+    """Start a new context (a new request or task) with these fields."""
+    _context.set({k: str(v) for k, v in fields.items() if v is not None})
+
+
+def context() -> dict[str, str]:
+    return dict(_context.get())
+
+
+class _WithContext(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            setattr(record, key, value)
+        return True
+
+
+def configure(level: str | int) -> None:
+    """JSON lines on stderr for the whole process."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                       rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    handler.addFilter(_WithContext())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if isinstance(level, int) else level.upper())
