@@ -1,0 +1,49 @@
+"""JSON log lines with their context, and the model-call metric."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from domain import logs, metrics
+from domain.llm.base import ProviderFailure
+
+
+@pytest.fixture
+def json_logs():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    logs.configure("INFO")
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_a_log_line_is_one_json_object_with_the_bound_context(json_logs, capsys):
+    logs.reset(request_id="r-1", user_id="u-1")
+    logs.bind(turn_id="t-1", session_id=None)  # unknown fields are left out
+    logging.getLogger("parlons.test").info("turn stored", extra={"duration_ms": 3.5})
+    [line] = capsys.readouterr().err.strip().splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"], record["message"]) == ("INFO", "parlons.test", "turn stored")
+    assert (record["request_id"], record["user_id"], record["turn_id"], record["duration_ms"]) == \
+        ("r-1", "u-1", "t-1", 3.5)
+    assert "session_id" not in record
+    logs.reset()
+    assert logs.context() == {}
+
+
+def test_model_calls_are_counted_by_outcome_and_timed():
+    def count(outcome: str) -> float:
+        return metrics.LLM_CALLS.labels("openai", "json", outcome)._value.get()
+
+    ok, errors = count("ok"), count("error")
+    timed = metrics.LLM_CALL_SECONDS.labels("openai", "json")._sum.get()
+    with metrics.llm_call("openai", "json"):
+        pass
+    with pytest.raises(ProviderFailure):
+        with metrics.llm_call("openai", "json"):
+            raise ProviderFailure("timeout")
+    assert (count("ok"), count("error")) == (ok + 1, errors + 1)
+    assert metrics.LLM_CALL_SECONDS.labels("openai", "json")._sum.get() >= timed
