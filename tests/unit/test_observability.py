@@ -11,7 +11,7 @@ from domain.llm.base import ProviderFailure
 
 
 @pytest.fixture
-def json_logs():
+def json_logs(capsys):
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     logs.configure("INFO")
