@@ -25,7 +25,7 @@ def test_a_log_line_is_one_json_object_with_the_bound_context(json_logs, capsys)
     logs.bind(turn_id="t-1", session_id=None)  # unknown fields are left out
     logging.getLogger("parlons.test").info("turn stored", extra={"duration_ms": 3.5})
     lines = capsys.readouterr().err.strip().splitlines()  # other tests' threads may log too
-    [record] = [json.loads(line) for line in lines if '"parlons.test"' in line]
+    [record] = [json.loads(line) for line in lines if line.startswith("{") and '"parlons.test"' in line]
     assert (record["level"], record["logger"], record["message"]) == ("INFO", "parlons.test", "turn stored")
     assert (record["request_id"], record["user_id"], record["turn_id"], record["duration_ms"]) == \
         ("r-1", "u-1", "t-1", 3.5)
