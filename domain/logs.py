@@ -30,10 +30,18 @@ def context() -> dict[str, str]:
     return dict(_context.get())
 
 
+# Celery's task lines carry the task's arguments and result; ours may hold a learner's
+# message, so they are left out.
+_PRIVATE_TASK_FIELDS = ("args", "kwargs", "return_value")
+
+
 class _WithContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in _context.get().items():
             setattr(record, key, value)
+        data = getattr(record, "data", None)
+        if isinstance(data, dict) and any(field in data for field in _PRIVATE_TASK_FIELDS):
+            record.data = {k: v for k, v in data.items() if k not in _PRIVATE_TASK_FIELDS}
         return True
 
 
