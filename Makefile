@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit lint bench clean-data install
+.PHONY: run test test-unit test-browser lint bench clean-data install
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: install
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
+
+# The playground in headless Chromium (apt-get install chromium chromium-driver); `make
+# test` runs it too when Chromium is installed, and reports it skipped otherwise.
+test-browser: install
+	$(BIN)/python -m pytest tests/browser -rs
 
 lint: install
 	$(BIN)/flake8

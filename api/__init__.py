@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     observe_requests(app)
     app.teardown_appcontext(close_db)
 
+    from api.admin.routes import blp as admin_blp
     from api.auth.routes import blp as auth_blp
     from api.characters.routes import blp as characters_blp
     from api.language.routes import blp as language_blp
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.vocabulary.routes import blp as vocabulary_blp
 
     for blueprint in (auth_blp, characters_blp, sessions_blp, turns_blp, sandbox_blp, language_blp,
-                      vocabulary_blp, progress_blp, penpal_blp, journey_blp, ops_blp):
+                      vocabulary_blp, progress_blp, penpal_blp, journey_blp, admin_blp, ops_blp):
         api.register_blueprint(blueprint)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 

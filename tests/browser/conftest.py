@@ -1,0 +1,67 @@
+"""Fixtures for the browser tests: the real stack (as the integration tests start it)
+and headless Chromium driven by Selenium through the system's chromedriver.
+
+Nothing is downloaded: the browser and its driver come from the system
+(`apt-get install chromium chromium-driver`); without them the tests are skipped.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.conftest import running_stack
+from tests.support.stack import Stack
+
+BROWSER_NAMES = ("chromium", "chromium-browser")
+DRIVER_NAMES = ("chromedriver",)
+DRIVER_PATHS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver")
+
+
+def _on_path(names: tuple[str, ...], paths: tuple[str, ...] = ()) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return next((path for path in paths if os.access(path, os.X_OK)), None)
+
+
+def chromium_paths() -> tuple[str | None, str | None]:
+    """(the Chromium binary, chromedriver), each None when missing."""
+    return _on_path(BROWSER_NAMES), _on_path(DRIVER_NAMES, DRIVER_PATHS)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """PostgreSQL, Redis, gunicorn, the Celery workers and beat, for this module's tests."""
+    with running_stack("browser") as running:
+        yield running
+
+
+@pytest.fixture
+def browser():
+    """A fresh headless Chromium (new profile: empty sessionStorage) per test. The page's
+    console is printed at the end, so a failing test shows the browser's errors."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = chromium_paths()
+    options = Options()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        try:
+            for entry in driver.get_log("browser"):
+                print(f"[browser {entry['level']}] {entry['message']}")
+        except Exception:  # the log is a help, never a failure
+            pass
+        driver.quit()

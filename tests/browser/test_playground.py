@@ -1,0 +1,217 @@
+"""The playground page (`/`, api/playground/) in headless Chromium against the real stack.
+
+What is tested, through the page only (it uses nothing but the public API and sockets):
+- a newcomer registers through the form and starts a story conversation with Camille;
+  a message with a mistake gets the mistake highlighted in the learner's bubble (from the
+  `grammar_feedback` event, with its explanation below), and the character's reply
+  streams in (`reply_delta`) and is finished by `turn_result`; a screenshot is saved to
+  `.data/browser/playground.png`;
+- an API error (a too-short password) is shown to the learner;
+- a Journey question is answered and its score appears (`journey_scored` on /api/v1/ws);
+- a flashcard is reviewed, and a penpal letter gets its reply live (`penpal_reply`) and
+  is marked read;
+- a reload keeps the learner signed in, refreshing a refused access token
+  (POST /auth/refresh), and shows the conversation again from the session's recent turns.
+
+Skipped, with the reason, when Chromium, chromedriver or Selenium is not installed.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.browser.conftest import chromium_paths
+from tests.support.stack import REPO
+
+_binary, _driver = chromium_paths()
+if _binary is None or _driver is None:
+    pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver): browser test skipped",
+                allow_module_level=True)
+pytest.importorskip("selenium", reason="Selenium is not installed (pip install -r requirements-dev.txt): "
+                                       "browser test skipped")
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+SCREENSHOT = REPO / ".data" / "browser" / "playground.png"
+MESSAGE = "Je suis allé au marché hier avec mes amie."
+PASSWORD = "parlons-playground"
+
+
+def wait(browser, seconds: float = 30) -> WebDriverWait:
+    return WebDriverWait(browser, seconds, poll_frequency=0.2)
+
+
+def by_id(browser, element_id: str):
+    return browser.find_element(By.ID, element_id)
+
+
+def fill(browser, element_id: str, text: str) -> None:
+    field = by_id(browser, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def figures(browser, element_id: str) -> dict[str, str]:
+    """A <dl>'s terms and values."""
+    terms = by_id(browser, element_id).find_elements(By.TAG_NAME, "dt")
+    values = by_id(browser, element_id).find_elements(By.TAG_NAME, "dd")
+    return {term.text: value.text for term, value in zip(terms, values)}
+
+
+def register(browser, stack, *, display_name: str = "Browser learner") -> str:
+    """Open the page and register a new learner through the form; their email."""
+    browser.get(stack.base_url + "/")
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "register-form")))
+    email = f"browser-{uuid.uuid4().hex[:10]}@example.com"
+    fill(browser, "register-email", email)
+    fill(browser, "register-password", PASSWORD)
+    fill(browser, "register-name", display_name)
+    Select(by_id(browser, "register-level")).select_by_value("A1")
+    Select(by_id(browser, "register-native")).select_by_value("en")
+    by_id(browser, "register-submit").click()
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "app")))
+    wait(browser).until(lambda b: "camille" in [o.get_attribute("value") for o in
+                                                Select(by_id(b, "chat-character")).options])
+    return email
+
+
+def test_chat_highlights_the_mistake_and_streams_the_reply(stack, browser):
+    register(browser, stack)
+    assert "Browser learner" in by_id(browser, "whoami").text
+    Select(by_id(browser, "chat-character")).select_by_value("camille")
+    Select(by_id(browser, "chat-level")).select_by_value("A2")
+    by_id(browser, "chat-start").click()
+    wait(browser).until(EC.text_to_be_present_in_element_attribute(
+        (By.ID, "session-socket-status"), "data-state", "open"))
+    assert "Camille" in by_id(browser, "chat-title").text
+
+    fill(browser, "chat-input", MESSAGE)
+    by_id(browser, "chat-send").click()
+
+    def finished_turn(b):
+        turns = b.find_elements(By.CSS_SELECTOR, "#chat-log [data-testid=turn][data-turn-id]")
+        if not turns:
+            return False
+        turn = turns[-1]
+        marks = turn.find_elements(By.CSS_SELECTOR, "[data-testid=learner-message] mark.grammar-error")
+        reply = turn.find_element(By.CSS_SELECTOR, "[data-testid=character-reply]")
+        if any("amie" in mark.text for mark in marks) and reply.get_attribute("data-status") == "complete" \
+                and reply.text.strip():
+            return turn
+        return False
+
+    turn = wait(browser).until(finished_turn)
+    learner = turn.find_element(By.CSS_SELECTOR, "[data-testid=learner-message]")
+    assert learner.text == MESSAGE  # the highlights keep the text as written
+    mark = next(m for m in learner.find_elements(By.CSS_SELECTOR, "mark.grammar-error") if "amie" in m.text)
+    assert mark.get_attribute("title"), "the explanation is the highlight's tooltip"
+    assert mark.get_attribute("data-category")
+    feedback = turn.find_element(By.CSS_SELECTOR, "[data-testid=grammar-feedback]")
+    assert feedback.is_displayed() and "amies" in feedback.text  # the suggestion, visible below
+    reply = turn.find_element(By.CSS_SELECTOR, "[data-testid=character-reply]")
+    assert int(reply.get_attribute("data-deltas") or 0) >= 1, "the reply streamed in as reply_delta events"
+    assert turn.get_attribute("data-moderation") == "clear"
+    assert not turn.find_element(By.CSS_SELECTOR, "[data-testid=moderation-notice]").is_displayed()
+    assert "XP" in turn.find_element(By.CSS_SELECTOR, ".turn-meta").text
+
+    # A hint: suggestions appear, and one click puts one in the input.
+    by_id(browser, "chat-hint").click()
+    hint = wait(browser).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#hint-list [data-testid=hint]")))
+    suggestion = hint.text
+    hint.click()
+    assert by_id(browser, "chat-input").get_attribute("value") == suggestion
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 0
+
+
+def test_an_api_error_is_shown(stack, browser):
+    browser.get(stack.base_url + "/")
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "register-form")))
+    fill(browser, "register-email", f"short-{uuid.uuid4().hex[:8]}@example.com")
+    fill(browser, "register-password", "short")
+    fill(browser, "register-name", "Short")
+    by_id(browser, "register-submit").click()
+    error = wait(browser).until(EC.visibility_of_element_located((By.ID, "auth-error")))
+    assert "password" in error.text
+    assert not by_id(browser, "app").is_displayed()
+
+
+def test_journey_answer_gets_a_score(stack, browser):
+    register(browser, stack)
+    by_id(browser, "tab-journey").click()
+    wait(browser).until(lambda b: by_id(b, "journey-prompt").text.strip())
+    assert by_id(browser, "journey-points").find_elements(By.TAG_NAME, "li")
+    fill(browser, "journey-answer", "Bonjour ! Je m'appelle Marie et je viens de Lyon, en France. "
+                                    "J'habite à Paris depuis deux ans avec ma famille.")
+    by_id(browser, "journey-submit").click()
+    wait(browser).until(EC.text_to_be_present_in_element_attribute((By.ID, "journey-score"), "data-state", "scored"))
+    score = by_id(browser, "journey-score")
+    assert "/ 100" in score.text
+    assert 0 <= int(score.get_attribute("data-score")) <= 100
+    wait(browser).until(lambda b: figures(b, "journey-progress").get("Answers") == "1")
+
+
+def test_flashcard_review_and_penpal_reply(stack, browser):
+    register(browser, stack)
+
+    by_id(browser, "tab-flashcards").click()
+    front = wait(browser).until(EC.visibility_of_element_located((By.ID, "card-front")))
+    lemma = front.text
+    assert lemma
+    by_id(browser, "card-show").click()
+    assert by_id(browser, "card-translation").text
+    by_id(browser, "rate-good").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "card-last"), f"«{lemma}»: Good"))
+
+    by_id(browser, "tab-penpal").click()
+    Select(by_id(browser, "letter-character")).select_by_value("camille")
+    fill(browser, "letter-subject", "Bonjour de Lyon")
+    fill(browser, "letter-body", "Chère Camille, je voudrais visiter ton café à Montmartre le mois prochain.")
+    by_id(browser, "letter-send").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "letter-status"), "Sent."))
+    # The test stack answers two seconds later; the reply comes live as penpal_reply.
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "letter-status"), "has arrived"))
+    reply = wait(browser).until(EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, "#penpal-threads [data-testid=letter][data-author=character]")))
+    assert reply.get_attribute("data-unread") == "true"
+    assert reply.find_element(By.CSS_SELECTOR, ".letter-body").text
+    reply.find_element(By.CSS_SELECTOR, "[data-testid=mark-read]").click()
+    wait(browser).until(lambda b: b.find_element(
+        By.CSS_SELECTOR, "#penpal-threads [data-testid=letter][data-author=character]").get_attribute(
+            "data-unread") == "false")
+
+
+def test_a_reload_resumes_the_conversation_and_refreshes_the_token(stack, browser):
+    register(browser, stack)
+    Select(by_id(browser, "chat-character")).select_by_value("camille")
+    by_id(browser, "chat-start").click()
+    wait(browser).until(EC.text_to_be_present_in_element_attribute(
+        (By.ID, "session-socket-status"), "data-state", "open"))
+    fill(browser, "chat-input", MESSAGE)
+    by_id(browser, "chat-send").click()
+    wait(browser).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#chat-log [data-testid=character-reply][data-status=complete]")))
+
+    # The access token goes bad (as an expired one would): the page refreshes it on the 401.
+    browser.execute_script("""
+        const kept = JSON.parse(sessionStorage.getItem("parlons.playground"));
+        kept.access = "not-a-token";
+        sessionStorage.setItem("parlons.playground", JSON.stringify(kept));""")
+    browser.refresh()
+    wait(browser).until(EC.text_to_be_present_in_element_attribute(
+        (By.ID, "session-socket-status"), "data-state", "open"))
+    assert by_id(browser, "app").is_displayed()
+    kept = browser.execute_script('return JSON.parse(sessionStorage.getItem("parlons.playground"))')
+    assert kept["access"] != "not-a-token"
+    # The conversation is shown again from the session's recent turns, highlights included.
+    turn = browser.find_element(By.CSS_SELECTOR, "#chat-log [data-testid=turn]")
+    assert any("amie" in mark.text for mark in turn.find_elements(By.CSS_SELECTOR, "mark.grammar-error"))
+    reply = turn.find_element(By.CSS_SELECTOR, "[data-testid=character-reply]")
+    assert reply.get_attribute("data-status") == "complete" and reply.text.strip()
