@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, vocabulary
+from domain import accounts, admin, vocabulary
 from domain.db import session_scope
-from domain.errors import Invalid
+from domain.errors import Conflict, Invalid, NotFound
 
 SAMPLE_CSV = Path(".data") / "vocabulary_sample.csv"
 
@@ -55,3 +57,177 @@ def register_cli(app: Flask) -> None:
         with session_scope() as db:
             report = vocabulary.seed(db, rows)
         click.echo(f"{report.rows} words from {csv_path}: {report.inserted} new, {report.updated} updated")
+
+    register_user_commands(app)
+    register_turn_commands(app)
+
+
+# --- users ------------------------------------------------------------------------------
+
+def _registration_check(name: str):
+    """A click callback that checks one field as registration does (api.auth.schemas.
+    RegisterSchema), so a bad value is refused at its prompt (asked again) or flag."""
+    def check(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        from api.auth.schemas import RegisterSchema
+
+        if value is None:
+            return value
+        errors = RegisterSchema().validate({name: value}, partial=True)
+        if name in errors:
+            raise click.BadParameter(" ".join(errors[name]))
+        return value
+    return check
+
+
+def _optional_language(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty answer is no native language; anything else is checked as registration does."""
+    value = (value or "").strip() or None
+    return _registration_check("native_language")(ctx, param, value)
+
+
+def _new_email(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A well-formed email no account has yet (checked before the password is asked for;
+    the unique index still decides at the end)."""
+    value = _registration_check("email")(ctx, param, value)
+    if value is not None:
+        with session_scope() as db:
+            if accounts.find_by_email(db, value) is not None:
+                raise click.BadParameter(f"An account with this email already exists ({value}).")
+    return value
+
+
+def _problems(error: ma.ValidationError) -> str:
+    messages = error.messages if isinstance(error.messages, dict) else {"input": error.messages}
+    return "; ".join(f"{name}: {' '.join(map(str, problems))}" for name, problems in messages.items())
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(text) for text in column) for column in zip(headers, *rows)]
+    lines = [headers, tuple("-" * width for width in widths), *rows]
+    return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def register_user_commands(app: Flask) -> None:
+    @app.cli.group("users")
+    def users() -> None:
+        """Accounts: create, list, change roles, reset passwords."""
+
+    @users.command("create")
+    @click.option("--email", prompt=True, callback=_new_email)
+    @click.option("--display-name", prompt=True, callback=_registration_check("display_name"))
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                  callback=_registration_check("password"), help="8 to 128 characters (prompted, hidden, if absent).")
+    @click.option("--role", type=click.Choice(admin.ROLES), default="learner", show_default=True, prompt=True)
+    @click.option("--level", type=click.Choice(accounts.CEFR_LEVELS, case_sensitive=False), default="A1",
+                  show_default=True, prompt=True)
+    @click.option("--native-language", default="", prompt="Native language (ISO 639 code, empty for none)",
+                  callback=_optional_language, help="Two or three letters, e.g. en.")
+    @click.option("--timezone", default="UTC", show_default=True, help="An IANA time zone, e.g. Europe/Paris.")
+    def create_user(email: str, display_name: str, password: str, role: str, level: str,
+                    native_language: str | None, timezone: str) -> None:
+        """Create an account (prompts for what the flags do not give). Prints its id."""
+        from api.auth.schemas import RegisterSchema
+
+        try:
+            fields = RegisterSchema().load({"email": email, "display_name": display_name, "password": password,
+                                            "level": level, "native_language": native_language,
+                                            "timezone": timezone})
+        except ma.ValidationError as error:
+            raise click.ClickException(f"Invalid account: {_problems(error)}") from None
+        try:
+            with session_scope() as db:
+                user = admin.create_user(db, role=role, **fields)
+                user_id, user_email = user.id, user.email
+        except (Conflict, Invalid) as problem:
+            raise click.ClickException(f"{problem.message} ({fields['email']})") from None
+        click.echo(f"created {role} {user_email}", err=True)
+        click.echo(str(user_id))
+
+    @users.command("list")
+    @click.option("--role", type=click.Choice(admin.ROLES), help="Only accounts with this role.")
+    @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+    def list_users(role: str | None, limit: int) -> None:
+        """Accounts, newest first."""
+        with session_scope() as db:
+            found, total = admin.list_users(db, role=role, per_page=limit)
+            rows = [(str(u.id), u.email, u.display_name, u.role, u.level, u.created_at.isoformat(timespec="seconds"))
+                    for u in found]
+        click.echo(_table(("id", "email", "display name", "role", "level", "created_at"), rows))
+        click.echo(f"{len(rows)} of {total} account{'s' if total != 1 else ''}")
+
+    @users.command("set-role")
+    @click.argument("email")
+    @click.argument("role", type=click.Choice(admin.ROLES))
+    def set_role(email: str, role: str) -> None:
+        """Give an account a role (learner or admin); it applies from the account's next request."""
+        try:
+            with session_scope() as db:
+                user, previous = admin.set_role(db, email=email, role=role)
+                user_email = user.email
+        except NotFound as problem:
+            raise click.ClickException(problem.message) from None
+        if previous == role:
+            click.echo(f"{user_email} is already {role}")
+        else:
+            click.echo(f"{user_email}: {previous} -> {role}")
+
+    @users.command("reset-password")
+    @click.argument("email")
+    @click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True,
+                  callback=_registration_check("password"), help="8 to 128 characters (prompted, hidden, if absent).")
+    def reset_password(email: str, password: str) -> None:
+        """Set a new password for an account, without the current one."""
+        try:
+            with session_scope() as db:
+                user_email = admin.reset_password(db, email=email, new_password=password).email
+        except NotFound as problem:
+            raise click.ClickException(problem.message) from None
+        click.echo(f"password reset for {user_email}")
+        # Tokens are revoked one by one (their jti, at logout); nothing revokes all of an
+        # account's tokens, and changing a password through the API does not either.
+        click.echo("Note: tokens issued before the reset stay valid until they expire (access tokens after "
+                   "JWT_ACCESS_TOKEN_MINUTES, refresh tokens after JWT_REFRESH_TOKEN_DAYS).", err=True)
+
+
+# --- turns ------------------------------------------------------------------------------
+
+def register_turn_commands(app: Flask) -> None:
+    @app.cli.group("turns")
+    def turns_group() -> None:
+        """Turns in the pipeline."""
+
+    @turns_group.command("requeue")
+    @click.option("--stuck", is_flag=True, help="Requeue every turn still pending after --older-than seconds.")
+    @click.option("--older-than", type=click.FloatRange(min=0), default=60.0, show_default=True,
+                  help="Seconds since the turn was submitted.")
+    @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
+                  help="At most this many turns, oldest first (run again for more).")
+    @click.option("-v", "--verbose", is_flag=True, help="List the requeued turns' ids.")
+    def requeue(stuck: bool, older_than: float, limit: int, verbose: bool) -> None:
+        """Publish the work of stuck turns again (after an incident: a lost broker, dead workers).
+
+        Each turn's outbox entry is written again if it is missing, then its stage tasks are
+        sent, as the sweeper does; the tasks are idempotent, so a turn already in progress
+        is not harmed."""
+        if not stuck:
+            raise click.UsageError("Say which turns to requeue: --stuck.")
+        from workers.dispatch import dispatch
+
+        report = admin.requeue_stuck_turns(session_scope, dispatch, older_than_seconds=older_than, limit=limit)
+        count = len(report.requeued)
+        click.echo(f"requeued {count} stuck turn{'' if count == 1 else 's'} (pending for more than {older_than:g} s)")
+        if report.outbox_recreated:
+            click.echo(f"  {report.outbox_recreated} had lost their outbox entry: written again")
+        if report.overdue:
+            click.echo(f"  {report.overdue} were past their deadline (the sweeper fails those a worker does not "
+                       "finish first)")
+        if report.pruned:
+            click.echo(f"  removed {report.pruned} outbox entr{'y' if report.pruned == 1 else 'ies'} of finished "
+                       "turns")
+        if verbose:
+            for turn_id in report.requeued:
+                click.echo(str(turn_id))
+        if report.unpublished:
+            raise click.ClickException(
+                f"{len(report.unpublished)} turn(s) could not be published (is the broker up?); their outbox "
+                "entries remain, so the sweeper sends them once it is: " + ", ".join(map(str, report.unpublished)))
