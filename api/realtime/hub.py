@@ -111,13 +111,16 @@ class Hub:
             def live() -> bool:
                 if self._generation == generation:
                     return target > 0 and state.confirmed >= target
-                return self._pubsub is not None and state.confirmed >= 1  # subscribed again after reconnecting
+                # A (new) connection subscribed every listened learner on a fresh record.
+                current = self._channels.get(user_id)
+                return self._pubsub is not None and current is not None and current.confirmed >= 1
 
             self._changed.wait_for(live, timeout=_CONFIRM_WAIT_SECONDS)
         try:
             yield subscription
         finally:
             with self._lock:
+                state = self._channels.get(user_id, state)  # a reconnection replaced the record
                 state.listeners.discard(subscription)
                 if not state.listeners:
                     self._send("unsubscribe", user_id, state)

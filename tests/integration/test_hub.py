@@ -85,3 +85,15 @@ def test_a_lost_connection_is_restored_and_listeners_are_told_to_resync(hub, pub
         assert subscription.get(timeout=10) is RESYNC  # sent once the learner is subscribed again
         event_id = publisher.publish(user_id, "turn_result", {})
         assert next_event(subscription).id == event_id
+
+
+def test_the_first_listener_of_a_new_hub_is_live_without_waiting_out_the_confirmation(hub, publisher):
+    """The hub connects when the first listener arrives; that listener must see the new
+    connection's confirmation, not wait for one on the record it replaced."""
+    started = time.monotonic()
+    user_id = str(uuid.uuid4())
+    with hub.subscribe(user_id) as subscription:
+        waited = time.monotonic() - started
+        event_id = publisher.publish(user_id, "turn_result", {"n": 1})
+        assert subscription.get(timeout=5).id == event_id
+    assert waited < 1.0, f"waited {waited:.2f} s for the subscription"
