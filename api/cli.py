@@ -8,9 +8,11 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, vocabulary
+from domain import accounts, admin, revocation, vocabulary
+from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound
+from domain.redis_client import get_redis
 
 SAMPLE_CSV = Path(".data") / "vocabulary_sample.csv"
 
@@ -179,14 +181,14 @@ def register_user_commands(app: Flask) -> None:
         """Set a new password for an account, without the current one."""
         try:
             with session_scope() as db:
-                user_email = admin.reset_password(db, email=email, new_password=password).email
+                user = admin.reset_password(db, email=email, new_password=password)
+                user_email, user_id = user.email, user.id
         except NotFound as problem:
             raise click.ClickException(problem.message) from None
-        click.echo(f"password reset for {user_email}")
-        # Tokens are revoked one by one (their jti, at logout); nothing revokes all of an
-        # account's tokens, and changing a password through the API does not either.
-        click.echo("Note: tokens issued before the reset stay valid until they expire (access tokens after "
-                   "JWT_ACCESS_TOKEN_MINUTES, refresh tokens after JWT_REFRESH_TOKEN_DAYS).", err=True)
+        settings = get_settings()
+        revocation.revoke_all(get_redis(), user_id=str(user_id),
+                              longest_token_seconds=settings.jwt_refresh_token_days * 86400)
+        click.echo(f"password reset for {user_email}; every token issued before is revoked")
 
 
 # --- turns ------------------------------------------------------------------------------

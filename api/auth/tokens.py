@@ -43,7 +43,8 @@ def issue_tokens(user: User) -> dict[str, str]:
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict, payload: dict) -> bool:
     try:
-        return revocation.is_revoked(get_redis(), payload["jti"])
+        return revocation.is_revoked(get_redis(), jti=payload["jti"], user_id=payload["sub"],
+                                     issued_at=payload["iat"])
     except redis.RedisError:
         if payload.get("type") == "refresh":
             # A 30-day token must not outlive a logout just because Redis is away.

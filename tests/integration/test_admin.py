@@ -188,13 +188,20 @@ def test_reset_password_lets_the_learner_in_with_the_new_password_only(stack, le
     assert mismatch.returncode != 0
     # (Sign-ins are few: LOGIN_RATE_LIMIT_ACCOUNT is 5 a minute on the test stack.)
     assert login(stack, learner.email, learner.password).status_code == 200
+    assert learner.get("/api/v1/auth/me").status_code == 200
 
     reset = flask(stack, "users", "reset-password", learner.email.upper(),
                   input="brand new password\nbrand new password\n")
     assert reset.returncode == 0, reset.stderr
     assert f"password reset for {learner.email}" in reset.stdout
     assert_error(login(stack, learner.email, learner.password), 401, "invalid_credentials")
-    assert signed_in(stack, learner.email, "brand new password").user["id"] == learner.user["id"]
+    # Every session of the account ends: its access and refresh tokens are refused.
+    assert learner.get("/api/v1/auth/me").status_code == 401
+    refreshed = requests.post(f"{stack.base_url}/api/v1/auth/refresh",
+                              headers={"Authorization": f"Bearer {learner.refresh_token}"}, timeout=10)
+    assert refreshed.status_code == 401
+    again = signed_in(stack, learner.email, "brand new password")
+    assert again.user["id"] == learner.user["id"] and again.get("/api/v1/auth/me").status_code == 200
 
     by_flag = flask(stack, "users", "reset-password", learner.email, "--password", "flag password")
     assert by_flag.returncode == 0, by_flag.stderr
