@@ -11,13 +11,24 @@ from the database at scrape time.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
+
+
+def _process_id(pid: int | None = None) -> str:
+    """Names this process's metric files. Containers sharing the folder reuse the same
+    pids, so the host name comes first (without "_", which splits the file names)."""
+    return f"{socket.gethostname().replace('_', '-')}-{pid or os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before any metric is made
+    values.ValueClass = values.MultiProcessValue(_process_id)
 
 # Request and task latencies run from milliseconds (a turn's acknowledgement) to a model's minute.
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -93,4 +104,4 @@ def render(connect) -> bytes:
 def process_exited(pid: int) -> None:
     """Gunicorn's child_exit hook: a dead worker's live gauges stop counting."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(_process_id(pid))
