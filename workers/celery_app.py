@@ -10,6 +10,7 @@ import time
 
 from celery import Celery, signals
 from celery.schedules import crontab
+from kombu.transport import TRANSPORT_ALIASES
 
 from domain.config import get_settings
 
@@ -22,11 +23,14 @@ def _direct(queue: str) -> dict[str, str]:
     return {"queue": queue, "exchange": "", "routing_key": queue}
 
 
+# Our Redis transport (workers/broker.py) under kombu's own name for Redis, so that the
+# broker URL stays redis://... everywhere: Flower reads queue lengths by that scheme.
+TRANSPORT_ALIASES["redis"] = "workers.broker:Transport"
+
 celery = Celery("parlons", broker=settings.celery_broker_url,
                 include=["workers.turns", "workers.hints", "workers.progress", "workers.penpal",
                          "workers.journey", "workers.maintenance"])
 celery.conf.update(
-    broker_transport="workers.broker:Transport",
     task_default_queue="default",
     task_routes={
         "turns.reply": _direct("llm"),
