@@ -67,6 +67,7 @@ class Settings:
     penpal_reply_delay_seconds: float = 6 * 3600.0  # a reply arrives this long after the letter...
     penpal_reply_jitter_seconds: float = 3600.0  # ...plus up to this much at random (0: none)
     penpal_delivery_interval_seconds: float = 15.0  # how often beat delivers due replies
+    metrics_token: str = field(default="", repr=False)  # when set, /metrics wants "Authorization: Bearer <it>"
     openai_realtime_model: str = "gpt-realtime"
     prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"

@@ -1,13 +1,17 @@
 """Liveness, readiness and metrics, for load balancers, operators and Prometheus."""
 from __future__ import annotations
 
+import hmac
+
 import marshmallow as ma
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from api.errors import error_response
 from api.extensions import db
 from domain import metrics
+from domain.config import get_settings
 from domain.db import statement_scope
 from domain.redis_client import get_redis
 from workers.celery_app import celery
@@ -42,7 +46,12 @@ def readyz():
 @blp.get("/metrics")
 @blp.doc(responses={200: {"description": "Prometheus text format"}})
 def get_metrics():
-    """Metrics of the web and worker processes, and the backlogs (README, "Metrics")."""
+    """Metrics of the web and worker processes, and the backlogs (README, "Operating
+    Parlons"). With METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`."""
+    token = get_settings().metrics_token
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return error_response(401, "metrics_token_required", "Send the metrics token: Authorization: Bearer <token>.",
+                              headers={"WWW-Authenticate": "Bearer"})
     return Response(metrics.render(statement_scope), mimetype="text/plain; version=0.0.4")
 
 

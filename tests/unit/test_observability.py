@@ -47,3 +47,21 @@ def test_model_calls_are_counted_by_outcome_and_timed():
             raise ProviderFailure("timeout")
     assert (count("ok"), count("error")) == (ok + 1, errors + 1)
     assert metrics.LLM_CALL_SECONDS.labels("openai", "json")._sum.get() >= timed
+
+
+def test_metrics_want_the_token_when_one_is_configured(monkeypatch):
+    from api import create_app
+    from domain import config
+
+    # Addresses where nothing listens: a refusal must not need a server.
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("METRICS_TOKEN", "s3cret-scrape-token")
+    config.get_settings.cache_clear()
+    try:
+        client = create_app().test_client()
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401 and refused.json["error"]["code"] == "metrics_token_required"
+    finally:
+        config.get_settings.cache_clear()
