@@ -7,6 +7,7 @@ analysis), `default` (moderation, finishing, sweeping, delivering penpal replies
 from __future__ import annotations
 
 import time
+import uuid
 
 from celery import Celery, signals
 from celery.schedules import crontab
@@ -102,10 +103,20 @@ def _task_started(task, args: tuple = (), **_: object) -> None:
     from domain import logs
 
     carried = getattr(task.request, "parlons_context", None) or {}
-    subject = {"turn_id": args[0]} if task.name.startswith("turns.") and args else \
-        {"ref_id": args[0]} if args and isinstance(args[0], str) else {}
+    # A task's first argument names what it works on (a turn, a letter...): logged when it
+    # is an id. Other first arguments (language.analyse's text) are never logged.
+    subject_id = args[0] if args and isinstance(args[0], str) and _is_uuid(args[0]) else None
+    subject = {"turn_id" if task.name.startswith("turns.") else "ref_id": subject_id} if subject_id else {}
     logs.reset(**{**carried, "task": task.name, "task_id": task.request.id, **subject})
     task.request.parlons_started = time.perf_counter()
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+        return True
+    except ValueError:
+        return False
 
 
 @signals.task_postrun.connect

@@ -52,6 +52,7 @@ def test_metrics_count_a_turn_across_the_web_and_the_workers(stack, learner):
 
 
 def test_the_request_id_reaches_the_tasks_logs_and_the_message_text_does_not(stack, learner):
+    learner.post("/api/v1/language/check", {"text": SENTENCE})  # a task whose argument is the text
     request_id = f"test-{uuid.uuid4().hex[:12]}"
     session = learner.new_session("camille")
     with learner.socket(f"/api/v1/sessions/{session['id']}/ws") as socket:
