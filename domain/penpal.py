@@ -40,7 +40,8 @@ THREAD_MEMORY = 6  # earlier letters of the thread the reply's writer reads
 # 30), until RETRY_CUTOFF before the due time; then the offline letter is sent.
 RETRY_BASE_SECONDS, RETRY_MAX_SECONDS = 60, 1800
 RETRY_CUTOFF = timedelta(minutes=30)
-LETTERS_PER_THREAD = 20  # in the thread list; a client pages through GET /letters/{id} for older ones
+LETTERS_PER_THREAD = 20  # in the thread list by default (up to MAX_LETTERS_PER_THREAD on request)
+MAX_LETTERS_PER_THREAD = 500
 # Words in a reply, by level: short and simple for beginners.
 REPLY_WORDS = {"a1": "40 to 70", "a2": "60 to 100", "b1": "100 to 150", "b2": "150 to 220",
                "c1": "200 to 300", "c2": "200 to 300"}
@@ -106,21 +107,25 @@ _NEWEST_FIRST = (PenpalLetter.delivered_at.desc(), PenpalLetter.created_at.desc(
 
 
 def list_threads(db: Session, *, user_id: uuid.UUID, characters: CharacterLibrary,
-                 per_thread: int = LETTERS_PER_THREAD) -> list[dict[str, Any]]:
-    """The learner's correspondence, one thread per character, the most recent first;
-    each with its unread count and its latest letters, newest first."""
+                 per_thread: int = LETTERS_PER_THREAD, character_id: str | None = None) -> list[dict[str, Any]]:
+    """The learner's correspondence, one thread per character (or only `character_id`'s),
+    the most recent first; each with its unread count and its latest letters, newest first."""
     rank = func.row_number().over(partition_by=PenpalLetter.character_id,
                                   order_by=_NEWEST_FIRST)
-    ranked = (select(PenpalLetter.id, rank.label("rank"))
-              .where(PenpalLetter.user_id == user_id, PenpalLetter.delivered_at.is_not(None)).subquery())
+    mine = [PenpalLetter.user_id == user_id, PenpalLetter.delivered_at.is_not(None)]
+    if character_id is not None:
+        mine.append(PenpalLetter.character_id == character_id)
+    ranked = select(PenpalLetter.id, rank.label("rank")).where(*mine).subquery()
     visible = db.scalars(select(PenpalLetter).join(ranked, ranked.c.id == PenpalLetter.id)
                          .where(ranked.c.rank <= per_thread)
                          .order_by(*_NEWEST_FIRST)).all()
     counts = db.execute(text("""
         SELECT character_id, count(*) AS letters,
                count(*) FILTER (WHERE author = 'character' AND read_at IS NULL) AS unread
-        FROM penpal_letters WHERE user_id = :user_id AND delivered_at IS NOT NULL GROUP BY character_id
-    """), {"user_id": user_id}).all()
+        FROM penpal_letters WHERE user_id = :user_id AND delivered_at IS NOT NULL
+          AND (CAST(:character_id AS text) IS NULL OR character_id = :character_id)
+        GROUP BY character_id
+    """), {"user_id": user_id, "character_id": character_id}).all()
     replies = _replies_to(db, [letter.id for letter in visible if letter.author == "learner"])
     threads: dict[str, dict[str, Any]] = {}
     for letter in visible:

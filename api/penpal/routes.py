@@ -58,6 +58,13 @@ class LetterSchema(ma.Schema):
         "description": "a learner's letter: when its reply arrives, until it has"})
 
 
+class ThreadArgsSchema(ma.Schema):
+    character_id = ma.fields.String(load_default=None, metadata={"description": "only this character's thread"})
+    per_thread = ma.fields.Integer(load_default=penpal.LETTERS_PER_THREAD,
+                                   validate=validate.Range(min=1, max=penpal.MAX_LETTERS_PER_THREAD),
+                                   metadata={"description": "the latest letters of each thread"})
+
+
 class LetterCreatedSchema(ma.Schema):
     letter = ma.fields.Nested(LetterSchema)
     reply_expected_at = ma.fields.String()
@@ -70,7 +77,7 @@ class ThreadSchema(ma.Schema):
     letter_count = ma.fields.Integer()
     unread_count = ma.fields.Integer()
     letters = ma.fields.List(ma.fields.Nested(LetterSchema), metadata={
-        "description": f"newest first, at most {penpal.LETTERS_PER_THREAD}"})
+        "description": "newest first, at most `per_thread`"})
 
 
 class ThreadListSchema(ma.Schema):
@@ -91,13 +98,14 @@ def send_letter(args: dict):
 
 @blp.get("/letters")
 @jwt_required()
+@blp.arguments(ThreadArgsSchema, location="query")
 @blp.response(200, ThreadListSchema)
 @blp.doc(security=[{"bearerAuth": []}])
 @documents_errors(blp, 401)
-def list_letters():
+def list_letters(args: dict):
     """The learner's correspondence: one thread per character, most recent first, with
     unread replies counted."""
-    return {"threads": penpal.list_threads(db(), user_id=current_user_id(), characters=characters())}
+    return {"threads": penpal.list_threads(db(), user_id=current_user_id(), characters=characters(), **args)}
 
 
 @blp.get("/letters/<letter_id>")

@@ -107,6 +107,10 @@ def test_letters_to_several_characters_are_separate_threads_newest_first(learner
     threads = learner.get("/api/v1/penpal/letters").json()["threads"]
     assert [t["character_id"] for t in threads] == ["henri", "camille"]
     assert [t["unread_count"] for t in threads] == [1, 1]
+    [camille] = learner.get("/api/v1/penpal/letters?character_id=camille&per_thread=1").json()["threads"]
+    assert (camille["character_id"], camille["letter_count"], len(camille["letters"])) == ("camille", 2, 1)
+    assert camille["letters"][0]["author"] == "character"
+    assert learner.get("/api/v1/penpal/letters?per_thread=0").status_code == 422
 
 
 def test_bad_letters_get_clear_errors_and_change_nothing(learner):
