@@ -208,7 +208,8 @@ def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
         select(PenpalLetter)
         .where(PenpalLetter.user_id == letter.user_id, PenpalLetter.character_id == letter.character_id,
                PenpalLetter.created_at < letter.created_at, PenpalLetter.body.is_not(None))
-        .order_by(PenpalLetter.created_at.desc(), PenpalLetter.author.desc()).limit(THREAD_MEMORY)).all()
+        # A reply shares its letter's created_at: newest first puts it before its letter.
+        .order_by(PenpalLetter.created_at.desc(), PenpalLetter.author).limit(THREAD_MEMORY)).all()
     history = [("user" if e.author == "learner" else "assistant", _letter_text(e.subject, e.body))
                for e in reversed(earlier)]
     return LetterInput(reply_id=reply_id, letter_id=letter.id, user_id=letter.user_id,

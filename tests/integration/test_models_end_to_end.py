@@ -262,6 +262,15 @@ def test_a_penpal_reply_is_written_by_the_model_in_the_characters_voice(learner,
     assert request["messages"][-1] == {"role": "user", "content": LETTER}
 
 
+def test_the_second_reply_reads_the_thread_in_order(learner, fake):
+    fake.openai.reply_text = "Bonjour ! Quelle belle lettre. Camille"
+    first = _penpal_reply(learner)
+    _penpal_reply(learner)
+    request = [c.body for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")][-1]
+    assert [(m["role"], m["content"]) for m in request["messages"][1:]] == [
+        ("user", LETTER), ("assistant", first["body"]), ("user", LETTER)]
+
+
 def test_a_penpal_reply_falls_back_to_the_offline_letter_near_its_due_time(learner, fake):
     fake.openai.down(), fake.anthropic.down()
     reply = _penpal_reply(learner)  # due in two seconds: no time to wait for the providers
