@@ -75,6 +75,10 @@ def authenticate(db: Session, *, email: str, password: str) -> User:
 def change_password(user: User, *, current_password: str, new_password: str) -> None:
     if not _password_matches(user.password_hash, current_password):
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+    set_password(user, new_password)
+
+
+def set_password(user: User, new_password: str) -> None:
     user.password_hash = _hasher.hash(new_password)
 
 

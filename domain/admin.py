@@ -73,7 +73,7 @@ def set_role(db: Session, *, email: str, role: str) -> tuple[User, str]:
 def reset_password(db: Session, *, email: str, new_password: str) -> User:
     """Set a new password without the current one (an operator's reset)."""
     user = get_user_by_email(db, email)
-    user.password_hash = accounts._hasher.hash(new_password)  # the same Argon2id parameters as registration
+    accounts.set_password(user, new_password)
     return user
 
 

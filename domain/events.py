@@ -22,18 +22,11 @@ from domain.metrics import EVENTS_PUBLISHED
 
 CHANNEL_PREFIX = "parlons:events:"
 
-# KEYS: stream, channel. ARGV: maxlen, ttl seconds, envelope JSON without id, origin.
+# KEYS: stream, channel, and optionally a key that marks the event published (kept as
+# long as the stream): then an event already published is not again, and nil is returned.
+# ARGV: maxlen, ttl seconds, envelope JSON without id, origin.
 _APPEND_AND_PUBLISH = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[4] .. ' ' .. ARGV[3])
-return id
-"""
-
-# The same, unless the event's key says it was published already: KEYS[3] is that key,
-# kept as long as the stream. Returns nil for an event already published.
-_APPEND_AND_PUBLISH_ONCE = """
-if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return nil end
+if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return nil end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[4] .. ' ' .. ARGV[3])
@@ -96,27 +89,23 @@ class EventPublisher:
         self._maxlen = maxlen
         self._ttl = ttl_seconds
         self._append = client.register_script(_APPEND_AND_PUBLISH)
-        self._append_once = client.register_script(_APPEND_AND_PUBLISH_ONCE)
 
     def publish(self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any]) -> str:
         """Store the event in the learner's replay window and ring the doorbell; returns its id."""
-        body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
-        event_id = self._append(
-            keys=[stream_key(user_id), channel(user_id)], args=[self._maxlen, self._ttl, body, "-"]
-        )
-        EVENTS_PUBLISHED.labels(event_type).inc()
-        return event_id.decode() if isinstance(event_id, bytes) else event_id
+        return self._publish([stream_key(user_id), channel(user_id)], event_type, data)
 
     def publish_once(self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any], *,
                      once_key: str) -> str | None:
         """`publish`, unless an event with `once_key` was published already (then None):
         a job that may run twice after a crash announces each thing once."""
-        body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
-        event_id = self._append_once(
-            keys=[stream_key(user_id), channel(user_id), f"parlons:published:{once_key}"],
-            args=[self._maxlen, self._ttl, body, "-"])
-        if event_id is not None:
-            EVENTS_PUBLISHED.labels(event_type).inc()
+        return self._publish([stream_key(user_id), channel(user_id), f"parlons:published:{once_key}"],
+                             event_type, data)
+
+    def _publish(self, keys: list[str], event_type: str, data: dict[str, Any]) -> str | None:
+        event_id = self._append(keys=keys, args=[self._maxlen, self._ttl, _body(event_type, data), "-"])
+        if event_id is None:
+            return None
+        EVENTS_PUBLISHED.labels(event_type).inc()
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
     def publish_ephemeral(
@@ -124,8 +113,7 @@ class EventPublisher:
     ) -> str:
         """Live-only event (typing): not stored, not replayable."""
         event_id = "x-" + uuid.uuid4().hex[:16]
-        body = json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
-        self._redis.publish(channel(user_id), f"{event_id} {origin} {body}")
+        self._redis.publish(channel(user_id), f"{event_id} {origin} {_body(event_type, data)}")
         EVENTS_PUBLISHED.labels(event_type).inc()
         return event_id
 
@@ -138,6 +126,11 @@ class EventPublisher:
             doc = json.loads(fields[b"e"] if b"e" in fields else fields["e"])
             events.append(Event(type=doc["type"], id=event_id, ts=doc["ts"], data=doc["data"]))
         return events
+
+
+def _body(event_type: str, data: dict[str, Any]) -> str:
+    """The envelope as stored and sent, without its id (the stream assigns it)."""
+    return json.dumps({"type": event_type, "ts": now_iso(), "data": data}, default=str)
 
 
 def ephemeral_event(event_type: str, data: dict[str, Any]) -> Event:

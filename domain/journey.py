@@ -171,15 +171,19 @@ def unit_progress(db: Session, *, user_id: uuid.UUID) -> list[dict[str, Any]]:
     return [_unit_view(unit, best) for unit in units()]
 
 
+def _average(scores: list[int | None]) -> float | None:
+    scored = [s for s in scores if s is not None]
+    return round(sum(scored) / len(scored), 1) if scored else None
+
+
 def _unit_view(unit: Unit, best: dict[str, int | None]) -> dict[str, Any]:
     scores = [best.get(q.id) for q in unit.questions]
     passed = [s for s in scores if s is not None and s >= PASS_SCORE]
-    scored = [s for s in scores if s is not None]
     return {"id": unit.id, "level": unit.level, "title": unit.title, "summary": unit.summary,
             "question_count": len(unit.questions),
             "answered_count": sum(1 for q in unit.questions if q.id in best),
             "passed_count": len(passed), "passed": len(passed) == len(unit.questions),
-            "average_best_score": round(sum(scored) / len(scored), 1) if scored else None}
+            "average_best_score": _average(scores)}
 
 
 def next_question(db: Session, *, user: User) -> dict[str, Any]:
@@ -199,21 +203,20 @@ def next_question(db: Session, *, user: User) -> dict[str, Any]:
 
 def progress(db: Session, *, user: User) -> dict[str, Any]:
     """The learner's journey in figures, overall and per level."""
-    views = unit_progress(db, user_id=user.id)
+    best = _best_scores(db, user.id)
+    views = [_unit_view(unit, best) for unit in units()]
     by_level = {}
     for level in LEVELS:
         mine = [v for v in views if v["level"] == level]
         by_level[level] = {"units": len(mine), "units_passed": sum(v["passed"] for v in mine),
                            "questions": sum(v["question_count"] for v in mine),
                            "questions_passed": sum(v["passed_count"] for v in mine)}
-    scored = [s for s in _best_scores(db, user.id).values() if s is not None]
     answers = db.scalar(select(func.count()).where(JourneyAnswer.user_id == user.id))
     return {"level": _curriculum_level(user.level), "answers": answers,
             "questions_answered": sum(v["answered_count"] for v in views),
             "questions_passed": sum(v["passed_count"] for v in views),
             "units_passed": sum(v["passed"] for v in views), "units": len(views),
-            "average_best_score": round(sum(scored) / len(scored), 1) if scored else None,
-            "by_level": by_level}
+            "average_best_score": _average(list(best.values())), "by_level": by_level}
 
 
 # --- scoring (workers) ------------------------------------------------------------------------

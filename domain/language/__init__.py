@@ -1,17 +1,20 @@
 """Language analysis: French grammar feedback, word feedback and message moderation."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from domain.language import grammar, words
 from domain.language.grammar import GrammarError, GrammarResult, check_grammar, warm_up
 from domain.language.moderation import ModerationResult, moderate
 
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
 FindWords = Callable[[set[str]], Iterable[words.VocabularyWord]]
 
 
 def analyse_message(text: str, language: str, *, native_language: str | None = None,
-                    find_words: FindWords | None = None) -> dict:
+                    find_words: FindWords | None = None, doc: Doc | None = None) -> dict:
     """The grammar stage's result: `errors` (messages in the learner's native language
     where we have it), `corrected_text`, and `word_feedback` for the vocabulary words the
     message involves. `find_words(lemmas)` returns those words (the suggested ones, and
@@ -20,10 +23,10 @@ def analyse_message(text: str, language: str, *, native_language: str | None = N
 
     The analyzer knows French only: another language's message gets no corrections (a
     character in another language is for the models, which correct by recasting anyway)
-    rather than French rules applied to it."""
+    rather than French rules applied to it. Pass `doc` when the text is parsed already."""
     if language != "fr" or not text.strip():
         return {"errors": [], "corrected_text": None if language != "fr" else text, "word_feedback": []}
-    doc = grammar.parse(text)
+    doc = doc or grammar.parse(text)
     found = check_grammar(text, doc=doc).errors
     involved = list(find_words(words.lemma_candidates(doc, found))) if find_words else []
     known = {word.lemma.lower() for word in involved if word.known}
@@ -38,11 +41,12 @@ def analyse_message(text: str, language: str, *, native_language: str | None = N
 def analyse_answer(text: str, language: str, native_language: str | None = None) -> dict:
     """Errors and corrected text, plus what scoring an answer needs: its word count and
     every lemma its words can be a form of (a journey answer's offline score)."""
-    result = analyse_grammar(text, language, native_language)
     doc = grammar.parse(text)
+    result = analyse_message(text, language, native_language=native_language, doc=doc)
     tokens = [token for token in doc if token.text.replace("-", "").replace("'", "").isalpha()]
     lemmas = set().union(*(words.readings(token) for token in tokens)) if tokens else set()
-    return {**result, "word_count": len(tokens), "lemmas": sorted(lemmas)}
+    return {"errors": result["errors"], "corrected_text": result["corrected_text"], "word_count": len(tokens),
+            "lemmas": sorted(lemmas)}
 
 
 def analyse_grammar(text: str, language: str, native_language: str | None = None) -> dict:
