@@ -1,7 +1,7 @@
 """`make run`: the whole stack on one machine.
 
-Starts embedded PostgreSQL and Redis under ./.data/ (unless DATABASE_URL / REDIS_URL
-are set), applies migrations, seeds the demo learner, then runs every process of the
+Starts embedded PostgreSQL and Redis under ./.data/ (or PARLONS_DATA_DIR; unless
+DATABASE_URL / REDIS_URL are set), applies migrations, seeds the demo learner, then runs every process of the
 Procfile through honcho. Ctrl-C stops all of it, the embedded servers included; the
 data stays in ./.data/ for the next run.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from deploy.services import EmbeddedPostgres, EmbeddedRedis
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / ".data"
+DATA = Path(os.environ.get("PARLONS_DATA_DIR") or REPO / ".data").resolve()
 BIN = Path(sys.executable).parent
 
 # Every Procfile entry but `release`, which ran above.
@@ -51,7 +51,7 @@ def _lock_data_folder() -> object:
 
 def main() -> int:
     env = _env_with_dotenv()
-    DATA.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     lock = _lock_data_folder()  # noqa: F841  (held until this process exits)
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     try:
@@ -76,6 +76,7 @@ def main() -> int:
         # Metrics of every process, added up by the web's /metrics; stale files of a
         # previous run would be added too, so the folder starts empty.
         metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA / "metrics")))
+        env.setdefault("CELERY_BEAT_SCHEDULE", str(DATA / "celerybeat-schedule"))
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
 

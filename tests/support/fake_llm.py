@@ -61,6 +61,7 @@ class FakeProvider:
         self.json_delay = 0.0  # seconds before answering a JSON-format (structured output) request
         self.malformed = False  # response bodies and stream events that are not JSON
         self.disconnect_after: int | None = None  # cut streams after this many pieces
+        self.keep_alive = False  # True: connections serve many requests, as real APIs do
         with self._lock:
             self._failures: deque[tuple[int, dict[str, str]]] = deque()
             self.requests.clear()
@@ -86,7 +87,7 @@ class FakeProvider:
         if self._server:
             return
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self
         self.port = self._server.server_address[1]
@@ -145,6 +146,25 @@ class FakeLLM:
         return {**self.openai.env(), **self.anthropic.env()}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # socketserver's default (5) drops connections under load
+
+
+def _kind_of(request: RecordedRequest) -> str:
+    """What a recorded call was for: moderation, reply (a streamed chat), json (structured
+    output: the grammar pass, scoring), chat (other completions) or realtime."""
+    body = request.body if isinstance(request.body, dict) else {}
+    if request.path.endswith("/moderations"):
+        return "moderation"
+    if request.path.endswith("/client_secrets"):
+        return "realtime"
+    if body.get("stream"):
+        return "reply"
+    if body.get("response_format") or body.get("tool_choice"):
+        return "json"
+    return "chat"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # chunked streams, so a cut stream is visibly incomplete
 
@@ -161,8 +181,19 @@ class _Handler(BaseHTTPRequestHandler):
     def fake(self) -> FakeProvider:
         return self.server.fake
 
+    def do_GET(self) -> None:
+        """`GET /_calls`: the calls recorded so far, summarised for another process
+        (a benchmark counting paid calls per turn)."""
+        if self.path.split("?", 1)[0] != "/_calls":
+            return self._error(404, {})
+        with self.fake._lock:
+            calls = [{"path": r.path, "kind": _kind_of(r), "at": r.at, "body": json.dumps(r.body)}
+                     for r in self.fake.requests]
+        self._write_json(200, json.dumps(calls).encode())
+
     def do_POST(self) -> None:
-        self.close_connection = True  # one request per connection: `down()` really stops answering
+        # By default one request per connection, so `down()` really stops answering.
+        self.close_connection = not self.fake.keep_alive
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw) if raw else None
         path = self.path.split("?", 1)[0]
@@ -282,7 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Connection", "close")
+        if not self.fake.keep_alive:
+            self.send_header("Connection", "close")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -292,7 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
+        if not self.fake.keep_alive:
+            self.send_header("Connection", "close")
         self.end_headers()
         for event in first:
             self._chunk(event)
