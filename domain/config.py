@@ -48,7 +48,6 @@ class Settings:
     outbox_republish_after_seconds: int = 10
     sweep_interval_seconds: float = 5.0
     stage_lease_seconds: int = 15
-    stage_wait_seconds: float = 10.0
     event_stream_maxlen: int = 1000
     event_stream_ttl_seconds: int = 7 * 24 * 3600
     ws_ping_interval_seconds: int = 25

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from domain import conversations, prompt_files, sandbox
+from domain import conversations, outbox, prompt_files, sandbox
 from domain.characters import normalize_level, prompts_dir
 from domain.errors import NotFound
 from domain.models import ChatSession, Hint, Message, OutboxEntry, Turn, utcnow
@@ -59,7 +59,7 @@ def request_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUI
     hint = Hint(id=uuid.uuid4(), session_id=session.id, user_id=user_id, turn_id=latest_turn, source=source,
                 degraded=False, created_at=utcnow())
     db.add(hint)
-    db.add(OutboxEntry(kind=OUTBOX_KIND, ref_id=hint.id, created_at=hint.created_at, publish_attempts=0))
+    db.add(outbox.entry(OUTBOX_KIND, hint.id, hint.created_at))
     db.flush()
     return hint
 

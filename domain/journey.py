@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from domain import prompt_files
+from domain import outbox, prompt_files
 from domain.characters import normalize_level, prompts_dir
 from domain.conversations import parse_uuid
 from domain.errors import NotFound
@@ -124,7 +124,7 @@ def submit_answer(db: Session, *, user_id: uuid.UUID, question_id: str, answer: 
     stored = JourneyAnswer(id=uuid.uuid4(), user_id=user_id, question_id=asked.id, unit_id=asked.unit_id,
                            level=asked.level, answer=answer.strip(), degraded=False, created_at=utcnow())
     db.add(stored)
-    db.add(OutboxEntry(kind=OUTBOX_KIND, ref_id=stored.id, created_at=stored.created_at, publish_attempts=0))
+    db.add(outbox.entry(OUTBOX_KIND, stored.id, stored.created_at))
     db.flush()
     return stored
 

@@ -128,8 +128,6 @@ class Turn(Base):
     moderation: Mapped[dict[str, Any] | None]
     reply_text: Mapped[str | None] = mapped_column(Text)
     reply_provider: Mapped[str | None] = mapped_column(String(32))
-    reply_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    reply_lease_until: Mapped[datetime | None]
     word_feedback: Mapped[list[Any]] = mapped_column(default=list)
     xp_awarded: Mapped[int] = mapped_column(Integer, default=0)
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -184,7 +182,10 @@ class TranscriptSegment(Base):
 
 class OutboxEntry(Base):
     """Work that must reach the broker. Written in the same transaction as the thing it
-    is about; deleted when that thing is finished, so a lost publish is re-sent."""
+    is about (stamped as published: the publish follows the commit, and a failed one
+    clears the stamp); deleted when that thing is finished, so a lost publish is re-sent.
+    The task that calls a model for it holds it for a while first (`lease_until`,
+    `claims` counts the holds), so no other delivery makes the same paid call."""
 
     __tablename__ = "outbox"
     __table_args__ = (UniqueConstraint("kind", "ref_id", name="uq_outbox_kind_ref"),)
@@ -195,6 +196,8 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_published_at: Mapped[datetime | None]
     publish_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Word(Base):

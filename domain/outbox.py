@@ -1,49 +1,142 @@
 """The transactional outbox: work that must reach the broker even if the first publish
-after commit did not happen (broker down, process killed, Redis restarted empty).
+after commit did not happen (broker down, process killed, Redis restarted empty), and
+the leases that make each paid model call happen once.
 
-An entry is written with the thing it is about and removed when that thing is finished.
-The sweeper re-publishes entries that have waited too long; the tasks they start are
-idempotent, so an extra publish costs a little work and never a duplicate result.
+An entry is written with the thing it is about, stamped as published (the publish
+follows the commit at once; if it fails, `unstamp` clears the stamp), and removed when
+that thing is finished. A task that is about to call a model first `claim`s the entry
+for a while (a lease, renewed while it works); a redelivered or re-sent task finds it
+held and does nothing. The sweeper re-sends only entries whose work has not started or
+whose lease ran out, and waits longer after each re-send of an entry nobody took (it
+may simply be waiting in a long queue).
 """
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from domain.db import statement_scope
 from domain.models import OutboxEntry, utcnow
 
+log = logging.getLogger(__name__)
+
 _outbox = OutboxEntry.__table__
-# Built once: it runs on every failed turn. (A turn's entry is written and removed by
-# the statements in domain/turns.py, with the turn itself.)
+# (Bind names differ from the column names: an UPDATE reserves those for its SET clause.)
+_entry = and_(_outbox.c.kind == bindparam("entry_kind"), _outbox.c.ref_id == bindparam("entry_ref_id"))
+_free = or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now"))
+# Built once: they run for every turn.
 _REMOVE = delete(_outbox).where(_outbox.c.kind == bindparam("kind"), _outbox.c.ref_id.in_(bindparam("ref_ids")))
+_CLAIM = (update(_outbox).where(_entry, _free)
+          .values(lease_until=bindparam("held_until"), claims=_outbox.c.claims + 1).returning(_outbox.c.claims))
+_RENEW = (update(_outbox).where(_entry, _outbox.c.claims == bindparam("claim"))
+          .values(lease_until=bindparam("held_until")))
+_RELEASE = (update(_outbox).where(_entry, _outbox.c.claims == bindparam("claim"))
+            .values(lease_until=None))
+_UNSTAMP = update(_outbox).where(_entry, _outbox.c.lease_until.is_(None)).values(last_published_at=None)
+# Each re-send of an entry nobody took doubles the wait before the next (up to 32 times).
+_BACKOFF = text("make_interval(secs => :after * power(2, least(greatest(outbox.publish_attempts, 1) - 1, 5)))")
+
+
+def entry(kind: str, ref_id: uuid.UUID, now: datetime) -> OutboxEntry:
+    """A new entry, stamped as published now (its publish follows the commit)."""
+    return OutboxEntry(kind=kind, ref_id=ref_id, created_at=now, last_published_at=now, publish_attempts=1,
+                       claims=0)
+
+
+def unstamp(db: Session, *, kind: str, ref_id: uuid.UUID | str) -> None:
+    """The publish after commit failed: the next sweep re-sends the entry."""
+    db.execute(_UNSTAMP, {"entry_kind": kind, "entry_ref_id": ref_id})
 
 
 def remove(db: Session, *, kind: str, ref_ids: list[uuid.UUID]) -> None:
     db.execute(_REMOVE, {"kind": kind, "ref_ids": ref_ids})
 
 
+def claim(db: Session, *, kind: str, ref_id: uuid.UUID, lease_seconds: float) -> int | None:
+    """Hold the entry's work for `lease_seconds`: the claim's number, or None when the
+    work is done (no entry) or another delivery holds it."""
+    now = utcnow()
+    row = db.execute(_CLAIM, {"entry_kind": kind, "entry_ref_id": ref_id, "now": now,
+                              "held_until": now + timedelta(seconds=lease_seconds)}).first()
+    return row[0] if row is not None else None
+
+
+def renew(db: Session, *, kind: str, ref_id: uuid.UUID, claim: int, lease_seconds: float) -> bool:
+    """Extend our hold; False if the work is done or another claim took it over."""
+    result = db.execute(_RENEW, {"entry_kind": kind, "entry_ref_id": ref_id, "claim": claim,
+                                 "held_until": utcnow() + timedelta(seconds=lease_seconds)})
+    return result.rowcount == 1
+
+
+def release(db: Session, *, kind: str, ref_id: uuid.UUID, claim: int) -> None:
+    """Let go of unfinished work (it failed, or must wait): the sweeper re-sends it."""
+    db.execute(_RELEASE, {"entry_kind": kind, "entry_ref_id": ref_id, "claim": claim})
+
+
+class Lease:
+    """Keeps a claim alive while its holder works: renewed every third of its length by a
+    background thread (a greenlet under gevent). `lost` is set when the renewal finds the
+    claim taken over; the holder's writes are fenced by the claim number anyway.
+
+        with Lease(kind, ref_id, claim, seconds) as lease:
+            ...  # calls that may outlast `seconds`
+    """
+
+    def __init__(self, kind: str, ref_id: uuid.UUID, claim: int, seconds: float):
+        self.kind, self.ref_id, self.claim, self.seconds = kind, ref_id, claim, seconds
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"lease-{kind}", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+
+    def _keep(self) -> None:
+        while not self._done.wait(self.seconds / 3):
+            try:
+                with statement_scope() as db:
+                    held = renew(db, kind=self.kind, ref_id=self.ref_id, claim=self.claim,
+                                 lease_seconds=self.seconds)
+            except Exception:  # the database is away for a moment: try again at the next tick
+                log.warning("could not renew the lease of %s %s", self.kind, self.ref_id, exc_info=True)
+                continue
+            if not held:
+                self.lost.set()
+                return
+
+
 def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> list[tuple[str, uuid.UUID]]:
-    """Entries not published for `older_than_seconds`, stamped as published now.
+    """Entries to send again, stamped as published now: not held by anyone (never
+    claimed, released, or their lease ran out) and either never published, not
+    published since their lease ran out, or published longer ago than the backoff.
 
     SKIP LOCKED lets two sweepers run at once without sending the same entry twice.
     """
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = utcnow()
+    backoff_passed = _outbox.c.last_published_at + _BACKOFF.bindparams(after=older_than_seconds) < now
     due = (
-        select(OutboxEntry.id)
-        .where(or_(OutboxEntry.last_published_at < cutoff,
-                   OutboxEntry.last_published_at.is_(None) & (OutboxEntry.created_at < cutoff)))
-        .order_by(OutboxEntry.id)
+        select(_outbox.c.id)
+        .where(or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < now),
+               or_(_outbox.c.last_published_at.is_(None), _outbox.c.last_published_at < _outbox.c.lease_until,
+                   backoff_passed))
+        .order_by(_outbox.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     rows = db.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.id.in_(due))
-        .values(last_published_at=utcnow(), publish_attempts=OutboxEntry.publish_attempts + 1)
-        .returning(OutboxEntry.kind, OutboxEntry.ref_id)
+        update(_outbox)
+        .where(_outbox.c.id.in_(due))
+        .values(last_published_at=now, publish_attempts=_outbox.c.publish_attempts + 1)
+        .returning(_outbox.c.kind, _outbox.c.ref_id)
     ).all()
     return [(kind, ref_id) for kind, ref_id in rows]

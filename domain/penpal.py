@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from domain import prompt_files
+from domain import outbox, prompt_files
 from domain.characters import Character, CharacterLibrary, normalize_level, prompts_dir
 from domain.config import Settings
 from domain.conversations import parse_uuid
@@ -74,7 +74,7 @@ def send_letter(db: Session, *, user_id: uuid.UUID, level: str, characters: Char
     db.add(letter)
     db.flush()  # the reply refers to the letter
     db.add(reply)
-    db.add(OutboxEntry(kind=OUTBOX_KIND, ref_id=reply.id, created_at=now, publish_attempts=0))
+    db.add(outbox.entry(OUTBOX_KIND, reply.id, now))
     db.flush()
     return letter, reply
 

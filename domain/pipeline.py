@@ -1,26 +1,31 @@
-"""The turn pipeline's stages, as the workers run them.
+"""The pipeline's stages, as the workers run them: turns, hints, penpal letters, journey
+answers, and the sweeper.
 
-Grammar, moderation and the reply start together on their own queues. The reply holds
-its text back until moderation has spoken (a flagged message gets a kind redirect, never
-an in-character reply) and until the grammar result is in, because the reply recasts
-the learner's mistakes from it (the model gets them in the tutor's note; the offline
-provider needs them). Grammar takes milliseconds, a model's reply far longer, so the
-wait costs little. Whichever stage stores the last result finalizes the turn in the
-same task, saving a queue hop.
+A turn takes two hops. On `nlp` (prefork: CPU) the rules analyse the learner's message
+in milliseconds; then on `llm` (gevent: waiting is cheap) one task holds the turn's
+model-bound work through its outbox lease and runs it in parallel: moderation, the
+model's grammar pass (when a model is configured) and the reply. The reply's request
+starts while moderation is still out, and its text is held back until moderation has
+spoken: a flagged message gets a kind redirect, never an in-character reply. Each stage
+publishes its event the moment it is stored; whoever stores the last one finishes the
+turn in the same task.
 
-Stages tell each other they are done through a Redis list per turn and stage (a
-doorbell that carries the result); the database stays the source of truth, so a lost
-doorbell only costs a short wait.
+Every model call is made by the holder of the stage's lease (`domain/outbox.py`), so a
+redelivered or re-sent task finds the work taken: one paid call per stage per turn.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from redis import Redis
 from sqlalchemy import select
@@ -35,12 +40,13 @@ from domain.language import analyse_answer, analyse_grammar, analyse_message, ll
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
-from domain.models import ChatSession, Turn, utcnow
+from domain.models import ChatSession, utcnow
 from domain.streaming import DeltaCoalescer
 
 log = logging.getLogger(__name__)
 
-_DOORBELL_TTL_SECONDS = 600
+T = TypeVar("T")
+
 # Time kept, before a turn's deadline, for storing and announcing the reply: the
 # providers must be done (or given up on) by then.
 _FINISH_RESERVE_SECONDS = 2.0
@@ -62,23 +68,29 @@ class Pipeline:
     offline: OfflineProvider
     send_task: Any  # send_task(name, args, kwargs): hands work to another queue
 
-    # --- stages -----------------------------------------------------------------
+    # --- a turn ---------------------------------------------------------------------
 
-    def run_grammar(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        """The rules' analysis, with the word feedback. With a model configured (and a
-        French text) the model's pass follows on the `llm` queue, which stores the merged
-        result: a model call must not hold the `nlp` pool, which has one process per core."""
-        given = given or self._stored_input(turn_id, "grammar")
+    def analyse_turn(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
+        """On `nlp`: the rules' analysis with the word feedback, then the turn's
+        model-bound work on `llm`, handed that result. Without a model (or in a language
+        the model's pass does not cover) the rules' result is the grammar stage's, stored
+        here. `given` comes from the web process; the sweeper's re-sends read it back."""
+        with statement_scope() as db:
+            stored = turns.stage_input(db, turn_id) if given is None else None
         if given is None:
-            return
+            if stored is None:
+                return  # finished (or failed) already
+            if stored.grammar is not None:  # analysed before: go on with what was stored
+                self.send_task("turns.respond", [str(turn_id)], {"rules": stored.grammar})
+                return
+            given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
+                                        language=self.characters.target_language(stored.character_id),
+                                        level=stored.level, native_language=stored.native_language,
+                                        suggested_word_ids=list(stored.suggested_word_ids or ()))
         rules = self._analyse(given)
-        if self.chain.providers and given.language == "fr":
-            self.send_task("turns.grammar_with_model", [str(turn_id)], {"known": given.to_dict(), "rules": rules})
-            # The reply need not wait for the model's pass: the rules' result is enough
-            # for its tutor note (the model recasts mistakes itself).
-            self._ring(turn_id, "grammar", rules)
-            return
-        self._store_analysis(turn_id, given, "grammar", rules, turns.record_grammar, "grammar_feedback")
+        if not self._has_grammar_pass(given.language):
+            self._store_stage(turn_id, given.user_id, given.session_id, "grammar", rules)
+        self.send_task("turns.respond", [str(turn_id)], {"rules": rules})
 
     def _analyse(self, given: turns.AnalysisInput) -> dict[str, Any]:
         def find_words(lemmas: set[str]) -> list[vocabulary.InvolvedWord]:
@@ -89,7 +101,71 @@ class Pipeline:
         return analyse_message(given.text, given.language, native_language=given.native_language,
                                find_words=find_words)
 
-    def run_grammar_with_model(self, turn_id: uuid.UUID, given: turns.AnalysisInput, rules: dict[str, Any]) -> None:
+    def _has_grammar_pass(self, language: str) -> bool:
+        return bool(self.chain.providers) and language == "fr"
+
+    def respond(self, turn_id: uuid.UUID, rules: dict[str, Any]) -> None:
+        """On `llm`: hold the turn's model-bound work and run what is not stored yet, in
+        parallel — moderation, the model's grammar pass over `rules`, the reply — then
+        finish the turn. A delivery that finds the work held or done does nothing."""
+        lease_seconds = self.settings.stage_lease_seconds
+        with statement_scope() as db:
+            claim = turns.claim_model_work(db, turn_id, lease_seconds)
+            if claim is not None and claim.reply_text is None:
+                window = memory.load_window(db, session_id=claim.given.session_id, before_turn=turn_id,
+                                            budget_tokens=self.settings.context_token_budget)
+        if claim is None:
+            return  # done, or another delivery holds it (and finishes the turn)
+        given = claim.given
+        logs.bind(user_id=given.user_id, session_id=given.session_id)
+        character = self.characters.for_session(given.character_id)
+        finished = False
+        with outbox.Lease(turns.OUTBOX_KIND, turn_id, claim.attempt, lease_seconds):
+            moderation = self._moderation_stage(turn_id, given)
+            grammar: Future[dict[str, Any]] = _done(given.grammar or rules)
+            if given.grammar is None and self._has_grammar_pass(character.target_language):
+                grammar = _in_background(lambda: self._grammar_pass(turn_id, given, rules))
+            if claim.reply_text is None:
+                reply = self._reply(turn_id, claim.attempt, given, character, window, rules, moderation)
+                finished = self._store_reply(turn_id, reply, grammar)
+            else:
+                moderation.result()
+            grammar.result()
+            with statement_scope() as db:
+                finished = finished or self._finalize(db, turn_id)
+            if not finished:  # a stage could not be stored (our claim was taken over?): the sweeper starts over
+                with statement_scope() as db:
+                    outbox.release(db, kind=turns.OUTBOX_KIND, ref_id=turn_id, claim=claim.attempt)
+        if claim.reply_text is None and window.needs_folding:  # after the turn is out: nobody waits for this
+            self.fold_memory(given.session_id, character)
+
+    def _moderation_stage(self, turn_id: uuid.UUID, given: turns.StageInput) -> Future[dict[str, Any]]:
+        """The moderation verdict, stored and announced: at once with the local check, in
+        the background with OpenAI's endpoint."""
+        if given.moderation is not None:
+            return _done(given.moderation)
+
+        def verdict() -> dict[str, Any]:
+            result = self._moderate(given.text, deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS)
+            self._store_stage(turn_id, given.user_id, given.session_id, "moderation", result)
+            return result
+
+        return _in_background(verdict) if self.chain.openai is not None else _done(verdict())
+
+    def _moderate(self, text: str, *, deadline: float) -> dict[str, Any]:
+        """OpenAI's moderation endpoint when the chain has OpenAI, else (and when it fails)
+        the local check. `source` says which spoke."""
+        if self.chain.openai is not None:
+            try:
+                deadline = min(deadline, time.monotonic() + _SIDE_CALL_SECONDS)
+                verdict = self.chain.openai.moderate(text, deadline=deadline)
+                return {"flagged": verdict["flagged"], "categories": _local_category_names(verdict["categories"]),
+                        "source": "openai"}
+            except ProviderFailure as failure:
+                log.warning("OpenAI moderation failed (%s); using the local check", failure.reason)
+        return {**moderate(text).to_dict(), "source": "local"}
+
+    def _grammar_pass(self, turn_id: uuid.UUID, given: turns.StageInput, rules: dict[str, Any]) -> dict[str, Any]:
         """Merge the model's corrections into the rules' and store the grammar stage. The
         model gets GRAMMAR_MODEL_SECONDS; without a valid answer, the rules stand alone."""
         found = llm_pass.llm_corrections(self.chain, given.text, given.level,
@@ -99,66 +175,54 @@ class Pipeline:
         if found:
             errors = llm_pass.merge(rules["errors"], found)
             result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors),
-                      "word_feedback": words.reassess(rules["word_feedback"], errors)}
-        self._store_analysis(turn_id, given, "grammar", result, turns.record_grammar, "grammar_feedback")
+                      "word_feedback": words.reassess(rules.get("word_feedback") or [], errors)}
+        self._store_stage(turn_id, given.user_id, given.session_id, "grammar", result)
+        return result
 
-    def run_moderation(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None = None) -> None:
-        self._run_analysis(turn_id, given, "moderation", lambda known: self._moderate(known.text),
-                           turns.record_moderation, "moderation_feedback")
-
-    def _moderate(self, text: str) -> dict[str, Any]:
-        """OpenAI's moderation endpoint when the chain has OpenAI, else (and when it fails)
-        the local check. `source` says which spoke."""
-        if self.chain.openai is not None:
-            try:
-                verdict = self.chain.openai.moderate(text, deadline=time.monotonic() + _SIDE_CALL_SECONDS)
-                return {"flagged": verdict["flagged"], "categories": _local_category_names(verdict["categories"]),
-                        "source": "openai"}
-            except ProviderFailure as failure:
-                log.warning("OpenAI moderation failed (%s); using the local check", failure.reason)
-        return {**moderate(text).to_dict(), "source": "local"}
-
-    def run_reply(self, turn_id: uuid.UUID) -> None:
-        lease = self.settings.stage_lease_seconds
-        with statement_scope() as db:
-            claim = turns.claim_reply(db, turn_id, lease)
-            if claim is not None:
-                attempt, given = claim
-                window = memory.load_window(db, session_id=given.session_id, before_turn=turn_id,
-                                            budget_tokens=self.settings.context_token_budget)
-        if claim is None:  # done already, or another attempt holds it: only make sure the turn finishes
-            self.finalize(turn_id)
-            return
-        logs.bind(user_id=given.user_id, session_id=given.session_id)
-
-        stages = self._wait_for(turn_id, {"moderation": given.moderation, "grammar": given.grammar}, attempt)
-        if stages is None:
-            return  # we waited past our lease and another attempt owns the reply now
-        moderation = stages["moderation"] or self._moderate(given.text)
-        grammar = stages["grammar"] or {"errors": [], "corrected_text": None}
-        character = self.characters.for_session(given.character_id)
+    def _reply(self, turn_id: uuid.UUID, attempt: int, given: turns.StageInput, character: Character,
+               window: memory.Window, rules: dict[str, Any], moderation: Future[dict[str, Any]]) -> turns.Reply:
+        """The reply, streamed as `reply_delta` events. With a model, its request starts at
+        once and its text is held until moderation has spoken."""
         coalescer = self._coalescer(turn_id, given, attempt)
-        if moderation["flagged"]:
-            redirect = kind_redirect(character.target_language, given.level, str(turn_id))
-            reply = self._stream(turn_id, attempt, coalescer, [redirect])
+        held: list[str] = []
+
+        def restart() -> None:  # a provider failed mid-reply: the next one starts over
+            held.clear()
+            coalescer.restart()
+
+        if self.chain.providers and not (moderation.done() and moderation.result()["flagged"]):
+            stream = self.chain.stream_reply(
+                self._reply_request(character, given, window, rules),
+                deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS,
+                offline=lambda: self.offline.stream_reply(self._offline_request(character, given, window, rules)),
+                on_restart=restart)
+        else:
+            stream = None
+        if stream is not None:
+            for piece in stream:
+                if not moderation.done():
+                    held.append(piece)
+                    continue
+                if moderation.result()["flagged"]:
+                    break
+                for earlier in held:
+                    coalescer.add(earlier)
+                held.clear()
+                coalescer.add(piece)
+            stream.close()
+        verdict = moderation.result()
+        if verdict["flagged"]:
+            coalescer.restart()
+            self._stream(coalescer, [kind_redirect(character.target_language, given.level, str(turn_id))])
+            provider, degraded = "offline", False
+        elif stream is None:
+            self._stream(coalescer, self.offline.stream_reply(self._offline_request(character, given, window, rules)))
             provider, degraded = "offline", False
         else:
-            stream = self.chain.stream_reply(
-                self._reply_request(character, given, window, grammar),
-                deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS,
-                offline=lambda: self.offline.stream_reply(ReplyRequest(
-                    character=character, level=given.level, history=window.messages, user_message=given.text,
-                    corrections=grammar["errors"], corrected_text=grammar["corrected_text"])),
-                on_restart=coalescer.restart)
-            reply = self._stream(turn_id, attempt, coalescer, stream)
+            self._stream(coalescer, held)
             provider, degraded = stream.provider or "offline", stream.degraded
-        if reply is None:
-            return  # our lease ran out and another attempt owns the reply now
-        self._store_reply(turn_id, stages, turns.Reply(
-            attempt=attempt, text=reply, provider=provider, degraded=degraded, learner_text=given.text,
-            grammar=grammar, moderation=moderation))
-        if window.needs_folding:  # after the turn is out: the learner does not wait for this
-            self.fold_memory(given.session_id, character)
+        return turns.Reply(attempt=attempt, text=coalescer.text, provider=provider, degraded=degraded,
+                           learner_text=given.text, grammar=rules, moderation=verdict)
 
     def _reply_request(self, character: Character, given: turns.StageInput, window: memory.Window,
                        grammar: dict[str, Any]) -> ChatRequest:
@@ -169,6 +233,11 @@ class Pipeline:
             corrections=grammar["errors"], original=given.text, summary=window.summary)
         messages = [{"role": role, "content": content} for role, content in window.messages]
         return ChatRequest(system=system, messages=messages + [{"role": "user", "content": given.text}])
+
+    def _offline_request(self, character: Character, given: turns.StageInput, window: memory.Window,
+                         grammar: dict[str, Any]) -> ReplyRequest:
+        return ReplyRequest(character=character, level=given.level, history=window.messages, user_message=given.text,
+                            corrections=grammar["errors"], corrected_text=grammar["corrected_text"])
 
     def fold_memory(self, session_id: uuid.UUID, character: Character) -> None:
         """Fold the session's older messages into its running summary (best effort: the
@@ -193,27 +262,43 @@ class Pipeline:
         except Exception:  # never fail the reply task over its memory
             log.warning("could not fold the memory of session %s", session_id, exc_info=True)
 
-    def _store_reply(self, turn_id: uuid.UUID, stages: dict[str, Any], reply: turns.Reply) -> None:
-        """Store the reply; when the other stages are in (the usual case: the reply waited
-        for them), finish the turn in the same statement."""
-        if stages["grammar"] is not None and stages["moderation"] is not None:
+    def _store_reply(self, turn_id: uuid.UUID, reply: turns.Reply, grammar: Future[dict[str, Any]]) -> bool:
+        """Store the reply; when the grammar stage is in too (the usual case), finish the
+        turn in the same statement. True if this finished the turn."""
+        if grammar.done():
+            reply = turns.Reply(**{**reply.__dict__, "grammar": grammar.result()})
             with statement_scope() as db:
                 finished = turns.finalize_turn(db, turn_id, reply=reply)
             if finished is not None:
                 self._announce_result(*finished)
-                return
+                return True
         with statement_scope() as db:
             write = turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text, provider=reply.provider,
                                        degraded=reply.degraded)
-        if write.ready:
-            self.finalize(turn_id)
+            return write.ready and self._finalize(db, turn_id)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""
         with statement_scope() as db:
-            finished = turns.finalize_turn(db, turn_id)
+            self._finalize(db, turn_id)
+
+    def _finalize(self, db: Session, turn_id: uuid.UUID) -> bool:
+        finished = turns.finalize_turn(db, turn_id)
         if finished is not None:
             self._announce_result(*finished)
+        return finished is not None
+
+    def _store_stage(self, turn_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID, stage: str,
+                     result: dict[str, Any]) -> None:
+        """Store a stage's result once, announce it, and finish the turn if it was the last."""
+        record = turns.record_grammar if stage == "grammar" else turns.record_moderation
+        with statement_scope() as db:
+            write = record(db, turn_id, result)
+        if write.won:
+            event = "grammar_feedback" if stage == "grammar" else "moderation_feedback"
+            self.publisher.publish(user_id, event, {"session_id": str(session_id), "turn_id": str(turn_id), **result})
+        if write.ready:
+            self.finalize(turn_id)
 
     def run_hints(self, hint_id: uuid.UUID) -> None:
         """Produce a requested hint once and publish it as a `hint` event."""
@@ -221,7 +306,10 @@ class Pipeline:
             given = hints.pending_input(db, hint_id)
         if given is None:
             return  # produced already (a redelivery)
-        suggestions, provider, degraded = self._suggest(given)
+        with self._holding(hints.OUTBOX_KIND, hint_id) as claim:
+            if claim is None:
+                return  # another delivery is producing it
+            suggestions, provider, degraded = self._suggest(given)
         with session_scope() as db:
             hint = hints.store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
             data = hints.hint_event(hint) if hint is not None else None
@@ -290,9 +378,10 @@ class Pipeline:
         now = utcnow()
         if given is None or (given.retry_at is not None and now < given.retry_at):
             return  # written already, or backing off after a failure
-        written = self._letter(given, now)
+        with self._holding(penpal.OUTBOX_KIND, reply_id) as claim:
+            written = self._letter(given, now) if claim is not None else None
         if written is None:
-            return
+            return  # another delivery is writing it, or every provider failed (and it is tried again later)
         with session_scope() as db:
             due_at = penpal.store_reply(db, given, written[0], provider=written[1], degraded=written[2])
         if due_at is not None and due_at <= utcnow():
@@ -364,7 +453,10 @@ class Pipeline:
             given = journey.pending_answer(db, answer_id)
         if given is None or given.analysis is None:
             return  # scored already, or not analysed yet (the outbox sweeper starts over)
-        score, result, provider, degraded = self._score(given)
+        with self._holding(journey.OUTBOX_KIND, answer_id) as claim:
+            if claim is None:
+                return  # another delivery is scoring it
+            score, result, provider, degraded = self._score(given)
         with session_scope() as db:
             answer = journey.store_score(db, answer_id, score, result, provider=provider, degraded=degraded)
             data = journey.scored_event(answer) if answer is not None else None
@@ -408,41 +500,21 @@ class Pipeline:
 
     # --- helpers ------------------------------------------------------------------
 
-    def _run_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput | None, stage: str, analyze: Any,
-                      record: Any, event_type: str) -> None:
-        """Analyse the learner's text and store the result (see `_store_analysis`). `given`
-        comes with the task from the web process; without it (a re-send), it is read back."""
-        given = given or self._stored_input(turn_id, stage)
-        if given is not None:
-            self._store_analysis(turn_id, given, stage, analyze(given), record, event_type)
-
-    def _stored_input(self, turn_id: uuid.UUID, stage: str) -> turns.AnalysisInput | None:
-        """The analysis input read back from the database; None (after making sure the turn
-        finishes) when the stage is stored already or the turn is over."""
+    @contextmanager
+    def _holding(self, kind: str, ref_id: uuid.UUID) -> Iterator[int | None]:
+        """Hold an outbox entry's work while the block calls a model: the claim's number,
+        or None when another delivery holds it or it is done (then do nothing). Work left
+        unfinished is let go afterwards, for the sweeper to send again."""
+        seconds = self.settings.stage_lease_seconds
         with statement_scope() as db:
-            stored = turns.stage_input(db, turn_id)
-        if stored is None:
-            return None  # finished (or failed) already
-        if getattr(stored, stage) is not None:  # a redelivery: only make sure the turn finishes
-            self.finalize(turn_id)
-            return None
-        return turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
-                                   language=self.characters.target_language(stored.character_id), level=stored.level,
-                                   native_language=stored.native_language,
-                                   suggested_word_ids=list(stored.suggested_word_ids or ()))
-
-    def _store_analysis(self, turn_id: uuid.UUID, given: turns.AnalysisInput, stage: str, result: dict[str, Any],
-                        record: Any, event_type: str) -> None:
-        """Store a stage's result once, ring the doorbell, announce it, and finish the turn
-        if this was the last stage."""
-        with statement_scope() as db:
-            write = record(db, turn_id, result)
-        if write.won:
-            self._ring(turn_id, stage, result)  # first: the waiting reply is on the turn's critical path
-            self.publisher.publish(given.user_id, event_type,
-                                   {"session_id": str(given.session_id), "turn_id": str(turn_id), **result})
-        if write.ready or not write.won:  # not won: a redelivery; make sure the turn finishes (else a no-op)
-            self.finalize(turn_id)
+            claim = outbox.claim(db, kind=kind, ref_id=ref_id, lease_seconds=seconds)
+        if claim is None:
+            yield None
+            return
+        with outbox.Lease(kind, ref_id, claim, seconds):
+            yield claim
+        with statement_scope() as db:  # a no-op when the work was stored (its entry is gone)
+            outbox.release(db, kind=kind, ref_id=ref_id, claim=claim)
 
     def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:
         self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
@@ -473,57 +545,15 @@ class Pipeline:
 
         return DeltaCoalescer(emit, min_interval=self.settings.reply_delta_min_interval_ms / 1000)
 
-    def _stream(self, turn_id: uuid.UUID, attempt: int, coalescer: DeltaCoalescer, pieces: Any) -> str | None:
-        """Publish the reply through `coalescer`, keeping our lease alive; the reply, or
-        None if another attempt took the lease over."""
-        lease = self.settings.stage_lease_seconds
-        renew_at = time.monotonic() + lease / 3
+    def _stream(self, coalescer: DeltaCoalescer, pieces: Any) -> None:
+        """Publish `pieces` through `coalescer` (the offline provider may be slowed down to
+        look like a model: OFFLINE_REPLY_CHUNK_DELAY_MS)."""
         delay = self.settings.offline_reply_chunk_delay_ms / 1000
         for piece in pieces:
             if delay:
                 time.sleep(delay)
             coalescer.add(piece)
-            if time.monotonic() >= renew_at:
-                with session_scope() as db:
-                    if not turns.renew_reply_lease(db, turn_id, attempt, lease):
-                        return None
-                renew_at = time.monotonic() + lease / 3
         coalescer.flush()
-        return coalescer.text
-
-    def _ring(self, turn_id: uuid.UUID, stage: str, result: dict[str, Any]) -> None:
-        """Tell a waiting reply that `stage` is done, handing it the result."""
-        key = _doorbell(turn_id, stage)
-        with self.redis.pipeline() as pipe:
-            pipe.rpush(key, json.dumps(result)).expire(key, _DOORBELL_TTL_SECONDS).execute()
-
-    def _wait_for(self, turn_id: uuid.UUID, known: dict[str, Any], attempt: int) -> dict[str, Any] | None:
-        """The results of the stages in `known`, waiting up to STAGE_WAIT_SECONDS for those
-        still None (a stage that never comes is left None for the caller to handle),
-        keeping our reply lease alive meanwhile; None if another attempt took it over."""
-        found = dict(known)
-        lease = self.settings.stage_lease_seconds
-        deadline = time.monotonic() + self.settings.stage_wait_seconds
-        renew_at = time.monotonic() + lease / 3
-        while missing := [name for name, value in found.items() if value is None]:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            if time.monotonic() >= renew_at:
-                with statement_scope() as db:
-                    if not turns.renew_reply_lease(db, turn_id, attempt, lease):
-                        return None
-                renew_at = time.monotonic() + lease / 3
-            rang = self.redis.blpop([_doorbell(turn_id, name) for name in missing], timeout=min(remaining, 1.0))
-            if rang is not None:
-                key, payload = rang
-                found[_stage_of(key)] = json.loads(payload)
-                continue
-            # No doorbell for a second: it may have been lost (a Redis restart); ask the database.
-            with session_scope() as db:
-                row = db.execute(select(*(getattr(Turn, name) for name in missing)).where(Turn.id == turn_id)).one()
-            found.update(zip(missing, row))
-        return found
 
 
 def _local_category_names(openai_categories: list[str]) -> list[str]:
@@ -538,10 +568,21 @@ def _monotonic(moment: datetime) -> float:
     return time.monotonic() + (moment - utcnow()).total_seconds()
 
 
-def _doorbell(turn_id: uuid.UUID, stage: str) -> str:
-    return f"parlons:turn:{turn_id}:{stage}"
+def _in_background(work: Callable[[], T]) -> Future[T]:
+    """Run `work` in a thread of its own (a greenlet in the gevent pool) and return its future."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
-def _stage_of(doorbell_key: bytes | str) -> str:
-    key = doorbell_key.decode() if isinstance(doorbell_key, bytes) else doorbell_key
-    return key.rsplit(":", 1)[1]
+def _done(value: T) -> Future[T]:
+    future: Future[T] = Future()
+    future.set_result(value)
+    return future

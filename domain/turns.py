@@ -51,21 +51,27 @@ _RECORD = {
     "moderation": update(_turns).where(_PENDING, _turns.c.moderation.is_(None))
     .values(moderation=bindparam("result")).returning(_ALL_STAGES_DONE),
 }
-# The claim reads what the reply needs in the same statement (UPDATE … FROM).
-_CLAIM_REPLY = (
-    update(_turns)
-    .where(_PENDING, _turns.c.reply_text.is_(None),
-           _turns.c.reply_lease_until.is_(None) | (_turns.c.reply_lease_until < bindparam("now")),
-           _messages.c.turn_id == _turns.c.id, _messages.c.role == "user", _sessions.c.id == _turns.c.session_id)
-    .values(reply_attempts=_turns.c.reply_attempts + 1, reply_lease_until=bindparam("lease_until"))
-    .returning(_turns.c.reply_attempts, _turns.c.user_id, _turns.c.session_id, _messages.c.content,
-               _sessions.c.character_id, _sessions.c.level, _turns.c.grammar, _turns.c.moderation,
-               _turns.c.deadline_at)
-)
-_OUR_REPLY = and_(_PENDING, _turns.c.reply_text.is_(None), _turns.c.reply_attempts == bindparam("attempt"))
-_RENEW_LEASE = update(_turns).where(_OUR_REPLY).values(reply_lease_until=bindparam("lease_until"))
-_RECORD_REPLY = update(_turns).where(_OUR_REPLY).values(
-    reply_text=bindparam("reply"), reply_provider=bindparam("provider"), reply_lease_until=None,
+# The turn's model-bound work (moderation, the model's grammar pass, the reply) is held
+# through its outbox entry's lease; the claim reads what that work needs in the same
+# statement. Only the holder of the current claim may store the reply.
+_CLAIM = text("""
+    WITH held AS (
+        UPDATE outbox SET lease_until = :lease_until, claims = claims + 1
+        WHERE kind = :outbox_kind AND ref_id = :turn_id AND (lease_until IS NULL OR lease_until < :now)
+        RETURNING claims
+    )
+    SELECT held.claims, t.user_id, t.session_id, m.content, s.character_id, s.level, t.grammar, t.moderation,
+           t.deadline_at, u.native_language, t.suggested_word_ids, t.reply_text
+    FROM held, turns t
+    JOIN messages m ON m.turn_id = t.id AND m.role = 'user'
+    JOIN chat_sessions s ON s.id = t.session_id
+    JOIN users u ON u.id = t.user_id
+    WHERE t.id = :turn_id AND t.status = 'pending'
+""")
+_HOLDS_CLAIM = text("EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = 'turn' AND outbox.ref_id = turns.id "
+                    "AND outbox.claims = :attempt)")
+_RECORD_REPLY = update(_turns).where(_PENDING, _turns.c.reply_text.is_(None), _HOLDS_CLAIM).values(
+    reply_text=bindparam("reply"), reply_provider=bindparam("provider"),
     degraded=bindparam("degraded")).returning(_ALL_STAGES_DONE)
 # Finishing reads what XP depends on, then completes the turn with all its bookkeeping
 # in one statement (the claim is its first UPDATE): atomic without a transaction. The
@@ -81,13 +87,14 @@ _FINISH = text("""
         UPDATE turns SET status = 'complete', completed_at = :now, xp_awarded = :xp,
             reply_text = COALESCE(turns.reply_text, CAST(:reply_text AS text)),
             reply_provider = COALESCE(turns.reply_provider, CAST(:reply_provider AS varchar)),
-            degraded = CASE WHEN turns.reply_text IS NULL THEN CAST(:degraded AS boolean) ELSE turns.degraded END,
-            reply_lease_until = NULL
+            degraded = CASE WHEN turns.reply_text IS NULL THEN CAST(:degraded AS boolean) ELSE turns.degraded END
         FROM messages AS learner_message
         WHERE turns.id = :turn_id AND turns.status = 'pending' AND turns.grammar IS NOT NULL
           AND turns.moderation IS NOT NULL
           AND (turns.reply_text IS NOT NULL
-               OR (CAST(:reply_text AS text) IS NOT NULL AND turns.reply_attempts = CAST(:attempt AS integer)))
+               OR (CAST(:reply_text AS text) IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM outbox WHERE outbox.kind = :outbox_kind AND outbox.ref_id = turns.id
+                       AND outbox.claims = CAST(:attempt AS integer))))
           AND learner_message.turn_id = turns.id AND learner_message.role = 'user'
         RETURNING turns.*, learner_message.id AS user_message_id, learner_message.content AS user_message,
                   learner_message.created_at AS user_message_at
@@ -103,8 +110,8 @@ _FINISH = text("""
         DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id IN (SELECT id FROM finished)
     ), reviews AS (
         -- The words the learner used become reviews (domain/progress.py), through the outbox.
-        INSERT INTO outbox (kind, ref_id, created_at, publish_attempts)
-        SELECT :reviews_kind, id, :now, 0 FROM finished
+        INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
+        SELECT :reviews_kind, id, :now, :now, 1, 0 FROM finished
         WHERE jsonb_path_exists(word_feedback, '$[*] ? (@.usage != "not_used")')
     )
     SELECT * FROM finished
@@ -119,9 +126,9 @@ _SUBMIT = text("""
         WHERE s.id = :session_id AND s.user_id = :user_id
     ), new_turn AS (
         INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids,
-                           reply_attempts, word_feedback, xp_awarded, degraded, created_at, deadline_at)
+                           word_feedback, xp_awarded, degraded, created_at, deadline_at)
         SELECT :turn_id, id, user_id, 'pending', :client_message_id, :suggested_word_ids,
-               0, '[]'::jsonb, 0, false, :now, :deadline_at
+               '[]'::jsonb, 0, false, :now, :deadline_at
         FROM owned
         ON CONFLICT (session_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
         RETURNING id, session_id
@@ -129,8 +136,9 @@ _SUBMIT = text("""
         INSERT INTO messages (id, session_id, turn_id, role, content, created_at)
         SELECT :message_id, session_id, id, 'user', :content, :now FROM new_turn
     ), new_outbox AS (
-        INSERT INTO outbox (kind, ref_id, created_at, publish_attempts)
-        SELECT :outbox_kind, id, :now, 0 FROM new_turn
+        -- Stamped as published: the publish follows the commit (a failed one unstamps it).
+        INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
+        SELECT :outbox_kind, id, :now, :now, 1, 0 FROM new_turn
     ), touched AS (
         UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
     )
@@ -296,24 +304,30 @@ def record_moderation(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -
     return _record(db, turn_id, _RECORD["moderation"], {"result": result})
 
 
-def claim_reply(db: Session, turn_id: uuid.UUID, lease_seconds: int) -> tuple[int, StageInput] | None:
-    """Take the reply for this turn for `lease_seconds`; returns the attempt number and
-    the turn's inputs, or None if the reply is done or another attempt holds it.
+@dataclass(frozen=True)
+class Claim:
+    """The turn's model-bound work, held by one delivery: its claim number (`attempt`,
+    which fences the reply's store), the turn's inputs and the reply if stored already."""
 
-    A lease, not a flag: if the worker writing the reply dies, another delivery may take
-    over once the lease has run out.
+    attempt: int
+    given: StageInput
+    reply_text: str | None
+
+
+def claim_model_work(db: Session, turn_id: uuid.UUID, lease_seconds: float) -> Claim | None:
+    """Hold the turn's model-bound stages for `lease_seconds` (through its outbox entry);
+    None if the turn is finished or another delivery holds them.
+
+    A lease, not a flag: if the worker dies, another delivery may take over once the
+    lease has run out, so a paid call is repeated at most once per lost worker.
     """
     now = utcnow()
-    row = db.execute(_CLAIM_REPLY, {"turn_id": turn_id, "now": now,
-                                    "lease_until": now + timedelta(seconds=lease_seconds)}).first()
-    return (row[0], StageInput(*row[1:])) if row is not None else None
-
-
-def renew_reply_lease(db: Session, turn_id: uuid.UUID, attempt: int, lease_seconds: int) -> bool:
-    """Extend our lease while the reply streams; False if another attempt took over."""
-    result = db.execute(_RENEW_LEASE, {"turn_id": turn_id, "attempt": attempt,
-                                       "lease_until": utcnow() + timedelta(seconds=lease_seconds)})
-    return result.rowcount == 1
+    row = db.execute(_CLAIM, {"turn_id": turn_id, "now": now, "outbox_kind": OUTBOX_KIND,
+                              "lease_until": now + timedelta(seconds=lease_seconds)}).first()
+    if row is None:
+        return None
+    attempt, *inputs, suggested, reply_text = row
+    return Claim(attempt, StageInput(*inputs, suggested_word_ids=list(suggested or ())), reply_text)
 
 
 def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, provider: str,
@@ -383,7 +397,7 @@ def fail_overdue_turns(db: Session, *, limit: int = 100) -> list[Turn]:
     ids = list(db.scalars(
         update(Turn)
         .where(Turn.id.in_(overdue))
-        .values(status="failed", completed_at=utcnow(), reply_lease_until=None,
+        .values(status="failed", completed_at=utcnow(),
                 error={"code": "deadline_exceeded", "message": "No reply could be produced in time."})
         .returning(Turn.id)
     ))

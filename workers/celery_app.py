@@ -1,8 +1,13 @@
 """The Celery application. Start a worker with `celery -A workers.celery_app worker -Q <queue>`.
 
-Queues: `llm` (I/O bound: replies, the model's grammar pass, hints, summaries, penpal
-letters, journey scoring; a gevent pool), `nlp` (spaCy, CPU bound, prefork: every
-analysis), `default` (moderation, finishing, sweeping, delivering penpal replies, FSRS).
+Queues, by what their tasks spend:
+- `llm`: waiting on the network — moderation, the model's grammar pass and the reply of
+  every turn, hints, summaries, penpal letters, journey scoring. A gevent pool, where a
+  waiting call costs a greenlet, not a process: hundreds wait at once.
+- `nlp`: CPU — spaCy and the rules, for turns, letters, answers and /language/check.
+  Prefork, a process per core.
+- `default`: short database work — sweeping, delivering penpal replies, conversation
+  reviews, the nightly FSRS fit. Prefork.
 """
 from __future__ import annotations
 
@@ -34,17 +39,14 @@ celery = Celery("parlons", broker=settings.celery_broker_url,
 celery.conf.update(
     task_default_queue="default",
     task_routes={
-        "turns.reply": _direct("llm"),
-        "turns.grammar_with_model": _direct("llm"),
+        "turns.respond": _direct("llm"),
         "hints.*": _direct("llm"),
         "penpal.write": _direct("llm"),
         "journey.score": _direct("llm"),
-        "turns.grammar": _direct("nlp"),
+        "turns.analyse": _direct("nlp"),
         "language.*": _direct("nlp"),
         "penpal.analyse": _direct("nlp"),
         "journey.analyse": _direct("nlp"),
-        "turns.moderation": _direct("default"),
-        "turns.finalize": _direct("default"),
         "maintenance.*": _direct("default"),
         "progress.*": _direct("default"),
         "penpal.deliver": _direct("default"),

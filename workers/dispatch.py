@@ -8,17 +8,19 @@ import uuid
 
 import redis
 
+from domain import outbox
+from domain.db import statement_scope
 from domain.errors import Unavailable
 from domain.redis_client import get_redis
 from workers.celery_app import celery
 
 log = logging.getLogger(__name__)
 
-# What each outbox kind starts (the turn's three stages run in parallel), and whether
+# What each outbox kind starts (a turn's analysis then hands over to its model work), and whether
 # the task accepts `known`: inputs the sender already has, so the task need not read
 # them back from the database (the sweeper, which has only the id, sends none).
 _TASKS_BY_KIND = {
-    "turn": (("turns.grammar", True), ("turns.moderation", True), ("turns.reply", False)),
+    "turn": (("turns.analyse", True),),
     "hint": (("hints.generate", False),),
     "reviews": (("progress.conversation_reviews", False),),
     "penpal": (("penpal.analyse", False),),
@@ -37,12 +39,18 @@ def dispatch(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> N
 
 
 def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> bool:
-    """Publish now if the broker answers; otherwise the outbox sweeper will."""
+    """Publish now if the broker answers; otherwise the outbox sweeper will (the entry,
+    stamped as published when it was written, is unstamped so the next sweep sends it)."""
     try:
         dispatch(kind, ref_id, known)
         return True
     except Exception:  # any broker failure: the outbox entry keeps the work safe
         log.warning("broker unavailable; %s %s left to the outbox sweeper", kind, ref_id, exc_info=True)
+        try:
+            with statement_scope() as db:
+                outbox.unstamp(db, kind=kind, ref_id=ref_id)
+        except Exception:  # the database too: the sweeper re-sends it after its backoff
+            log.warning("could not unstamp %s %s", kind, ref_id, exc_info=True)
         return False
 
 

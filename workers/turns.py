@@ -10,29 +10,16 @@ from workers.celery_app import celery
 from workers.runtime import pipeline
 
 
-@celery.task(name="turns.grammar")
-def grammar(turn_id: str, known: dict | None = None) -> None:
-    pipeline().run_grammar(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)
+@celery.task(name="turns.analyse")
+def analyse_turn(turn_id: str, known: dict | None = None) -> None:
+    """On `nlp`: the rules' analysis, then `turns.respond`."""
+    pipeline().analyse_turn(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)
 
 
-@celery.task(name="turns.grammar_with_model")
-def grammar_with_model(turn_id: str, known: dict, rules: dict) -> None:
-    pipeline().run_grammar_with_model(uuid.UUID(turn_id), AnalysisInput.from_dict(known), rules)
-
-
-@celery.task(name="turns.moderation")
-def moderation(turn_id: str, known: dict | None = None) -> None:
-    pipeline().run_moderation(uuid.UUID(turn_id), AnalysisInput.from_dict(known) if known else None)
-
-
-@celery.task(name="turns.reply")
-def reply(turn_id: str) -> None:
-    pipeline().run_reply(uuid.UUID(turn_id))
-
-
-@celery.task(name="turns.finalize")
-def finalize(turn_id: str) -> None:
-    pipeline().finalize(uuid.UUID(turn_id))
+@celery.task(name="turns.respond")
+def respond(turn_id: str, rules: dict) -> None:
+    """On `llm`: moderation, the model's grammar pass and the reply, in parallel."""
+    pipeline().respond(uuid.UUID(turn_id), rules)
 
 
 @signals.celeryd_init.connect

@@ -50,6 +50,10 @@ class ReplyStream:
     def __iter__(self) -> Iterator[str]:
         return self._pieces
 
+    def close(self) -> None:
+        """Stop reading the reply; a request still open is abandoned."""
+        self._pieces.close()
+
     def _run(self, providers: list[RemoteProvider], request: ChatRequest, deadline: float,
              offline: Callable[[], Iterable[str]], on_restart: Callable[[], None] | None) -> Iterator[str]:
         deadline -= OFFLINE_RESERVE_SECONDS

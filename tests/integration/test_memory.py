@@ -19,7 +19,7 @@ def conversation(db_scope):
                                         client_message_id=None, suggested_word_ids=[], deadline_seconds=60).turn_id
             turns.record_grammar(db, turn_id, {"errors": [], "corrected_text": None})
             turns.record_moderation(db, turn_id, {"flagged": False, "categories": []})
-            attempt, _ = turns.claim_reply(db, turn_id, lease_seconds=30)
+            attempt = turns.claim_model_work(db, turn_id, lease_seconds=30).attempt
             turns.record_reply(db, turn_id, attempt=attempt, reply=f"Réponse {i} : c'est super !", provider="offline")
             assert turns.finalize_turn(db, turn_id) is not None
         pending = turns.submit_turn(db, user_id=user.id, session_id=session.id, content="Et toi ?",

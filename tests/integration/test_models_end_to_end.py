@@ -175,6 +175,8 @@ def test_providers_that_hang_cannot_hold_a_turn_past_its_deadline(learner, fake)
 
 def test_moderation_uses_openai_and_a_flagged_message_gets_a_kind_redirect(learner, fake):
     fake.openai.moderation_flags = {"harassment", "harassment/threatening"}
+    fake.openai.moderation_delay = 1  # the reply's request, started beside moderation, answers first
+    fake.openai.reply_text = "Quelle belle journée pour parler de cuisine ensemble !"
     session = learner.new_session()
 
     events, _ = _turn(learner, session, "Tu es vraiment nul.")
@@ -184,9 +186,12 @@ def test_moderation_uses_openai_and_a_flagged_message_gets_a_kind_redirect(learn
         "OpenAI's categories in the local vocabulary"
     result = _of(events, "turn_result")[-1]["turn"]
     assert result["moderation"]["source"] == "openai"
-    assert not [c for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")], \
-        "a flagged message never reaches the character"
-    assert result["assistant_message"]["content"]
+    assert len([c for c in fake.openai.calls("/v1/chat/completions") if c.body.get("stream")]) == 1, \
+        "the character's reply was asked for while moderation spoke"
+    shown = "".join(d["delta"] for d in _of(events, "reply_delta"))
+    redirect = result["assistant_message"]["content"]
+    assert redirect and shown == redirect, "only the redirect reached the learner"
+    assert "cuisine" not in redirect, "the character's reply to a flagged message is never shown"
 
 
 def test_moderation_falls_back_to_the_local_check_when_openai_fails(learner, fake):

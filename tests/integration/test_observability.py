@@ -40,7 +40,7 @@ def test_metrics_count_a_turn_across_the_web_and_the_workers(stack, learner):
     for stage in ("reply_started", "complete"):
         assert value(after, "parlons_turn_stage_seconds_count", stage=stage) > \
             value(before, "parlons_turn_stage_seconds_count", stage=stage)
-    for task in ("turns.grammar", "turns.moderation", "turns.reply"):  # three worker processes
+    for task in ("turns.analyse", "turns.respond"):  # two worker processes
         assert value(after, "parlons_tasks_total", task=task, outcome="success") > \
             value(before, "parlons_tasks_total", task=task, outcome="success"), task
     assert value(after, "parlons_events_published_total", type="turn_result") > \
@@ -70,7 +70,7 @@ def test_the_request_id_reaches_the_tasks_logs_and_the_message_text_does_not(sta
             lines += (stack.data_dir / f"worker_{family}.log").read_text().splitlines()
         records = [json.loads(line) for line in lines if line.startswith("{")]
         mine = [r for r in records if r.get("request_id") == request_id]
-        if {r["task"] for r in mine} >= {"turns.grammar", "turns.moderation", "turns.reply"}:
+        if {r["task"] for r in mine} >= {"turns.analyse", "turns.respond"}:
             break
         assert time.monotonic() < deadline, f"tasks logged with the request id: {sorted({r['task'] for r in mine})}"
         time.sleep(0.2)

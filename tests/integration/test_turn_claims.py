@@ -29,7 +29,7 @@ def _all_stages_stored(db_scope, turn_id):
     with db_scope() as db:
         turns.record_grammar(db, turn_id, {"errors": [], "corrected_text": "Je vais au marché."})
         turns.record_moderation(db, turn_id, {"flagged": False, "categories": []})
-        attempt, _ = turns.claim_reply(db, turn_id, lease_seconds=30)
+        attempt = turns.claim_model_work(db, turn_id, lease_seconds=30).attempt
         return turns.record_reply(db, turn_id, attempt=attempt, reply="Ah, tu vas au marché ?", provider="offline")
 
 
@@ -80,19 +80,25 @@ def test_concurrent_finalizes_complete_the_turn_exactly_once(db_scope, pending_t
     assert outbox_left == 0, "a finished turn has nothing left to publish"
 
 
-def test_a_reply_lease_blocks_other_attempts_until_it_expires(db_scope, pending_turn):
+def _expire_lease(db, turn_id):
+    """The holder's worker died: its lease runs out."""
+    db.execute(OutboxEntry.__table__.update().where(OutboxEntry.ref_id == turn_id)
+               .values(lease_until=utcnow() - timedelta(seconds=1)))
+
+
+def test_a_turns_lease_blocks_other_attempts_until_it_expires(db_scope, pending_turn):
     with db_scope() as db:
-        first, given = turns.claim_reply(db, pending_turn, lease_seconds=30)
-        blocked = turns.claim_reply(db, pending_turn, lease_seconds=30)
-        # The first attempt's worker dies: make its lease run out.
-        db.execute(Turn.__table__.update().where(Turn.id == pending_turn)
-                   .values(reply_lease_until=utcnow() - timedelta(seconds=1)))
-        second, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        claim = turns.claim_model_work(db, pending_turn, lease_seconds=30)
+        blocked = turns.claim_model_work(db, pending_turn, lease_seconds=30)
+        _expire_lease(db, pending_turn)
+        second = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
+        first = claim.attempt
         late = turns.record_reply(db, pending_turn, attempt=first, reply="late", provider="offline")
-        renewed = turns.renew_reply_lease(db, pending_turn, first, 30)
+        renewed = outbox.renew(db, kind="turn", ref_id=pending_turn, claim=first, lease_seconds=30)
         current = turns.record_reply(db, pending_turn, attempt=second, reply="current", provider="offline")
     assert (first, blocked, second) == (1, None, 2)
-    assert given.text == "Je vont au marché." and given.character_id == "camille"
+    assert claim.given.text == "Je vont au marché." and claim.given.character_id == "camille"
+    assert claim.reply_text is None
     assert late.won is False and renewed is False, "the dead attempt cannot write over the new one"
     assert current.won is True
 
@@ -124,15 +130,66 @@ def test_overdue_turns_fail_and_leave_the_outbox(db_scope, pending_turn):
         assert db.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.ref_id == pending_turn)) == 0
 
 
-def test_outbox_entries_are_claimed_once_per_interval(db_scope, pending_turn):
+def _outbox_entry(db, turn_id):
+    return db.execute(select(OutboxEntry).where(OutboxEntry.ref_id == turn_id)).scalar_one()
+
+
+def _published_ago(db, turn_id, seconds):
+    db.execute(OutboxEntry.__table__.update().where(OutboxEntry.ref_id == turn_id)
+               .values(last_published_at=utcnow() - timedelta(seconds=seconds)))
+
+
+def test_a_new_entry_is_stamped_as_published_and_not_sent_again_at_once(db_scope, pending_turn):
     with db_scope() as db:
-        db.execute(OutboxEntry.__table__.update().where(OutboxEntry.ref_id == pending_turn)
-                   .values(created_at=utcnow() - timedelta(seconds=60)))
+        entry = _outbox_entry(db, pending_turn)
+        due = outbox.claim_due(db, older_than_seconds=10)
+    assert entry.last_published_at is not None and entry.publish_attempts == 1
+    assert ("turn", pending_turn) not in due
+
+
+def test_an_entry_whose_publish_failed_is_sent_at_the_next_sweep(db_scope, pending_turn):
     with db_scope() as db:
+        outbox.unstamp(db, kind="turn", ref_id=pending_turn)
         due = outbox.claim_due(db, older_than_seconds=10)
         again = outbox.claim_due(db, older_than_seconds=10)
     assert ("turn", pending_turn) in due
     assert ("turn", pending_turn) not in again, "just published: not due again until the interval passes"
+
+
+def test_an_entry_nobody_took_is_sent_again_with_a_growing_wait(db_scope, pending_turn):
+    with db_scope() as db:
+        _published_ago(db, pending_turn, 11)
+        first = outbox.claim_due(db, older_than_seconds=10)
+        _published_ago(db, pending_turn, 11)
+        too_soon = outbox.claim_due(db, older_than_seconds=10)  # the second re-send waits 20 s
+        _published_ago(db, pending_turn, 21)
+        second = outbox.claim_due(db, older_than_seconds=10)
+    assert ("turn", pending_turn) in first and ("turn", pending_turn) in second
+    assert ("turn", pending_turn) not in too_soon
+
+
+def test_held_work_is_not_sent_again_until_its_lease_runs_out(db_scope, pending_turn):
+    with db_scope() as db:
+        _published_ago(db, pending_turn, 3600)
+        claim = turns.claim_model_work(db, pending_turn, lease_seconds=30)
+        while_held = outbox.claim_due(db, older_than_seconds=10)
+        _expire_lease(db, pending_turn)
+        after_expiry = outbox.claim_due(db, older_than_seconds=10)
+        right_after = outbox.claim_due(db, older_than_seconds=10)
+        retaken = turns.claim_model_work(db, pending_turn, lease_seconds=30)
+    assert claim.attempt == 1 and retaken.attempt == 2
+    assert ("turn", pending_turn) not in while_held, "in progress: a re-send would only pay twice"
+    assert ("turn", pending_turn) in after_expiry, "its worker died: send it again"
+    assert ("turn", pending_turn) not in right_after, "sent once per expiry"
+
+
+def test_released_work_is_sent_again(db_scope, pending_turn):
+    with db_scope() as db:
+        attempt = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
+        outbox.release(db, kind="turn", ref_id=pending_turn, claim=attempt)
+        _published_ago(db, pending_turn, 11)
+        due = outbox.claim_due(db, older_than_seconds=10)
+    assert ("turn", pending_turn) in due
 
 
 def _reply(attempt: int, text: str = "Ah, tu vas au marché ?") -> turns.Reply:
@@ -145,14 +202,13 @@ def test_the_reply_stage_stores_its_reply_and_finishes_in_one_statement(db_scope
     with db_scope() as db:
         turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": None})
         turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
-        attempt, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        attempt = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
         user_id, view = turns.finalize_turn(db, pending_turn, reply=_reply(attempt))
         stored = db.get(Turn, pending_turn)
         assistant = db.scalar(select(func.count()).select_from(Message)
                               .where(Message.turn_id == pending_turn, Message.role == "assistant"))
     assert view["status"] == "complete" and view["assistant_message"]["content"] == "Ah, tu vas au marché ?"
-    assert (stored.reply_text, stored.reply_provider, stored.reply_lease_until) == (
-        "Ah, tu vas au marché ?", "offline", None)
+    assert (stored.reply_text, stored.reply_provider) == ("Ah, tu vas au marché ?", "offline")
     assert stored.xp_awarded == view["xp_awarded"] == 5 + 1, "XP from the inputs the reply stage passed (one error)"
     assert assistant == 1 and user_id == stored.user_id
 
@@ -161,10 +217,9 @@ def test_a_reply_whose_lease_was_taken_over_neither_stores_nor_finishes(db_scope
     with db_scope() as db:
         turns.record_grammar(db, pending_turn, {"errors": [], "corrected_text": None})
         turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
-        stale, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
-        db.execute(Turn.__table__.update().where(Turn.id == pending_turn)
-                   .values(reply_lease_until=utcnow() - timedelta(seconds=1)))
-        current, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        stale = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
+        _expire_lease(db, pending_turn)
+        current = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
         assert turns.finalize_turn(db, pending_turn, reply=_reply(stale, "late")) is None
         assert db.get(Turn, pending_turn, populate_existing=True).reply_text is None
         _, view = turns.finalize_turn(db, pending_turn, reply=_reply(current, "current"))
@@ -174,7 +229,7 @@ def test_a_reply_whose_lease_was_taken_over_neither_stores_nor_finishes(db_scope
 def test_a_reply_before_the_other_stages_does_not_finish(db_scope, pending_turn):
     with db_scope() as db:
         turns.record_moderation(db, pending_turn, {"flagged": False, "categories": []})
-        attempt, _ = turns.claim_reply(db, pending_turn, lease_seconds=30)
+        attempt = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
         assert turns.finalize_turn(db, pending_turn, reply=_reply(attempt)) is None
         turn = db.get(Turn, pending_turn, populate_existing=True)
     assert (turn.status, turn.reply_text) == ("pending", None), "the pipeline then stores it with record_reply"

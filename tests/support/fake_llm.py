@@ -59,6 +59,7 @@ class FakeProvider:
         self.delay = 0.0  # seconds before each response starts
         self.piece_delay = 0.0  # seconds between streamed pieces
         self.json_delay = 0.0  # seconds before answering a JSON-format (structured output) request
+        self.moderation_delay = 0.0  # seconds before answering a moderation request
         self.malformed = False  # response bodies and stream events that are not JSON
         self.disconnect_after: int | None = None  # cut streams after this many pieces
         self.keep_alive = False  # True: connections serve many requests, as real APIs do
@@ -240,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _openai_moderation(self, body: dict) -> None:
+        if self.fake.moderation_delay and self.fake._stopping.wait(self.fake.moderation_delay):
+            return
         flags = self.fake.moderation_flags
         self._send_json({"id": "modr-fake", "model": body.get("model", "omni-moderation-latest"), "results": [{
             "flagged": bool(flags),
