@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit test-browser lint bench clean-data install
+.PHONY: run run-node test test-unit test-browser lint bench clean-data install
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ install: $(BIN)/.installed
 
 run: install
 	$(BIN)/python -m deploy.stack
+
+# One more node (web, every worker family, beat, Flower) on a running Parlons' PostgreSQL
+# and Redis: DATABASE_URL=... REDIS_URL=... make run-node (docs/scale-out.md).
+run-node: install
+	$(BIN)/python -m deploy.stack --node
 
 test: install
 	$(BIN)/flake8

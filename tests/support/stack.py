@@ -41,6 +41,7 @@ TEST_SETTINGS = {
     "PRIMARY_LLM_PROVIDER": "offline",
     "SECONDARY_LLM_PROVIDER": "",
     "LOG_LEVEL": "WARNING",
+    "LOG_TASKS": "true",  # tests follow a request id into the tasks' lines
 }
 
 WORKER_COMMANDS = {
@@ -56,6 +57,10 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)  # settings for every process of this stack
     database_url: str | None = None  # use this database instead of starting a server
     redis_url: str | None = None
+    # Another node beside a stack whose servers it shares (database_url, redis_url): its
+    # workers' names carry this, so they do not clash with the first stack's on this host.
+    node: str = ""
+    prepare_database: bool = True  # migrate and seed the vocabulary (a second node need not)
     env: dict[str, str] = field(default_factory=dict)
     web_port: int = 0
     redis_server: EmbeddedRedis | None = None
@@ -83,11 +88,12 @@ class Stack:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.data_dir / "metrics")
         (self.data_dir / "metrics").mkdir(exist_ok=True)
         self.env = env
-        subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
-                       env=env, cwd=REPO, check=True, capture_output=True)
-        subprocess.run([BIN / "flask", "--app", "api:create_app", "vocab", "seed", "--generate-sample",
-                        "--output", str(self.data_dir / "vocabulary.csv")], env=env, cwd=REPO, check=True,
-                       capture_output=True)
+        if self.prepare_database:
+            subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                           env=env, cwd=REPO, check=True, capture_output=True)
+            subprocess.run([BIN / "flask", "--app", "api:create_app", "vocab", "seed", "--generate-sample",
+                            "--output", str(self.data_dir / "vocabulary.csv")], env=env, cwd=REPO, check=True,
+                           capture_output=True)
         self.web_port = free_port()
         self.spawn("web", [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1", "api:create_app()"],
                    extra_env={"PORT": str(self.web_port)})
@@ -116,8 +122,11 @@ class Stack:
     def start_worker(self, family: str, **extra_env: str) -> subprocess.Popen:
         self._starts += 1
         return self.spawn(f"worker_{family}", [BIN / "celery", "-A", "workers.celery_app", "worker",
-                                               *WORKER_COMMANDS[family], "-n", f"{family}-{self._starts}@%h",
-                                               "--loglevel=INFO", "-E"], extra_env)
+                                               *WORKER_COMMANDS[family], "-n", self._worker_name(family),
+                                               "--loglevel=INFO"], extra_env)
+
+    def _worker_name(self, family: str) -> str:
+        return "-".join(part for part in (family, self.node, str(self._starts)) if part) + "@%h"
 
     def start_beat(self, name: str = "beat") -> subprocess.Popen:
         return self.spawn(name, [BIN / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
@@ -134,6 +143,16 @@ class Stack:
         process = self.processes.pop(f"worker_{family}")
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+    def kill_all(self) -> None:
+        """SIGKILL every process of this stack at once, as when its machine dies: no
+        warm shutdown, no ack, no goodbye to Redis. Its embedded servers (if any) stay."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+        for process in self.processes.values():
+            process.wait()
+        self.processes.clear()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
