@@ -70,6 +70,8 @@ class Settings:
     openai_realtime_model: str = "gpt-realtime"
     prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"
+    log_tasks: bool = False  # Celery's line per task received and succeeded (failures are always logged)
+    task_events: bool = True  # the workers' task events, from which Flower lists tasks
     primary_llm_provider: str = "openai"  # openai | anthropic | offline | empty
     secondary_llm_provider: str = "anthropic"
     openai_api_key: str = field(default="", repr=False)

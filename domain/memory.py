@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from domain import prompt_files
@@ -65,16 +65,17 @@ def newest_within(messages: list[tuple[str, str]], budget_tokens: int) -> int:
 
 
 def _unsummarized(db: Session, session_id: uuid.UUID, *, exclude_turn: uuid.UUID | None = None
-                  ) -> tuple[str | None, datetime | None, list[Message]]:
-    """The session's summary, what it covers, and the newer messages (oldest first)."""
+                  ) -> tuple[str | None, datetime | None, list[Row]]:
+    """The session's summary, what it covers, and the newer messages (oldest first) as
+    rows of role, content and created_at (plain rows: every reply reads these)."""
     summary, summarized_until = db.execute(
         select(ChatSession.summary, ChatSession.summarized_until).where(ChatSession.id == session_id)).one()
-    query = select(Message).where(Message.session_id == session_id)
+    query = select(Message.role, Message.content, Message.created_at).where(Message.session_id == session_id)
     if exclude_turn is not None:
         query = query.where(Message.turn_id != exclude_turn)
     if summarized_until is not None:
         query = query.where(Message.created_at > summarized_until)
-    rows = db.scalars(query.order_by(Message.created_at.desc(), Message.role).limit(_LOOKBACK_MESSAGES)).all()
+    rows = db.execute(query.order_by(Message.created_at.desc(), Message.role).limit(_LOOKBACK_MESSAGES)).all()
     return summary, summarized_until, list(reversed(rows))
 
 

@@ -11,6 +11,7 @@ Queues, by what their tasks spend:
 """
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -21,6 +22,10 @@ from kombu.transport import TRANSPORT_ALIASES
 from domain.config import get_settings
 
 settings = get_settings()
+# Flower turns the workers' task events on every few seconds unless told not to; it is
+# started with this app (`celery -A workers.celery_app flower`), so this reaches it.
+if not settings.task_events:
+    os.environ.setdefault("FLOWER_ENABLE_EVENTS", "false")
 
 
 def _direct(queue: str) -> dict[str, str]:
@@ -59,9 +64,10 @@ celery.conf.update(
     task_ignore_result=True,
     task_serializer="json",
     accept_content=["json"],
-    # Flower shows tasks from these events. (No "task-sent" events: they would cost the
-    # API an extra publish per task on the request path.)
-    worker_send_task_events=True,
+    # Flower lists tasks from these events; they cost every worker three publishes per
+    # task and Flower their reading (README: "CPU per turn"). No "task-sent" events:
+    # they would cost the API an extra publish per task on the request path.
+    worker_send_task_events=settings.task_events,
     broker_connection_retry_on_startup=True,
     broker_transport_options={
         # Unacknowledged tasks of a dead worker come back after this; the outbox sweeper
@@ -89,7 +95,7 @@ def _json_logs(loglevel: int | str | None = None, **_: object) -> None:
     # Connected, this replaces Celery's own logging setup: JSON lines at the --loglevel given.
     from domain import logs
 
-    logs.configure(loglevel or settings.log_level)
+    logs.configure(loglevel or settings.log_level, task_lines=settings.log_tasks)
 
 
 @signals.before_task_publish.connect

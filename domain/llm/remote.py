@@ -6,6 +6,7 @@ subclass only says which SDK it uses and how to ask its API for text or JSON.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -56,7 +57,7 @@ class RemoteProvider:
     def complete_json(self, request: ChatRequest, schema: dict, *, deadline: float) -> dict:
         """An answer valid against the JSON `schema`. Cached when `request.temperature`
         is 0. An invalid schema raises jsonschema's SchemaError (a caller bug)."""
-        Draft202012Validator.check_schema(schema)
+        _validator(json.dumps(schema, sort_keys=True))
         return run_until(deadline, lambda: self._complete_json(request, schema, deadline))
 
     # --- what a provider implements ---------------------------------------------------
@@ -77,7 +78,7 @@ class RemoteProvider:
         return run_until(deadline, lambda: self._call(attempt, deadline))
 
     def _complete_json(self, request: ChatRequest, schema: dict, deadline: float) -> dict:
-        validator = Draft202012Validator(schema)
+        validator = _validator(json.dumps(schema, sort_keys=True))
         cache = self._policy.cache if request.temperature == 0 else None
         if cache:
             key = AnswerCache.key(provider=self.name, model=self.model, request=request, schema=schema)
@@ -143,3 +144,12 @@ class RemoteProvider:
             raise ProviderFailure(f"API error: {error.message[:200]}") from error
         except httpx2.TransportError as error:  # a stream cut short, when the SDK does not wrap it
             raise ProviderFailure("connection error", retryable=True) from error
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(schema_json: str) -> Draft202012Validator:
+    """A checked validator per schema: checking a schema costs more than the call's own
+    validation, and the schemas are a handful of constants."""
+    schema = json.loads(schema_json)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
