@@ -23,26 +23,26 @@ class AnthropicProvider(RemoteProvider):
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
-        stream = self._client.messages.create(**self._message_arguments(request), stream=True, timeout=timeout)
+        stream = self._post("/v1/messages", {**self._message_arguments(request), "stream": True}, timeout,
+                            stream=True)
         with stream:
             for event in stream:
-                if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                    yield event.delta.text
-                elif event.type == "message_stop":
+                if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta":
+                    yield event["delta"]["text"]
+                elif event["type"] == "message_stop":
                     return
         raise ProviderFailure("stream ended early", retryable=True)
 
     def _json_answer(self, request: ChatRequest, schema: dict, timeout: float) -> Any:
-        message = self._client.messages.create(
+        message = self._post("/v1/messages", {
             **self._message_arguments(request),
-            tools=[{"name": _ANSWER_TOOL, "description": "Give your answer in this structure.",
-                    "input_schema": schema}],
-            tool_choice={"type": "tool", "name": _ANSWER_TOOL},
-            timeout=timeout,
-        )
-        for block in message.content:
-            if block.type == "tool_use" and block.name == _ANSWER_TOOL:
-                return block.input
+            "tools": [{"name": _ANSWER_TOOL, "description": "Give your answer in this structure.",
+                       "input_schema": schema}],
+            "tool_choice": {"type": "tool", "name": _ANSWER_TOOL},
+        }, timeout)
+        for block in message["content"]:
+            if block["type"] == "tool_use" and block["name"] == _ANSWER_TOOL:
+                return block["input"]
         raise ProviderFailure("malformed response: no structured answer")
 
     def _message_arguments(self, request: ChatRequest) -> dict:

@@ -29,12 +29,12 @@ class OpenAIProvider(RemoteProvider):
         """{"flagged": bool, "categories": [OpenAI's names of the flagged categories,
         e.g. "harassment", "self-harm/intent"]}."""
         def attempt(timeout: float) -> dict:
-            response = self._client.moderations.create(input=text, model=self.moderation_model, timeout=timeout)
-            if not response.results:
+            response = self._post("/moderations", {"input": text, "model": self.moderation_model}, timeout)
+            if not response["results"]:
                 raise ProviderFailure("moderation without a result")
-            result = response.results[0]
-            flagged = [name for name, on in result.categories.to_dict().items() if on]
-            return {"flagged": bool(result.flagged), "categories": flagged}
+            result = response["results"][0]
+            flagged = [name for name, on in result["categories"].items() if on]
+            return {"flagged": bool(result["flagged"]), "categories": flagged}
 
         with metrics.llm_call(self.name, "moderation"):
             return self._call_until(deadline, attempt)
@@ -54,30 +54,30 @@ class OpenAIProvider(RemoteProvider):
             return self._call_until(deadline, attempt)
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
-        stream = self._client.chat.completions.create(**self._chat_arguments(request), stream=True, timeout=timeout)
+        stream = self._post("/chat/completions", {**self._chat_arguments(request), "stream": True}, timeout,
+                            stream=True)
         finished = False
         with stream:
             for chunk in stream:
-                for choice in chunk.choices:
-                    if choice.delta and choice.delta.content:
-                        yield choice.delta.content
-                    finished = finished or bool(choice.finish_reason)
+                for choice in chunk["choices"]:
+                    if (delta := choice.get("delta")) and delta.get("content"):
+                        yield delta["content"]
+                    finished = finished or bool(choice.get("finish_reason"))
         if not finished:
             raise ProviderFailure("stream ended early", retryable=True)
 
     def _json_answer(self, request: ChatRequest, schema: dict, timeout: float) -> Any:
-        completion = self._client.chat.completions.create(
+        completion = self._post("/chat/completions", {
             **self._chat_arguments(request),
-            response_format={"type": "json_schema",
-                             "json_schema": {"name": "answer", "schema": schema, "strict": True}},
-            timeout=timeout,
-        )
-        if not completion.choices:
+            "response_format": {"type": "json_schema",
+                                "json_schema": {"name": "answer", "schema": schema, "strict": True}},
+        }, timeout)
+        if not completion["choices"]:
             raise ProviderFailure("malformed response: no choice")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise ProviderFailure(f"refused: {message.refusal[:200]}")
-        return json.loads(message.content or "")
+        message = completion["choices"][0]["message"]
+        if message.get("refusal"):
+            raise ProviderFailure(f"refused: {message['refusal'][:200]}")
+        return json.loads(message.get("content") or "")
 
     def _chat_arguments(self, request: ChatRequest) -> dict:
         # `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server knows it.

@@ -42,6 +42,7 @@ class CallPolicy:
 class RemoteProvider:
     name: str
     sdk: ModuleType  # `openai` or `anthropic`
+    _client: Any  # the SDK's client
 
     def __init__(self, *, model: str, policy: CallPolicy):
         self.model = model
@@ -72,6 +73,15 @@ class RemoteProvider:
         raise NotImplementedError
 
     # --- shared machinery ---------------------------------------------------------------
+
+    def _post(self, path: str, body: dict, timeout: float, *, stream: bool = False) -> Any:
+        """One request through the SDK's generic `post` (its documented way to reach any
+        endpoint), answered as decoded JSON. The typed methods re-walk every request and
+        build a model of every streamed chunk: for a reply with some history, five times
+        the CPU of the request itself (6.0 ms against 1.2 ms, bench in the README). The
+        wire protocol, errors and timeouts stay the SDK's."""
+        return self._client.post(path, body=body, cast_to=object, options={"timeout": timeout},
+                                 stream=stream, stream_cls=self.sdk.Stream[object] if stream else None)
 
     def _call_until(self, deadline: float, attempt: Callable[[float], T]) -> T:
         """`attempt(timeout)` with retries, within `deadline` however the server behaves."""
@@ -140,6 +150,8 @@ class RemoteProvider:
                                   retry_after=retry_after_seconds(error.response.headers)) from error
         except (sdk.APIResponseValidationError, json.JSONDecodeError) as error:
             raise ProviderFailure("malformed response") from error
+        except (KeyError, IndexError, TypeError) as error:  # an answer not shaped as the API's
+            raise ProviderFailure(f"malformed response: {error!r}"[:200]) from error
         except sdk.APIError as error:  # e.g. an error event inside a stream
             raise ProviderFailure(f"API error: {error.message[:200]}") from error
         except httpx2.TransportError as error:  # a stream cut short, when the SDK does not wrap it
