@@ -1,20 +1,20 @@
 """The web process's single Redis subscription, fanned out to local listeners.
 
 Sockets and long-polls never open Redis connections of their own: they register a
-Subscription here and read events from its queue. Under gunicorn's gevent worker the
-thread and queues below are greenlets and gevent queues (monkey-patched).
+Subscription here and read events from it. Under gunicorn's gevent worker the thread,
+lock and events below are a greenlet and gevent primitives (monkey-patched).
 """
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -35,25 +35,41 @@ RESYNC = object()
 
 
 class Subscription:
-    """A listener's queue of events (and RESYNC markers)."""
+    """A listener's events (and RESYNC markers), in order.
 
-    def __init__(self, user_id: str):
+    A socket passes its own `wakeup` (anything with `set()`), so that one greenlet
+    waits for the client and the hub at once; a long-poll waits on the default Event.
+    Slots and a deque: 10,000 sockets each hold one of these.
+    """
+
+    __slots__ = ("user_id", "overflowed", "_events", "_wakeup")
+
+    def __init__(self, user_id: str, wakeup: Any = None):
         self.user_id = user_id
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_LIMIT)
         self.overflowed = False
+        self._events: deque[Any] = deque()
+        self._wakeup = wakeup if wakeup is not None else threading.Event()
 
     def deliver(self, event: Any) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except queue.Full:
+        if len(self._events) >= _QUEUE_LIMIT:
             self.overflowed = True
+            return
+        self._events.append(event)
+        self._wakeup.set()
+
+    def pop(self) -> Any:
+        """The next event or RESYNC, without waiting; None when there is none."""
+        return self._events.popleft() if self._events else None
 
     def get(self, timeout: float | None) -> Any:
-        """The next event or RESYNC; None after `timeout` seconds of silence."""
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        """The next event or RESYNC; None after `timeout` seconds of silence (default wakeup only)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._events:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0 or not self._wakeup.wait(remaining):
+                break
+            self._wakeup.clear()  # before looking again: a later delivery sets it anew
+        return self.pop()
 
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float) -> Event | None:
         deadline = time.monotonic() + timeout
@@ -64,7 +80,7 @@ class Subscription:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Channel:
     """A learner's channel on the hub's current connection."""
 
@@ -95,12 +111,21 @@ class Hub:
                 self._thread.start()
 
     @contextmanager
-    def subscribe(self, user_id: str) -> Iterator[Subscription]:
-        """Listen to a learner's events. Returns once Redis has confirmed the learner's
-        subscription, so every event published afterwards reaches the listener (if Redis
-        is away it gives up after a short wait; the listener gets RESYNC when it is back)."""
+    def subscribe(self, user_id: str, wakeup: Any = None) -> Iterator[Subscription]:
+        """`listen` for the duration of a `with` block."""
+        subscription = self.listen(user_id, wakeup)
+        try:
+            yield subscription
+        finally:
+            self.leave(subscription)
+
+    def listen(self, user_id: str, wakeup: Any = None) -> Subscription:
+        """Listen to a learner's events until `leave`. Returns once Redis has confirmed the
+        learner's subscription, so every event published afterwards reaches the listener
+        (if Redis is away it gives up after a short wait; the listener gets RESYNC when it
+        is back)."""
         self.start()
-        subscription = Subscription(user_id)
+        subscription = Subscription(user_id, wakeup)
         with self._changed:
             state = self._channels.setdefault(user_id, _Channel())
             state.listeners.add(subscription)
@@ -116,15 +141,19 @@ class Hub:
                 return self._pubsub is not None and current is not None and current.confirmed >= 1
 
             self._changed.wait_for(live, timeout=_CONFIRM_WAIT_SECONDS)
-        try:
-            yield subscription
-        finally:
-            with self._lock:
-                state = self._channels.get(user_id, state)  # a reconnection replaced the record
-                state.listeners.discard(subscription)
-                if not state.listeners:
-                    self._send("unsubscribe", user_id, state)
-                    self._forget_if_idle(user_id, state)
+        return subscription
+
+    def leave(self, subscription: Subscription) -> None:
+        """Stop listening; the learner's subscription goes with its last listener."""
+        user_id = subscription.user_id
+        with self._lock:
+            state = self._channels.get(user_id)  # a reconnection may have replaced the record
+            if state is None or subscription not in state.listeners:
+                return
+            state.listeners.discard(subscription)
+            if not state.listeners:
+                self._send("unsubscribe", user_id, state)
+                self._forget_if_idle(user_id, state)
 
     def _send(self, command: str, user_id: str, state: _Channel) -> None:
         """SUBSCRIBE or UNSUBSCRIBE a learner (the caller holds the lock, so one greenlet

@@ -3,14 +3,17 @@ learner, confirmed before `subscribe` returns, dropped with the last listener, a
 restored (with RESYNC) after the connection is lost."""
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
 import pytest
 import redis
+import websocket
 
 from api.realtime.hub import RESYNC, Hub
 from domain.events import Event, EventPublisher, channel
+from tests.support.client import EventSocket
 
 
 @pytest.fixture
@@ -97,3 +100,37 @@ def test_the_first_listener_of_a_new_hub_is_live_without_waiting_out_the_confirm
         event_id = publisher.publish(user_id, "turn_result", {"n": 1})
         assert subscription.get(timeout=5).id == event_id
     assert waited < 1.0, f"waited {waited:.2f} s for the subscription"
+
+
+def test_a_listener_with_its_own_wakeup_is_woken_by_every_delivery(hub, publisher):
+    """Sockets pass their own wakeup, so one greenlet waits for the client and the hub at once."""
+    woken = threading.Event()
+    user_id = str(uuid.uuid4())
+    subscription = hub.listen(user_id, woken)
+    try:
+        event_id = publisher.publish(user_id, "turn_result", {})
+        assert woken.wait(5)
+        assert subscription.pop().id == event_id
+        assert subscription.pop() is None
+    finally:
+        hub.leave(subscription)
+        hub.leave(subscription)  # twice is harmless
+
+
+def test_every_socket_of_a_learner_gets_its_events_without_compression(stack, learner, publisher):
+    """Over the real web process: the handshake declines permessage-deflate (a zlib
+    context per socket costs more than the rest of it), and the hub fans one event out
+    to each of the learner's sockets."""
+    url = f"{stack.ws_url}/api/v1/ws?token={learner.access_token}"
+    offer = ["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"]
+    sockets = [EventSocket(websocket.create_connection(url, timeout=15, header=offer)) for _ in range(3)]
+    try:
+        for socket in sockets:
+            assert "sec-websocket-extensions" not in socket.connection.getheaders()
+            assert socket.next_event()["type"] == "session_ready"
+        event_id = publisher.publish(learner.user["id"], "journey_scored", {"answer": {"id": "a-1"}})
+        for socket in sockets:
+            assert socket.next_event()["id"] == event_id
+    finally:
+        for socket in sockets:
+            socket.close()
