@@ -1,0 +1,347 @@
+"""One paid call per stage per turn (DESIGN §4), counted in the loopback model server's
+request log on a real stack whose workers call it through the official SDK.
+
+The model answers slowly (about a second per request, the reply streaming for two more),
+longer than this stack's republish interval (2 s), sweep interval (1 s) and stage lease
+(3 s): a sweeper that re-sent work in progress, or a lease that was not kept alive, would
+show up here as a second request for the same stage. Every learner message carries a
+marker, and each request names the message it is about (moderation's `input`, the last
+user message of the reply and of the grammar pass), so each call is put down to its
+turn. Calls are counted only once the system says the work is done: every turn finished
+and announced, its outbox entry gone, and no task left in (or running from) the `llm`
+and `nlp` queues.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import psycopg
+import pytest
+import redis
+
+from domain.events import stream_key
+from tests.integration.conftest import fresh_database, running_stack
+from tests.support.client import Learner, register
+from tests.support.fake_llm import FakeLLM, FakeProvider, RecordedRequest, _kind_of
+from tests.support.stack import Stack
+
+T = TypeVar("T")
+
+HINT_LIST = "1. J'aime le café.\n2. Je travaille à Lyon.\n3. Et toi, tu aimes Paris ?"
+STAGES = ("moderation", "grammar", "reply")
+# kombu's Redis keys for a queue, one per priority step (tasks go to the first).
+_QUEUE_KEYS = [queue + suffix for queue in ("llm", "nlp") for suffix in ("", "\x06\x163", "\x06\x166", "\x06\x169")]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeLLM]:
+    with FakeLLM() as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def paid_stack(stack: Stack, fake: FakeLLM) -> Iterator[Stack]:
+    """A stack (web, workers, beat) whose models are the fake OpenAI server only: any
+    failure falls back offline, never to a second provider's bill."""
+    with running_stack(
+        "test-paid",
+        extra_env={**fake.env(), "PRIMARY_LLM_PROVIDER": "openai", "SECONDARY_LLM_PROVIDER": "",
+                   "LLM_REQUEST_TIMEOUT_SECONDS": "10", "LLM_MAX_RETRIES": "1",
+                   "OPENAI_REQUESTS_PER_MINUTE": "100000"},
+        database_url=fresh_database(stack, migrate=False),
+        redis_url=stack.env["REDIS_URL"].rsplit("/", 1)[0] + "/2",  # its own queues and keys
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def model(fake: FakeLLM) -> FakeProvider:
+    """The fake OpenAI server, healthy, with an empty request log; corrections it answers
+    are valid (none), so a grammar pass is never asked twice for a bad answer."""
+    fake.openai.reset()
+    fake.anthropic.reset()
+    fake.openai.up()
+    fake.openai.reply_json = {"corrections": []}
+    return fake.openai
+
+
+@pytest.fixture
+def broker(paid_stack: Stack) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(paid_stack.env["REDIS_URL"])
+    yield client
+    client.close()
+
+
+# --- learners and their turns ------------------------------------------------------------
+
+
+@dataclass
+class Conversation:
+    learner: Learner
+    session_id: str
+    tag: str  # in every message of this conversation, and so in its hint requests' transcripts
+
+    @classmethod
+    def start(cls, stack: Stack) -> Conversation:
+        learner = register(stack.base_url, stack.ws_url)
+        return cls(learner, learner.new_session(level="B1")["id"], f"paid{uuid.uuid4().hex[:8]}")
+
+    def say(self, number: int) -> Turn:
+        text = f"Hier, je suis allé au marché avec mes amie {self.tag}n{number}."
+        response = self.learner.send(self.session_id, text)
+        assert response.status_code == 202, response.text
+        return Turn(self, response.json()["turn"]["id"], text)
+
+    def ask_hint(self) -> str:
+        response = self.learner.post(f"/api/v1/sessions/{self.session_id}/hints")
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def hints(self) -> list[dict]:
+        return self.learner.get(f"/api/v1/sessions/{self.session_id}/hints").json()["items"]
+
+
+@dataclass
+class Turn:
+    conversation: Conversation
+    id: str
+    text: str
+
+    def wait(self, timeout: float = 45) -> dict:
+        """The finished turn (GET /turns/{id} long-polls until its turn_result)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.conversation.learner.get(f"/api/v1/turns/{self.id}", params={"wait": 10}).json()
+            if view["status"] != "pending":
+                return view
+            assert time.monotonic() < deadline, f"turn {self.id} still pending after {timeout} s"
+
+
+def eventually(probe: Callable[[], T | None], what: str | Callable[[], str], timeout: float = 45) -> T:
+    """`probe()`'s first truthy answer, polled until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not (answer := probe()):
+        assert time.monotonic() < deadline, f"never: {what() if callable(what) else what}"
+        time.sleep(0.1)
+    return answer
+
+
+def finish(turns: list[Turn]) -> None:
+    """Every turn completed, by the model, not degraded."""
+    for turn in turns:
+        view = turn.wait()
+        assert (view["status"], view["reply_provider"], view["degraded"]) == ("complete", "openai", False), view
+
+
+# --- what the model server was asked -------------------------------------------------------
+
+
+def subject(request: RecordedRequest) -> tuple[str, str]:
+    """(stage, what the call is about): moderation and the grammar pass are about the
+    learner's message, the reply too (its last user message); a hint's last message is
+    the conversation so far, a memory fold's the summary so far."""
+    kind, body = _kind_of(request), request.body if isinstance(request.body, dict) else {}
+    if kind == "moderation":
+        return "moderation", body.get("input", "")
+    last = (body.get("messages") or [{}])[-1].get("content", "")
+    if kind == "json":
+        return "grammar", last
+    if kind == "reply" and last.startswith("The conversation so far:"):
+        return "hint", last
+    if kind == "reply" and last.startswith("Summary so far:"):
+        return "summary", last
+    return kind, last
+
+
+def paid_calls(model: FakeProvider, turns: list[Turn], conversations: list[Conversation]
+               ) -> tuple[Counter, Counter, list[tuple[str, str]]]:
+    """(calls per (turn id, stage), hint calls per conversation tag, calls put down to
+    neither), from the model server's request log."""
+    by_text = {turn.text: turn.id for turn in turns}
+    per_turn: Counter = Counter()
+    per_hint: Counter = Counter()
+    unattributed = []
+    with model._lock:
+        log = list(model.requests)
+    for request in log:
+        stage, about = subject(request)
+        if stage in STAGES and about in by_text:
+            per_turn[by_text[about], stage] += 1
+        elif stage == "hint" and (tags := [c.tag for c in conversations if c.tag in about]):
+            assert len(tags) == 1, f"a hint request about several conversations: {about!r}"
+            per_hint[tags[0]] += 1
+        else:
+            unattributed.append((stage, about[:120]))
+    return per_turn, per_hint, unattributed
+
+
+# --- when the work is done -------------------------------------------------------------------
+
+
+def database(stack: Stack) -> psycopg.Connection:
+    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+
+
+def outbox_left(stack: Stack, ref_ids: list[str]) -> int:
+    with database(stack) as conn:
+        return conn.execute("SELECT count(*) FROM outbox WHERE ref_id = ANY(%s::uuid[])", (ref_ids,)).fetchone()[0]
+
+
+def llm_and_nlp_tasks(broker: redis.Redis) -> set[bytes]:
+    """Delivery tags of the llm and nlp tasks that are queued or taken by a worker and not
+    acknowledged yet (acks_late: running, or orphaned by a killed worker)."""
+    queued = sum(broker.llen(key) for key in _QUEUE_KEYS)
+    taken = {tag for tag, raw in broker.hgetall("unacked").items() if json.loads(raw)[2] in ("llm", "nlp")}
+    return taken | ({b"queued"} if queued else set())
+
+
+def wait_until_done(stack: Stack, broker: redis.Redis, turns: list[Turn], hint_ids: list[str],
+                    orphans: frozenset[bytes] = frozenset()) -> None:
+    """Until the system says all this work is done: every turn's turn_result published,
+    their and the hints' outbox entries gone, and no llm or nlp task queued or running
+    (but `orphans`: the tasks a killed worker held, which Redis gives back only after the
+    visibility timeout, to find their work done)."""
+    def announced() -> bool:
+        return all(turn.id in turn_results(broker, turn.conversation.learner) for turn in turns)
+
+    eventually(announced, "every turn_result published")
+    eventually(lambda: outbox_left(stack, [t.id for t in turns] + hint_ids) == 0, "the outbox entries gone")
+    eventually(lambda: not (llm_and_nlp_tasks(broker) - orphans), "the llm and nlp queues drained")
+
+
+def published(broker: redis.Redis, learner: Learner, event_type: str) -> list[dict]:
+    """Every `event_type` event published to the learner (the replay stream keeps them)."""
+    envelopes = [json.loads(fields[b"e"]) for _, fields in broker.xrange(stream_key(learner.user["id"]))]
+    return [envelope["data"] for envelope in envelopes if envelope["type"] == event_type]
+
+
+def turn_results(broker: redis.Redis, learner: Learner) -> Counter:
+    return Counter(data["turn"]["id"] for data in published(broker, learner, "turn_result"))
+
+
+def messages_per_turn(stack: Stack, turns: list[Turn]) -> dict[str, Counter]:
+    with database(stack) as conn:
+        rows = conn.execute("SELECT turn_id::text, role, count(*) FROM messages WHERE turn_id = ANY(%s::uuid[]) "
+                            "GROUP BY turn_id, role", ([t.id for t in turns],)).fetchall()
+    found: dict[str, Counter] = {turn.id: Counter() for turn in turns}
+    for turn_id, role, count in rows:
+        found[turn_id][role] = count
+    return found
+
+
+def assert_each_turn_finished_once(stack: Stack, broker: redis.Redis, turns: list[Turn]) -> None:
+    assert all(dict(roles) == {"user": 1, "assistant": 1} for roles in messages_per_turn(stack, turns).values()), \
+        messages_per_turn(stack, turns)
+    for turn in turns:
+        assert turn_results(broker, turn.conversation.learner)[turn.id] == 1, f"turn_result of {turn.id} once"
+
+
+def hint_calls_recorded(model: FakeProvider, conversation: Conversation) -> bool:
+    with model._lock:
+        log = list(model.requests)
+    return any(subject(r)[0] == "hint" and conversation.tag in subject(r)[1] for r in log)
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_over_a_run_of_turns_each_stage_is_paid_for_once_and_each_hint_once(paid_stack, model, broker):
+    model.delay = 1.0  # before every response: longer than the sweep interval
+    model.piece_delay = 0.4  # and the reply streams for 2 s more: the turn outlasts the republish interval and lease
+    conversations = [Conversation.start(paid_stack) for _ in range(8)]
+    turns: list[Turn] = []
+    for number in (1, 2):  # as learners do: the next message after the reply
+        sent = [conversation.say(number) for conversation in conversations]
+        finish(sent)
+        turns += sent
+    model.reply_text = HINT_LIST
+    hint_ids = [conversation.ask_hint() for conversation in conversations]
+    for conversation, hint_id in zip(conversations, hint_ids):
+        eventually(lambda: [h for h in conversation.hints() if h["id"] == hint_id and h["status"] == "ready"],
+                   f"hint {hint_id} ready")
+
+    wait_until_done(paid_stack, broker, turns, hint_ids)
+
+    per_turn, per_hint, unattributed = paid_calls(model, turns, conversations)
+    assert len(turns) == 16
+    for turn in turns:
+        calls = {stage: per_turn[turn.id, stage] for stage in STAGES}
+        assert calls["moderation"] == 1 and calls["reply"] == 1 and calls["grammar"] <= 1, (turn.text, calls)
+    assert sum(per_turn[turn.id, "grammar"] for turn in turns) == len(turns), "the French grammar pass ran"
+    assert per_hint == {conversation.tag: 1 for conversation in conversations}, "one model call per hint request"
+    assert unattributed == [], "no other call was paid for"
+    assert_each_turn_finished_once(paid_stack, broker, turns)
+    for conversation in conversations:
+        hints = conversation.hints()
+        assert [(h["provider"], h["degraded"]) for h in hints] == [("openai", False)], hints
+        assert len(published(broker, conversation.learner, "hint")) == 1, "the hint event published once"
+
+
+def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_stack, model, broker):
+    model.delay = 1.0
+    earlier = [Conversation.start(paid_stack) for _ in range(2)]
+    done_before = [conversation.say(1) for conversation in earlier]
+    finish(done_before)
+
+    model.delay = 4.0  # the calls are out when the worker dies
+    model.reply_text = HINT_LIST  # the replies of these turns, and the hint, read as a hint list
+    caught = [Conversation.start(paid_stack) for _ in range(4)]
+    in_flight = [conversation.say(1) for conversation in caught]
+    hint_id = earlier[0].ask_hint()  # its transcript carries the conversation's tag
+
+    def all_calls_out() -> bool:
+        per_turn, _, _ = paid_calls(model, in_flight, caught)
+        return all(per_turn[turn.id, stage] for turn in in_flight for stage in STAGES) \
+            and hint_calls_recorded(model, earlier[0])
+
+    eventually(all_calls_out, "the model asked for every stage of the turns and for the hint", timeout=30)
+    paid_stack.kill_worker("llm")  # SIGKILL, mid-call: no warm shutdown, no ack
+    try:
+        orphans = frozenset(llm_and_nlp_tasks(broker))
+        with database(paid_stack) as conn:  # what the dead worker stored before it died
+            stored = {turn_id: dict(zip(STAGES, flags)) for turn_id, *flags in conn.execute(
+                "SELECT id::text, moderation IS NOT NULL, grammar IS NOT NULL, reply_text IS NOT NULL FROM turns "
+                "WHERE id = ANY(%s::uuid[])", ([t.id for t in in_flight],)).fetchall()}
+            hint_stored = conn.execute("SELECT suggestions IS NOT NULL FROM hints WHERE id = %s",
+                                       (hint_id,)).fetchone()[0]
+        model.delay = 1.0
+    finally:
+        start_llm_worker(paid_stack)
+    later = [Conversation.start(paid_stack) for _ in range(2)]
+    done_after = [conversation.say(1) for conversation in later]  # not in flight when the worker died
+    everything = done_before + in_flight + done_after
+    finish(everything)
+    eventually(lambda: [h for h in earlier[0].hints() if h["id"] == hint_id and h["status"] == "ready"],
+               f"hint {hint_id} ready")
+
+    wait_until_done(paid_stack, broker, everything, [hint_id], orphans)
+
+    per_turn, per_hint, unattributed = paid_calls(model, everything, earlier + caught + later)
+    assert any(not done for stages in stored.values() for done in stages.values()), \
+        "the worker died with calls in flight"
+    for turn in in_flight:
+        calls = {stage: per_turn[turn.id, stage] for stage in STAGES}
+        expected = {stage: 1 if stored[turn.id][stage] else 2 for stage in STAGES}
+        assert calls == expected, (f"turn {turn.text!r}: a stage stored before the kill is not asked again, "
+                                   f"one in flight is asked once more", calls, stored[turn.id])
+    for turn in done_before + done_after:
+        calls = {stage: per_turn[turn.id, stage] for stage in STAGES}
+        assert calls == {"moderation": 1, "grammar": 1, "reply": 1}, (turn.text, calls)
+    assert per_hint == {earlier[0].tag: 1 if hint_stored else 2}, "the hint in flight asked once more at most"
+    assert unattributed == [], "no other call was paid for"
+    assert_each_turn_finished_once(paid_stack, broker, everything)
+    assert len(published(broker, earlier[0].learner, "hint")) == 1, "the hint event published once"
+
+
+def start_llm_worker(stack: Stack) -> None:
+    """Start an llm worker and wait until it consumes."""
+    log = stack.data_dir / "worker_llm.log"
+    offset = log.stat().st_size if log.exists() else 0
+    stack.start_worker("llm")
+    eventually(lambda: b" ready." in log.read_bytes()[offset:], "the new llm worker is ready", timeout=90)
