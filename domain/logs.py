@@ -49,6 +49,10 @@ class _WithContext(logging.Filter):
 # share of a busy worker's log (and of the CPU its relay costs). Failures come from
 # celery.app.trace at ERROR and stay.
 _TASK_LIFE_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+# The HTTP clients under the model SDKs log every request at INFO ("HTTP Request: POST
+# ... 200 OK"): three lines per turn, which say nothing the metrics do not. Their
+# warnings and errors stay.
+_REQUEST_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def configure(level: str | int, *, task_lines: bool = True) -> None:
@@ -63,3 +67,5 @@ def configure(level: str | int, *, task_lines: bool = True) -> None:
     root.setLevel(level if isinstance(level, int) else level.upper())
     for name in _TASK_LIFE_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if task_lines else logging.WARNING)
+    for name in _REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -108,3 +108,40 @@ def test_run_until_returns_the_result_or_gives_up_at_the_deadline():
     with pytest.raises(ProviderFailure, match="deadline passed"):
         run_until(started + 0.2, lambda: time.sleep(2))
     assert time.monotonic() - started < 0.3
+
+
+def test_under_gevent_a_trickling_source_is_interrupted_at_the_deadline():
+    import gevent
+
+    from domain.llm.deadline import _iterate_within
+
+    closed = []
+
+    def trickle():
+        try:
+            while True:
+                yield "mot "
+                gevent.sleep(0.2)
+        finally:
+            closed.append(True)
+
+    started = time.monotonic()
+    received = []
+    with pytest.raises(ProviderFailure, match="deadline passed"):
+        for piece in _iterate_within(started + 0.5, trickle()):
+            received.append(piece)
+            time.sleep(0.05)  # the caller's own time with a piece counts towards the deadline too
+    assert 0.5 <= time.monotonic() - started < 0.6
+    assert 2 <= len(received) <= 3 and closed == [True]
+
+
+def test_under_gevent_run_until_interrupts_the_call_at_the_deadline():
+    import gevent
+
+    from domain.llm.deadline import _iterate_within, _timeout
+
+    started = time.monotonic()
+    with pytest.raises(ProviderFailure, match="deadline passed"), _timeout(started + 0.2):
+        gevent.sleep(2)
+    assert time.monotonic() - started < 0.3
+    assert list(_iterate_within(time.monotonic() + 5, iter(["a", "b"]))) == ["a", "b"]

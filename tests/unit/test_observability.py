@@ -34,6 +34,14 @@ def test_a_log_line_is_one_json_object_with_the_bound_context(restored_logging, 
     assert logs.context() == {}
 
 
+def test_the_http_clients_line_per_model_request_is_left_out_but_their_warnings_stay(restored_logging, capsys):
+    logs.configure("INFO")
+    logging.getLogger("httpx2").info("HTTP Request: POST http://127.0.0.1/v1/moderations 200 OK")
+    logging.getLogger("httpx2").warning("connection reset")
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert json.loads(line)["message"] == "connection reset"
+
+
 def test_model_calls_are_counted_by_outcome_and_timed():
     def count(outcome: str) -> float:
         return metrics.LLM_CALLS.labels("openai", "json", outcome)._value.get()
