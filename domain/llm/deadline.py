@@ -121,4 +121,3 @@ def _iterate_in_thread(deadline: float, pieces: Iterable[T]) -> Iterator[T]:
             yield value
     finally:
         abandoned.set()
-
