@@ -46,7 +46,8 @@ def run_until(deadline: float, call: Callable[[], T]) -> T:
 def _cooperative() -> bool:
     # Patched threads are greenlets: a helper "thread" and its queue would only add
     # switches and timers to every call (a third of a moderation call's CPU).
-    return "gevent" in sys.modules and sys.modules["gevent"].monkey.is_module_patched("threading")
+    monkey = sys.modules.get("gevent.monkey")  # imported by whoever patched anything
+    return monkey is not None and monkey.is_module_patched("threading")
 
 
 @contextmanager
