@@ -79,8 +79,10 @@ class Pipeline:
         with statement_scope() as db:
             stored = turns.stage_input(db, turn_id) if given is None else None
         if given is None:
-            if stored is None:
-                return  # finished (or failed) already
+            if stored is None:  # finished (or failed) already: a re-sent entry has nothing left to do
+                with statement_scope() as db:
+                    outbox.remove(db, kind=turns.OUTBOX_KIND, ref_ids=[turn_id])
+                return
             if stored.grammar is not None:  # analysed before: go on with what was stored
                 self.send_task("turns.respond", [str(turn_id)], {"rules": stored.grammar})
                 return
