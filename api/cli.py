@@ -8,7 +8,7 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, revocation, vocabulary
+from domain import accounts, admin, outbox, revocation, vocabulary
 from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound
@@ -62,6 +62,7 @@ def register_cli(app: Flask) -> None:
 
     register_user_commands(app)
     register_turn_commands(app)
+    register_outbox_commands(app)
 
 
 # --- users ------------------------------------------------------------------------------
@@ -233,3 +234,34 @@ def register_turn_commands(app: Flask) -> None:
             raise click.ClickException(
                 f"{len(report.unpublished)} turn(s) could not be published (is the broker up?); their outbox "
                 "entries remain, so the sweeper sends them once it is: " + ", ".join(map(str, report.unpublished)))
+
+
+def register_outbox_commands(app: Flask) -> None:
+    @app.cli.group("outbox")
+    def outbox_group() -> None:
+        """Work waiting to reach the broker, and work given up on."""
+
+    @outbox_group.command("list")
+    @click.option("--dead", is_flag=True, help="The entries given up on (OUTBOX_MAX_ATTEMPTS), not those waiting.")
+    @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+    def list_entries(dead: bool, limit: int) -> None:
+        """Outbox entries, oldest first."""
+        with session_scope() as db:
+            rows = [(str(entry.id), entry.kind, str(entry.ref_id), entry.created_at.isoformat(timespec="seconds"),
+                     str(entry.publish_attempts), str(entry.claims - entry.claims_at_retry),
+                     entry.dead_reason or "") for entry in outbox.entries(db, dead=dead, limit=limit)]
+        if not rows:
+            click.echo("no dead entries" if dead else "no entries waiting")
+            return
+        click.echo(_table(("id", "kind", "ref_id", "created_at", "sent", "started", "reason"), rows))
+
+    @outbox_group.command("retry")
+    @click.argument("entry_id", type=click.IntRange(min=1))
+    def retry(entry_id: int) -> None:
+        """Put a dead entry back: the next sweep sends it, with fresh attempts."""
+        with session_scope() as db:
+            entry = outbox.revive(db, entry_id)
+            if entry is None:
+                raise click.ClickException(f"no dead outbox entry {entry_id} (flask outbox list --dead)")
+            kind, ref_id = entry.kind, entry.ref_id
+        click.echo(f"outbox entry {entry_id} ({kind} {ref_id}) will be sent at the next sweep")

@@ -46,10 +46,11 @@ class Settings:
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
     outbox_republish_after_seconds: int = 10
+    outbox_max_attempts: int = 8  # sends or starts of one piece of work before it is given up (dead)
     sweep_interval_seconds: float = 5.0
     stage_lease_seconds: int = 15
-    event_stream_maxlen: int = 1000
-    event_stream_ttl_seconds: int = 7 * 24 * 3600
+    event_stream_maxlen: int = 200  # events kept per learner for replay (reply deltas leave at the result)
+    event_stream_ttl_seconds: int = 24 * 3600  # a learner's replay window expires a day after their last event
     ws_ping_interval_seconds: int = 25
     ws_heartbeat_seconds: int = 30
     offline_reply_chunk_delay_ms: int = 0

@@ -108,6 +108,12 @@ class EventPublisher:
         EVENTS_PUBLISHED.labels(event_type).inc()
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
+    def forget(self, user_id: uuid.UUID | str, event_ids: list[str]) -> None:
+        """Drop stored events from the learner's replay window (a turn's `reply_delta`s,
+        once its `turn_result` carries the whole reply)."""
+        if event_ids:
+            self._redis.xdel(stream_key(user_id), *event_ids)
+
     def publish_ephemeral(
         self, user_id: uuid.UUID | str, event_type: str, data: dict[str, Any], origin: str = "-"
     ) -> str:

@@ -94,22 +94,27 @@ class _Backlogs:
         outbox = GaugeMetricFamily("parlons_outbox_backlog", "Outbox entries not finished yet", labels=["kind"])
         oldest = GaugeMetricFamily("parlons_outbox_oldest_age_seconds",
                                    "Age of the oldest outbox entry not finished yet", labels=["kind"])
+        dead = GaugeMetricFamily("parlons_outbox_dead", "Outbox entries given up on (flask outbox list --dead)",
+                                 labels=["kind"])
         waiting = GaugeMetricFamily("parlons_penpal_replies_waiting", "Penpal replies not delivered yet")
         overdue = GaugeMetricFamily("parlons_penpal_replies_overdue", "Penpal replies past their due time")
         with self._connect() as db:
             # Ages against the database's clock, which wrote none of them: a small skew from
             # the app hosts' clocks is clamped, never shown as a negative age.
-            for kind, count, age in db.execute(text(
-                    "SELECT kind, count(*), greatest(extract(epoch FROM now() - min(created_at)), 0) "
-                    "FROM outbox GROUP BY kind")):
+            for kind, count, age, given_up in db.execute(text(
+                    "SELECT kind, count(*) FILTER (WHERE dead_at IS NULL), "
+                    "coalesce(greatest(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0), "
+                    "0), "
+                    "count(*) FILTER (WHERE dead_at IS NOT NULL) FROM outbox GROUP BY kind")):
                 outbox.add_metric([kind], count)
                 oldest.add_metric([kind], float(age))
+                dead.add_metric([kind], given_up)
             pending, late = db.execute(text(
                 "SELECT count(*), count(*) FILTER (WHERE deliver_at < now()) FROM penpal_letters "
                 "WHERE delivered_at IS NULL")).one()
         waiting.add_metric([], pending)
         overdue.add_metric([], late)
-        yield from (outbox, oldest, waiting, overdue)
+        yield from (outbox, oldest, dead, waiting, overdue)
 
 
 # The queues the workers consume (workers/celery_app.py).

@@ -116,6 +116,8 @@ class Turn(Base):
         ),
         Index("ix_turns_pending_deadline", "deadline_at", postgresql_where=text("status = 'pending'")),
         Index("ix_turns_session_created", "session_id", "created_at"),
+        Index("ix_turns_unannounced", "completed_at",
+              postgresql_where=text("announced_at IS NULL AND status <> 'pending'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -135,6 +137,7 @@ class Turn(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    announced_at: Mapped[datetime | None]  # when turn_result was published (the sweeper re-announces)
 
     messages: Mapped[list[Message]] = relationship(
         primaryjoin="Turn.id == Message.turn_id", foreign_keys="Message.turn_id", viewonly=True,
@@ -150,6 +153,8 @@ class Hint(Base):
     __table_args__ = (
         CheckConstraint("source IN ('request', 'transcript')", name="source_known"),
         Index("ix_hints_session_created", "session_id", "created_at"),
+        Index("ix_hints_unannounced", "completed_at",
+              postgresql_where=text("announced_at IS NULL AND completed_at IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -162,6 +167,7 @@ class Hint(Base):
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    announced_at: Mapped[datetime | None]  # when the hint event was published
 
 
 class TranscriptSegment(Base):
@@ -198,6 +204,9 @@ class OutboxEntry(Base):
     publish_attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claims_at_retry: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dead_at: Mapped[datetime | None]  # gave up after OUTBOX_MAX_ATTEMPTS; `flask outbox retry` revives it
+    dead_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class Word(Base):
@@ -336,6 +345,8 @@ class JourneyAnswer(Base):
     __table_args__ = (
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_in_range"),
         Index("ix_journey_answers_user_question", "user_id", "question_id", "score"),
+        Index("ix_journey_answers_unannounced", "scored_at",
+              postgresql_where=text("announced_at IS NULL AND scored_at IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -351,3 +362,4 @@ class JourneyAnswer(Base):
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scored_at: Mapped[datetime | None]
+    announced_at: Mapped[datetime | None]  # when journey_scored was published

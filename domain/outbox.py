@@ -9,6 +9,10 @@ for a while (a lease, renewed while it works); a redelivered or re-sent task fin
 held and does nothing. The sweeper re-sends only entries whose work has not started or
 whose lease ran out, and waits longer after each re-send of an entry nobody took (it
 may simply be waiting in a long queue).
+
+Work that cannot succeed stops: an entry sent or claimed OUTBOX_MAX_ATTEMPTS times
+without finishing is buried (`dead_at`, with the reason) and never sent again, until an
+operator revives it (`flask outbox retry ID`).
 """
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ log = logging.getLogger(__name__)
 _outbox = OutboxEntry.__table__
 # (Bind names differ from the column names: an UPDATE reserves those for its SET clause.)
 _entry = and_(_outbox.c.kind == bindparam("entry_kind"), _outbox.c.ref_id == bindparam("entry_ref_id"))
-_free = or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now"))
+_free = and_(_outbox.c.dead_at.is_(None),
+             or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now")))
 # Built once: they run for every turn.
 _REMOVE = delete(_outbox).where(_outbox.c.kind == bindparam("kind"), _outbox.c.ref_id.in_(bindparam("ref_ids")))
 _CLAIM = (update(_outbox).where(_entry, _free)
@@ -125,7 +130,7 @@ def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> li
     backoff_passed = _outbox.c.last_published_at + _BACKOFF.bindparams(after=older_than_seconds) < now
     due = (
         select(_outbox.c.id)
-        .where(or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < now),
+        .where(_outbox.c.dead_at.is_(None), or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < now),
                or_(_outbox.c.last_published_at.is_(None), _outbox.c.last_published_at < _outbox.c.lease_until,
                    backoff_passed))
         .order_by(_outbox.c.id)
@@ -140,3 +145,45 @@ def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> li
         .returning(_outbox.c.kind, _outbox.c.ref_id)
     ).all()
     return [(kind, ref_id) for kind, ref_id in rows]
+
+
+def bury_exhausted(db: Session, *, max_attempts: int, limit: int = 200) -> list[tuple[str, uuid.UUID]]:
+    """Give up on entries sent or claimed `max_attempts` times without finishing (and not
+    held now): they are marked dead, with the reason, and never sent again. Returns them."""
+    now = utcnow()
+    sent_out = _outbox.c.publish_attempts >= max_attempts
+    claimed_out = _outbox.c.claims - _outbox.c.claims_at_retry >= max_attempts
+    exhausted = (
+        select(_outbox.c.id)
+        .where(_outbox.c.dead_at.is_(None), or_(sent_out, claimed_out),
+               or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < now))
+        .order_by(_outbox.c.id).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
+    )
+    reason = text(f"format('sent %s and started %s times without finishing (OUTBOX_MAX_ATTEMPTS {int(max_attempts)})', "
+                  "outbox.publish_attempts, outbox.claims - outbox.claims_at_retry)")
+    rows = db.execute(
+        update(_outbox).where(_outbox.c.id.in_(exhausted)).values(dead_at=now, dead_reason=reason)
+        .returning(_outbox.c.kind, _outbox.c.ref_id)
+    ).all()
+    for kind, ref_id in rows:
+        log.error("gave up on %s %s after %d attempts; `flask outbox retry` sends it again", kind, ref_id, max_attempts)
+    return [(kind, ref_id) for kind, ref_id in rows]
+
+
+def entries(db: Session, *, dead: bool, limit: int = 100) -> list[OutboxEntry]:
+    """Entries for operators: the dead ones, or those still waiting, oldest first."""
+    alive_or_dead = OutboxEntry.dead_at.is_not(None) if dead else OutboxEntry.dead_at.is_(None)
+    return list(db.scalars(select(OutboxEntry).where(alive_or_dead).order_by(OutboxEntry.id).limit(limit)))
+
+
+def revive(db: Session, entry_id: int) -> OutboxEntry | None:
+    """Put a dead entry back: the next sweep sends it, and it gets OUTBOX_MAX_ATTEMPTS
+    fresh attempts. None when there is no dead entry with that id."""
+    entry = db.scalar(select(OutboxEntry).where(OutboxEntry.id == entry_id, OutboxEntry.dead_at.is_not(None))
+                      .with_for_update())
+    if entry is None:
+        return None
+    entry.dead_at = entry.dead_reason = entry.last_published_at = entry.lease_until = None
+    entry.publish_attempts = 0
+    entry.claims_at_retry = entry.claims  # claim numbers only grow: they fence old holders' writes
+    return entry

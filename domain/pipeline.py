@@ -31,7 +31,8 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import hints, journey, logs, memory, metrics, outbox, penpal, prompt_files, sandbox, turns, vocabulary
+from domain import (announcements, hints, journey, logs, memory, metrics, outbox, penpal, prompt_files, sandbox, turns,
+                    vocabulary)
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
@@ -78,8 +79,10 @@ class Pipeline:
         with statement_scope() as db:
             stored = turns.stage_input(db, turn_id) if given is None else None
         if given is None:
-            if stored is None:
-                return  # finished (or failed) already
+            if stored is None:  # finished (or failed) already: a re-sent entry has nothing left to do
+                with statement_scope() as db:
+                    outbox.remove(db, kind=turns.OUTBOX_KIND, ref_ids=[turn_id])
+                return
             if stored.grammar is not None:  # analysed before: go on with what was stored
                 self.send_task("turns.respond", [str(turn_id)], {"rules": stored.grammar})
                 return
@@ -183,7 +186,8 @@ class Pipeline:
                window: memory.Window, rules: dict[str, Any], moderation: Future[dict[str, Any]]) -> turns.Reply:
         """The reply, streamed as `reply_delta` events. With a model, its request starts at
         once and its text is held until moderation has spoken."""
-        coalescer = self._coalescer(turn_id, given, attempt)
+        delta_event_ids: list[str] = []
+        coalescer = self._coalescer(turn_id, given, attempt, delta_event_ids)
         held: list[str] = []
 
         def restart() -> None:  # a provider failed mid-reply: the next one starts over
@@ -222,7 +226,7 @@ class Pipeline:
             self._stream(coalescer, held)
             provider, degraded = stream.provider or "offline", stream.degraded
         return turns.Reply(attempt=attempt, text=coalescer.text, provider=provider, degraded=degraded,
-                           learner_text=given.text, grammar=rules, moderation=verdict)
+                           learner_text=given.text, grammar=rules, moderation=verdict, delta_event_ids=delta_event_ids)
 
     def _reply_request(self, character: Character, given: turns.StageInput, window: memory.Window,
                        grammar: dict[str, Any]) -> ChatRequest:
@@ -270,22 +274,22 @@ class Pipeline:
             with statement_scope() as db:
                 finished = turns.finalize_turn(db, turn_id, reply=reply)
             if finished is not None:
-                self._announce_result(*finished)
+                self._announce_result(*finished, replaces=reply.delta_event_ids)
                 return True
         with statement_scope() as db:
             write = turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text, provider=reply.provider,
                                        degraded=reply.degraded)
-            return write.ready and self._finalize(db, turn_id)
+            return write.ready and self._finalize(db, turn_id, replaces=reply.delta_event_ids)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""
         with statement_scope() as db:
             self._finalize(db, turn_id)
 
-    def _finalize(self, db: Session, turn_id: uuid.UUID) -> bool:
+    def _finalize(self, db: Session, turn_id: uuid.UUID, replaces: list[str] | None = None) -> bool:
         finished = turns.finalize_turn(db, turn_id)
         if finished is not None:
-            self._announce_result(*finished)
+            self._announce_result(*finished, replaces=replaces)
         return finished is not None
 
     def _store_stage(self, turn_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID, stage: str,
@@ -315,6 +319,8 @@ class Pipeline:
             data = hints.hint_event(hint) if hint is not None else None
         if data is not None:
             self.publisher.publish(given.user_id, "hint", data)
+            with statement_scope() as db:
+                announcements.mark(db, announcements.HINT, hint_id)
 
     def _suggest(self, given: hints.HintInput) -> tuple[list[str], str, bool]:
         """(suggestions, who wrote them, degraded): the model with the character's hint
@@ -462,6 +468,8 @@ class Pipeline:
             data = journey.scored_event(answer) if answer is not None else None
         if data is not None:
             self.publisher.publish(given.user_id, "journey_scored", data)
+            with statement_scope() as db:
+                announcements.mark(db, announcements.JOURNEY_SCORED, answer_id)
 
     def _score(self, given: journey.AnswerInput) -> tuple[int, dict[str, Any], str, bool]:
         """(score, result, who scored, degraded): the model, asked again once when its
@@ -480,9 +488,14 @@ class Pipeline:
     # --- recovery (beat) ----------------------------------------------------------
 
     def sweep(self, dispatch: Any) -> dict[str, int]:
-        """Re-publish lost work, finish stalled turns, fail overdue ones. `dispatch(kind,
+        """Give up on work that keeps failing, re-publish lost work, finish stalled turns,
+        fail overdue ones, and announce again final events a Redis blip lost. `dispatch(kind,
         ref_id)` sends an outbox entry's tasks to the broker (best effort: an entry it
         could not send is due again after the interval)."""
+        with session_scope() as db:
+            buried = outbox.bury_exhausted(db, max_attempts=self.settings.outbox_max_attempts)
+            given_up = turns.fail_given_up_turns(db, [ref for kind, ref in buried if kind == turns.OUTBOX_KIND])
+            failed = [(turn.user_id, turns.present_turn(turn)) for turn in given_up]
         with session_scope() as db:
             due = outbox.claim_due(db, older_than_seconds=self.settings.outbox_republish_after_seconds)
         for kind, ref_id in due:
@@ -493,10 +506,26 @@ class Pipeline:
         for turn_id in stalled:
             self.finalize(turn_id)
         with session_scope() as db:
-            failed = [(turn.user_id, turns.present_turn(turn)) for turn in turns.fail_overdue_turns(db)]
+            failed += [(turn.user_id, turns.present_turn(turn)) for turn in turns.fail_overdue_turns(db)]
         for user_id, view in failed:
             self._announce_result(user_id, view)
-        return {"republished": len(due), "finalized": len(stalled), "failed": len(failed)}
+        return {"buried": len(buried), "republished": len(due), "finalized": len(stalled), "failed": len(failed),
+                "announced_again": self._announce_again()}
+
+    def _announce_again(self) -> int:
+        """Publish the final events of things finished a while ago but never marked as
+        announced (the publish was lost), each under its row's lock."""
+        announced = 0
+        finished_before = utcnow() - timedelta(seconds=_ANNOUNCE_GRACE_SECONDS)
+        for kind in announcements.ALL:
+            with session_scope() as db:
+                for thing in announcements.unannounced(db, kind, finished_before=finished_before):
+                    self.publisher.publish(thing.user_id, kind.event, kind.event_data(thing))
+                    announcements.mark(db, kind, thing.id)
+                    announced += 1
+        if announced:
+            log.warning("announced %d final event(s) again whose publish was lost", announced)
+        return announced
 
     # --- helpers ------------------------------------------------------------------
 
@@ -516,8 +545,14 @@ class Pipeline:
         with statement_scope() as db:  # a no-op when the work was stored (its entry is gone)
             outbox.release(db, kind=kind, ref_id=ref_id, claim=claim)
 
-    def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any]) -> None:
+    def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any], replaces: list[str] | None = None) -> None:
+        """Publish `turn_result` and mark it published (else the sweeper publishes it
+        again); the turn's `reply_delta`s (`replaces`) then leave the replay window: the
+        result carries the whole reply."""
         self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
+        with statement_scope() as db:
+            announcements.mark(db, announcements.TURN_RESULT, view["id"])
+        self.publisher.forget(user_id, replaces or [])
         metrics.TURNS.labels(view["status"], str(bool(view["degraded"])).lower()).inc()
         if view["status"] == "complete" and view["completed_at"]:
             took = datetime.fromisoformat(view["completed_at"]) - datetime.fromisoformat(view["created_at"])
@@ -529,8 +564,10 @@ class Pipeline:
             except Exception:
                 log.warning("conversation reviews of turn %s left to the outbox sweeper", view["id"], exc_info=True)
 
-    def _coalescer(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int) -> DeltaCoalescer:
-        """Coalesces the reply into `reply_delta` events for this attempt."""
+    def _coalescer(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int,
+                   event_ids: list[str]) -> DeltaCoalescer:
+        """Coalesces the reply into `reply_delta` events for this attempt; their ids are
+        added to `event_ids`."""
         user_id, session_id = given.user_id, str(given.session_id)
         accepted_at = given.deadline_at - timedelta(seconds=self.settings.turn_deadline_seconds)
 
@@ -541,7 +578,7 @@ class Pipeline:
                     "attempt": attempt}
             if reset:
                 data["reset"] = True
-            self.publisher.publish(user_id, "reply_delta", data)
+            event_ids.append(self.publisher.publish(user_id, "reply_delta", data))
 
         return DeltaCoalescer(emit, min_interval=self.settings.reply_delta_min_interval_ms / 1000)
 

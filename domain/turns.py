@@ -348,6 +348,7 @@ class Reply:
     learner_text: str
     grammar: dict[str, Any]
     moderation: dict[str, Any]
+    delta_event_ids: list[str] = field(default_factory=list)  # dropped from the replay window at the result
 
 
 def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
@@ -390,18 +391,30 @@ def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 10
     ))
 
 
+DEADLINE_EXCEEDED = {"code": "deadline_exceeded", "message": "No reply could be produced in time."}
+GAVE_UP = {"code": "processing_failed",
+           "message": "This message could not be processed. Please send it again."}
+
+
 def fail_overdue_turns(db: Session, *, limit: int = 100) -> list[Turn]:
     """Finish turns past their deadline as failed, so no turn stays pending forever."""
     overdue = select(Turn.id).where(Turn.status == "pending", Turn.deadline_at < text("now()")) \
         .limit(limit).with_for_update(skip_locked=True).scalar_subquery()
+    failed = _fail(db, overdue, DEADLINE_EXCEEDED)
+    if failed:
+        outbox.remove(db, kind=OUTBOX_KIND, ref_ids=[turn.id for turn in failed])
+    return failed
+
+
+def fail_given_up_turns(db: Session, turn_ids: list[uuid.UUID]) -> list[Turn]:
+    """Finish as failed the pending turns whose work the outbox gave up on (their dead
+    entries stay, for operators to see)."""
+    return _fail(db, turn_ids, GAVE_UP) if turn_ids else []
+
+
+def _fail(db: Session, which: Any, error: dict[str, str]) -> list[Turn]:
     ids = list(db.scalars(
-        update(Turn)
-        .where(Turn.id.in_(overdue))
-        .values(status="failed", completed_at=utcnow(),
-                error={"code": "deadline_exceeded", "message": "No reply could be produced in time."})
-        .returning(Turn.id)
+        update(Turn).where(Turn.id.in_(which), Turn.status == "pending")
+        .values(status="failed", completed_at=utcnow(), error=error).returning(Turn.id)
     ))
-    if not ids:
-        return []
-    outbox.remove(db, kind=OUTBOX_KIND, ref_ids=ids)
     return [db.get(Turn, turn_id, populate_existing=True) for turn_id in ids]

@@ -91,11 +91,11 @@ def test_queue_depth_counts_the_lists_of_every_priority(monkeypatch):
 
 
 class _FakeDatabase:
-    """What the backlog queries read: two turns waiting, the oldest for 12.5 s."""
+    """What the backlog queries read: two turns waiting, the oldest for 12.5 s, one given up."""
 
     def execute(self, statement):
         if "FROM outbox" in str(statement):
-            return [("turn", 2, Decimal("12.5"))]
+            return [("turn", 2, Decimal("12.5"), 1)]
         return self
 
     def one(self):
@@ -121,4 +121,5 @@ def test_a_broker_that_does_not_answer_skips_the_queue_depths_not_the_scrape(mon
              for family in text_string_to_metric_families(text) for sample in family.samples}
     assert found[("parlons_outbox_backlog", (("kind", "turn"),))] == 2
     assert found[("parlons_outbox_oldest_age_seconds", (("kind", "turn"),))] == 12.5
+    assert found[("parlons_outbox_dead", (("kind", "turn"),))] == 1
     assert not [name for name, _ in found if name == "parlons_queue_depth"]
