@@ -42,6 +42,14 @@ class Settings:
     jwt_refresh_token_days: int = 30
     login_rate_limit_account: str = "10/minute"
     login_rate_limit_address: str = "60/minute"
+    # PostgreSQL. A request meets a database that is down or unreachable with a 503 within
+    # about the connect timeout; a checkout waits at most the pool timeout when every
+    # pooled connection is busy; one statement may run at most the statement timeout
+    # (the nightly FSRS fit gets the long one, per transaction).
+    database_connect_timeout_seconds: int = 2  # whole seconds (libpq's unit), at least 2
+    database_pool_timeout_seconds: float = 2.0
+    database_statement_timeout_seconds: float = 15.0
+    database_long_statement_timeout_seconds: float = 600.0
     max_request_bytes: int = 64 * 1024
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
