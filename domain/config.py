@@ -128,8 +128,9 @@ LLM_PROVIDER_NAMES = ("openai", "anthropic", "offline", "")
 _REQUIRED_IN_PRODUCTION = ("database_url", "redis_url", "jwt_secret_key")
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` (default: os.environ after reading `.env`)."""
+def load_settings(environ: dict[str, str] | None = None, *, for_flower: bool = False) -> Settings:
+    """Build Settings from `environ` (default: os.environ after reading `.env`).
+    `for_flower`: the process is Flower, which production refuses to run without a login."""
     if environ is None:
         load_dotenv(REPO_ROOT / ".env", override=False)
         environ = dict(os.environ)
@@ -157,6 +158,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         missing = [n.upper() for n in _REQUIRED_IN_PRODUCTION if not environ.get(n.upper())]
         problems += [f"{name} is required when PARLONS_ENV=production" for name in missing]
         problems += _placeholder_problems(settings, skip=missing)
+        if for_flower and not settings.flower_basic_auth:
+            problems.append("FLOWER_BASIC_AUTH is required to run Flower when PARLONS_ENV=production "
+                            "(user:password; Flower would otherwise serve without a login)")
     for name in ("database_url", "redis_url"):
         if not getattr(settings, name) and not problems:
             problems.append(
@@ -210,14 +214,6 @@ def _url_password(url: str) -> str:
     except ValueError:
         return ""
     return "" if password.startswith("${") else password
-
-
-def flower_problems(settings: Settings) -> list[str]:
-    """What stops Flower from starting (on top of load_settings'): in production it must
-    have a login of its own, never none and never a default."""
-    if settings.is_production and not settings.flower_basic_auth:
-        return ["FLOWER_BASIC_AUTH is required to run Flower when PARLONS_ENV=production (user:password)"]
-    return []
 
 
 @cache

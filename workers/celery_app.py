@@ -23,13 +23,16 @@ from celery.worker.request import Request
 from kombu.transport import TRANSPORT_ALIASES
 
 from domain import db as database
-from domain.config import flower_problems, get_settings
+from domain.config import ConfigError, get_settings, load_settings
 
-settings = get_settings()
 # Flower runs this module too (`celery -A workers.celery_app flower`): in production it
 # must not start without a login of its own (Flower itself would serve without any).
-if "flower" in sys.argv[1:] and flower_problems(settings):
-    raise SystemExit("Flower cannot start:\n  - " + "\n  - ".join(flower_problems(settings)))
+if "flower" in sys.argv[1:]:
+    try:
+        load_settings(for_flower=True)
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
+settings = get_settings()
 # Flower turns the workers' task events on every few seconds unless told not to; it is
 # started with this app (`celery -A workers.celery_app flower`), so this reaches it.
 if not settings.task_events:
