@@ -29,7 +29,9 @@ def _start_flower(stack, login: str) -> str:
     port = free_port()
     stack.spawn("flower", [BIN / "celery", "-A", "workers.celery_app", "flower", "--address=127.0.0.1",
                            f"--port={port}", "--persistent=False"],
-                extra_env={"FLOWER_BASIC_AUTH": login, "TASK_EVENTS": "true"})
+                # Explicit: importing workers.celery_app (a unit test may have, in this process)
+                # sets FLOWER_ENABLE_EVENTS=false in the environment the stack inherits.
+                extra_env={"FLOWER_BASIC_AUTH": login, "TASK_EVENTS": "true", "FLOWER_ENABLE_EVENTS": "true"})
     return f"http://127.0.0.1:{port}"
 
 
