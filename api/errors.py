@@ -9,8 +9,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, jsonify
 from flask_smorest import Api
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from domain import db as database
 from domain.errors import (Conflict, DomainError, Invalid, NotFound, RateLimited, Unauthorized, Unavailable,
                            UpstreamFailed)
 
@@ -87,6 +89,17 @@ def register_error_handlers(app: Flask) -> None:
         status = next((s for cls, s in _STATUS_BY_DOMAIN_ERROR.items() if isinstance(error, cls)), 400)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
         return error_response(status, error.code, error.message, error.details, headers)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(error: SQLAlchemyError):
+        if not database.is_unavailable(error):
+            return _unexpected(error)
+        # A state of the service, not a bug: one line, no stack trace (an outage would
+        # otherwise write one per request).
+        log.warning("database unavailable: %s", database.describe_unavailable(error))
+        return error_response(503, "database_unavailable",
+                              "The database is unavailable right now; try again shortly.",
+                              headers={"Retry-After": "2"})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

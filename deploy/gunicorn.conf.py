@@ -21,6 +21,9 @@ keepalive = 5
 # Accept bursts (every socket reconnecting after a deploy); the kernel caps it at net.core.somaxconn.
 backlog = int(os.environ.get("WEB_BACKLOG", "4096"))
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
+# The path without its query (a socket's ?token= is a bearer token), no user (%(u)s is
+# taken from an Authorization header) and no referrer (it may hold a query too).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from deploy.services import EmbeddedPostgres, EmbeddedRedis
+from domain.config import DEV_FLOWER_LOGIN
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -173,7 +174,7 @@ def _migrate(env: dict[str, str]) -> None:
 
 def _banner(env: dict[str, str], node_name: str | None, data: Path) -> str:
     port, flower_port = env["PORT"], env.get("FLOWER_PORT", "5555")
-    flower_auth = env.get("FLOWER_BASIC_AUTH", "admin:parlons")
+    flower_auth = env.get("FLOWER_BASIC_AUTH", "")
     lines = [
         f"  Playground    http://127.0.0.1:{port}/",
         f"  Parlons API   http://127.0.0.1:{port}/api/v1   (Swagger UI: http://127.0.0.1:{port}/docs)",
@@ -198,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     env = _env_with_dotenv()
+    # A laptop's Flower login (printed below); the Procfile has no default, and production
+    # refuses this one (domain/config.py).
+    if env.get("PARLONS_ENV", "development") != "production":
+        env.setdefault("FLOWER_BASIC_AUTH", DEV_FLOWER_LOGIN)
     node_name = None
     if args.node:
         data, node_name = _prepare_node(env)

@@ -14,8 +14,22 @@ from dotenv import load_dotenv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Development-only secret: good enough on a laptop, refused in production.
+# Development-only secrets: good enough on a laptop (`make run` prints the Flower login),
+# refused in production.
 _DEV_JWT_SECRET = "parlons-development-secret-change-me-0123456789"
+DEV_FLOWER_LOGIN = "admin:parlons"
+
+# Secrets production refuses by value: what the templates (.env.example, deploy/) ship or
+# show, and the usual stand-ins. A long placeholder is still a placeholder.
+_PLACEHOLDER_SECRETS = frozenset({
+    _DEV_JWT_SECRET, DEV_FLOWER_LOGIN, "parlons", "parlons-demo",
+    "replace-with-at-least-32-private-characters", "replace-with-user:password",
+    "user:password", "admin:admin", "admin:password", "password", "secret", "admin", "changeme", "change-me",
+    "pass", "test", "example", "xxx", "...",
+})
+# Words that only a stand-in contains ("change-me", "replace-with-...", "<your key>").
+_PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace-with", "replace-me", "replace_me",
+                        "placeholder", "your-", "<", "example", "...")
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +56,14 @@ class Settings:
     jwt_refresh_token_days: int = 30
     login_rate_limit_account: str = "10/minute"
     login_rate_limit_address: str = "60/minute"
+    # PostgreSQL. A request meets a database that is down or unreachable with a 503 within
+    # about the connect timeout; a checkout waits at most the pool timeout when every
+    # pooled connection is busy; one statement may run at most the statement timeout
+    # (the nightly FSRS fit gets the long one, per transaction).
+    database_connect_timeout_seconds: int = 2  # whole seconds (libpq's unit), at least 2
+    database_pool_timeout_seconds: float = 2.0
+    database_statement_timeout_seconds: float = 15.0
+    database_long_statement_timeout_seconds: float = 600.0
     max_request_bytes: int = 64 * 1024
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
@@ -68,6 +90,9 @@ class Settings:
     penpal_reply_jitter_seconds: float = 3600.0  # ...plus up to this much at random (0: none)
     penpal_delivery_interval_seconds: float = 15.0  # how often beat delivers due replies
     metrics_token: str = field(default="", repr=False)  # when set, /metrics wants "Authorization: Bearer <it>"
+    # Flower's login, user:password[,user:password...] (Flower reads it itself); production
+    # refuses to start Flower without one, and every process refuses a placeholder.
+    flower_basic_auth: str = field(default="", repr=False)
     openai_realtime_model: str = "gpt-realtime"
     prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"
@@ -104,8 +129,9 @@ LLM_PROVIDER_NAMES = ("openai", "anthropic", "offline", "")
 _REQUIRED_IN_PRODUCTION = ("database_url", "redis_url", "jwt_secret_key")
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` (default: os.environ after reading `.env`)."""
+def load_settings(environ: dict[str, str] | None = None, *, for_flower: bool = False) -> Settings:
+    """Build Settings from `environ` (default: os.environ after reading `.env`).
+    `for_flower`: the process is Flower, which production refuses to run without a login."""
     if environ is None:
         load_dotenv(REPO_ROOT / ".env", override=False)
         environ = dict(os.environ)
@@ -132,8 +158,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if settings.is_production:
         missing = [n.upper() for n in _REQUIRED_IN_PRODUCTION if not environ.get(n.upper())]
         problems += [f"{name} is required when PARLONS_ENV=production" for name in missing]
-        if settings.jwt_secret_key == _DEV_JWT_SECRET or len(settings.jwt_secret_key) < 32:
-            problems.append("JWT_SECRET_KEY must be a private value of at least 32 characters")
+        problems += _placeholder_problems(settings, skip=missing)
+        if for_flower and not settings.flower_basic_auth:
+            problems.append("FLOWER_BASIC_AUTH is required to run Flower when PARLONS_ENV=production "
+                            "(user:password; Flower would otherwise serve without a login)")
     for name in ("database_url", "redis_url"):
         if not getattr(settings, name) and not problems:
             problems.append(
@@ -143,6 +171,50 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if problems:
         raise ConfigError("Parlons cannot start:\n  - " + "\n  - ".join(problems))
     return settings
+
+
+def is_placeholder(secret: str) -> bool:
+    """Whether `secret` is a template's stand-in or a well-known default, not a secret."""
+    lowered = secret.strip().lower()
+    return lowered in _PLACEHOLDER_SECRETS or any(marker in lowered for marker in _PLACEHOLDER_MARKERS)
+
+
+def _placeholder_problems(settings: Settings, *, skip: list[str]) -> list[str]:
+    """Production's refusals of secrets that are set but are not private: each names its variable."""
+    problems = []
+    if "JWT_SECRET_KEY" not in skip and (is_placeholder(settings.jwt_secret_key)
+                                         or len(settings.jwt_secret_key) < 32):
+        problems.append("JWT_SECRET_KEY must be a private value of at least 32 characters "
+                        "(e.g. `openssl rand -hex 32`), not a template's placeholder")
+    if settings.flower_basic_auth and _flower_login_is_placeholder(settings.flower_basic_auth):
+        problems.append("FLOWER_BASIC_AUTH must be user:password with a private password, not a placeholder")
+    if settings.metrics_token and is_placeholder(settings.metrics_token):
+        problems.append("METRICS_TOKEN must be a private value, not a placeholder")
+    for name in ("database_url", "redis_url", "broker_url"):
+        password = _url_password(getattr(settings, name))
+        if password and is_placeholder(password):
+            problems.append(f"{name.upper()} has a placeholder password")
+    return problems
+
+
+def _flower_login_is_placeholder(logins: str) -> bool:
+    for login in logins.split(","):
+        user, _, password = login.strip().partition(":")
+        if not user or not password or is_placeholder(login) or is_placeholder(password):
+            return True
+    return False
+
+
+def _url_password(url: str) -> str:
+    """The password in a URL's user part (empty without one, or when it is a platform's
+    ${...} reference, filled in at run time)."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password or ""
+    except ValueError:
+        return ""
+    return "" if password.startswith("${") else password
 
 
 @cache

@@ -1,6 +1,10 @@
 """One SQLAlchemy engine per process, and short-lived sessions from it.
 
 Forked workers call `dispose_engine()` first thing so no connection crosses a fork.
+Every wait on PostgreSQL is bounded (connect, pool checkout, statement: Settings), so a
+database that is down or unreachable is an error within seconds, never a hung request;
+`is_unavailable()` says which errors mean that. Statements' bound parameters (learners'
+messages, emails, password hashes) never appear in an error's text or the logs.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.config import get_settings
@@ -18,11 +22,20 @@ from domain.config import get_settings
 
 @cache
 def get_engine() -> Engine:
+    settings = get_settings()
     engine = create_engine(
-        get_settings().database_url,
+        settings.database_url,
         pool_size=10,
         max_overflow=20,
         pool_recycle=1800,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # An error's text and log line show "[SQL parameters hidden ...]" instead of the values.
+        hide_parameters=True,
+        connect_args={
+            "connect_timeout": max(2, settings.database_connect_timeout_seconds),
+            # Sent with the connection's start-up packet: no extra round trip per connection.
+            "options": f"-c statement_timeout={_milliseconds(settings.database_statement_timeout_seconds)}",
+        },
     )
     event.listen(engine, "checkout", _discard_if_closed_by_server)
     return engine
@@ -38,16 +51,44 @@ def _discard_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: An
         raise exc.DisconnectionError("the server closed this pooled connection")
 
 
+def _milliseconds(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+# What a database that is down, unreachable, restarting, saturated or too slow raises: a
+# condition of the service, not a bug (those stay 500s with their stack trace). A statement
+# timeout (QueryCanceled) is an OperationalError too.
+UNAVAILABLE_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot serve now (try again shortly)."""
+    return isinstance(error, UNAVAILABLE_ERRORS)
+
+
+def describe_unavailable(error: BaseException) -> str:
+    """One short line for the log: the driver's first line (the server's message, never a
+    statement's parameters), without SQLAlchemy's statement dump."""
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first_line[:200]}"
+
+
 @cache
 def session_factory() -> sessionmaker[Session]:
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on error."""
+def session_scope(*, long_statements: bool = False) -> Iterator[Session]:
+    """A session whose transaction commits on success and rolls back on error.
+    `long_statements`: the transaction's statements may run for the long statement
+    timeout (batch jobs such as the nightly FSRS fit) instead of the request-sized one."""
     session = session_factory()()
     try:
+        if long_statements:
+            timeout = _milliseconds(get_settings().database_long_statement_timeout_seconds)
+            session.execute(text(f"SET LOCAL statement_timeout = {timeout}"))
         yield session
         session.commit()
     except BaseException:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import uuid
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -28,6 +29,27 @@ def reset(**fields: Any) -> None:
 
 def context() -> dict[str, str]:
     return dict(_context.get())
+
+
+REDACTED = "<redacted>"
+
+
+def task_arguments_repr(args: list | tuple, kwargs: dict) -> tuple[str, str]:
+    """How a task's arguments are shown wherever Celery shows them (its log lines, task
+    events and so Flower, `celery inspect`): ids and numbers as they are; anything else —
+    a learner's text, an analysis holding it — as a redaction marker."""
+    return repr([_shown(value) for value in args]), repr({key: _shown(value) for key, value in kwargs.items()})
+
+
+def _shown(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, uuid.UUID)):
+        return value
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            return REDACTED
+    return REDACTED
 
 
 # Celery's task lines carry the task's arguments and result; ours may hold a learner's

@@ -11,16 +11,27 @@ Queues, by what their tasks spend:
 """
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 import uuid
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 from celery.schedules import crontab
+from celery.worker.request import Request
 from kombu.transport import TRANSPORT_ALIASES
 
-from domain.config import get_settings
+from domain import db as database
+from domain.config import ConfigError, get_settings, load_settings
 
+# Flower runs this module too (`celery -A workers.celery_app flower`): in production it
+# must not start without a login of its own (Flower itself would serve without any).
+if "flower" in sys.argv[1:]:
+    try:
+        load_settings(for_flower=True)
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
 settings = get_settings()
 # Flower turns the workers' task events on every few seconds unless told not to; it is
 # started with this app (`celery -A workers.celery_app flower`), so this reaches it.
@@ -38,7 +49,24 @@ def _direct(queue: str) -> dict[str, str]:
 # broker URL stays redis://... everywhere: Flower reads queue lengths by that scheme.
 TRANSPORT_ALIASES["redis"] = "workers.broker:Transport"
 
-celery = Celery("parlons", broker=settings.celery_broker_url,
+
+class PrivateRequest(Request):
+    """A task as `celery inspect active|reserved|query_task` (and so Flower's worker pages)
+    report it: with the redacted argument text given at publish (workers/dispatch.py),
+    never the arguments themselves, which may carry a learner's text."""
+
+    def info(self, safe: bool = False) -> dict:
+        return super().info(safe=True)
+
+
+class ParlonsTask(Task):
+    Request = "workers.celery_app:PrivateRequest"
+    # A database outage fails tasks by the hundred; they are expected failures (the outbox
+    # sweeper sends the work again), logged as one warning each (below), no stack trace.
+    throws = database.UNAVAILABLE_ERRORS
+
+
+celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
                 include=["workers.turns", "workers.hints", "workers.progress", "workers.penpal",
                          "workers.journey", "workers.maintenance"])
 celery.conf.update(
@@ -125,6 +153,12 @@ def _is_uuid(value: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+@signals.task_failure.connect
+def _database_unavailable(sender=None, exception: BaseException | None = None, **_: object) -> None:
+    if exception is not None and database.is_unavailable(exception):
+        logging.getLogger(__name__).warning("database unavailable: %s", database.describe_unavailable(exception))
 
 
 @signals.task_postrun.connect

@@ -8,7 +8,7 @@ import uuid
 
 import redis
 
-from domain import outbox
+from domain import logs, outbox
 from domain.db import statement_scope
 from domain.errors import Unavailable
 from domain.redis_client import get_redis
@@ -34,8 +34,7 @@ def dispatch(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> N
     with celery.producer_or_acquire() as producer, producer.batch():
         for name, takes_known in _TASKS_BY_KIND[kind]:
             kwargs = {"known": known} if known and takes_known else {}
-            # declare=[]: the workers declare their queues; checking again costs every publish.
-            celery.send_task(name, args=[str(ref_id)], kwargs=kwargs, producer=producer, retry=False, declare=[])
+            _send_task(name, [str(ref_id)], kwargs, producer=producer)
 
 
 def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> bool:
@@ -57,8 +56,7 @@ def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str, known: dict | None 
 def hint_after_speech(session_id: uuid.UUID, segment_id: int, *, delay: float) -> None:
     """Check, `delay` seconds from now, whether the learner is still quiet and deserves a hint.
     (A short countdown: long ones are what DESIGN §4 forbids on a Redis broker.)"""
-    celery.send_task("hints.after_speech", args=[str(session_id), segment_id], countdown=delay, retry=False,
-                     declare=[])
+    _send_task("hints.after_speech", [str(session_id), segment_id], {}, countdown=delay)
 
 
 def analyse_now(text: str, language: str, *, native_language: str | None, timeout: float) -> dict:
@@ -66,9 +64,7 @@ def analyse_now(text: str, language: str, *, native_language: str | None, timeou
     processes do not load spaCy). Raises Unavailable if no worker answers in `timeout`."""
     reply_key = f"parlons:analysis:{uuid.uuid4().hex}"
     try:
-        celery.send_task("language.analyse", args=[text, language, reply_key, native_language], retry=False,
-                         declare=[],
-                         expires=timeout)
+        _send_task("language.analyse", [text, language, reply_key, native_language], {}, expires=timeout)
         answer = get_redis().blpop([reply_key], timeout=timeout)
     except redis.RedisError:
         answer = None
@@ -81,4 +77,13 @@ def analyse_now(text: str, language: str, *, native_language: str | None, timeou
 def send(name: str, args: list, kwargs: dict) -> None:
     """Hand one task to its queue (raises if the broker is unreachable: the caller's own
     task then fails, and the outbox sweeper starts the turn's work again)."""
-    celery.send_task(name, args=args, kwargs=kwargs, retry=False, declare=[])
+    _send_task(name, args, kwargs)
+
+
+def _send_task(name: str, args: list, kwargs: dict, **options) -> None:
+    """The one place tasks are published. Celery shows `argsrepr`/`kwargsrepr` (log lines,
+    task events, Flower) instead of the arguments: ids only, texts redacted. declare=[]:
+    the workers declare their queues; checking again costs every publish."""
+    argsrepr, kwargsrepr = logs.task_arguments_repr(args, kwargs)
+    celery.send_task(name, args=args, kwargs=kwargs, retry=False, declare=[], argsrepr=argsrepr,
+                     kwargsrepr=kwargsrepr, **options)

@@ -20,12 +20,14 @@ def conversation_reviews(turn_id: str) -> None:
 def fit_parameters(user_id: str) -> dict:
     """Fit one learner's parameters; if they are kept, reschedule the learner's cards."""
     learner, settings = uuid.UUID(user_id), get_settings()
-    with session_scope() as db:
+    # A learner's whole review history is read in one statement: nightly batch work may
+    # take longer than a request's statement timeout.
+    with session_scope(long_statements=True) as db:
         metrics = optimizer.fit_learner(db, settings, user_id=learner)
     if metrics["adopted"]:
         after: int | None = 0
         while after is not None:
-            with session_scope() as db:
+            with session_scope(long_statements=True) as db:
                 after = optimizer.reschedule_chunk(db, settings, user_id=learner, after=after)
     return metrics
 
@@ -33,7 +35,7 @@ def fit_parameters(user_id: str) -> dict:
 @celery.task(name="progress.fit_all")
 def fit_all() -> int:
     """Nightly (beat): a fit for every learner with enough new reviews."""
-    with session_scope() as db:
+    with session_scope(long_statements=True) as db:  # counts every learner's reviews
         learners = optimizer.learners_due_for_a_fit(db, get_settings())
     for learner in learners:
         fit_parameters.delay(str(learner))

@@ -95,8 +95,7 @@ class Stack:
                             "--output", str(self.data_dir / "vocabulary.csv")], env=env, cwd=REPO, check=True,
                            capture_output=True)
         self.web_port = free_port()
-        self.spawn("web", [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1", "api:create_app()"],
-                   extra_env={"PORT": str(self.web_port)})
+        self.start_web()
         for family in WORKER_COMMANDS:
             self.start_worker(family)
         self.start_beat()
@@ -118,6 +117,16 @@ class Stack:
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
+
+    def start_web(self, **extra_env: str) -> subprocess.Popen:
+        return self.spawn("web", [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1",
+                                  "api:create_app()"], {"PORT": str(self.web_port), **extra_env})
+
+    def restart_web(self, **extra_env: str) -> None:
+        """Stop the web process and start it again on the same port (with `extra_env`)."""
+        self.stop_process("web")
+        self.start_web(**extra_env)
+        self.wait_ready()
 
     def start_worker(self, family: str, **extra_env: str) -> subprocess.Popen:
         self._starts += 1
@@ -183,6 +192,14 @@ class Stack:
     def start_redis(self) -> None:
         assert self.redis_server is not None
         self.redis_server.start()
+
+    def stop_postgres(self) -> None:
+        assert self.postgres_server is not None, "PostgreSQL outages need the embedded PostgreSQL"
+        self.postgres_server.stop()
+
+    def start_postgres(self) -> None:
+        assert self.postgres_server is not None
+        self.postgres_server.start()
 
     def restart_postgres(self) -> None:
         """Stop and start PostgreSQL on the same port: every pooled connection dies."""

@@ -3,6 +3,8 @@ import os
 
 import pytest
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
 from api import create_app
 from domain import config
 
@@ -18,6 +20,15 @@ def client(monkeypatch):
     @app.get("/boom")
     def boom():
         raise RuntimeError("secret internals")
+
+    @app.get("/database-down")
+    def database_down():
+        raise OperationalError("SELECT 1", {"email": "someone@example.com"}, ConnectionRefusedError("refused"),
+                               hide_parameters=True)
+
+    @app.get("/database-bug")
+    def database_bug():
+        raise ProgrammingError("SELEC 1", {}, SyntaxError("syntax error at or near SELEC"))
 
     yield app.test_client()
     config.get_settings.cache_clear()
@@ -67,3 +78,17 @@ def test_production_without_settings_stops_with_a_message_not_a_traceback(monkey
         assert "DATABASE_URL is required when PARLONS_ENV=production" in str(stop.value)
     finally:
         config.get_settings.cache_clear()
+
+
+def test_a_database_that_cannot_serve_is_a_503_with_one_warning_line(client, caplog):
+    response = client.get("/database-down")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert response.get_json()["error"]["code"] == "database_unavailable"
+    [record] = [r for r in caplog.records if r.name == "api.errors"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage() == "database unavailable: ConnectionRefusedError: refused"
+
+
+def test_a_database_error_that_is_a_bug_stays_a_500(client):
+    response = client.get("/database-bug")
+    assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"

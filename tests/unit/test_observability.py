@@ -73,3 +73,23 @@ def test_metrics_want_the_token_when_one_is_configured(monkeypatch):
             assert refused.status_code == 401 and refused.json["error"]["code"] == "metrics_token_required"
     finally:
         config.get_settings.cache_clear()
+
+
+def test_task_arguments_are_shown_as_ids_and_a_redaction_marker():
+    turn_id = "0b9c1c8e-7c3a-4f0e-9a52-3e4b8f0d2a11"
+    args, kwargs = logs.task_arguments_repr([turn_id, "Je suis allé au marché.", "fr", 3, None],
+                                            {"known": {"content": "Je suis allé au marché."}, "attempt": 2})
+    assert args == f"['{turn_id}', '<redacted>', '<redacted>', 3, None]"
+    assert kwargs == "{'known': '<redacted>', 'attempt': 2}"
+
+
+def test_a_task_reported_by_inspect_shows_its_redacted_arguments_only():
+    from celery.contrib.testing.mocks import TaskMessage
+
+    import workers.turns  # noqa: F401  (registers language.analyse)
+    from workers.celery_app import PrivateRequest, celery
+
+    message = TaskMessage("language.analyse", args=["Je suis allé au marché.", "fr"],
+                          argsrepr="['<redacted>', '<redacted>']", kwargsrepr="{}")
+    info = PrivateRequest(message, app=celery, task=celery.tasks["language.analyse"]).info()  # Flower asks unsafe
+    assert (info["args"], info["kwargs"]) == ("['<redacted>', '<redacted>']", "{}")
