@@ -161,3 +161,36 @@ def test_passwords_hash_and_verify_outside_gevent():
     hashed = accounts._hash("correct horse battery")
     assert accounts._password_matches(hashed, "correct horse battery")
     assert not accounts._password_matches(hashed, "wrong")
+
+
+def test_under_gevent_hashing_leaves_the_event_loop_free():
+    """In a process patched as gunicorn's gevent worker is: greenlets keep running while
+    Argon2 works (the loop is never blocked for a hash's ~150 ms)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+from gevent import monkey; monkey.patch_all()
+import time, gevent
+from domain import accounts
+gaps, last = [], [time.monotonic()]
+def tick():
+    while True:
+        gevent.sleep(0.005)
+        now = time.monotonic(); gaps.append(now - last[0]); last[0] = now
+ticker = gevent.spawn(tick)
+gevent.sleep(0.05)
+started = time.monotonic()
+hashed = accounts._hash("correct horse battery")
+assert accounts._password_matches(hashed, "correct horse battery")
+took = time.monotonic() - started
+ticker.kill()
+print(f"{took:.3f} {max(gaps):.3f}")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[2],
+                            env={"REDIS_URL": "redis://127.0.0.1:1/0", "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    took, longest_gap = map(float, result.stdout.split())
+    assert longest_gap < took / 2, f"the loop stood still {longest_gap:.3f} s of the hash's {took:.3f} s"
