@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import revocation
-from domain.config import get_settings
 from domain.errors import Conflict, Invalid, Unauthorized, Unavailable
 from domain.models import User
 from domain.redis_client import get_redis
@@ -110,7 +109,7 @@ def set_password(user: User, new_password: str) -> None:
     user.password_hash = _hash(new_password)
     try:
         revocation.revoke_all(get_redis(), user_id=str(user.id),
-                              longest_token_seconds=get_settings().jwt_refresh_token_days * 86400)
+                              longest_token_seconds=revocation.longest_token_seconds())
     except redis.RedisError:
         raise Unavailable("Passwords cannot be changed right now; try again shortly.",
                           code="auth_unavailable") from None

@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from domain.config import get_settings
 from domain.errors import Unauthorized
 
 _MGET_CHUNK = 1000  # keys per MGET in a sweep: no single command blocks Redis for long
@@ -51,6 +52,12 @@ class TokenClaims:
         return (values.get(_key(self.jti)) is not None
                 or (self.family is not None and values.get(_family_key(self.family)) is not None)
                 or (before is not None and self.issued_at <= int(before)))
+
+
+def longest_token_seconds() -> int:
+    """How long any token lives (a refresh token's lifetime): how long a revocation covering
+    tokens not yet expired must be kept."""
+    return get_settings().jwt_refresh_token_days * 86400
 
 
 def _key(jti: str) -> str:

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from api.auth.schemas import (LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
                               RefreshedTokensSchema, RegisterSchema, TokensSchema, UserSchema)
-from api.auth.tokens import current_user, issue_tokens, longest_token_seconds
+from api.auth.tokens import current_user, issue_tokens
 from api.errors import documents_errors
 from api.extensions import db
 from api.runtime import login_throttle
@@ -55,7 +55,7 @@ def refresh():
     current_user()  # the account still exists
     try:
         family = revocation.spend_refresh_token(get_redis(), token=token,
-                                                longest_token_seconds=longest_token_seconds())
+                                                longest_token_seconds=revocation.longest_token_seconds())
     except redis.RedisError:
         raise Unavailable("Sign-in is temporarily unavailable.", code="auth_unavailable") from None
     return issue_tokens(token.user_id, family=family)
@@ -71,7 +71,7 @@ def logout():
     obtained from that login, are revoked (sockets opened with them close within seconds)."""
     try:
         revocation.revoke(get_redis(), token=revocation.TokenClaims.from_payload(get_jwt()),
-                          longest_token_seconds=longest_token_seconds())
+                          longest_token_seconds=revocation.longest_token_seconds())
     except redis.RedisError:
         raise Unavailable("Logging out is temporarily unavailable; try again shortly.",
                           code="auth_unavailable") from None

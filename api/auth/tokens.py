@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import redis
-from flask import Flask, current_app
+from flask import Flask
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt_identity
 
 from api.errors import error_response
@@ -37,10 +37,6 @@ def issue_tokens(user_id: uuid.UUID | str, *, family: str | None = None) -> dict
     claims = {"fam": family or uuid.uuid4().hex}
     return {"access_token": create_access_token(identity=str(user_id), additional_claims=claims),
             "refresh_token": create_refresh_token(identity=str(user_id), additional_claims=claims)}
-
-
-def longest_token_seconds() -> int:
-    return int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
 
 
 @jwt.token_in_blocklist_loader
