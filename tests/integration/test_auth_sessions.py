@@ -8,15 +8,19 @@ import itertools
 import struct
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+import redis
 import requests
 import websocket
 
+from domain.events import channel
 from tests.integration.conftest import running_stack
 from tests.integration.test_admin import flask
 from tests.integration.test_api_contract import assert_error
+from tests.integration.test_observability import eventually, llm_worker_stopped
 from tests.support.client import Learner
 
 POLICY_VIOLATION = 1008
@@ -176,6 +180,23 @@ def test_refresh_tokens_rotate_and_a_reused_one_revokes_its_whole_login(auth_sta
     assert_closed_within_limit(socket, reused_at, "revoked")
     # Another login of the same account is not that family.
     assert me(auth_stack, second_login["access_token"]).status_code == 200
+
+
+def test_a_long_poll_ends_with_a_401_within_seconds_of_its_logout(auth_stack):
+    learner = new_learner(auth_stack)
+    session = learner.new_session()
+    listeners = redis.Redis.from_url(auth_stack.env["REDIS_URL"])
+    with llm_worker_stopped(auth_stack), ThreadPoolExecutor(1) as pool:  # the turn stays pending
+        turn = learner.send(session["id"], "Bonjour, je voudrais un café.").json()["turn"]
+        poll = pool.submit(learner.get, f"/api/v1/turns/{turn['id']}?wait=30")
+        eventually(lambda: dict(listeners.pubsub_numsub(channel(learner.user["id"])))
+                   .get(channel(learner.user["id"]).encode()), "the long-poll is waiting")
+        assert requests.post(f"{auth_stack.base_url}/api/v1/auth/logout", headers=learner.headers,
+                             timeout=10).status_code == 204
+        logged_out_at = time.monotonic()
+        answer = poll.result(timeout=CLOSED_WITHIN + 5)
+        assert time.monotonic() - logged_out_at < CLOSED_WITHIN
+        assert_error(answer, 401, "token_revoked")
 
 
 # --- behind a proxy ------------------------------------------------------------------------
