@@ -17,6 +17,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(settings.log_level)
 
     app = Flask(__name__)
+    if settings.trusted_proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address, scheme and host as the trusted proxies saw them (the
+        # throttles key on the address); headers beyond that many hops are ignored.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_SORT_KEYS=False,

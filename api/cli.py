@@ -11,8 +11,7 @@ from flask import Flask
 from domain import accounts, admin, outbox, revocation, vocabulary
 from domain.config import get_settings
 from domain.db import session_scope
-from domain.errors import Conflict, Invalid, NotFound
-from domain.redis_client import get_redis
+from domain.errors import Conflict, Invalid, NotFound, Unavailable
 
 SAMPLE_CSV = Path(".data") / "vocabulary_sample.csv"
 
@@ -183,12 +182,9 @@ def register_user_commands(app: Flask) -> None:
         try:
             with session_scope() as db:
                 user = admin.reset_password(db, email=email, new_password=password)
-                user_email, user_id = user.email, user.id
-        except NotFound as problem:
+                user_email = user.email
+        except (NotFound, Unavailable) as problem:
             raise click.ClickException(problem.message) from None
-        settings = get_settings()
-        revocation.revoke_all(get_redis(), user_id=str(user_id),
-                              longest_token_seconds=settings.jwt_refresh_token_days * 86400)
         click.echo(f"password reset for {user_email}; every token issued before is revoked")
 
 

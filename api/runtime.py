@@ -21,6 +21,7 @@ def login_throttle() -> LoginThrottle:
     settings = get_settings()
     return LoginThrottle(settings.redis_url, per_account=settings.login_rate_limit_account,
                          per_address=settings.login_rate_limit_address,
+                         registrations_per_address=settings.register_rate_limit_address,
                          connection_pool=get_redis().connection_pool)
 
 

@@ -1,28 +1,51 @@
 """Learner accounts: registration, password checks, profile changes."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.errors import Conflict, Invalid, Unauthorized
+from domain import revocation
+from domain.errors import Conflict, Invalid, Unauthorized, Unavailable
 from domain.models import User
+from domain.redis_client import get_redis
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 # Levels as clients may send them (stored upper-case).
 LEVEL_CHOICES = CEFR_LEVELS + tuple(level.lower() for level in CEFR_LEVELS)
+T = TypeVar("T")
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # Verifying against this keeps a login for an unknown email as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The one spelling of an address: what is stored, looked up and throttled."""
+    return email.strip().casefold()
+
+
+def _off_the_event_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run Argon2 (64 MiB, ~150 ms of CPU that releases the GIL) in gevent's threadpool
+    when the process runs gevent, so a login does not freeze every other request of the
+    web worker; a plain call elsewhere (CLI, Celery prefork, tests)."""
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        from gevent import get_hub
+
+        return get_hub().threadpool.apply(function, args)
+    return function(*args)
+
+
+def _hash(password: str) -> str:
+    return _off_the_event_loop(_hasher.hash, password)
 
 
 def validate_timezone(name: str) -> str:
@@ -39,7 +62,7 @@ def register(db: Session, *, email: str, password: str, display_name: str, targe
              role: str = "learner") -> User:
     user = User(
         email=normalize_email(email),
-        password_hash=_hasher.hash(password),
+        password_hash=_hash(password),
         display_name=display_name.strip(),
         target_language=target_language,
         native_language=native_language,
@@ -68,7 +91,7 @@ def authenticate(db: Session, *, email: str, password: str) -> User:
     if not _password_matches(user.password_hash, password):
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hash(password)
     return user
 
 
@@ -79,7 +102,17 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
 
 
 def set_password(user: User, new_password: str) -> None:
-    user.password_hash = _hasher.hash(new_password)
+    """The one rule for a new password, whoever sets it (the learner, an admin, the CLI):
+    every token of the account issued until now is revoked, so every session ends (the
+    caller issues fresh tokens to whoever should stay signed in). Revoked before the
+    caller commits: if Redis is away, nothing changes."""
+    user.password_hash = _hash(new_password)
+    try:
+        revocation.revoke_all(get_redis(), user_id=str(user.id),
+                              longest_token_seconds=revocation.longest_token_seconds())
+    except redis.RedisError:
+        raise Unavailable("Passwords cannot be changed right now; try again shortly.",
+                          code="auth_unavailable") from None
 
 
 def update_profile(user: User, changes: dict[str, Any]) -> User:
@@ -96,6 +129,6 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
 
 def _password_matches(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _off_the_event_loop(_hasher.verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False

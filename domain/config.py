@@ -64,6 +64,12 @@ class Settings:
     database_pool_timeout_seconds: float = 2.0
     database_statement_timeout_seconds: float = 15.0
     database_long_statement_timeout_seconds: float = 600.0
+    register_rate_limit_address: str = "20/hour"  # accounts created per client address
+    # Reverse proxies in front of the web process that set X-Forwarded-For/-Proto/-Host
+    # (0: none trusted, the TCP peer is the client). Behind one nginx or App Platform's
+    # router: 1. More than the real number lets clients forge their address.
+    trusted_proxy_hops: int = 0
+    ws_token_check_seconds: float = 2.0  # how often a web process re-checks its sockets' tokens
     max_request_bytes: int = 64 * 1024
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60

@@ -6,9 +6,9 @@ from flask import request
 from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import Blueprint
 
-from api.auth.schemas import (AccessTokenSchema, LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
-                              RegisterSchema, TokensSchema, UserSchema)
-from api.auth.tokens import current_user, issue_access_token, issue_tokens
+from api.auth.schemas import (LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
+                              RefreshedTokensSchema, RegisterSchema, TokensSchema, UserSchema)
+from api.auth.tokens import current_user, issue_tokens
 from api.errors import documents_errors
 from api.extensions import db
 from api.runtime import login_throttle
@@ -24,10 +24,11 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accoun
 @blp.response(201, TokensSchema)
 @documents_errors(blp, 400, 409, 413)
 def register(args: dict):
-    """Create a learner account and sign in."""
+    """Create a learner account and sign in. Registrations are rate-limited per address."""
+    login_throttle().hit_registration(address=request.remote_addr or "unknown")
     user = accounts.register(db(), **args)
     db().commit()
-    return {"user": user, **issue_tokens(user)}
+    return {"user": user, **issue_tokens(user.id)}
 
 
 @blp.post("/login")
@@ -39,17 +40,25 @@ def login(args: dict):
     login_throttle().hit(email=args["email"], address=request.remote_addr or "unknown")
     user = accounts.authenticate(db(), email=args["email"], password=args["password"])
     db().commit()
-    return {"user": user, **issue_tokens(user)}
+    return {"user": user, **issue_tokens(user.id)}
 
 
 @blp.post("/refresh")
 @jwt_required(refresh=True)
-@blp.response(200, AccessTokenSchema)
+@blp.response(200, RefreshedTokensSchema)
 @blp.doc(security=[{"bearerAuth": []}])
 @documents_errors(blp, 401, 503)
 def refresh():
-    """A new access token from a refresh token (sent as the Bearer token)."""
-    return {"access_token": issue_access_token(current_user())}
+    """New access and refresh tokens from a refresh token (sent as the Bearer token). A
+    refresh token works once: sending a used one again revokes every token of its login."""
+    token = revocation.TokenClaims.from_payload(get_jwt())
+    current_user()  # the account still exists
+    try:
+        family = revocation.spend_refresh_token(get_redis(), token=token,
+                                                longest_token_seconds=revocation.longest_token_seconds())
+    except redis.RedisError:
+        raise Unavailable("Sign-in is temporarily unavailable.", code="auth_unavailable") from None
+    return issue_tokens(token.user_id, family=family)
 
 
 @blp.post("/logout")
@@ -58,10 +67,11 @@ def refresh():
 @blp.doc(security=[{"bearerAuth": []}])
 @documents_errors(blp, 401, 503)
 def logout():
-    """Revoke the token sent (send the access token, then the refresh token, to end both)."""
-    claims = get_jwt()
+    """End the login the token sent belongs to: it, and every access and refresh token
+    obtained from that login, are revoked (sockets opened with them close within seconds)."""
     try:
-        revocation.revoke(get_redis(), jti=claims["jti"], expires_at=claims["exp"])
+        revocation.revoke(get_redis(), token=revocation.TokenClaims.from_payload(get_jwt()),
+                          longest_token_seconds=revocation.longest_token_seconds())
     except redis.RedisError:
         raise Unavailable("Logging out is temporarily unavailable; try again shortly.",
                           code="auth_unavailable") from None
@@ -93,11 +103,13 @@ def update_me(changes: dict):
 @blp.post("/password")
 @jwt_required()
 @blp.arguments(PasswordChangeSchema)
-@blp.response(204)
+@blp.response(200, RefreshedTokensSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413)
+@documents_errors(blp, 400, 401, 413, 503)
 def change_password(args: dict):
-    """Change the password (the current one is required)."""
-    accounts.change_password(current_user(), current_password=args["current_password"],
-                             new_password=args["new_password"])
+    """Change the password (the current one is required). Every token of the account is
+    revoked, so every other session ends; the answer carries this client's new tokens."""
+    user = current_user()
+    accounts.change_password(user, current_password=args["current_password"], new_password=args["new_password"])
     db().commit()
+    return issue_tokens(user.id)

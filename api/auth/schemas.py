@@ -62,5 +62,7 @@ class TokensSchema(ma.Schema):
     refresh_token = ma.fields.String()
 
 
-class AccessTokenSchema(ma.Schema):
+class RefreshedTokensSchema(ma.Schema):
+    """New tokens of the same login (refresh) or of a new one (password change)."""
     access_token = ma.fields.String()
+    refresh_token = ma.fields.String()

@@ -32,19 +32,17 @@ def configure_jwt(app: Flask, settings: Settings) -> None:
     )
 
 
-def issue_access_token(user: User) -> str:
-    return create_access_token(identity=str(user.id))
-
-
-def issue_tokens(user: User) -> dict[str, str]:
-    return {"access_token": issue_access_token(user), "refresh_token": create_refresh_token(identity=str(user.id))}
+def issue_tokens(user_id: uuid.UUID | str, *, family: str | None = None) -> dict[str, str]:
+    """An access and a refresh token of one login's family (a new family: a new login)."""
+    claims = {"fam": family or uuid.uuid4().hex}
+    return {"access_token": create_access_token(identity=str(user_id), additional_claims=claims),
+            "refresh_token": create_refresh_token(identity=str(user_id), additional_claims=claims)}
 
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict, payload: dict) -> bool:
     try:
-        return revocation.is_revoked(get_redis(), jti=payload["jti"], user_id=payload["sub"],
-                                     issued_at=payload["iat"])
+        return revocation.is_revoked(get_redis(), token=revocation.TokenClaims.from_payload(payload))
     except redis.RedisError:
         if payload.get("type") == "refresh":
             # A 30-day token must not outlive a logout just because Redis is away.

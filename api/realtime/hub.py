@@ -32,6 +32,8 @@ _IDLE_PING_SECONDS = 5.0
 # Put in every queue when the hub (re)subscribes: events published while it was
 # disconnected were missed, so sockets catch up from the stream.
 RESYNC = object()
+# Put in a long-poll's queue to end its wait early (the token watch: its token ended).
+STOP = object()
 
 
 class Subscription:
@@ -75,6 +77,8 @@ class Subscription:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             event = self.get(remaining)
+            if event is STOP:
+                return None
             if isinstance(event, Event) and predicate(event):
                 return event
         return None

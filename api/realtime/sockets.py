@@ -23,7 +23,7 @@ from typing import Any
 import marshmallow as ma
 import redis
 from flask import Blueprint, Response, request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from wsproto.connection import Connection as FrameConnection, ConnectionType
 from wsproto.events import CloseConnection, Message, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
@@ -32,9 +32,10 @@ from wsproto.utilities import LocalProtocolError, generate_accept_token
 from api.errors import error_response
 from api.extensions import close_db, db, sock
 from api.realtime.hub import RESYNC, hub
+from api.realtime.watch import token_watch
 from api.sessions.schemas import MessageCreateSchema, SessionSchema
 from api.sessions.submit import accept_message, request_hints
-from domain import conversations, metrics
+from domain import conversations, metrics, revocation
 from domain.config import get_settings
 from domain.errors import DomainError
 from domain.events import Event, ephemeral_event, is_stream_id, stream_id_key
@@ -129,6 +130,7 @@ def _converse(ws: WebSocket, session_id: str | None) -> None:
         return
     connection, ready, last_event_id = opened
     connection.subscription = hub().listen(str(connection.user_id), ws.wakeup)
+    token_watch().add(connection)
     metrics.WEBSOCKETS_OPEN.inc()
     try:
         connection.send(ready)
@@ -144,6 +146,7 @@ def _converse(ws: WebSocket, session_id: str | None) -> None:
         ws.close(TRY_AGAIN_LATER, "replay unavailable; reconnect with last_event_id")
     finally:
         metrics.WEBSOCKETS_OPEN.dec()
+        token_watch().discard(connection)
         hub().leave(connection.subscription)
 
 
@@ -152,7 +155,8 @@ def _open(ws: WebSocket, session_id: str | None) -> tuple[_Connection, Event, st
     None once the socket is closed with 1008 (bad token, someone else's session, bad id)."""
     try:
         verify_jwt_in_request(locations=["query_string", "headers"])
-        user_id = uuid.UUID(get_jwt_identity())
+        token = revocation.TokenClaims.from_payload(get_jwt())
+        user_id = uuid.UUID(token.user_id)
         session = conversations.get_session(db(), user_id=user_id, session_id=session_id) if session_id else None
     except Exception as error:  # every auth or lookup failure closes the same way
         ws.close(POLICY_VIOLATION, _close_reason(error))
@@ -164,7 +168,7 @@ def _open(ws: WebSocket, session_id: str | None) -> tuple[_Connection, Event, st
     if last_event_id is not None and not is_stream_id(last_event_id):
         ws.close(POLICY_VIOLATION, "last_event_id is not an event id")
         return None
-    connection = _Connection(ws, user_id=user_id, session_id=session_view["id"] if session_view else None)
+    connection = _Connection(ws, token=token, session_id=session_view["id"] if session_view else None)
     ready = ephemeral_event("session_ready", {"session": session_view, "connected_user_ids": [str(user_id)]})
     return connection, ready, last_event_id
 
@@ -369,13 +373,15 @@ class WebSocket:
 # --- one learner's socket ------------------------------------------------------------------
 
 class _Connection:
-    __slots__ = ("ws", "user_id", "session_id", "socket_id", "subscription", "last_sent_id", "sent_at",
-                 "ping_interval", "heartbeat_interval")
+    __slots__ = ("ws", "token", "user_id", "session_id", "socket_id", "subscription", "last_sent_id", "sent_at",
+                 "ping_interval", "heartbeat_interval", "ended")
 
-    def __init__(self, ws: WebSocket, *, user_id: uuid.UUID, session_id: str | None):
+    def __init__(self, ws: WebSocket, *, token: revocation.TokenClaims, session_id: str | None):
         settings = get_settings()
         self.ws = ws
-        self.user_id = user_id
+        self.token = token
+        self.user_id = uuid.UUID(token.user_id)
+        self.ended: str | None = None  # why the token no longer holds, set by the token watch
         self.session_id = session_id
         self.socket_id = uuid.uuid4().hex[:12]
         self.subscription = None
@@ -393,6 +399,9 @@ class _Connection:
         # client reconnecting after a deploy) do not stay in step, pinged all at once.
         next_ping = time.monotonic() + self.ping_interval * random.uniform(0.5, 1.0)
         while True:
+            if self.ended is not None:
+                ws.close(POLICY_VIOLATION, self.ended)
+                return
             now = time.monotonic()
             if now - ws.heard_at > _PINGS_UNANSWERED * self.ping_interval:
                 ws.close(GOING_AWAY, "no pong")
@@ -407,6 +416,11 @@ class _Connection:
                 for message in ws.receive():
                     self.handle_frame(message)
             self.drain()
+
+    def end(self, reason: str) -> None:
+        """The token watch's verdict (another greenlet): this socket's own loop closes it."""
+        self.ended = reason
+        self.ws.wakeup.set()
 
     # --- server to client ----------------------------------------------------------
 

@@ -1,15 +1,16 @@
 """Turn results, by id, with an optional long-poll."""
 from __future__ import annotations
 
-from flask_jwt_extended import jwt_required
+from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import Blueprint
 
 from api.auth.tokens import current_user_id
 from api.errors import documents_errors
 from api.extensions import close_db, db
 from api.realtime.hub import hub
+from api.realtime.watch import token_watch
 from api.turns.schemas import TurnSchema, TurnWaitArgsSchema
-from domain import turns
+from domain import revocation, turns
 
 blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn results")
 
@@ -30,7 +31,9 @@ def get_turn(args: dict, turn_id: str):
         turn = turns.get_turn(db(), user_id=user_id, turn_id=turn_id)
         if turn.status == "pending":
             close_db()  # hold no connection while waiting
-            events.wait_for(lambda e: e.type == "turn_result" and e.data["turn"]["id"] == str(turn.id),
-                            timeout=args["wait"])
+            with token_watch().long_poll(revocation.TokenClaims.from_payload(get_jwt()), events) as poll:
+                events.wait_for(lambda e: e.type == "turn_result" and e.data["turn"]["id"] == str(turn.id),
+                                timeout=args["wait"])
+            poll.raise_if_ended()
             turn = turns.get_turn(db(), user_id=user_id, turn_id=turn_id)
     return turns.present_turn(turn)

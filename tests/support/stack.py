@@ -29,6 +29,7 @@ TEST_SETTINGS = {
     "TURN_DEADLINE_SECONDS": "60",
     "LOGIN_RATE_LIMIT_ACCOUNT": "5/minute",
     "LOGIN_RATE_LIMIT_ADDRESS": "10000/minute",
+    "REGISTER_RATE_LIMIT_ADDRESS": "10000/minute",  # every test registers its learners from 127.0.0.1
     "WS_HEARTBEAT_SECONDS": "30",
     "TRANSCRIPT_HINT_DELAY_SECONDS": "0.5",
     "FSRS_ENABLE_FUZZING": "false",  # exact due dates, to compare with the fsrs reference

@@ -20,6 +20,7 @@ from wsproto.utilities import generate_accept_token
 
 from api.realtime.hub import Subscription
 from domain import config
+from domain.revocation import TokenClaims
 from domain.events import Event, ephemeral_event
 
 
@@ -146,7 +147,8 @@ def serve(ws, pair):
     threads = []
 
     def start(*, ping: float, heartbeat: float, session_id: str | None = None) -> tuple:
-        connection = _Connection(ws, user_id=uuid.uuid4(), session_id=session_id)
+        token = TokenClaims(jti="j", user_id=str(uuid.uuid4()), issued_at=0, expires_at=int(time.time()) + 60)
+        connection = _Connection(ws, token=token, session_id=session_id)
         connection.ping_interval, connection.heartbeat_interval = ping, heartbeat
         connection.subscription = Subscription(str(connection.user_id), ws.wakeup)
         app = Flask(__name__)
@@ -221,6 +223,15 @@ def test_a_listener_that_falls_too_far_behind_is_closed_with_1013(client, serve)
     connection.subscription.overflowed = True
     connection.subscription.deliver(ephemeral_event("typing", {}))
     assert client.events(lambda e: isinstance(e, CloseConnection))[-1].code == 1013
+
+
+def test_a_socket_whose_token_ended_is_closed_with_1008_and_the_reason(client, serve):
+    connection, thread = serve(ping=10, heartbeat=10)
+    connection.end("token revoked: log in again")
+    closing = client.events(lambda e: isinstance(e, CloseConnection))[-1]
+    assert (closing.code, closing.reason) == (1008, "token revoked: log in again")
+    thread.join(2)
+    assert not thread.is_alive()
 
 
 def test_sockets_stop_at_the_capacity_left_for_them_and_free_it_when_they_close(sockets):

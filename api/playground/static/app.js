@@ -183,12 +183,14 @@ async function api(method, path, body) {
 
 let refreshing = null;
 
-/** POST /auth/refresh with the refresh token (one at a time); a refused refresh signs out. */
+/** POST /auth/refresh with the refresh token (one at a time: a refresh token works once,
+ * and the answer carries the next one); a refused refresh signs out. */
 function refreshAccess() {
   if (!refreshing) {
     refreshing = request("POST", "/auth/refresh", { token: state.refresh })
       .then((data) => {
         state.access = data.access_token;
+        state.refresh = data.refresh_token;
         save();
         return state.access;
       })
@@ -372,7 +374,8 @@ function signOut(message) {
 }
 
 async function logOut() {
-  // Revoke both tokens (best effort): the access token, then the refresh token.
+  // End the login (best effort): either token revokes both; the refresh token still
+  // works when the access token has expired.
   const tokens = [state.access, state.refresh].filter(Boolean);
   signOut(null);
   await Promise.allSettled(tokens.map((token) => request("POST", "/auth/logout", { token })));
