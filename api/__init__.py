@@ -35,10 +35,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.auth.tokens import configure_jwt
     from api.errors import register_error_handlers
     from api.extensions import api, close_db, jwt, sock
+    from api.inputs import document_id_converter, install_input_guard
 
+    install_input_guard(app)  # before the blueprints: their schemas read the guard's parse
     configure_jwt(app, settings)
     jwt.init_app(app)
     api.init_app(app)
+    document_id_converter(api)
     app.extensions["parlons_api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     sock.init_app(app)

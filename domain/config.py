@@ -43,6 +43,7 @@ class Settings:
     login_rate_limit_account: str = "10/minute"
     login_rate_limit_address: str = "60/minute"
     max_request_bytes: int = 64 * 1024
+    max_json_depth: int = 32  # arrays/objects inside each other in a body or socket frame; ours need 3
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
     outbox_republish_after_seconds: int = 10
