@@ -64,4 +64,4 @@ def install_input_guard(app: Flask) -> None:
 
 def document_id_converter(api: Any) -> None:
     api.register_converter(DatabaseIdConverter, lambda _: {"type": "integer", "format": "int32", "minimum": 1,
-                                                           "maximum": inputs.DB_INT_MAX})
+                                                           "maximum": inputs.DB_INT_MAX, "example": 1})

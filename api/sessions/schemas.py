@@ -12,7 +12,8 @@ from domain.inputs import DB_INT_MAX
 
 class SessionCreateSchema(ma.Schema):
     mode = ma.fields.String(load_default="story", validate=validate.OneOf(["story", "sandbox"]))
-    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                    metadata={"example": "camille", "description": "from GET /characters"})
     level = ma.fields.String(load_default=None, allow_none=True,
                              validate=validate.OneOf(LEVEL_CHOICES))
     title = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
