@@ -42,8 +42,9 @@ class GuardedParser(FlaskParser):
     """webargs' parser, reading the body the guard parsed instead of decoding it again."""
 
     def _raw_load_json(self, req: Any) -> Any:
-        body = g.get("json_body", _NO_BODY)
-        return core.missing if body is _NO_BODY else body
+        if "json_body" not in g:  # no guard ran (a view called outside a request): parse as webargs does
+            return super()._raw_load_json(req)
+        return core.missing if g.json_body is _NO_BODY else g.json_body
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -59,6 +60,8 @@ class DatabaseIdConverter(IntegerConverter):
 def install_input_guard(app: Flask) -> None:
     app.url_map.converters["id"] = DatabaseIdConverter
     app.before_request(guard_request)
+    # flask-smorest's hook for the parser; read when a route's @blp.arguments is applied,
+    # so this runs before the route modules are imported.
     Blueprint.ARGUMENTS_PARSER = GuardedParser()
 
 
