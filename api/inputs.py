@@ -68,3 +68,22 @@ def install_input_guard(app: Flask) -> None:
 def document_id_converter(api: Any) -> None:
     api.register_converter(DatabaseIdConverter, lambda _: {"type": "integer", "format": "int32", "minimum": 1,
                                                            "maximum": inputs.DB_INT_MAX, "example": 1})
+
+
+_HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+def document_input_errors(api: Any) -> None:
+    """Say in the OpenAPI what the guard may answer: 422 on every operation (a NUL byte in
+    any query, path or body field), 400 on those that take a body. Runs once the
+    blueprints are registered; apispec keeps their operations in `_paths`."""
+    bad_json = {"description": "The body is not valid JSON (or not UTF-8, or nested too deep)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in api.spec._paths.values():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("422", {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"})
+            if "requestBody" in operation:
+                responses.setdefault("400", bad_json)
