@@ -118,3 +118,14 @@ def test_the_socket_answers_the_same_inputs_with_an_error_frame_and_stays_open(l
     assert socket.next_event()["type"] == "heartbeat"  # still open
     socket.close()
     assert message_count(learner, session["id"]) == 0
+
+
+def test_time_zones_python_opens_but_postgresql_does_not_know_are_a_422(stack, learner):
+    for name in ("localtime", "posixrules", "right/UTC", "America"):
+        assert_error(learner.patch("/api/v1/auth/me", {"timezone": name}), 422, "invalid_timezone")
+    response = requests.post(f"{stack.base_url}/api/v1/auth/register", timeout=10, json={
+        "email": "zone@example.com", "password": "long enough", "display_name": "Zone", "timezone": "localtime"})
+    assert_error(response, 422, "invalid_timezone")
+    assert learner.patch("/api/v1/auth/me", {"timezone": "Europe/Paris"}).status_code == 200
+    assert learner.post("/api/v1/progress/review", {"word_id": 1, "rating": 2}).status_code == 200
+    assert learner.get("/api/v1/progress/stats").status_code == 200  # the learner's days, in their zone
