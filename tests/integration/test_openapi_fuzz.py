@@ -6,9 +6,9 @@ answer matches what the document says (status, content type, body schema).
 
 Valid requests come from the document's schemas and examples; path ids are either
 generated or the learner's real ones (a session, a turn, a letter, an answer, a word), so
-the fuzzer also reaches past the 404s. Calls that end a token
-(logout, password change, refresh) use a second learner's tokens, fresh for each call,
-so the fuzzing learner stays signed in.
+the fuzzer also reaches past the 404s. Calls that end a token (logout, password change,
+refresh) use a second learner's tokens, fresh for each call, so the fuzzing learner
+stays signed in.
 """
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ class Throwaway:
 
     learner: Learner
     refresh_token: str = ""
+
+    def __post_init__(self) -> None:
+        self.refresh_token = self.learner.refresh_token
 
     def access_token(self) -> str:
         response = requests.post(f"{self.learner.base_url}/api/v1/auth/refresh", timeout=10,
@@ -158,7 +161,6 @@ def fuzz(operation, mode: GenerationMode, ids: dict[str, object], *, learner: Le
 def test_schemathesis_finds_no_server_error_and_every_answer_matches_the_document(stack):
     learner = register(stack.base_url, stack.ws_url)
     throwaway = Throwaway(register(stack.base_url, stack.ws_url))
-    throwaway.refresh_token = throwaway.learner.refresh_token
     ids = real_ids(learner)
     schema = schemathesis.openapi.from_url(f"{stack.base_url}/api/v1/openapi.json")
     findings = Findings()
