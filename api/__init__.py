@@ -42,10 +42,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.auth.tokens import configure_jwt
     from api.errors import register_error_handlers
     from api.extensions import api, close_db, jwt, sock
+    from api.inputs import document_id_converter, document_input_errors, install_input_guard
 
+    install_input_guard(app)  # before the blueprints: their schemas read the guard's parse
     configure_jwt(app, settings)
     jwt.init_app(app)
     api.init_app(app)
+    document_id_converter(api)
     app.extensions["parlons_api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     sock.init_app(app)
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (auth_blp, characters_blp, sessions_blp, turns_blp, sandbox_blp, language_blp,
                       vocabulary_blp, progress_blp, penpal_blp, journey_blp, admin_blp, ops_blp):
         api.register_blueprint(blueprint)
+    document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 
     @app.get("/docs/assets/<path:filename>")

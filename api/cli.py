@@ -8,8 +8,7 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, outbox, revocation, vocabulary
-from domain.config import get_settings
+from domain import accounts, admin, outbox, vocabulary
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound, Unavailable
 

@@ -13,13 +13,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain import db as database
-from domain.errors import (Conflict, DomainError, Invalid, NotFound, RateLimited, Unauthorized, Unavailable,
-                           UpstreamFailed)
+from domain.errors import (Conflict, DomainError, Invalid, Malformed, NotFound, RateLimited, Unauthorized,
+                           Unavailable, UpstreamFailed)
 
 log = logging.getLogger(__name__)
 
 _STATUS_BY_DOMAIN_ERROR: dict[type[DomainError], int] = {
-    NotFound: 404, Invalid: 422, Conflict: 409, Unauthorized: 401, RateLimited: 429, Unavailable: 503,
+    Malformed: 400, NotFound: 404, Invalid: 422, Conflict: 409, Unauthorized: 401, RateLimited: 429, Unavailable: 503,
     UpstreamFailed: 502,
 }
 
@@ -110,7 +110,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 _ERROR_DESCRIPTIONS = {
-    400: "The body is not valid JSON",
+    400: "The body is not valid JSON (or not UTF-8, or nested too deep)",
     401: "No valid access token (missing, malformed, expired or revoked)",
     404: "Not found (another learner's resource is not found either)",
     409: "Conflicts with an existing resource",

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from domain.inputs import DB_INT_MAX
+
 
 class PageArgsSchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=DB_INT_MAX))
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
 
 

@@ -71,6 +71,7 @@ class Settings:
     trusted_proxy_hops: int = 0
     ws_token_check_seconds: float = 2.0  # how often a web process re-checks its sockets' tokens
     max_request_bytes: int = 64 * 1024
+    max_json_depth: int = 32  # arrays/objects inside each other in a body or socket frame; ours need 3
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
     outbox_republish_after_seconds: int = 10

@@ -14,6 +14,12 @@ class DomainError(Exception):
         self.details = details or {}
 
 
+class Malformed(DomainError):
+    """The input cannot be read at all (not JSON, not UTF-8, nested too deep)."""
+
+    code = "malformed_input"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

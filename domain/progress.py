@@ -77,7 +77,7 @@ _CLAIM_CARD = text("""
         ON CONFLICT (user_id, word_id) DO UPDATE SET reps = cards.reps
         RETURNING state, step, stability, difficulty, due, last_review, reps, lapses
     )
-    SELECT card.*, u.desired_retention, p.parameters
+    SELECT card.*, u.desired_retention, u.created_at AS account_created_at, p.parameters
     FROM card JOIN users u ON u.id = :user_id
     LEFT JOIN learner_parameters p ON p.user_id = u.id AND p.adopted
 """)
@@ -110,7 +110,8 @@ def review(db: Session, settings: Settings, *, user_id: uuid.UUID, given: Review
         if previous is not None:
             return previous
     card, reps, lapses = _card(row), row.reps, row.lapses
-    reviewed_at = _reviewed_at(given.reviewed_at, now=now, last_review=card.last_review)
+    reviewed_at = _reviewed_at(given.reviewed_at, now=now, last_review=card.last_review,
+                               account_created_at=row.account_created_at)
     previous_state = card.state.value if card.last_review else 0
     card, _ = scheduler(settings, retention=row.desired_retention, parameters=row.parameters).review_card(
         card, fsrs.Rating(given.rating + 1), review_datetime=reviewed_at, review_duration=given.duration_ms)
@@ -151,15 +152,21 @@ def _previous(db: Session, user_id: uuid.UUID, given: ReviewInput) -> dict[str, 
     return row.result
 
 
-def _reviewed_at(claimed: datetime | None, *, now: datetime, last_review: datetime | None) -> datetime:
+def _reviewed_at(claimed: datetime | None, *, now: datetime, last_review: datetime | None,
+                 account_created_at: datetime) -> datetime:
     if claimed is None:
         return now if last_review is None or now >= last_review else last_review
     if claimed.tzinfo is None:
         raise Invalid("reviewed_at needs a time zone (e.g. 2026-11-22T09:30:00Z).", code="review_time_invalid")
-    claimed = claimed.astimezone(timezone.utc)
+    # Compared before converting: year 1 or 9999 in a far time zone has no UTC equivalent.
     if claimed > now + CLOCK_SKEW:
         raise Invalid("reviewed_at is in the future.", code="review_time_invalid",
                       details={"reviewed_at": claimed.isoformat(), "now": now.isoformat()})
+    if claimed < account_created_at - CLOCK_SKEW:
+        raise Invalid("reviewed_at is before the account was created.", code="review_time_invalid",
+                      details={"reviewed_at": claimed.isoformat(),
+                               "account_created_at": account_created_at.isoformat()})
+    claimed = claimed.astimezone(timezone.utc)
     if last_review is not None and claimed < last_review:
         raise Invalid("reviewed_at is before the card's last review.", code="review_time_invalid",
                       details={"reviewed_at": claimed.isoformat(), "last_review": last_review.isoformat()})

@@ -25,7 +25,8 @@ def _letter_length(value: str) -> None:
 
 
 class LetterCreateSchema(ma.Schema):
-    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                    metadata={"example": "camille", "description": "from GET /characters"})
     subject = ma.fields.String(load_default=None, allow_none=True,
                                validate=validate.Length(max=penpal.SUBJECT_MAX_CHARS))
     body = ma.fields.String(required=True, validate=_letter_length, metadata={
@@ -59,7 +60,8 @@ class LetterSchema(ma.Schema):
 
 
 class ThreadArgsSchema(ma.Schema):
-    character_id = ma.fields.String(load_default=None, metadata={"description": "only this character's thread"})
+    character_id = ma.fields.String(load_default=None, metadata={"description": "only this character's thread",
+                                                                 "example": "camille"})
     per_thread = ma.fields.Integer(load_default=penpal.LETTERS_PER_THREAD,
                                    validate=validate.Range(min=1, max=penpal.MAX_LETTERS_PER_THREAD),
                                    metadata={"description": "the latest letters of each thread"})

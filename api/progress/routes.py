@@ -14,17 +14,19 @@ from api.vocabulary.routes import WordSchema
 from domain import progress
 from domain.config import get_settings
 from domain.db import statement_scope
+from domain.inputs import DB_INT_MAX
 
 blp = Blueprint("progress", __name__, url_prefix="/api/v1/progress", description="Spaced repetition (FSRS-6)")
 
 
 class ReviewSchema(ma.Schema):
-    word_id = ma.fields.Integer(required=True, validate=validate.Range(min=1))
+    word_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=DB_INT_MAX),
+                                metadata={"example": 1})
     rating = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=3),
                                metadata={"description": "0 again, 1 hard, 2 good, 3 easy"})
     reviewed_at = ma.fields.AwareDateTime(load_default=None, allow_none=True, metadata={
         "description": "when the review happened (offline sync); not in the future, not before the card's last "
-                       "review; default now"})
+                       "review nor before the account was created; default now"})
     duration_ms = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86_400_000))
     client_review_id = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
                                         metadata={"description": "your id for this review: resending it is a no-op "
@@ -149,7 +151,7 @@ def get_stats():
     return progress.stats(db(), user_id=current_user_id())
 
 
-@blp.get("/<int:word_id>")
+@blp.get("/<id:word_id>")
 @jwt_required()
 @blp.response(200, WordProgressSchema)
 @blp.doc(security=[{"bearerAuth": []}])

@@ -35,9 +35,9 @@ from api.realtime.hub import RESYNC, hub
 from api.realtime.watch import token_watch
 from api.sessions.schemas import MessageCreateSchema, SessionSchema
 from api.sessions.submit import accept_message, request_hints
-from domain import conversations, metrics, revocation
+from domain import conversations, inputs, metrics, revocation
 from domain.config import get_settings
-from domain.errors import DomainError
+from domain.errors import DomainError, Invalid, Malformed
 from domain.events import Event, ephemeral_event, is_stream_id, stream_id_key
 from domain.redis_client import get_publisher
 
@@ -464,10 +464,14 @@ class _Connection:
     # --- client to server ----------------------------------------------------------
 
     def handle_frame(self, raw: str | bytes) -> None:
-        try:
-            frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return self.error("malformed_frame", "Frames must be JSON objects: {\"type\": ..., \"data\": {...}}.")
+        try:  # the same rules as a request body (api/inputs.py)
+            frame = inputs.parse_json(raw, max_depth=get_settings().max_json_depth)
+            inputs.check_text("frame", frame)
+        except Malformed as error:
+            return self.error("malformed_frame", f"{error.message} Frames are JSON objects: "
+                                                 "{\"type\": ..., \"data\": {...}}.", error.details)
+        except Invalid as error:
+            return self.error(error.code, error.message, error.details)
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             return self.error("malformed_frame", "Frames must be JSON objects with a string \"type\".")
         data = frame.get("data") or {}

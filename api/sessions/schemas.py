@@ -7,11 +7,13 @@ from api.pagination import PageMetaSchema
 from api.turns.schemas import MessageSchema, TurnSchema
 from domain.accounts import LEVEL_CHOICES
 from domain.config import get_settings
+from domain.inputs import DB_INT_MAX
 
 
 class SessionCreateSchema(ma.Schema):
     mode = ma.fields.String(load_default="story", validate=validate.OneOf(["story", "sandbox"]))
-    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                    metadata={"example": "camille", "description": "from GET /characters"})
     level = ma.fields.String(load_default=None, allow_none=True,
                              validate=validate.OneOf(LEVEL_CHOICES))
     title = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
@@ -55,7 +57,8 @@ class MessageCreateSchema(ma.Schema):
     client_message_id = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
         metadata={"description": "Your id for this message; resending it returns the same turn"})
-    suggested_word_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1)), load_default=list,
+    suggested_word_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1, max=DB_INT_MAX)),
+                                        load_default=list,
                                         validate=validate.Length(max=50))
 
 

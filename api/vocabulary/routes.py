@@ -50,7 +50,7 @@ def list_words(args: dict):
             "meta": page_meta(page=args["page"], per_page=args["per_page"], total=total)}
 
 
-@blp.get("/<int:word_id>")
+@blp.get("/<id:word_id>")
 @jwt_required()
 @blp.response(200, WordSchema)
 @blp.doc(security=[{"bearerAuth": []}])

@@ -5,11 +5,23 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import fsrs
+import psycopg
 import pytest
 
 from tests.support.client import Learner, register
 
 RATINGS = {"again": 0, "hard": 1, "good": 2, "easy": 3}
+
+
+@pytest.fixture
+def learner(stack) -> Learner:
+    """A learner whose account is old enough for the reviews these tests replay years back
+    (a review may not be dated before its account was created)."""
+    learner = register(stack.base_url, stack.ws_url)
+    with psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", "")) as conn:
+        conn.execute("UPDATE users SET created_at = created_at - interval '2000 days' WHERE id = %s",
+                     (learner.user["id"],))
+    return learner
 
 
 def word_ids(learner: Learner, count: int, **query) -> list[int]:
