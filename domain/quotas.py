@@ -167,8 +167,9 @@ class Quotas:
     # --- actions per minute and per day ---------------------------------------------------
 
     def spend(self, user_id: uuid.UUID, action: str) -> None:
-        """Count one `action` of the learner's; RateLimited (nothing counted in the window
-        that refused) when the minute's or the day's quota is used up."""
+        """Count one `action` of the learner's; RateLimited when the minute's or the day's
+        quota is used up. (A refused request still counts in its window, which changes
+        nothing: a fixed window ends when it would, whatever its count.)"""
         limits = self.limits_for(user_id)
         for window, item_class in _WINDOWS.items():
             name = f"{action}_per_{window}"
