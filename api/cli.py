@@ -8,7 +8,8 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, outbox, vocabulary
+from domain import accounts, admin, outbox, quotas, vocabulary
+from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound, Unavailable
 
@@ -185,6 +186,34 @@ def register_user_commands(app: Flask) -> None:
         except (NotFound, Unavailable) as problem:
             raise click.ClickException(problem.message) from None
         click.echo(f"password reset for {user_email}; every token issued before is revoked")
+
+    def quota_options(command):
+        """One --<limit> option per quota (domain/quotas.py LIMIT_NAMES)."""
+        for name in reversed(quotas.LIMIT_NAMES):
+            command = click.option(f"--{name.replace('_', '-')}", name, type=click.IntRange(min=0),
+                                   help=f"QUOTA_{name.upper()} for this learner.")(command)
+        return command
+
+    @users.command("set-quota")
+    @click.argument("email")
+    @quota_options
+    @click.option("--reset", "reset_names", multiple=True, type=click.Choice(quotas.LIMIT_NAMES),
+                  help="Back to the default for this limit (repeatable).")
+    def set_quota(email: str, reset_names: tuple[str, ...], **limits: int | None) -> None:
+        """Change one learner's quotas, e.g. `--turns-per-day 5000 --tokens-per-day 2000000`.
+        Every web and worker process applies it within QUOTA_OVERRIDE_CACHE_SECONDS; a raised
+        limit starts a fresh count. Without options, shows the learner's quotas."""
+        changes: dict[str, int | None] = {name: value for name, value in limits.items() if value is not None}
+        changes |= {name: None for name in reset_names}
+        try:
+            with session_scope() as db:
+                _, overrides = quotas.set_overrides(db, email=email, values=changes)
+        except NotFound as problem:
+            raise click.ClickException(problem.message) from None
+        defaults = quotas.default_limits(get_settings())
+        rows = [(name, str(overrides.get(name, defaults[name])), "set" if name in overrides else "default")
+                for name in quotas.LIMIT_NAMES]
+        click.echo(_table(("quota", "limit", "source"), rows))
 
 
 # --- turns ------------------------------------------------------------------------------

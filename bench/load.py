@@ -78,7 +78,10 @@ class Deployment:
             "FLOWER_PORT": str(free_port()),
             "PRIMARY_LLM_PROVIDER": "openai", "SECONDARY_LLM_PROVIDER": "",
             "OPENAI_API_BASE": self.model_url, "OPENAI_API_KEY": "bench-key",
-            "OPENAI_REQUESTS_PER_MINUTE": "1000000", **extra_env,
+            "OPENAI_REQUESTS_PER_MINUTE": "1000000",
+            # A load test's learners send faster than a learner may (1.5 turns/s each).
+            "QUOTA_TURNS_PER_MINUTE": "1000000", "QUOTA_TURNS_PER_DAY": "1000000",
+            "QUOTA_TOKENS_PER_DAY": "1000000000", **extra_env,
         }
         for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL"):
             self.env.pop(name, None)

@@ -72,6 +72,28 @@ class Settings:
     ws_token_check_seconds: float = 2.0  # how often a web process re-checks its sockets' tokens
     max_request_bytes: int = 64 * 1024
     max_json_depth: int = 32  # arrays/objects inside each other in a body or socket frame; ours need 3
+    # Per-learner quotas (domain/quotas.py): each action per minute and per day, sized for
+    # a keen learner (a message every two seconds, hours of practice); over one: 429.
+    quota_turns_per_minute: int = 30
+    quota_turns_per_day: int = 2000
+    quota_hints_per_minute: int = 20
+    quota_hints_per_day: int = 500
+    quota_transcripts_per_minute: int = 120  # voice segments come often
+    quota_transcripts_per_day: int = 5000
+    quota_letters_per_minute: int = 5
+    quota_letters_per_day: int = 50
+    quota_journey_answers_per_minute: int = 20
+    quota_journey_answers_per_day: int = 500
+    quota_language_checks_per_minute: int = 60
+    quota_language_checks_per_day: int = 2000
+    quota_realtime_secrets_per_minute: int = 5
+    quota_realtime_secrets_per_day: int = 100
+    # Model tokens a learner may spend a day (providers' usage fields); past it their
+    # turns are answered offline (degraded, reason budget_exhausted). ~200 full-context turns.
+    quota_tokens_per_day: int = 500_000
+    quota_sockets: int = 10  # sockets one learner holds open at once (the next is closed with 4429)
+    quota_long_polls: int = 10  # GET /turns/{id}?wait= one learner has waiting at once
+    quota_override_cache_seconds: float = 10.0  # how long a process keeps a learner's overrides
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
     outbox_republish_after_seconds: int = 10

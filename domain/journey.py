@@ -267,7 +267,7 @@ def scoring_request(given: AnswerInput) -> ChatRequest:
         level=asked.level, prompt=asked.prompt, context=asked.context, min_words=asked.min_words,
         points="\n".join(f"- {point}" for point, _ in asked.expected))
     return ChatRequest(system=system, messages=[{"role": "user", "content": given.answer}], max_tokens=700,
-                       temperature=0)
+                       temperature=0, learner_id=given.user_id)
 
 
 def model_result(given: AnswerInput, answer: dict[str, Any] | None) -> tuple[int, dict[str, Any]] | None:

@@ -133,6 +133,7 @@ class Turn(Base):
     word_feedback: Mapped[list[Any]] = mapped_column(default=list)
     xp_awarded: Mapped[int] = mapped_column(Integer, default=0)
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    degraded_reason: Mapped[str | None] = mapped_column(String(32))  # e.g. budget_exhausted
     error: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime]
@@ -292,6 +293,17 @@ class LearnerParameters(Base):
     adopted: Mapped[bool] = mapped_column(Boolean)  # False: the fit did not beat the defaults
     metrics: Mapped[dict[str, Any]]  # review counts and held-out log loss, before and after
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearnerQuota(Base):
+    """An admin's overrides of one learner's quotas (`flask users set-quota`): limit name
+    (domain/quotas.py LIMIT_NAMES) -> value. Limits not named keep the defaults."""
+
+    __tablename__ = "learner_quotas"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    limits: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class PenpalLetter(Base):

@@ -279,7 +279,8 @@ def reply_request(character: Character, system_prompt: str, given: LetterInput) 
             messages[-1]["content"] += "\n\n" + content
         elif messages or role == "user":
             messages.append({"role": role, "content": content})
-    return ChatRequest(system=f"{system_prompt}\n\n{instructions}", messages=messages, max_tokens=900)
+    return ChatRequest(system=f"{system_prompt}\n\n{instructions}", messages=messages, max_tokens=900,
+                       learner_id=given.user_id)
 
 
 def offline_letter(character: Character, given: LetterInput) -> str:

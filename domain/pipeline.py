@@ -173,7 +173,7 @@ class Pipeline:
         model gets GRAMMAR_MODEL_SECONDS; without a valid answer, the rules stand alone."""
         found = llm_pass.llm_corrections(self.chain, given.text, given.level,
                                          deadline=time.monotonic() + self.settings.grammar_model_seconds,
-                                         native_language=given.native_language)
+                                         native_language=given.native_language, learner_id=given.user_id)
         result = rules
         if found:
             errors = llm_pass.merge(rules["errors"], found)
@@ -218,15 +218,16 @@ class Pipeline:
         if verdict["flagged"]:
             coalescer.restart()
             self._stream(coalescer, [kind_redirect(character.target_language, given.level, str(turn_id))])
-            provider, degraded = "offline", False
+            provider, degraded, reason = "offline", False, None
         elif stream is None:
             self._stream(coalescer, self.offline.stream_reply(self._offline_request(character, given, window, rules)))
-            provider, degraded = "offline", False
+            provider, degraded, reason = "offline", False, None
         else:
             self._stream(coalescer, held)
-            provider, degraded = stream.provider or "offline", stream.degraded
+            provider, degraded, reason = stream.provider or "offline", stream.degraded, stream.degraded_reason
         return turns.Reply(attempt=attempt, text=coalescer.text, provider=provider, degraded=degraded,
-                           learner_text=given.text, grammar=rules, moderation=verdict, delta_event_ids=delta_event_ids)
+                           degraded_reason=reason, learner_text=given.text, grammar=rules, moderation=verdict,
+                           delta_event_ids=delta_event_ids)
 
     def _reply_request(self, character: Character, given: turns.StageInput, window: memory.Window,
                        grammar: dict[str, Any]) -> ChatRequest:
@@ -236,7 +237,8 @@ class Pipeline:
             character_prompt=self.characters.system_prompt(character.id, normalize_level(given.level)),
             corrections=grammar["errors"], original=given.text, summary=window.summary)
         messages = [{"role": role, "content": content} for role, content in window.messages]
-        return ChatRequest(system=system, messages=messages + [{"role": "user", "content": given.text}])
+        return ChatRequest(system=system, messages=messages + [{"role": "user", "content": given.text}],
+                           learner_id=given.user_id)
 
     def _offline_request(self, character: Character, given: turns.StageInput, window: memory.Window,
                          grammar: dict[str, Any]) -> ReplyRequest:
@@ -278,7 +280,7 @@ class Pipeline:
                 return True
         with statement_scope() as db:
             write = turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text, provider=reply.provider,
-                                       degraded=reply.degraded)
+                                       degraded=reply.degraded, degraded_reason=reply.degraded_reason)
             return write.ready and self._finalize(db, turn_id, replaces=reply.delta_event_ids)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
@@ -333,7 +335,7 @@ class Pipeline:
         said = memory.as_transcript(given.history, character.name) or "(The conversation has not started yet.)"
         request = ChatRequest(
             system=self.characters.hint_prompt(character.id, normalize_level(given.level)), max_tokens=200,
-            messages=[{"role": "user", "content": f"The conversation so far:\n{said}"}])
+            messages=[{"role": "user", "content": f"The conversation so far:\n{said}"}], learner_id=given.user_id)
         stream = self.chain.stream_reply(request, deadline=time.monotonic() + _SIDE_CALL_SECONDS,
                                          offline=lambda: iter(["\n".join(offline)]))
         text = "".join(stream)

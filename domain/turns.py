@@ -72,7 +72,7 @@ _HOLDS_CLAIM = text("EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = 'turn' AND
                     "AND outbox.claims = :attempt)")
 _RECORD_REPLY = update(_turns).where(_PENDING, _turns.c.reply_text.is_(None), _HOLDS_CLAIM).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"),
-    degraded=bindparam("degraded")).returning(_ALL_STAGES_DONE)
+    degraded=bindparam("degraded"), degraded_reason=bindparam("degraded_reason")).returning(_ALL_STAGES_DONE)
 # Finishing reads what XP depends on, then completes the turn with all its bookkeeping
 # in one statement (the claim is its first UPDATE): atomic without a transaction. The
 # reply stage, which already knows everything XP depends on, also stores its reply in
@@ -87,7 +87,9 @@ _FINISH = text("""
         UPDATE turns SET status = 'complete', completed_at = :now, xp_awarded = :xp,
             reply_text = COALESCE(turns.reply_text, CAST(:reply_text AS text)),
             reply_provider = COALESCE(turns.reply_provider, CAST(:reply_provider AS varchar)),
-            degraded = CASE WHEN turns.reply_text IS NULL THEN CAST(:degraded AS boolean) ELSE turns.degraded END
+            degraded = CASE WHEN turns.reply_text IS NULL THEN CAST(:degraded AS boolean) ELSE turns.degraded END,
+            degraded_reason = CASE WHEN turns.reply_text IS NULL THEN CAST(:degraded_reason AS varchar)
+                                   ELSE turns.degraded_reason END
         FROM messages AS learner_message
         WHERE turns.id = :turn_id AND turns.status = 'pending' AND turns.grammar IS NOT NULL
           AND turns.moderation IS NOT NULL
@@ -217,6 +219,7 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
         "word_feedback": turn.word_feedback or [],
         "xp_awarded": turn.xp_awarded,
         "degraded": turn.degraded,
+        "degraded_reason": turn.degraded_reason,
         "reply_provider": turn.reply_provider,
         "error": turn.error,
         "created_at": turn.created_at.isoformat(),
@@ -252,7 +255,7 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
     turn = SimpleNamespace(
         id=uuid.uuid4(), session_id=parse_uuid(session_id, "session"), user_id=user_id, status="pending",
         grammar=None, moderation=None, reply_provider=None, word_feedback=[], xp_awarded=0, degraded=False,
-        error=None, created_at=now, completed_at=None,
+        degraded_reason=None, error=None, created_at=now, completed_at=None,
     )
     message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
     character_id, level, native_language, created = db.execute(_SUBMIT, {
@@ -331,9 +334,9 @@ def claim_model_work(db: Session, turn_id: uuid.UUID, lease_seconds: float) -> C
 
 
 def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, provider: str,
-                 degraded: bool = False) -> StageWrite:
-    return _record(db, turn_id, _RECORD_REPLY,
-                   {"attempt": attempt, "reply": reply, "provider": provider, "degraded": degraded})
+                 degraded: bool = False, degraded_reason: str | None = None) -> StageWrite:
+    return _record(db, turn_id, _RECORD_REPLY, {"attempt": attempt, "reply": reply, "provider": provider,
+                                                "degraded": degraded, "degraded_reason": degraded_reason})
 
 
 @dataclass(frozen=True)
@@ -348,6 +351,7 @@ class Reply:
     learner_text: str
     grammar: dict[str, Any]
     moderation: dict[str, Any]
+    degraded_reason: str | None = None  # why the offline reply stood in: providers_failed, budget_exhausted
     delta_event_ids: list[str] = field(default_factory=list)  # dropped from the replay window at the result
 
 
@@ -374,6 +378,7 @@ def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
         "reviews_kind": REVIEWS_OUTBOX_KIND,
         "reply_text": reply.text if reply else None, "reply_provider": reply.provider if reply else None,
         "degraded": reply.degraded if reply else False, "attempt": reply.attempt if reply else 0,
+        "degraded_reason": reply.degraded_reason if reply else None,
     }).first()
     if turn is None:
         return None  # not ready, finished by another call, or (with `reply`) our attempt lost its lease

@@ -177,10 +177,12 @@ def _fresh_connections_after_fork(**_: object) -> None:
     # Superset's rule: nothing opened by the parent is used across a fork.
     from domain.db import dispose_engine
     from domain.llm.chain import get_chain
+    from domain.quotas import get_quotas
     from domain.redis_client import reset_after_fork
     from workers.runtime import pipeline
 
     dispose_engine()
     reset_after_fork()
     get_chain.cache_clear()
+    get_quotas.cache_clear()
     pipeline.cache_clear()

@@ -127,7 +127,7 @@ def next_question():
 @blp.arguments(AnswerCreateSchema)
 @blp.response(202, AnswerSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 404, 413)
+@documents_errors(blp, 400, 401, 404, 413, 429)
 def answer_question(args: dict, question_id: str):
     """Answer a question (again, to improve the best score). The score follows as a
     `journey_scored` event and in GET /journey/answers/{id}."""

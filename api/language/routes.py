@@ -6,10 +6,11 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from api.auth.tokens import current_user
+from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.turns.schemas import GrammarSchema
 from domain.config import get_settings
+from domain.quotas import get_quotas
 from workers.dispatch import analyse_now
 
 blp = Blueprint("language", __name__, url_prefix="/api/v1/language", description="Grammar and spelling feedback")
@@ -25,10 +26,11 @@ class CheckSchema(ma.Schema):
 @blp.arguments(CheckSchema)
 @blp.response(200, GrammarSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413, 503)
+@documents_errors(blp, 400, 401, 413, 429, 503)
 def check(args: dict):
     """The same analysis a turn's `grammar_feedback` carries: errors with character
     offsets, category, message and ranked suggestions, and the corrected text. It runs on
     the `nlp` workers (the web processes do not load spaCy); 503 if none answers in time."""
+    get_quotas().spend(current_user_id(), "language_checks")
     return analyse_now(args["text"], args["language"], native_language=current_user().native_language,
                        timeout=get_settings().language_check_timeout_seconds)

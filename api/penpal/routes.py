@@ -91,7 +91,7 @@ class ThreadListSchema(ma.Schema):
 @blp.arguments(LetterCreateSchema)
 @blp.response(201, LetterCreatedSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413)
+@documents_errors(blp, 400, 401, 413, 429)
 def send_letter(args: dict):
     """Send a letter to a character. The reply is written soon and delivered at
     `reply_expected_at`, as a `penpal_reply` event and in GET /letters."""

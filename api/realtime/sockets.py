@@ -37,8 +37,9 @@ from api.sessions.schemas import MessageCreateSchema, SessionSchema
 from api.sessions.submit import accept_message, request_hints
 from domain import conversations, inputs, metrics, revocation
 from domain.config import get_settings
-from domain.errors import DomainError, Invalid, Malformed
+from domain.errors import DomainError, Invalid, Malformed, RateLimited
 from domain.events import Event, ephemeral_event, is_stream_id, stream_id_key
+from domain.quotas import SOCKET_LEASE_SECONDS, SOCKETS, Slot, get_quotas
 from domain.redis_client import get_publisher
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+TOO_MANY_SOCKETS = 4429  # the learner holds QUOTA_SOCKETS sockets already (4000-4999: the application's codes)
 
 _RECEIVE_BYTES = 4096  # one read's buffer, freed after the read
 _CLOSE_WAIT_SECONDS = 1.0  # for the client's close reply, so the kernel ends with FIN, not RST
@@ -129,6 +131,11 @@ def _converse(ws: WebSocket, session_id: str | None) -> None:
     if opened is None:
         return
     connection, ready, last_event_id = opened
+    try:
+        connection.slot = get_quotas().hold(connection.user_id, SOCKETS, lease_seconds=SOCKET_LEASE_SECONDS)
+    except RateLimited as refused:
+        ws.close(TOO_MANY_SOCKETS, refused.message)
+        return
     connection.subscription = hub().listen(str(connection.user_id), ws.wakeup)
     token_watch().add(connection)
     metrics.WEBSOCKETS_OPEN.inc()
@@ -148,6 +155,7 @@ def _converse(ws: WebSocket, session_id: str | None) -> None:
         metrics.WEBSOCKETS_OPEN.dec()
         token_watch().discard(connection)
         hub().leave(connection.subscription)
+        connection.slot.release()
 
 
 def _open(ws: WebSocket, session_id: str | None) -> tuple[_Connection, Event, str | None] | None:
@@ -373,8 +381,8 @@ class WebSocket:
 # --- one learner's socket ------------------------------------------------------------------
 
 class _Connection:
-    __slots__ = ("ws", "token", "user_id", "session_id", "socket_id", "subscription", "last_sent_id", "sent_at",
-                 "ping_interval", "heartbeat_interval", "ended")
+    __slots__ = ("ws", "token", "user_id", "session_id", "socket_id", "subscription", "slot", "last_sent_id",
+                 "sent_at", "ping_interval", "heartbeat_interval", "ended")
 
     def __init__(self, ws: WebSocket, *, token: revocation.TokenClaims, session_id: str | None):
         settings = get_settings()
@@ -385,6 +393,7 @@ class _Connection:
         self.session_id = session_id
         self.socket_id = uuid.uuid4().hex[:12]
         self.subscription = None
+        self.slot: Slot | None = None  # the socket's place among the learner's QUOTA_SOCKETS
         self.last_sent_id: str | None = None
         self.sent_at = time.monotonic()
         self.ping_interval = float(settings.ws_ping_interval_seconds)
@@ -409,6 +418,8 @@ class _Connection:
             if now >= next_ping:
                 ws.ping()
                 next_ping = now + self.ping_interval
+                if self.slot is not None and now - self.slot.renewed_at > SOCKET_LEASE_SECONDS / 3:
+                    self.slot.renew()
             if now - self.sent_at >= self.heartbeat_interval:
                 self.send(ephemeral_event("heartbeat", {}))
             due = min(next_ping, self.sent_at + self.heartbeat_interval)

@@ -5,13 +5,14 @@ import marshmallow as ma
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from api.auth.tokens import current_user
+from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.extensions import db
 from api.runtime import characters, realtime_minter
 from api.sessions.schemas import SessionCreateSchema, SessionSchema
 from domain import sandbox
 from domain.config import get_settings
+from domain.quotas import get_quotas
 
 blp = Blueprint("sandbox", __name__, url_prefix="/api/v1/sandbox", description="Voice practice (OpenAI Realtime)")
 
@@ -38,11 +39,12 @@ class SandboxSessionSchema(ma.Schema):
 @blp.arguments(SandboxCreateSchema)
 @blp.response(201, SandboxSessionSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 502, 503)
+@documents_errors(blp, 400, 401, 429, 502, 503)
 def create_sandbox_session(args: dict):
     """Start a voice conversation: a sandbox session and a short-lived Realtime client
     secret, configured with the character's instructions for the level, its voice and
     input transcription. Send what was said to POST /sessions/{id}/transcripts."""
+    get_quotas().spend(current_user_id(), "realtime_secrets")
     session, secret = sandbox.start_voice_session(db(), user=current_user(), characters=characters(),
                                                   mint=realtime_minter(),
                                                   realtime_model=get_settings().openai_realtime_model, **args)

@@ -61,7 +61,7 @@ def get_session(session_id: str):
 @blp.arguments(MessageCreateSchema)
 @blp.response(202, TurnEnvelopeSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 404, 413)
+@documents_errors(blp, 400, 401, 404, 413, 429)
 def post_message(args: dict, session_id: str):
     """Send a message. The turn is stored before the answer; results follow as events
     and through GET /turns/{id}. Resending a `client_message_id` returns the same turn."""
@@ -86,7 +86,7 @@ def list_messages(args: dict, session_id: str):
 @jwt_required()
 @blp.response(202, HintSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 401, 404, 429)
 def post_hints(session_id: str):
     """Ask for two or three things the learner could say next. They follow as a `hint`
     event, and are kept with the session (GET /sessions/{id}/hints)."""
@@ -109,7 +109,7 @@ def list_hints(session_id: str):
 @blp.arguments(TranscriptCreateSchema)
 @blp.response(202, TranscriptSegmentSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 404, 409, 413)
+@documents_errors(blp, 400, 401, 404, 409, 413, 429)
 def post_transcript(args: dict, session_id: str):
     """Store a piece of a voice session's transcript. When the learner pauses after
     speaking, a `hint` event suggests what they could say next."""

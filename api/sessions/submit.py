@@ -1,6 +1,7 @@
-"""Accepting a learner's message, hint request, penpal letter or journey answer: stored
-first (with its outbox entry), then the work starts, the same way from REST and from
-the socket."""
+"""Accepting a learner's message, hint request, penpal letter or journey answer: the
+learner's quota is counted, the work stored (with its outbox entry), then started, the
+same way from REST and from the socket. Over a quota: RateLimited (429, or an `error`
+frame on the socket), nothing stored and nothing enqueued."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +16,7 @@ from domain import hints, journey, penpal, sandbox, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
 from domain.models import User
+from domain.quotas import get_quotas
 from domain.redis_client import get_publisher, get_redis
 from workers.dispatch import dispatch_best_effort, hint_after_speech
 
@@ -26,6 +28,7 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
     """Persist the turn (with its outbox entry); then, best effort, announce
     the turn and start the pipeline — once the HTTP response is sent if `after_response`,
     so the client gets its 202 at once. Returns (turn view, created)."""
+    get_quotas().spend(user_id, "turns")
     with statement_scope() as db:  # one atomic statement: no transaction around it
         submitted = turns.submit_turn(
             db, user_id=user_id, session_id=session_id, content=content.strip(),
@@ -42,6 +45,7 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
 def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool = False) -> dict:
     """Store a hint request (with its outbox entry), then start producing it; the
     suggestions follow as a `hint` event. Returns the pending hint's view."""
+    get_quotas().spend(user_id, "hints")
     with session_scope() as db:
         view = hints.present_hint(hints.request_hints(db, user_id=user_id, session_id=session_id))
     _soon(functools.partial(dispatch_best_effort, hints.OUTBOX_KIND, view["id"]), after_response)
@@ -52,6 +56,7 @@ def accept_letter(*, user: User, character_id: str, body: str, subject: str | No
                   after_response: bool = False) -> dict:
     """Store a penpal letter with its reply-to-be, then start the reply's writing (the
     outbox sweeper does, if this publish is lost). Returns {letter, reply_expected_at}."""
+    get_quotas().spend(user.id, "letters")
     with session_scope() as db:
         letter, reply = penpal.send_letter(db, user_id=user.id, level=user.level, characters=characters(),
                                            settings=get_settings(), character_id=character_id, body=body,
@@ -64,6 +69,7 @@ def accept_letter(*, user: User, character_id: str, body: str, subject: str | No
 def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, after_response: bool = False) -> dict:
     """Store a journey answer, then start its scoring; the score follows as a
     `journey_scored` event and in GET /journey/answers/{id}."""
+    get_quotas().spend(user_id, "journey_answers")
     with session_scope() as db:
         view = journey.present_answer(journey.submit_answer(db, user_id=user_id, question_id=question_id,
                                                             answer=answer))
@@ -74,6 +80,7 @@ def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, after_re
 def accept_transcript(*, user_id: uuid.UUID, session_id: str, role: str, text: str,
                       after_response: bool = False) -> dict:
     """Store a transcript segment; after the learner's, start the debounced hint."""
+    get_quotas().spend(user_id, "transcripts")
     with session_scope() as db:
         segment = sandbox.add_segment(db, user_id=user_id, session_id=session_id, role=role, text=text)
         view = sandbox.present_segment(segment)

@@ -11,6 +11,7 @@ from api.realtime.hub import hub
 from api.realtime.watch import token_watch
 from api.turns.schemas import TurnSchema, TurnWaitArgsSchema
 from domain import revocation, turns
+from domain.quotas import LONG_POLLS, get_quotas
 
 blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn results")
 
@@ -20,14 +21,16 @@ blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn
 @blp.arguments(TurnWaitArgsSchema, location="query")
 @blp.response(200, TurnSchema)
 @blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 401, 404, 429)
 def get_turn(args: dict, turn_id: str):
-    """A turn and its results. With `wait`, answers as soon as the turn finishes, or after `wait` seconds."""
+    """A turn and its results. With `wait`, answers as soon as the turn finishes, or after `wait` seconds
+    (a learner may have QUOTA_LONG_POLLS such waits at once: 429 past that)."""
     user_id = current_user_id()
     if args["wait"] <= 0:
         return turns.present_turn(turns.get_turn(db(), user_id=user_id, turn_id=turn_id))
     # Listen before reading, so a result published in between is not missed.
-    with hub().subscribe(str(user_id)) as events:
+    with get_quotas().hold(user_id, LONG_POLLS, lease_seconds=int(args["wait"]) + 5), \
+            hub().subscribe(str(user_id)) as events:
         turn = turns.get_turn(db(), user_id=user_id, turn_id=turn_id)
         if turn.status == "pending":
             close_db()  # hold no connection while waiting

@@ -42,6 +42,9 @@ class TurnSchema(ma.Schema):
     word_feedback = ma.fields.List(ma.fields.Dict())
     xp_awarded = ma.fields.Integer()
     degraded = ma.fields.Boolean()
+    degraded_reason = ma.fields.String(allow_none=True, metadata={
+        "description": "Why an offline reply stood in: providers_failed, or budget_exhausted (the learner's "
+                       "daily model-token budget is spent)"})
     reply_provider = ma.fields.String(allow_none=True)
     error = ma.fields.Dict(allow_none=True)
     created_at = ma.fields.String()

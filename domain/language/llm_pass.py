@@ -15,8 +15,10 @@ Models are poor at counting characters, so they quote the erroneous text (`wrong
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -73,12 +75,13 @@ def correction_request(text: str, level: str, native_language: str | None = None
 
 
 def llm_corrections(chain: ProviderChain, text: str, level: str, *, deadline: float,
-                    native_language: str | None = None) -> list[dict] | None:
+                    native_language: str | None = None, learner_id: uuid.UUID | None = None) -> list[dict] | None:
     """The model's corrections of a French message, aligned to it (dicts shaped like
     GrammarError.to_dict()), or None when no provider answered valid JSON by `deadline`
-    (a `time.monotonic()` value) or none is configured: the caller uses the rules alone."""
-    answer = chain.complete_json(correction_request(text, level, native_language), CORRECTION_SCHEMA,
-                                 deadline=deadline)
+    (a `time.monotonic()` value) or none is configured: the caller uses the rules alone.
+    With `learner_id`, the call is charged to (and stopped by) the learner's token budget."""
+    request = dataclasses.replace(correction_request(text, level, native_language), learner_id=learner_id)
+    answer = chain.complete_json(request, CORRECTION_SCHEMA, deadline=deadline)
     if answer is None:  # the chain already validated any answer it returns against the schema
         return None
     return align(text, answer["corrections"])

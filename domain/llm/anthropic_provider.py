@@ -9,6 +9,7 @@ import anthropic
 
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.remote import CallPolicy, RemoteProvider
+from domain.quotas import anthropic_tokens
 
 _ANSWER_TOOL = "answer"
 
@@ -25,11 +26,17 @@ class AnthropicProvider(RemoteProvider):
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
         stream = self._post("/v1/messages", {**self._message_arguments(request), "stream": True}, timeout,
                             stream=True)
+        usage: dict = {}  # input tokens come with message_start, the output count with message_delta
         with stream:
             for event in stream:
                 if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta":
                     yield event["delta"]["text"]
+                elif event["type"] == "message_start":
+                    usage.update(event["message"].get("usage") or {})
+                elif event["type"] == "message_delta":
+                    usage.update(event.get("usage") or {})
                 elif event["type"] == "message_stop":
+                    self._charge(request, anthropic_tokens(usage))
                     return
         raise ProviderFailure("stream ended early", retryable=True)
 
@@ -40,6 +47,7 @@ class AnthropicProvider(RemoteProvider):
                        "input_schema": schema}],
             "tool_choice": {"type": "tool", "name": _ANSWER_TOOL},
         }, timeout)
+        self._charge(request, anthropic_tokens(message.get("usage")))
         for block in message["content"]:
             if block["type"] == "tool_use" and block["name"] == _ANSWER_TOOL:
                 return block["input"]

@@ -1,6 +1,7 @@
 """What every LLM provider takes and the one error that means "try the next provider"."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 
@@ -10,6 +11,9 @@ class ChatRequest:
     messages: list[dict[str, str]]  # {"role": "user" | "assistant", "content": ...}, oldest first
     max_tokens: int = 400
     temperature: float = 0.7
+    # Whose request this is: their daily token budget is checked before and charged after
+    # (domain/quotas.py). None: nobody's (not counted).
+    learner_id: uuid.UUID | None = None
 
 
 class ProviderFailure(Exception):

@@ -21,8 +21,8 @@ class AnswerCache:
 
     @staticmethod
     def key(*, provider: str, model: str, request: ChatRequest, schema: dict) -> str:
-        material = json.dumps([provider, model, dataclasses.asdict(request), schema], sort_keys=True,
-                              ensure_ascii=False)
+        asked = {**dataclasses.asdict(request), "learner_id": None}  # the same answer for every learner
+        material = json.dumps([provider, model, asked, schema], sort_keys=True, ensure_ascii=False)
         return "parlons:llm:cache:" + hashlib.sha256(material.encode()).hexdigest()
 
     def get(self, key: str) -> dict | None:

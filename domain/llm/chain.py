@@ -6,7 +6,10 @@ offline answer the caller supplies, never keeping the caller past its deadline.
                                       on_restart=tell_clients_to_discard_the_partial_reply)
     for piece in stream:
         ...
-    stream.provider, stream.degraded, stream.failures
+    stream.provider, stream.degraded, stream.degraded_reason, stream.failures
+
+A request made for a learner (`ChatRequest.learner_id`) whose daily token budget is spent
+goes to no provider: the offline answer stands in (degraded, reason `budget_exhausted`).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from domain.llm.openai_provider import OpenAIProvider
 from domain.llm.remote import CallPolicy, RemoteProvider
 from domain.llm.retry import MIN_ATTEMPT_SECONDS
 from domain.llm.throttle import RequestRateLimit
+from domain.quotas import BUDGET_EXHAUSTED, Quotas, get_quotas
 from domain.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -37,15 +41,19 @@ OFFLINE_RESERVE_SECONDS = 0.1
 
 class ReplyStream:
     """Iterate for the reply's pieces; afterwards `provider` names who answered
-    ("openai", "anthropic" or "offline"), `degraded` says whether configured providers
-    all failed so the offline answer stood in, and `failures` lists (provider, reason)."""
+    ("openai", "anthropic" or "offline"), `degraded` says whether the offline answer
+    stood in for configured providers, `degraded_reason` why (`providers_failed` or
+    `budget_exhausted`), and `failures` lists (provider, reason)."""
 
     def __init__(self, providers: list[RemoteProvider], request: ChatRequest, *, deadline: float,
-                 offline: Callable[[], Iterable[str]], on_restart: Callable[[], None] | None):
+                 offline: Callable[[], Iterable[str]], on_restart: Callable[[], None] | None,
+                 budget_exhausted: bool = False):
         self.provider: str | None = None
         self.degraded = False
+        self.degraded_reason: str | None = None
         self.failures: list[tuple[str, str]] = []
-        self._pieces = self._run(providers, request, deadline, offline, on_restart)
+        self._pieces = (self._offline_only(offline) if budget_exhausted
+                        else self._run(providers, request, deadline, offline, on_restart))
 
     def __iter__(self) -> Iterator[str]:
         return self._pieces
@@ -77,6 +85,12 @@ class ReplyStream:
         self._fell_back_to("offline")
         self.provider = "offline"
         self.degraded = bool(providers)
+        self.degraded_reason = "providers_failed" if providers else None
+        yield from offline()
+
+    def _offline_only(self, offline: Callable[[], Iterable[str]]) -> Iterator[str]:
+        """The learner's token budget is spent: no provider is asked."""
+        self.provider, self.degraded, self.degraded_reason = "offline", True, BUDGET_EXHAUSTED
         yield from offline()
 
     def _fell_back_to(self, name: str) -> None:
@@ -89,15 +103,22 @@ class ReplyStream:
 
 
 class ProviderChain:
-    def __init__(self, providers: list[RemoteProvider]):
+    def __init__(self, providers: list[RemoteProvider], quotas: Quotas | None = None):
         self.providers = providers
+        self.quotas = quotas  # the learners' token budgets; None: not checked
 
     def stream_reply(self, request: ChatRequest, *, deadline: float, offline: Callable[[], Iterable[str]],
                      on_restart: Callable[[], None] | None = None) -> ReplyStream:
         """A reply from the first provider that manages one; a provider that fails after
         some pieces triggers `on_restart()` and the next one starts from scratch.
-        `deadline` is a `time.monotonic()` value; when it passes, `offline()` answers."""
-        return ReplyStream(self.providers, request, deadline=deadline, offline=offline, on_restart=on_restart)
+        `deadline` is a `time.monotonic()` value; when it passes, `offline()` answers.
+        A learner over their token budget gets `offline()` at once."""
+        return ReplyStream(self.providers, request, deadline=deadline, offline=offline, on_restart=on_restart,
+                           budget_exhausted=bool(self.providers) and self._budget_exhausted(request))
+
+    def _budget_exhausted(self, request: ChatRequest) -> bool:
+        return (self.quotas is not None and request.learner_id is not None
+                and self.quotas.budget_exhausted(request.learner_id))
 
     def complete_json(self, request: ChatRequest, schema: dict, *, deadline: float) -> dict | None:
         """The first provider's answer valid against `schema`, or None when no provider
@@ -106,7 +127,10 @@ class ProviderChain:
         return answered[0] if answered else None
 
     def complete_json_by(self, request: ChatRequest, schema: dict, *, deadline: float) -> tuple[dict, str] | None:
-        """`complete_json`, with the name of the provider that answered."""
+        """`complete_json`, with the name of the provider that answered (None too for a
+        learner over their token budget)."""
+        if self._budget_exhausted(request):
+            return None
         failed = None
         for provider in self.providers:
             if failed:
@@ -126,25 +150,27 @@ class ProviderChain:
         return next((p for p in self.providers if isinstance(p, OpenAIProvider)), None)
 
 
-def build_chain(settings: Settings, redis_client: redis.Redis) -> ProviderChain:
-    """Providers in configured order, stopping at "offline"; one without a key is skipped."""
+def build_chain(settings: Settings, redis_client: redis.Redis, quotas: Quotas | None = None) -> ProviderChain:
+    """Providers in configured order, stopping at "offline"; one without a key is skipped.
+    With `quotas`, learners' calls are charged to and stopped by their token budgets."""
     providers: list[RemoteProvider] = []
     for name in (settings.primary_llm_provider, settings.secondary_llm_provider):
         if name == "offline":
             break
-        if name and name not in {p.name for p in providers} and (provider := _build(name, settings, redis_client)):
+        if name and name not in {p.name for p in providers} and (
+                provider := _build(name, settings, redis_client, quotas)):
             providers.append(provider)
-    return ProviderChain(providers)
+    return ProviderChain(providers, quotas)
 
 
 @cache
 def get_chain() -> ProviderChain:
     """The process's chain. Its HTTP connections must not cross a fork: a forked child
     calls `get_chain.cache_clear()` (as with `redis_client.reset_after_fork`)."""
-    return build_chain(get_settings(), get_redis())
+    return build_chain(get_settings(), get_redis(), get_quotas())
 
 
-def _build(name: str, settings: Settings, redis_client: redis.Redis) -> RemoteProvider | None:
+def _build(name: str, settings: Settings, redis_client: redis.Redis, quotas: Quotas | None) -> RemoteProvider | None:
     answer_cache = AnswerCache(redis_client, ttl_seconds=settings.llm_cache_ttl_seconds)
 
     def policy(requests_per_minute: int) -> CallPolicy:
@@ -153,6 +179,7 @@ def _build(name: str, settings: Settings, redis_client: redis.Redis) -> RemotePr
             max_retries=settings.llm_max_retries,
             rate_limit=RequestRateLimit(redis_client, provider=name, requests=requests_per_minute),
             cache=answer_cache,
+            quotas=quotas,
         )
 
     if name == "openai" and settings.openai_api_key:

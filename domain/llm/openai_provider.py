@@ -11,6 +11,7 @@ import openai
 from domain import metrics
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.remote import CallPolicy, RemoteProvider
+from domain.quotas import openai_tokens
 
 
 class OpenAIProvider(RemoteProvider):
@@ -54,15 +55,19 @@ class OpenAIProvider(RemoteProvider):
             return self._call_until(deadline, attempt)
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
-        stream = self._post("/chat/completions", {**self._chat_arguments(request), "stream": True}, timeout,
-                            stream=True)
+        # include_usage: a last chunk (no choices) carries the call's usage, for the learner's budget.
+        stream = self._post("/chat/completions", {**self._chat_arguments(request), "stream": True,
+                                                  "stream_options": {"include_usage": True}}, timeout, stream=True)
         finished = False
+        usage = None
         with stream:
             for chunk in stream:
                 for choice in chunk["choices"]:
                     if (delta := choice.get("delta")) and delta.get("content"):
                         yield delta["content"]
                     finished = finished or bool(choice.get("finish_reason"))
+                usage = chunk.get("usage") or usage
+        self._charge(request, openai_tokens(usage))
         if not finished:
             raise ProviderFailure("stream ended early", retryable=True)
 
@@ -72,6 +77,7 @@ class OpenAIProvider(RemoteProvider):
             "response_format": {"type": "json_schema",
                                 "json_schema": {"name": "answer", "schema": schema, "strict": True}},
         }, timeout)
+        self._charge(request, openai_tokens(completion.get("usage")))
         if not completion["choices"]:
             raise ProviderFailure("malformed response: no choice")
         message = completion["choices"][0]["message"]

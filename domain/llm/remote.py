@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 from jsonschema import Draft202012Validator
@@ -25,6 +25,9 @@ from domain.llm.cache import AnswerCache
 from domain.llm.deadline import iterate_until, run_until
 from domain.llm.retry import MIN_ATTEMPT_SECONDS, call_with_retries, retry_after_seconds
 from domain.llm.throttle import RequestRateLimit
+
+if TYPE_CHECKING:
+    from domain.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class CallPolicy:
     max_retries: int
     rate_limit: RequestRateLimit | None = None
     cache: AnswerCache | None = None
+    quotas: Quotas | None = None  # charged the tokens of each learner's call
 
 
 class RemoteProvider:
@@ -73,6 +77,11 @@ class RemoteProvider:
         raise NotImplementedError
 
     # --- shared machinery ---------------------------------------------------------------
+
+    def _charge(self, request: ChatRequest, tokens: int) -> None:
+        """Count the tokens the API reported for this call against the learner's budget."""
+        if self._policy.quotas is not None and request.learner_id is not None:
+            self._policy.quotas.record_tokens(request.learner_id, tokens)
 
     def _post(self, path: str, body: dict, timeout: float, *, stream: bool = False) -> Any:
         """One request through the SDK's generic `post` (its documented way to reach any

@@ -5,13 +5,15 @@ secondary, then offline (degraded) — never past the turn's deadline; moderatio
 and voice-session secrets use the models too."""
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
 
 from tests.integration.conftest import fresh_database, running_stack
 from tests.support.client import register, turn_result_for
-from tests.support.fake_llm import FakeLLM
+from tests.support.fake_llm import COMPLETION_TOKENS, PROMPT_TOKENS, FakeLLM
+from tests.support.stack import BIN, REPO
 
 TURN_DEADLINE_SECONDS = 10
 SENTENCE = "Je suis allé au marché hier avec mes amie."
@@ -159,6 +161,44 @@ def test_every_provider_down_the_turn_completes_offline_degraded(learner, fake):
     assert result["status"] == "complete" and result["degraded"] is True and result["reply_provider"] == "offline"
     assert result["assistant_message"]["content"].rstrip().endswith("?"), "the offline provider's reply"
     assert took < 5, "refused connections fail fast"
+    assert result["degraded_reason"] == "providers_failed"
+
+
+def set_quota(stack, email: str, *flags: str) -> None:
+    subprocess.run([BIN / "flask", "--app", "api:create_app", "users", "set-quota", email, *flags],
+                   env=stack.env, cwd=REPO, check=True, capture_output=True, timeout=120)
+
+
+def test_a_learner_past_the_daily_token_budget_is_answered_offline_with_the_reason(models_stack, learner, fake):
+    # One call (the reply) reports 20 tokens: a budget of 20 is spent by the first turn.
+    set_quota(models_stack, learner.email, "--tokens-per-day", str(PROMPT_TOKENS + COMPLETION_TOKENS))
+    session = learner.new_session()
+
+    first = _of(_turn(learner, session, "Bonjour, je m'appelle Léa.")[0], "turn_result")[-1]["turn"]
+    assert first["reply_provider"] == "openai" and first["degraded"] is False
+    assert fake.openai.calls("/v1/chat/completions")[0].body["stream_options"] == {"include_usage": True}
+    model_calls = len(fake.openai.calls("/v1/chat/completions")) + len(fake.anthropic.calls("/v1/messages"))
+
+    second = _of(_turn(learner, session, "J'habite à Lyon avec ma sœur.")[0], "turn_result")[-1]["turn"]
+    assert second["status"] == "complete" and second["reply_provider"] == "offline"
+    assert second["degraded"] is True and second["degraded_reason"] == "budget_exhausted"
+    assert second["assistant_message"]["content"], "the offline provider answered"
+    assert len(fake.openai.calls("/v1/chat/completions")) + len(fake.anthropic.calls("/v1/messages")) == model_calls, \
+        "no model was called for the learner past their budget"
+    assert learner.get(f"/api/v1/turns/{second['id']}").json()["degraded_reason"] == "budget_exhausted"
+
+
+def test_realtime_secrets_past_the_quota_are_429_and_create_nothing(models_stack, learner, fake):
+    set_quota(models_stack, learner.email, "--realtime-secrets-per-minute", "1")
+    assert learner.post("/api/v1/sandbox/sessions", {"character_id": "camille"}).status_code == 201
+
+    refused = learner.post("/api/v1/sandbox/sessions", {"character_id": "camille"})
+
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert refused.json()["error"]["details"]["quota"] == "realtime_secrets_per_minute"
+    assert len(learner.get("/api/v1/sessions").json()["items"]) == 1
+    assert len(fake.openai.calls("/v1/realtime/client_secrets")) == 1
 
 
 def test_providers_that_hang_cannot_hold_a_turn_past_its_deadline(learner, fake):

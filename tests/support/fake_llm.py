@@ -28,6 +28,8 @@ MODERATION_CATEGORIES = (
     "violence/graphic",
 )
 DEFAULT_REPLY = "Bonjour ! Je m'appelle Camille. Et toi, comment tu t'appelles ?"
+# What every answer reports it cost: the learner's token budget counts these.
+PROMPT_TOKENS, COMPLETION_TOKENS = 10, 10
 
 
 @dataclass(frozen=True)
@@ -218,13 +220,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _openai_chat(self, body: dict) -> None:
         model = body.get("model", "fake")
+        usage = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
+                 "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
         if not body.get("stream"):
             content = self._json_output() if body.get("response_format") else self.fake.reply_text
             return self._send_json({
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                              "message": {"role": "assistant", "content": content, "refusal": None}}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                "usage": usage,
             })
 
         def chunk(delta: dict, finish_reason: str | None = None) -> str:
@@ -233,10 +237,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
             }) + "\n\n"
 
+        # As the API does: with stream_options.include_usage, a last chunk without choices carries the usage.
+        usage_chunk = "data: " + json.dumps({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+            "choices": [], "usage": usage}) + "\n\n"
+        wants_usage = (body.get("stream_options") or {}).get("include_usage")
         self._stream(
             first=[chunk({"role": "assistant", "content": ""})],
             pieces=[chunk({"content": piece}) for piece in self.fake._pieces()],
-            last=[chunk({}, "stop"), "data: [DONE]\n\n"],
+            last=[chunk({}, "stop"), *([usage_chunk] if wants_usage else []), "data: [DONE]\n\n"],
             garbage="data: {not json\n\n",
         )
 
@@ -266,7 +275,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, {})  # like API version 2026-10-21, which refuses sampling parameters
         model = body.get("model", "fake")
         message = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-                   "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 10}}
+                   "stop_sequence": None,
+                   "usage": {"input_tokens": PROMPT_TOKENS, "output_tokens": COMPLETION_TOKENS}}
         if not body.get("stream"):
             output = self.fake.reply_json
             if body.get("tool_choice", {}).get("type") == "tool" and not isinstance(output, str):
@@ -288,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
                     for piece in self.fake._pieces()],
             last=[event("content_block_stop", {"index": 0}),
                   event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                          "usage": {"output_tokens": 10}}),
+                                          "usage": {"output_tokens": COMPLETION_TOKENS}}),
                   event("message_stop", {})],
             garbage="event: content_block_delta\ndata: {not json\n\n",
         )

@@ -43,6 +43,16 @@ TEST_SETTINGS = {
     "SECONDARY_LLM_PROVIDER": "",
     "LOG_LEVEL": "WARNING",
     "LOG_TASKS": "true",  # tests follow a request id into the tasks' lines
+    # Tests send bursts no learner would (turns back to back, many checks): roomy
+    # per-minute quotas; tests of the quotas lower one learner's with `flask users
+    # set-quota`, applied within a second.
+    "QUOTA_TURNS_PER_MINUTE": "1000",
+    "QUOTA_HINTS_PER_MINUTE": "1000",
+    "QUOTA_LETTERS_PER_MINUTE": "1000",
+    "QUOTA_JOURNEY_ANSWERS_PER_MINUTE": "1000",
+    "QUOTA_LANGUAGE_CHECKS_PER_MINUTE": "1000",
+    "QUOTA_TRANSCRIPTS_PER_MINUTE": "1000",
+    "QUOTA_OVERRIDE_CACHE_SECONDS": "1",
 }
 
 WORKER_COMMANDS = {
