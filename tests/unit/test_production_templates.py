@@ -32,8 +32,12 @@ def _systemd(unit: str) -> dict[str, str]:
 
 
 def _compose(service: str) -> dict[str, str]:
-    """deploy/.env (a copy of .env.example) as env_file, then the service's `environment:`."""
-    return {**ENV_EXAMPLE, **{k: str(v) for k, v in COMPOSE["services"][service]["environment"].items()}}
+    """deploy/.env (a copy of .env.example) as env_file, then the service's `environment:`,
+    whose `${NAME:-default}` Compose fills from deploy/.env."""
+    def interpolate(value: str) -> str:
+        return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: ENV_EXAMPLE.get(m[1]) or m[2], value)
+
+    return {**ENV_EXAMPLE, **{k: interpolate(str(v)) for k, v in COMPOSE["services"][service]["environment"].items()}}
 
 
 def _app_platform(component: str) -> dict[str, str]:
