@@ -15,7 +15,8 @@ every turn to finish and reports, from the server's own records:
 - p50/p99 from the turn's `created_at` to its `completed_at`, and of the acknowledgement;
 - model calls per turn by kind (moderation, reply, json = the grammar pass), counted by
   the model server, and the duplicates (a kind called more than once for one turn);
-- CPU milliseconds per turn of each process family, read from /proc (user + system).
+- CPU milliseconds per turn of each process family, read from /proc (user + system);
+- what the learners' replay windows hold in Redis afterwards (events, bytes per learner).
 It prints the highest rate held: every turn acknowledged and completed, none failed or
 degraded, p99 <= 3 s. JSON lands in bench/results/.
 """
@@ -41,6 +42,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+import redis
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -86,6 +88,7 @@ class Deployment:
         for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL"):
             self.env.pop(name, None)
         self.database_url = f"postgresql://postgres@127.0.0.1:{pg_port}/parlons"
+        self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
         self.log = open(data_dir / "stack.log", "wb")
         self.stack = subprocess.Popen([sys.executable, "-m", "deploy.stack"], cwd=REPO, env=self.env,
                                       stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -280,6 +283,19 @@ def model_calls(model_url: str, since: float) -> list[tuple[str, int]]:
     return found
 
 
+def replay_windows(redis_url: str) -> dict:
+    """What the learners' replay windows hold in Redis: events and bytes per learner."""
+    client = redis.Redis.from_url(redis_url)
+    sizes = [(client.xlen(key), client.memory_usage(key, samples=0) or 0)
+             for key in client.scan_iter(match="parlons:stream:*", count=1000)]
+    if not sizes:
+        return {}
+    return {"learners": len(sizes), "events_per_learner_p50": statistics.median(n for n, _ in sizes),
+            "bytes_per_learner_p50": statistics.median(b for _, b in sizes),
+            "bytes_per_learner_max": max(b for _, b in sizes),
+            "redis_used_memory_bytes": client.info("memory")["used_memory"]}
+
+
 def report(rate: float, offered: dict, rows: list[tuple], calls: list[tuple[str, int]],
            cpu: dict[str, float], model_cpu: float) -> dict:
     sent = offered["sent"]
@@ -358,6 +374,7 @@ def main() -> None:
             cpu_after = cpu_seconds(deployment.processes(), cpu_before)
             row = report(rate, offered, rows, model_calls(deployment.model_url, phase_started),
                          cpu_by_family(cpu_before, cpu_after), deployment.model_cpu_seconds() - model_before)
+            row["replay_windows"] = replay_windows(deployment.redis_url)
             results["rates"].append(row)
             print(json.dumps(row), flush=True)
             time.sleep(3)  # let stragglers (conversation reviews, summaries) settle before the next rate

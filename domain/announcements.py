@@ -4,9 +4,10 @@ the learner even if Redis blips the moment they are published.
 The state change commits first (a client told of it can read it), then the event is
 published, then the row is marked announced. A row finished a while ago and still not
 marked lost its event (Redis was away, or the process died in between): the sweeper
-publishes it again from the row. Penpal replies follow the same rule in
-`domain/penpal.py`. A process dying between the publish and the mark can announce a
-thing twice; the two events carry the same id of the same thing, so clients keep one.
+publishes it again from the row. Each is published with a key that remembers it for as
+long as the replay window lives, so a thing whose publish did happen (the process died
+before the mark) is not announced twice. Penpal replies follow the same rule in
+`domain/penpal.py`.
 """
 from __future__ import annotations
 

@@ -320,9 +320,7 @@ class Pipeline:
             hint = hints.store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
             data = hints.hint_event(hint) if hint is not None else None
         if data is not None:
-            self.publisher.publish(given.user_id, "hint", data)
-            with statement_scope() as db:
-                announcements.mark(db, announcements.HINT, hint_id)
+            self._announce(announcements.HINT, given.user_id, hint_id, data)
 
     def _suggest(self, given: hints.HintInput) -> tuple[list[str], str, bool]:
         """(suggestions, who wrote them, degraded): the model with the character's hint
@@ -469,9 +467,7 @@ class Pipeline:
             answer = journey.store_score(db, answer_id, score, result, provider=provider, degraded=degraded)
             data = journey.scored_event(answer) if answer is not None else None
         if data is not None:
-            self.publisher.publish(given.user_id, "journey_scored", data)
-            with statement_scope() as db:
-                announcements.mark(db, announcements.JOURNEY_SCORED, answer_id)
+            self._announce(announcements.JOURNEY_SCORED, given.user_id, answer_id, data)
 
     def _score(self, given: journey.AnswerInput) -> tuple[int, dict[str, Any], str, bool]:
         """(score, result, who scored, degraded): the model, asked again once when its
@@ -522,8 +518,7 @@ class Pipeline:
         for kind in announcements.ALL:
             with session_scope() as db:
                 for thing in announcements.unannounced(db, kind, finished_before=finished_before):
-                    self.publisher.publish(thing.user_id, kind.event, kind.event_data(thing))
-                    announcements.mark(db, kind, thing.id)
+                    self._announce(kind, thing.user_id, thing.id, kind.event_data(thing), db=db)
                     announced += 1
         if announced:
             log.warning("announced %d final event(s) again whose publish was lost", announced)
@@ -551,9 +546,7 @@ class Pipeline:
         """Publish `turn_result` and mark it published (else the sweeper publishes it
         again); the turn's `reply_delta`s (`replaces`) then leave the replay window: the
         result carries the whole reply."""
-        self.publisher.publish(user_id, "turn_result", {"session_id": view["session_id"], "turn": view})
-        with statement_scope() as db:
-            announcements.mark(db, announcements.TURN_RESULT, view["id"])
+        self._announce(announcements.TURN_RESULT, user_id, view["id"], {"session_id": view["session_id"], "turn": view})
         self.publisher.forget(user_id, replaces or [])
         metrics.TURNS.labels(view["status"], str(bool(view["degraded"])).lower()).inc()
         if view["status"] == "complete" and view["completed_at"]:
@@ -565,6 +558,18 @@ class Pipeline:
                 self.send_task("progress.conversation_reviews", [view["id"]], {})
             except Exception:
                 log.warning("conversation reviews of turn %s left to the outbox sweeper", view["id"], exc_info=True)
+
+    def _announce(self, kind: announcements.Announced, user_id: uuid.UUID, thing_id: uuid.UUID | str,
+                  data: dict[str, Any], db: Session | None = None) -> None:
+        """Publish a final event once per thing (a key beside the learner's stream
+        remembers it), then mark the row announced: a worker and the sweeper that both
+        publish it leave one event."""
+        self.publisher.publish_once(user_id, kind.event, data, once_key=f"{kind.event}:{thing_id}")
+        if db is not None:
+            announcements.mark(db, kind, thing_id)
+            return
+        with statement_scope() as scoped:
+            announcements.mark(scoped, kind, thing_id)
 
     def _coalescer(self, turn_id: uuid.UUID, given: turns.StageInput, attempt: int,
                    event_ids: list[str]) -> DeltaCoalescer:

@@ -45,7 +45,8 @@ SCHEMA_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_
 
 @dataclass
 class Throwaway:
-    """A second learner whose tokens the token-ending calls may spend."""
+    """Learners whose tokens the token-ending calls may spend: a logout ends the whole
+    login (its refresh token too), and then the next one is registered."""
 
     learner: Learner
     refresh_token: str = ""
@@ -54,17 +55,27 @@ class Throwaway:
         self.refresh_token = self.learner.refresh_token
 
     def access_token(self) -> str:
-        response = requests.post(f"{self.learner.base_url}/api/v1/auth/refresh", timeout=10,
-                                 headers={"Authorization": f"Bearer {self.refresh_token}"})
+        response = self._refresh()
+        if response.status_code == 401:  # the fuzzer's logout ended this login
+            self.learner = register(self.learner.base_url, self.learner.ws_url)
+            self.refresh_token = self.learner.refresh_token
+            response = self._refresh()
         assert response.status_code == 200, response.text
         self.remember(response.json())
         return response.json()["access_token"]
+
+    def _refresh(self) -> requests.Response:
+        return requests.post(f"{self.learner.base_url}/api/v1/auth/refresh", timeout=10,
+                             headers={"Authorization": f"Bearer {self.refresh_token}"})
 
     def remember(self, body: dict) -> None:
         self.refresh_token = body.get("refresh_token") or self.refresh_token  # rotated, when it is
 
     def token_for(self, label: str) -> str:
-        return self.refresh_token if label == "POST /api/v1/auth/refresh" else self.access_token()
+        if label == "POST /api/v1/auth/refresh":
+            self.access_token()  # a live refresh token, even after a logout
+            return self.refresh_token
+        return self.access_token()
 
 
 @dataclass
@@ -136,8 +147,8 @@ def fuzz(operation, mode: GenerationMode, ids: dict[str, object], *, learner: Le
         response = case.call(base_url=learner.base_url, session=session, headers=headers, timeout=40)
         findings.cases += 1
         findings.by_operation[label] = findings.by_operation.get(label, 0) + 1
-        if label == "POST /api/v1/auth/refresh" and response.status_code == 200:
-            throwaway.remember(response.json())
+        if label in ("POST /api/v1/auth/refresh", "POST /api/v1/auth/password") and response.status_code == 200:
+            throwaway.remember(response.json())  # both revoke the tokens used and hand out new ones
         problem, unavailable = None, expected_unavailable(label, response)
         if response.status_code >= 500 and not unavailable:
             problem = f"{response.status_code} {response.text[:300]}"

@@ -11,6 +11,7 @@ import uuid
 
 import psycopg
 import pytest
+import redis
 import requests
 import websocket
 
@@ -177,17 +178,24 @@ def test_a_long_poll_past_the_learners_cap_is_429(stack, learner):
     set_quota(stack, learner.email, "--long-polls", "1")
     session = learner.new_session()
     turn_id = _pending_turn(stack, learner, session["id"])
-    waiting = threading.Thread(target=lambda: learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 6}))
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(
+        learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 6})))
     waiting.start()
+    slots = redis.Redis.from_url(stack.env["REDIS_URL"])
+    deadline = time.monotonic() + 30  # generous: a busy machine may take seconds to start it
+    while not slots.zcard(f"parlons:quota:long_polls:{learner.user['id']}"):
+        assert time.monotonic() < deadline, "the first long-poll never took its slot"
+        time.sleep(0.05)
 
-    deadline = time.monotonic() + 5
-    while (second := learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 0.5})).status_code != 429:
-        assert time.monotonic() < deadline, "a second long-poll was never refused"
+    second = learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 0.5})
+    assert second.status_code == 429, second.text
     assert second.json()["error"]["code"] == "too_many_long_polls"
     assert int(second.headers["Retry-After"]) >= 1
     assert learner.get(f"/api/v1/turns/{turn_id}").status_code == 200, "a plain read is no long-poll"
 
     waiting.join()
+    assert answers[0].status_code == 200, "the first long-poll waited its time and answered"
     assert learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 0.5}).status_code == 200
 
 
