@@ -6,31 +6,12 @@ Nothing is downloaded: the browser and its driver come from the system
 """
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import running_stack
-from tests.support.stack import Stack
-
-BROWSER_NAMES = ("chromium", "chromium-browser")
-DRIVER_NAMES = ("chromedriver",)
-DRIVER_PATHS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver")
-
-
-def _on_path(names: tuple[str, ...], paths: tuple[str, ...] = ()) -> str | None:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    return next((path for path in paths if os.access(path, os.X_OK)), None)
-
-
-def chromium_paths() -> tuple[str | None, str | None]:
-    """(the Chromium binary, chromedriver), each None when missing."""
-    return _on_path(BROWSER_NAMES), _on_path(DRIVER_NAMES, DRIVER_PATHS)
+from tests.support.chromium import chromium_paths
+from tests.support.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from tests.browser.conftest import chromium_paths
+from tests.support.chromium import chromium_paths
 from tests.support.stack import REPO
 
 _binary, _driver = chromium_paths()

@@ -1,31 +1,18 @@
 """Admin commands (`flask users …`, `flask turns requeue`) and the admin API, on the real stack."""
 from __future__ import annotations
 
-import subprocess
-import time
 import uuid
 from datetime import datetime, timedelta
 
-import psycopg
 import redis
 import requests
 from sqlalchemy import delete, select, update
 
 from domain import admin, turns
 from domain.models import OutboxEntry, Turn, utcnow
-from tests.integration.conftest import new_conversation
-from tests.integration.test_api_contract import assert_error
-from tests.support.client import Learner
-from tests.support.stack import BIN, REPO
-
-
-def flask(stack, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN / "flask", "--app", "api:create_app", *args], env=stack.env, cwd=REPO, input=input,
-                          capture_output=True, text=True, timeout=120)
-
-
-def _db(stack):
-    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+from tests.support.client import Learner, assert_error
+from tests.support.in_process import new_conversation
+from tests.support.waits import eventually
 
 
 def _email() -> str:
@@ -46,7 +33,7 @@ def signed_in(stack, email: str, password: str) -> Learner:
 
 
 def accounts_with_email(stack, email: str) -> int:
-    with _db(stack) as conn:
+    with stack.database() as conn:
         return conn.execute("SELECT count(*) FROM users WHERE email = %s", (email.lower(),)).fetchone()[0]
 
 
@@ -54,8 +41,8 @@ def accounts_with_email(stack, email: str) -> int:
 
 def test_users_create_by_flags_and_interactively_then_list_them(stack):
     by_flags = _email()
-    result = flask(stack, "users", "create", "--email", by_flags.upper(), "--display-name", "Ada Admin",
-                   "--password", "flags password", "--role", "admin", "--level", "b1", "--native-language", "en")
+    result = stack.flask("users", "create", "--email", by_flags.upper(), "--display-name", "Ada Admin",
+                         "--password", "flags password", "--role", "admin", "--level", "b1", "--native-language", "en")
     assert result.returncode == 0, result.stderr
     flags_id = result.stdout.strip()
     ada = signed_in(stack, by_flags, "flags password")
@@ -67,7 +54,7 @@ def test_users_create_by_flags_and_interactively_then_list_them(stack):
     # an empty native language is none, and a too-short password is asked for again.
     interactive = _email()
     answers = [interactive, "Inès Interactive", "short", "typed password", "typed password", "", "", ""]
-    result = flask(stack, "users", "create", input="\n".join(answers) + "\n")
+    result = stack.flask("users", "create", input="\n".join(answers) + "\n")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Length must be between 8 and 128" in result.stdout + result.stderr
     ines = signed_in(stack, interactive, "typed password")
@@ -75,7 +62,7 @@ def test_users_create_by_flags_and_interactively_then_list_them(stack):
     assert (ines.user["display_name"], ines.user["role"], ines.user["level"], ines.user["native_language"]) == (
         "Inès Interactive", "learner", "A1", None)
 
-    listing = flask(stack, "users", "list", "--limit", "1000")
+    listing = stack.flask("users", "list", "--limit", "1000")
     assert listing.returncode == 0, listing.stderr
     header, rule, *rows = listing.stdout.splitlines()
     assert header.split() == ["id", "email", "display", "name", "role", "level", "created_at"]
@@ -85,15 +72,16 @@ def test_users_create_by_flags_and_interactively_then_list_them(stack):
     # Newest first.
     assert list(by_email).index(interactive) < list(by_email).index(by_flags)
 
-    admins = flask(stack, "users", "list", "--role", "admin", "--limit", "1000").stdout
+    admins = stack.flask("users", "list", "--role", "admin", "--limit", "1000").stdout
     assert by_flags in admins and interactive not in admins
-    limited = flask(stack, "users", "list", "--limit", "1").stdout.splitlines()
+    limited = stack.flask("users", "list", "--limit", "1").stdout.splitlines()
     assert len(limited) == 4 and interactive in limited[2] and limited[3].startswith("1 of ")
 
 
 def test_a_duplicate_email_or_invalid_input_fails_and_creates_nothing(stack, learner):
-    duplicate = flask(stack, "users", "create", "--email", learner.email.upper(), "--display-name", "Twin",
-                      "--password", "another password", "--role", "admin", "--level", "A1", "--native-language", "")
+    duplicate = stack.flask("users", "create", "--email", learner.email.upper(), "--display-name", "Twin",
+                            "--password", "another password", "--role", "admin", "--level", "A1",
+                            "--native-language", "")
     assert duplicate.returncode != 0
     assert "already exists" in duplicate.stderr
     assert accounts_with_email(stack, learner.email) == 1
@@ -107,15 +95,15 @@ def test_a_duplicate_email_or_invalid_input_fails_and_creates_nothing(stack, lea
                                   ("--level", "Z9", "is not one of")):
         flags = {"--email": email, "--display-name": "Nobody", "--password": "long enough", "--role": "learner",
                  "--level": "A1", "--native-language": "en", field: value}
-        result = flask(stack, "users", "create", *[part for pair in flags.items() for part in pair])
+        result = stack.flask("users", "create", *[part for pair in flags.items() for part in pair])
         assert result.returncode != 0, (field, result.stdout)
         assert problem in result.stderr, result.stderr
-    bad_email = flask(stack, "users", "create", "--email", "not-an-email", "--display-name", "Nobody",
-                      "--password", "long enough", "--role", "learner", "--level", "A1", "--native-language", "")
+    bad_email = stack.flask("users", "create", "--email", "not-an-email", "--display-name", "Nobody",
+                            "--password", "long enough", "--role", "learner", "--level", "A1", "--native-language", "")
     assert bad_email.returncode != 0 and "Not a valid email address" in bad_email.stderr
-    bad_zone = flask(stack, "users", "create", "--email", email, "--display-name", "Nobody", "--password",
-                     "long enough", "--role", "learner", "--level", "A1", "--native-language", "",
-                     "--timezone", "Mars/Olympus")
+    bad_zone = stack.flask("users", "create", "--email", email, "--display-name", "Nobody", "--password",
+                           "long enough", "--role", "learner", "--level", "A1", "--native-language", "",
+                           "--timezone", "Mars/Olympus")
     assert bad_zone.returncode != 0 and "Unknown time zone" in bad_zone.stderr
     assert accounts_with_email(stack, email) == 0
     assert accounts_with_email(stack, "not-an-email") == 0
@@ -136,10 +124,10 @@ def test_set_role_opens_the_admin_api_and_a_learner_is_told_nothing_is_there(sta
     turn = other_learner.send(theirs["id"], "Je suis allé au marché hier.").json()["turn"]
     assert other_learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 20}).json()["status"] == "complete"
 
-    granted = flask(stack, "users", "set-role", learner.email.upper(), "admin")
+    granted = stack.flask("users", "set-role", learner.email.upper(), "admin")
     assert granted.returncode == 0, granted.stderr
     assert f"{learner.email}: learner -> admin" in granted.stdout
-    assert "already admin" in flask(stack, "users", "set-role", learner.email, "admin").stdout
+    assert "already admin" in stack.flask("users", "set-role", learner.email, "admin").stdout
 
     # The role is read from the database on each request: the token already held works.
     users = learner.get("/api/v1/admin/users", params={"role": "admin", "per_page": 100})
@@ -172,26 +160,26 @@ def test_set_role_opens_the_admin_api_and_a_learner_is_told_nothing_is_there(sta
     error = assert_error(learner.get("/api/v1/admin/turns", params={"status": "stuck"}), 422, "validation_error")
     assert error["details"]["query"]["status"] == ["Must be one of: pending, complete, failed."]
 
-    revoked = flask(stack, "users", "set-role", learner.email, "learner")
+    revoked = stack.flask("users", "set-role", learner.email, "learner")
     assert revoked.returncode == 0 and "admin -> learner" in revoked.stdout
     assert_error(learner.get("/api/v1/admin/users"), 404, "not_found")
 
-    missing = flask(stack, "users", "set-role", "nobody-here@example.com", "admin")
+    missing = stack.flask("users", "set-role", "nobody-here@example.com", "admin")
     assert missing.returncode != 0 and "No account with the email nobody-here@example.com" in missing.stderr
     assert learner.get("/api/v1/auth/me").json()["role"] == "learner"
 
 
 def test_reset_password_lets_the_learner_in_with_the_new_password_only(stack, learner):
-    too_short = flask(stack, "users", "reset-password", learner.email, "--password", "short")
+    too_short = stack.flask("users", "reset-password", learner.email, "--password", "short")
     assert too_short.returncode != 0 and "Length must be between 8 and 128" in too_short.stderr
-    mismatch = flask(stack, "users", "reset-password", learner.email, input="new password 1\nnew password 2\n")
+    mismatch = stack.flask("users", "reset-password", learner.email, input="new password 1\nnew password 2\n")
     assert mismatch.returncode != 0
     # (Sign-ins are few: LOGIN_RATE_LIMIT_ACCOUNT is 5 a minute on the test stack.)
     assert login(stack, learner.email, learner.password).status_code == 200
     assert learner.get("/api/v1/auth/me").status_code == 200
 
-    reset = flask(stack, "users", "reset-password", learner.email.upper(),
-                  input="brand new password\nbrand new password\n")
+    reset = stack.flask("users", "reset-password", learner.email.upper(),
+                        input="brand new password\nbrand new password\n")
     assert reset.returncode == 0, reset.stderr
     assert f"password reset for {learner.email}" in reset.stdout
     assert_error(login(stack, learner.email, learner.password), 401, "invalid_credentials")
@@ -203,58 +191,53 @@ def test_reset_password_lets_the_learner_in_with_the_new_password_only(stack, le
     again = signed_in(stack, learner.email, "brand new password")
     assert again.user["id"] == learner.user["id"] and again.get("/api/v1/auth/me").status_code == 200
 
-    by_flag = flask(stack, "users", "reset-password", learner.email, "--password", "flag password")
+    by_flag = stack.flask("users", "reset-password", learner.email, "--password", "flag password")
     assert by_flag.returncode == 0, by_flag.stderr
     assert login(stack, learner.email, "flag password").status_code == 200
 
-    unknown = flask(stack, "users", "reset-password", "nobody-here@example.com", "--password", "long enough")
+    unknown = stack.flask("users", "reset-password", "nobody-here@example.com", "--password", "long enough")
     assert unknown.returncode != 0 and "No account" in unknown.stderr
 
 
 # --- flask turns requeue --------------------------------------------------------------
-
-def _wait_for_worker_ready(stack, family: str, ready_before: int, timeout: float = 60) -> None:
-    log = stack.data_dir / f"worker_{family}.log"
-    deadline = time.monotonic() + timeout
-    while log.read_bytes().count(b" ready.") <= ready_before:
-        assert time.monotonic() < deadline, f"the {family} worker never became ready"
-        time.sleep(0.2)
-
 
 def test_requeue_sends_a_stuck_turn_through_the_pipeline_again(stack, learner):
     """A turn whose reply task was lost with the broker's queue, whose outbox entry is gone
     too, and no sweeper running: restarting the worker does nothing for it; requeue does."""
     session = learner.new_session()
     broker = redis.Redis.from_url(stack.env["REDIS_URL"])
-    llm_log = stack.data_dir / "worker_llm.log"
     stack.stop_process("beat")
     stack.kill_worker("llm")
     llm_running = False
     try:
         turn = learner.send(session["id"], "Je voudrais un café, s'il vous plaît.").json()["turn"]
-        deadline = time.monotonic() + 30
-        while True:  # the rules have their worker; moderation and the reply (on llm) have none
+
+        def analysed_and_waiting_for_llm() -> dict | None:
             seen = learner.get(f"/api/v1/turns/{turn['id']}").json()
-            if seen["grammar"] is not None and broker.llen("llm") >= 1:
-                break
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.2)
+            return seen if seen["grammar"] is not None and broker.llen("llm") >= 1 else None
+
+        # The rules have their worker; moderation and the reply (on llm) have none.
+        seen = eventually(analysed_and_waiting_for_llm, "the turn analysed, its model work queued", interval=0.2)
         assert seen["status"] == "pending" and seen["assistant_message"] is None and seen["moderation"] is None
 
         # The incident: the broker lost the queued model work, and the outbox entry is gone.
         broker.delete("llm")
-        with _db(stack) as conn:
+        with stack.database() as conn:
             assert conn.execute("DELETE FROM outbox WHERE kind = 'turn' AND ref_id = %s",
                                 (turn["id"],)).rowcount == 1
 
-        ready_before = llm_log.read_bytes().count(b" ready.")
-        stack.start_worker("llm")
+        stack.start_ready_worker("llm")
         llm_running = True
-        _wait_for_worker_ready(stack, "llm", ready_before)
-        time.sleep(2)
+        # The new worker has consumed its queue once it has answered work sent after it
+        # started (a hint in another conversation): nothing was left there for the turn.
+        probe = learner.new_session()
+        hint = learner.post(f"/api/v1/sessions/{probe['id']}/hints")
+        assert hint.status_code == 202, hint.text
+        eventually(lambda: learner.get(f"/api/v1/sessions/{probe['id']}/hints").json()["items"][0]["status"]
+                   == "ready", "the llm worker answered a hint asked after it started", timeout=30)
         assert learner.get(f"/api/v1/turns/{turn['id']}").json()["status"] == "pending", "stuck for real"
 
-        result = flask(stack, "turns", "requeue", "--stuck", "--older-than", "1", "--verbose")
+        result = stack.flask("turns", "requeue", "--stuck", "--older-than", "1", "--verbose")
         assert result.returncode == 0, result.stderr
         assert turn["id"] in result.stdout.splitlines()
         assert "had lost their outbox entry: written again" in result.stdout
@@ -264,7 +247,7 @@ def test_requeue_sends_a_stuck_turn_through_the_pipeline_again(stack, learner):
         done = learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 20}).json()
         assert done["status"] == "complete", done
         assert done["assistant_message"]["content"] and done["xp_awarded"] > 0
-        with _db(stack) as conn:
+        with stack.database() as conn:
             roles = dict(conn.execute("SELECT role, count(*) FROM messages WHERE turn_id = %s GROUP BY role",
                                       (turn["id"],)).fetchall())
             left = conn.execute("SELECT count(*) FROM outbox WHERE ref_id = %s AND kind = 'turn'",
@@ -277,7 +260,7 @@ def test_requeue_sends_a_stuck_turn_through_the_pipeline_again(stack, learner):
         stack.start_beat()
         broker.close()
 
-    assert flask(stack, "turns", "requeue").returncode == 2, "--stuck is required"
+    assert stack.flask("turns", "requeue").returncode == 2, "--stuck is required"
 
 
 def test_requeue_makes_sure_of_the_outbox_and_publishes_each_stuck_turn(db_scope):

@@ -3,16 +3,7 @@ from __future__ import annotations
 
 import requests
 
-
-def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
-    return body["error"]
+from tests.support.client import assert_error
 
 
 def test_another_learners_session_and_turn_are_not_found(learner, other_learner):

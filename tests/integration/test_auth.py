@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.integration.test_api_contract import assert_error
+from tests.support.client import assert_error
 from tests.support.client import register
 
 

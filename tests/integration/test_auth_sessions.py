@@ -17,11 +17,9 @@ import requests
 import websocket
 
 from domain.events import channel
-from tests.integration.conftest import running_stack
-from tests.integration.test_admin import flask
-from tests.integration.test_api_contract import assert_error
-from tests.integration.test_observability import eventually, llm_worker_stopped
-from tests.support.client import Learner
+from tests.support.client import Learner, assert_error
+from tests.support.stack import llm_worker_stopped, running_stack
+from tests.support.waits import eventually
 
 POLICY_VIOLATION = 1008
 CLOSED_WITHIN = 5.0  # seconds
@@ -138,7 +136,7 @@ def test_a_password_change_ends_every_other_session_and_its_sockets(auth_stack):
 def test_an_admin_reset_closes_the_accounts_sockets(auth_stack):
     learner = new_learner(auth_stack)
     socket = OpenSocket(auth_stack, learner.access_token)
-    reset = flask(auth_stack, "users", "reset-password", learner.email, "--password", "operator's choice")
+    reset = auth_stack.flask("users", "reset-password", learner.email, "--password", "operator's choice")
     reset_at = time.monotonic()
     assert reset.returncode == 0, reset.stderr
     assert_closed_within_limit(socket, reset_at, "revoked")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.integration.test_api_contract import assert_error
+from tests.support.client import assert_error
 
 DEEP = "[" * 5000 + "]" * 5000
 SURROGATE = '"\\ud800"'  # a JSON escape for a lone surrogate: decodes, but cannot be stored

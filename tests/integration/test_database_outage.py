@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.integration.test_observability import eventually
+from tests.support.waits import eventually
 
 
 def _log_since(stack, name: str, offset: int) -> str:

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import uuid
 
 import fsrs
-import psycopg
 
 from tests.support.client import Learner
 from tests.support.stack import BIN, REPO
 from tests.support.synthetic_learner import simulate
-
-
-def plain_url(stack) -> str:
-    return stack.env["DATABASE_URL"].replace("+psycopg", "")
+from tests.support.waits import eventually
 
 
 def give_history(stack, user_id: str) -> dict[int, str]:
     """Cards and review logs of a simulated learner; returns word id -> due (before the fit)."""
     reviews = simulate(cards=300)
-    with psycopg.connect(plain_url(stack)) as conn:
+    with stack.database() as conn:
         word_ids = [row[0] for row in conn.execute("SELECT id FROM vocabulary ORDER BY id LIMIT 300")]
         last = {}
         for review in reviews:
@@ -47,23 +42,22 @@ def test_the_nightly_fit_adopts_better_parameters_and_reschedules_the_cards(stac
     subprocess.run([BIN / "celery", "-A", "workers.celery_app", "call", "progress.fit_all"], env=stack.env,
                    cwd=REPO, check=True, capture_output=True)
 
-    deadline = time.monotonic() + 60
-    stats = learner.get("/api/v1/progress/stats").json()
-    while stats["fsrs"]["source"] != "fitted" and time.monotonic() < deadline:
-        time.sleep(0.5)
+    def fitted() -> dict | None:
         stats = learner.get("/api/v1/progress/stats").json()
-    assert stats["fsrs"]["source"] == "fitted", stats["fsrs"]
+        return stats if stats["fsrs"]["source"] == "fitted" else None
+
+    stats = eventually(fitted, "the learner's parameters fitted", timeout=60, interval=0.5)
     metrics = stats["fsrs"]["last_fit"]["metrics"]
     assert metrics["log_loss_fitted"] < metrics["log_loss_current"]
     assert stats["fsrs"]["parameters"][0] < fsrs.scheduler.DEFAULT_PARAMETERS[0] / 2
 
-    # Rescheduling runs after the fit, in chunks: wait for the last card.
-    with psycopg.connect(plain_url(stack)) as conn:
-        while time.monotonic() < deadline:
+    # Rescheduling runs after the fit, in chunks. The learner forgets faster than the
+    # defaults assumed: most reviews come sooner.
+    with stack.database() as conn:
+        def sooner() -> int:
             due_after = dict(conn.execute("SELECT word_id, due FROM cards WHERE user_id = %s",
                                           (uuid.UUID(user_id),)).fetchall())
-            if sum(due_after[w] < due_before[w] for w in due_before) > len(due_before) // 2:
-                break
-            time.sleep(0.5)
-    # The learner forgets faster than the defaults assumed: most reviews come sooner.
-    assert sum(due_after[w] < due_before[w] for w in due_before) > len(due_before) // 2
+            return sum(due_after[w] < due_before[w] for w in due_before)
+
+        eventually(lambda: sooner() > len(due_before) // 2,
+                   lambda: f"most cards rescheduled sooner ({sooner()} of {len(due_before)})", timeout=60, interval=0.5)

@@ -14,6 +14,7 @@ import websocket
 from api.realtime.hub import RESYNC, Hub
 from domain.events import Event, EventPublisher, channel
 from tests.support.client import EventSocket
+from tests.support.waits import eventually
 
 
 @pytest.fixture
@@ -35,13 +36,6 @@ def publisher(redis_client) -> EventPublisher:
 
 def subscribers(client: redis.Redis, user_id: str) -> int:
     return dict(client.pubsub_numsub(channel(user_id)))[channel(user_id)]
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.02)
 
 
 def next_event(subscription, timeout: float = 5.0) -> Event:
@@ -78,7 +72,7 @@ def test_listeners_of_one_learner_share_one_subscription_dropped_with_the_last(h
         publisher.publish(user_id, "turn_result", {"still": "listening"})
         assert next_event(first).data == {"still": "listening"}
         assert subscribers(redis_client, user_id) == 1
-    wait_until(lambda: subscribers(redis_client, user_id) == 0)
+    eventually(lambda: subscribers(redis_client, user_id) == 0, "the subscription dropped", timeout=5, interval=0.02)
 
 
 def test_a_lost_connection_is_restored_and_listeners_are_told_to_resync(hub, publisher, redis_client):

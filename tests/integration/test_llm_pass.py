@@ -11,7 +11,7 @@ import pytest
 from domain.language import check_grammar
 from domain.language.llm_pass import CORRECTION_SCHEMA, apply, correction_request, llm_corrections, merge
 from domain.llm.chain import ProviderChain
-from tests.integration.conftest import chain_against
+from tests.support.in_process import chain_against
 
 REFERENCE = "Je suis allé au marché hier avec mes amie."
 # What a model answers for REFERENCE: the rule's error quoted with context, and one the rules miss.
@@ -107,4 +107,4 @@ def test_a_slow_provider_gives_none_by_the_deadline(chain, fake):
     fake.openai.delay = fake.anthropic.delay = 5
     started = time.monotonic()
     assert corrections(chain, seconds=1) is None
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 3.0, "given up near the deadline (1 s), not after the hang (5 s)"

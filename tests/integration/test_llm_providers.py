@@ -96,7 +96,8 @@ def test_429_is_retried_after_the_wait_the_server_asks_for(fake, name, retry_aft
     assert "".join(provider(fake, name).stream_chat(REQUEST, deadline=soon())) == DEFAULT_REPLY
     arrivals = [call.at for call in server.calls(CHAT_PATH[name])]
     assert len(arrivals) == count + 1
-    assert all(wait <= later - earlier < wait + 0.4 for earlier, later in zip(arrivals, arrivals[1:]))
+    # At least the wait asked for (the behaviour), and not many times more.
+    assert all(wait <= later - earlier < 3 * wait + 0.5 for earlier, later in zip(arrivals, arrivals[1:]))
 
 
 @both
@@ -143,7 +144,7 @@ def test_a_server_that_hangs_costs_no_more_than_the_deadline(fake, name):
     started = time.monotonic()
     with pytest.raises(ProviderFailure):
         provider(fake, name).complete_json(REQUEST, SCHEMA, deadline=started + 0.5)
-    assert time.monotonic() - started < 0.6
+    assert time.monotonic() - started < 2.0, "given up near the deadline (0.5 s), not after the hang (5 s)"
 
 
 @both
@@ -155,7 +156,7 @@ def test_a_request_timeout_is_retried(fake, name):
     with pytest.raises(ProviderFailure, match="timeout"):
         list(provider(fake, name, quick).stream_chat(REQUEST, deadline=soon()))
     assert len(server.calls(CHAT_PATH[name])) == 2
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3, "two 0.15 s timeouts and a backoff, not the deadline (5 s)"
 
 
 @both

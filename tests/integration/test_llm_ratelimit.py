@@ -99,6 +99,6 @@ def test_a_caller_whose_deadline_comes_before_a_free_slot_fails_without_a_reques
     started = time.monotonic()
     with pytest.raises(ProviderFailure, match="rate limit"):
         "".join(provider.stream_chat(request, deadline=started + 2))
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 1.0, "it failed at once, not at its deadline (2 s)"
     assert len(fake.openai.requests) == 1
     client.close()

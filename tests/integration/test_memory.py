@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain import memory, turns
-from tests.integration.conftest import new_conversation
+from tests.support.in_process import new_conversation
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ import time
 
 import pytest
 
-from tests.integration.conftest import fresh_database, running_stack
 from tests.support.client import register, turn_result_for
 from tests.support.fake_llm import COMPLETION_TOKENS, PROMPT_TOKENS, FakeLLM
-from tests.support.stack import BIN, REPO
+from tests.support.stack import BIN, REPO, fresh_database, running_stack
 
 TURN_DEADLINE_SECONDS = 10
 SENTENCE = "Je suis allé au marché hier avec mes amie."

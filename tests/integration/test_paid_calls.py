@@ -13,30 +13,22 @@ and `nlp` queues.
 """
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
-import psycopg
 import pytest
 import redis
 
-from domain.events import stream_key
-from tests.integration.conftest import fresh_database, running_stack
 from tests.support.client import Learner, register
 from tests.support.fake_llm import FakeLLM, FakeProvider, RecordedRequest, _kind_of
-from tests.support.stack import Stack
-
-T = TypeVar("T")
+from tests.support.signals import held, outbox_left, published, queued
+from tests.support.stack import Stack, fresh_database, running_stack
+from tests.support.waits import eventually
 
 HINT_LIST = "1. J'aime le café.\n2. Je travaille à Lyon.\n3. Et toi, tu aimes Paris ?"
 STAGES = ("moderation", "grammar", "reply")
-# kombu's Redis keys for a queue, one per priority step (tasks go to the first).
-_QUEUE_KEYS = [queue + suffix for queue in ("llm", "nlp") for suffix in ("", "\x06\x163", "\x06\x166", "\x06\x169")]
 
 
 @pytest.fixture(scope="module")
@@ -115,21 +107,11 @@ class Turn:
 
     def wait(self, timeout: float = 45) -> dict:
         """The finished turn (GET /turns/{id} long-polls until its turn_result)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def finished() -> dict | None:
             view = self.conversation.learner.get(f"/api/v1/turns/{self.id}", params={"wait": 10}).json()
-            if view["status"] != "pending":
-                return view
-            assert time.monotonic() < deadline, f"turn {self.id} still pending after {timeout} s"
+            return view if view["status"] != "pending" else None
 
-
-def eventually(probe: Callable[[], T | None], what: str | Callable[[], str], timeout: float = 45) -> T:
-    """`probe()`'s first truthy answer, polled until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not (answer := probe()):
-        assert time.monotonic() < deadline, f"never: {what() if callable(what) else what}"
-        time.sleep(0.1)
-    return answer
+        return eventually(finished, f"turn {self.id} finished", timeout, interval=0)
 
 
 def finish(turns: list[Turn]) -> None:
@@ -184,21 +166,10 @@ def paid_calls(model: FakeProvider, turns: list[Turn], conversations: list[Conve
 # --- when the work is done -------------------------------------------------------------------
 
 
-def database(stack: Stack) -> psycopg.Connection:
-    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
-
-
-def outbox_left(stack: Stack, ref_ids: list[str]) -> int:
-    with database(stack) as conn:
-        return conn.execute("SELECT count(*) FROM outbox WHERE ref_id = ANY(%s::uuid[])", (ref_ids,)).fetchone()[0]
-
-
 def llm_and_nlp_tasks(broker: redis.Redis) -> set[bytes]:
     """Delivery tags of the llm and nlp tasks that are queued or taken by a worker and not
     acknowledged yet (acks_late: running, or orphaned by a killed worker)."""
-    queued = sum(broker.llen(key) for key in _QUEUE_KEYS)
-    taken = {tag for tag, raw in broker.hgetall("unacked").items() if json.loads(raw)[2] in ("llm", "nlp")}
-    return taken | ({b"queued"} if queued else set())
+    return held(broker, "llm", "nlp") | ({b"queued"} if queued(broker, "llm", "nlp") else set())
 
 
 def wait_until_done(stack: Stack, broker: redis.Redis, turns: list[Turn], hint_ids: list[str],
@@ -208,25 +179,20 @@ def wait_until_done(stack: Stack, broker: redis.Redis, turns: list[Turn], hint_i
     (but `orphans`: the tasks a killed worker held, which Redis gives back only after the
     visibility timeout, to find their work done)."""
     def announced() -> bool:
-        return all(turn.id in turn_results(broker, turn.conversation.learner) for turn in turns)
+        return all(turn.id in turn_results(stack, turn.conversation.learner) for turn in turns)
 
-    eventually(announced, "every turn_result published")
-    eventually(lambda: outbox_left(stack, [t.id for t in turns] + hint_ids) == 0, "the outbox entries gone")
-    eventually(lambda: not (llm_and_nlp_tasks(broker) - orphans), "the llm and nlp queues drained")
-
-
-def published(broker: redis.Redis, learner: Learner, event_type: str) -> list[dict]:
-    """Every `event_type` event published to the learner (the replay stream keeps them)."""
-    envelopes = [json.loads(fields[b"e"]) for _, fields in broker.xrange(stream_key(learner.user["id"]))]
-    return [envelope["data"] for envelope in envelopes if envelope["type"] == event_type]
+    eventually(announced, "every turn_result published", timeout=45)
+    eventually(lambda: outbox_left(stack, [t.id for t in turns] + hint_ids) == 0, "the outbox entries gone",
+               timeout=45)
+    eventually(lambda: not (llm_and_nlp_tasks(broker) - orphans), "the llm and nlp queues drained", timeout=45)
 
 
-def turn_results(broker: redis.Redis, learner: Learner) -> Counter:
-    return Counter(data["turn"]["id"] for data in published(broker, learner, "turn_result"))
+def turn_results(stack: Stack, learner: Learner) -> Counter:
+    return Counter(event["data"]["turn"]["id"] for event in published(stack, learner.user["id"], "turn_result"))
 
 
 def messages_per_turn(stack: Stack, turns: list[Turn]) -> dict[str, Counter]:
-    with database(stack) as conn:
+    with stack.database() as conn:
         rows = conn.execute("SELECT turn_id::text, role, count(*) FROM messages WHERE turn_id = ANY(%s::uuid[]) "
                             "GROUP BY turn_id, role", ([t.id for t in turns],)).fetchall()
     found: dict[str, Counter] = {turn.id: Counter() for turn in turns}
@@ -235,11 +201,11 @@ def messages_per_turn(stack: Stack, turns: list[Turn]) -> dict[str, Counter]:
     return found
 
 
-def assert_each_turn_finished_once(stack: Stack, broker: redis.Redis, turns: list[Turn]) -> None:
+def assert_each_turn_finished_once(stack: Stack, turns: list[Turn]) -> None:
     assert all(dict(roles) == {"user": 1, "assistant": 1} for roles in messages_per_turn(stack, turns).values()), \
         messages_per_turn(stack, turns)
     for turn in turns:
-        assert turn_results(broker, turn.conversation.learner)[turn.id] == 1, f"turn_result of {turn.id} once"
+        assert turn_results(stack, turn.conversation.learner)[turn.id] == 1, f"turn_result of {turn.id} once"
 
 
 def hint_calls_recorded(model: FakeProvider, conversation: Conversation) -> bool:
@@ -264,7 +230,7 @@ def test_over_a_run_of_turns_each_stage_is_paid_for_once_and_each_hint_once(paid
     hint_ids = [conversation.ask_hint() for conversation in conversations]
     for conversation, hint_id in zip(conversations, hint_ids):
         eventually(lambda: [h for h in conversation.hints() if h["id"] == hint_id and h["status"] == "ready"],
-                   f"hint {hint_id} ready")
+                   f"hint {hint_id} ready", timeout=45)
 
     wait_until_done(paid_stack, broker, turns, hint_ids)
 
@@ -276,11 +242,11 @@ def test_over_a_run_of_turns_each_stage_is_paid_for_once_and_each_hint_once(paid
     assert sum(per_turn[turn.id, "grammar"] for turn in turns) == len(turns), "the French grammar pass ran"
     assert per_hint == {conversation.tag: 1 for conversation in conversations}, "one model call per hint request"
     assert unattributed == [], "no other call was paid for"
-    assert_each_turn_finished_once(paid_stack, broker, turns)
+    assert_each_turn_finished_once(paid_stack, turns)
     for conversation in conversations:
         hints = conversation.hints()
         assert [(h["provider"], h["degraded"]) for h in hints] == [("openai", False)], hints
-        assert len(published(broker, conversation.learner, "hint")) == 1, "the hint event published once"
+        assert len(published(paid_stack, conversation.learner.user["id"], "hint")) == 1, "the hint event published once"
 
 
 def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_stack, model, broker):
@@ -304,7 +270,7 @@ def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_sta
     paid_stack.kill_worker("llm")  # SIGKILL, mid-call: no warm shutdown, no ack
     try:
         orphans = frozenset(llm_and_nlp_tasks(broker))
-        with database(paid_stack) as conn:  # what the dead worker stored before it died
+        with paid_stack.database() as conn:  # what the dead worker stored before it died
             stored = {turn_id: dict(zip(STAGES, flags)) for turn_id, *flags in conn.execute(
                 "SELECT id::text, moderation IS NOT NULL, grammar IS NOT NULL, reply_text IS NOT NULL FROM turns "
                 "WHERE id = ANY(%s::uuid[])", ([t.id for t in in_flight],)).fetchall()}
@@ -312,13 +278,13 @@ def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_sta
                                        (hint_id,)).fetchone()[0]
         model.delay = 1.0
     finally:
-        start_llm_worker(paid_stack)
+        paid_stack.start_ready_worker("llm")
     later = [Conversation.start(paid_stack) for _ in range(2)]
     done_after = [conversation.say(1) for conversation in later]  # not in flight when the worker died
     everything = done_before + in_flight + done_after
     finish(everything)
     eventually(lambda: [h for h in earlier[0].hints() if h["id"] == hint_id and h["status"] == "ready"],
-               f"hint {hint_id} ready")
+               f"hint {hint_id} ready", timeout=45)
 
     wait_until_done(paid_stack, broker, everything, [hint_id], orphans)
 
@@ -335,13 +301,5 @@ def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_sta
         assert calls == {"moderation": 1, "grammar": 1, "reply": 1}, (turn.text, calls)
     assert per_hint == {earlier[0].tag: 1 if hint_stored else 2}, "the hint in flight asked once more at most"
     assert unattributed == [], "no other call was paid for"
-    assert_each_turn_finished_once(paid_stack, broker, everything)
-    assert len(published(broker, earlier[0].learner, "hint")) == 1, "the hint event published once"
-
-
-def start_llm_worker(stack: Stack) -> None:
-    """Start an llm worker and wait until it consumes."""
-    log = stack.data_dir / "worker_llm.log"
-    offset = log.stat().st_size if log.exists() else 0
-    stack.start_worker("llm")
-    eventually(lambda: b" ready." in log.read_bytes()[offset:], "the new llm worker is ready", timeout=90)
+    assert_each_turn_finished_once(paid_stack, everything)
+    assert len(published(paid_stack, earlier[0].learner.user["id"], "hint")) == 1, "the hint event published once"

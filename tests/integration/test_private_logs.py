@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
 import uuid
 
-import psycopg
 import requests
 
 from deploy.services import free_port
 from domain.logs import REDACTED
-from tests.integration.test_observability import eventually
+from tests.support.waits import eventually
 from tests.support.client import register, turn_result_for
 from tests.support.stack import BIN, REPO
-
-
-def _db(stack):
-    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
 
 
 def _start_flower(stack, login: str) -> str:
@@ -45,7 +39,7 @@ def _flower_tasks(flower_url: str, login: str) -> dict:
 
 def _refuse_messages_of(stack, session_id: str):
     """A database error on the learner's own message: a trigger refuses its insert."""
-    with _db(stack) as conn:
+    with stack.database() as conn:
         conn.execute("CREATE OR REPLACE FUNCTION parlons_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
                      "$$ BEGIN RAISE EXCEPTION 'refused by a test trigger'; END $$")
         conn.execute(f"CREATE TRIGGER parlons_test_refuse BEFORE INSERT ON messages FOR EACH ROW "
@@ -53,7 +47,7 @@ def _refuse_messages_of(stack, session_id: str):
 
 
 def _drop_refusal(stack):
-    with _db(stack) as conn:
+    with stack.database() as conn:
         conn.execute("DROP TRIGGER IF EXISTS parlons_test_refuse ON messages")
         conn.execute("DROP FUNCTION IF EXISTS parlons_test_refuse()")
 
@@ -76,11 +70,11 @@ def test_no_learner_text_email_password_or_token_in_any_log_or_in_flower(stack, 
         # Flower has turned the workers' task events on once it lists a task (another learner's).
         def flower_lists_a_check() -> bool:
             other_learner.post("/api/v1/language/check", {"text": "Bonjour."})
-            time.sleep(0.5)  # Flower turns events on every 5 s: no need to flood the nlp worker meanwhile
             return any(task.get("name") == "language.analyse"
                        for task in _flower_tasks(flower_url, flower_login).values())
 
-        eventually(flower_lists_a_check, "Flower lists the workers' tasks", timeout=60)
+        # (Flower turns events on every 5 s: no need to flood the nlp worker meanwhile.)
+        eventually(flower_lists_a_check, "Flower lists the workers' tasks", timeout=60, interval=0.5)
 
         learner = register(stack.base_url, stack.ws_url, email=email, password=password)
         login = requests.post(f"{stack.base_url}/api/v1/auth/login", json={"email": email, "password": password},
@@ -125,7 +119,7 @@ def test_no_learner_text_email_password_or_token_in_any_log_or_in_flower(stack, 
     analyses = [task for task in shown if task["name"] == "turns.analyse"]
     assert analyses and all(REDACTED in task["kwargs"] for task in analyses), "the learner's text shows redacted"
 
-    with _db(stack) as conn:
+    with stack.database() as conn:
         password_hash = conn.execute("SELECT password_hash FROM users WHERE email = %s", (email,)).fetchone()[0]
     private = {"sentence": marker, "email": email, "password": password, "password hash": password_hash,
                "access token": learner.access_token, "refresh token": learner.refresh_token,

@@ -5,7 +5,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import fsrs
-import psycopg
 import pytest
 
 from tests.support.client import Learner, register
@@ -18,7 +17,7 @@ def learner(stack) -> Learner:
     """A learner whose account is old enough for the reviews these tests replay years back
     (a review may not be dated before its account was created)."""
     learner = register(stack.base_url, stack.ws_url)
-    with psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", "")) as conn:
+    with stack.database() as conn:
         conn.execute("UPDATE users SET created_at = created_at - interval '2000 days' WHERE id = %s",
                      (learner.user["id"],))
     return learner

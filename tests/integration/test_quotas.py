@@ -4,32 +4,28 @@ capped per learner; `flask users set-quota` changes one learner's limits. (The t
 budget, which needs models, is in test_models_end_to_end.py.)"""
 from __future__ import annotations
 
-import subprocess
 import threading
-import time
 import uuid
 
-import psycopg
 import pytest
 import redis
 import requests
 import websocket
 
 from tests.support.client import EventSocket, close_code, turn_result_for
-from tests.support.stack import BIN, REPO
+from tests.support.waits import eventually
 
 LETTER = "Bonjour Camille ! Samedi, je suis allé au marché avec mes amies. Et toi ?"
 
 
 def set_quota(stack, email: str, *flags: str) -> str:
-    result = subprocess.run([BIN / "flask", "--app", "api:create_app", "users", "set-quota", email, *flags],
-                            env=stack.env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = stack.flask("users", "set-quota", email, *flags)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def count(stack, sql: str, *params) -> int:
-    with psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
+    with stack.database() as conn:
         return conn.execute(sql, params).fetchone()[0]
 
 
@@ -128,10 +124,13 @@ def test_set_quota_raises_a_learners_limit(stack, learner):
 
     listing = set_quota(stack, learner.email, "--turns-per-minute", "5")
     assert any(line.split() == ["turns_per_minute", "5", "set"] for line in listing.splitlines()), listing
-    deadline = time.monotonic() + 10  # every process reads it again within QUOTA_OVERRIDE_CACHE_SECONDS (1 s)
-    while (response := learner.send(session["id"], "Deuxième message.")).status_code == 429:
-        assert time.monotonic() < deadline, "the raised quota never applied"
-        time.sleep(0.2)
+
+    def sent() -> requests.Response | None:
+        response = learner.send(session["id"], "Deuxième message.")
+        return response if response.status_code != 429 else None
+
+    # Every process reads it again within QUOTA_OVERRIDE_CACHE_SECONDS (1 s).
+    response = eventually(sent, "the raised quota applies", timeout=10, interval=0.2)
     assert response.status_code == 202
 
     reset = set_quota(stack, learner.email, "--reset", "turns_per_minute")
@@ -139,9 +138,7 @@ def test_set_quota_raises_a_learners_limit(stack, learner):
 
 
 def test_set_quota_for_an_unknown_account_fails(stack):
-    result = subprocess.run([BIN / "flask", "--app", "api:create_app", "users", "set-quota",
-                             "nobody-here@example.com", "--turns-per-day", "5"],
-                            env=stack.env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = stack.flask("users", "set-quota", "nobody-here@example.com", "--turns-per-day", "5")
     assert result.returncode != 0 and "nobody-here@example.com" in result.stderr
 
 
@@ -155,10 +152,9 @@ def test_a_socket_past_the_learners_cap_is_closed_with_4429(stack, learner):
     assert close_code(url) == 4429
 
     held.pop().close()
-    deadline = time.monotonic() + 10  # the server frees the slot once it has seen the close
-    while (code := _opens_or_close_code(url)) == 4429:
-        assert time.monotonic() < deadline, "the closed socket's slot was never freed"
-        time.sleep(0.2)
+    # The server frees the slot once it has seen the close.
+    code = eventually(lambda: (code := _opens_or_close_code(url)) != 4429 and code,
+                      "the closed socket's slot is freed", timeout=10, interval=0.2)
     assert code == "open"
     held[0].close()
 
@@ -183,10 +179,9 @@ def test_a_long_poll_past_the_learners_cap_is_429(stack, learner):
         learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 6})))
     waiting.start()
     slots = redis.Redis.from_url(stack.env["REDIS_URL"])
-    deadline = time.monotonic() + 30  # generous: a busy machine may take seconds to start it
-    while not slots.zcard(f"parlons:quota:long_polls:{learner.user['id']}"):
-        assert time.monotonic() < deadline, "the first long-poll never took its slot"
-        time.sleep(0.05)
+    # Generous: a busy machine may take seconds to start it.
+    eventually(lambda: slots.zcard(f"parlons:quota:long_polls:{learner.user['id']}"),
+               "the first long-poll takes its slot", timeout=30, interval=0.05)
 
     second = learner.get(f"/api/v1/turns/{turn_id}", params={"wait": 0.5})
     assert second.status_code == 429, second.text
@@ -202,7 +197,7 @@ def test_a_long_poll_past_the_learners_cap_is_429(stack, learner):
 def _pending_turn(stack, learner, session_id: str) -> str:
     """A turn that stays pending (no outbox entry: no worker takes it), due in an hour."""
     turn_id = str(uuid.uuid4())
-    with psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
+    with stack.database() as conn:
         conn.execute("""
             INSERT INTO turns (id, session_id, user_id, status, suggested_word_ids, word_feedback, xp_awarded,
                                degraded, created_at, deadline_at)

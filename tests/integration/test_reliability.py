@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import time
 
-import psycopg
 import pytest
 import requests
 
 from tests.support.client import turn_result_for
-
-
-def _db(stack):
-    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+from tests.support.signals import outbox_left, published
+from tests.support.waits import eventually
 
 
 def test_worker_killed_mid_reply_the_turn_still_completes_once(stack, learner):
@@ -32,12 +29,16 @@ def test_worker_killed_mid_reply_the_turn_still_completes_once(stack, learner):
     assert result["status"] == "complete"
     attempts = {e["data"]["attempt"] for e in socket.seen if e["type"] == "reply_delta"}
     assert len(attempts) == 2, "the reply was started again by another delivery"
-    with _db(stack) as conn:
+    with stack.database() as conn:
         messages = conn.execute("SELECT role, count(*) FROM messages WHERE turn_id = %s GROUP BY role",
                                 (turn["id"],)).fetchall()
     assert dict(messages) == {"user": 1, "assistant": 1}
-    time.sleep(3)  # a late duplicate delivery would finish by now
-    assert not [e for e in _drain(socket) if e["type"] == "turn_result"], "turn_result is published once"
+    # Done, as the system says it: no outbox work left about the turn (its stages, its
+    # finish, its reviews), so nothing will send it again.
+    eventually(lambda: outbox_left(stack, [turn["id"]]) == 0, "the turn's outbox entries gone")
+    results = [e for e in published(stack, learner.user["id"], "turn_result") if e["data"]["turn"]["id"] == turn["id"]]
+    assert len(results) == 1, "turn_result is published once"
+    assert not [e for e in socket.drain() if e["type"] == "turn_result"], "turn_result is delivered once"
     socket.close()
 
 
@@ -54,7 +55,10 @@ def test_redis_down_when_a_turn_is_submitted_the_turn_completes_after_it_returns
         assert response.status_code == 202, response.text
         assert acknowledged_in < 5, "a broker outage must not hang the request"
         turn = response.json()["turn"]
-        time.sleep(1)
+        with stack.database() as conn:  # the failed publish recorded: the work waits for the sweeper
+            eventually(lambda: conn.execute("SELECT last_published_at IS NULL FROM outbox WHERE kind = 'turn' "
+                                            "AND ref_id = %s", (turn["id"],)).fetchone()[0],
+                       "the turn's outbox entry unstamped", timeout=10)
         assert learner.get(f"/api/v1/turns/{turn['id']}").json()["status"] == "pending"
         # Signing in still works (the throttle lets attempts through); logging out cannot
         # record the revocation, so it says so instead of pretending.
@@ -66,11 +70,11 @@ def test_redis_down_when_a_turn_is_submitted_the_turn_completes_after_it_returns
     finally:
         stack.start_redis()
 
-    deadline = time.monotonic() + 60
-    status = "pending"
-    while status == "pending" and time.monotonic() < deadline:
+    def finished() -> str | None:
         status = learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 5}).json()["status"]
-    assert status == "complete"
+        return status if status != "pending" else None
+
+    assert eventually(finished, "the turn finished once Redis is back", timeout=60, interval=0) == "complete"
     stack.wait_ready()
 
 
@@ -90,15 +94,6 @@ def test_after_a_database_restart_the_next_requests_and_turns_succeed(stack, lea
     assert learner.get(f"/api/v1/turns/{turn['id']}", params={"wait": 20}).json()["status"] == "complete"
 
 
-def _drain(socket, wait: float = 0.5):
-    events = []
-    try:
-        while True:
-            events.append(socket.next_event(timeout=wait))
-    except Exception:
-        return events
-
-
 def test_without_an_nlp_worker_language_check_is_a_prompt_503(stack, learner):
     stack.kill_worker("nlp")
     try:
@@ -109,10 +104,14 @@ def test_without_an_nlp_worker_language_check_is_a_prompt_503(stack, learner):
         stack.start_worker("nlp")
     assert response.status_code == 503 and response.json()["error"]["code"] == "language_unavailable"
     assert waited < 10, "the wait is bounded by LANGUAGE_CHECK_TIMEOUT_SECONDS"
-    deadline = time.monotonic() + 90  # the new worker loads spaCy, then answers (the stale request has expired)
-    while (response := learner.post("/api/v1/language/check", {"text": "Je ai faim."})).status_code != 200:
-        assert time.monotonic() < deadline, response.text
-    assert response.json()["errors"][0]["suggestions"] == ["J'ai"]
+
+    def answered() -> dict | None:
+        response = learner.post("/api/v1/language/check", {"text": "Je ai faim."})
+        return response.json() if response.status_code == 200 else None
+
+    # The new worker loads spaCy, then answers (the stale request has expired).
+    checked = eventually(answered, "the new nlp worker answers the check", timeout=90, interval=0)
+    assert checked["errors"][0]["suggestions"] == ["J'ai"]
 
 
 def test_readyz_reports_each_dependency(stack):

@@ -1,7 +1,12 @@
 """Voice practice: sandbox sessions, their transcripts, and the hints that follow a pause."""
 from __future__ import annotations
 
-import time
+from tests.support.signals import tasks_finished
+from tests.support.waits import eventually
+
+
+def hints_of(learner, session_id: str) -> list[dict]:
+    return learner.get(f"/api/v1/sessions/{session_id}/hints").json()["items"]
 
 
 def test_without_an_openai_key_a_voice_session_is_503_and_nothing_is_created(learner):
@@ -16,7 +21,8 @@ def test_unknown_character_is_422_before_any_secret_is_asked_for(learner):
     assert response.status_code == 422 and response.json()["error"]["code"] == "unknown_character"
 
 
-def test_learner_speech_gets_one_hint_after_they_pause(learner):
+def test_learner_speech_gets_one_hint_after_they_pause(stack, learner):
+    checks_before = tasks_finished(stack, "hints.after_speech")
     session = learner.new_session(mode="sandbox", level="A2")
     socket = learner.socket(f"/api/v1/sessions/{session['id']}/ws")
     socket.next_event()
@@ -30,8 +36,10 @@ def test_learner_speech_gets_one_hint_after_they_pause(learner):
 
     hint = socket.until(lambda e: e["type"] == "hint", timeout=10)[-1]
     assert 2 <= len(hint["data"]["hints"]) <= 3
-    time.sleep(1.5)  # past the debounce of the first segment too
-    stored = learner.get(f"/api/v1/sessions/{session['id']}/hints").json()["items"]
+    # Each of the learner's segments is checked for a hint after the pause: both checks done.
+    eventually(lambda: tasks_finished(stack, "hints.after_speech") >= checks_before + 2,
+               "both segments' hint checks finished", timeout=15)
+    stored = hints_of(learner, session["id"])
     assert [(h["source"], h["id"]) for h in stored] == [("transcript", hint["data"]["hint_id"])], \
         "speech in quick succession gets one hint, after the last segment"
     assert any(s.startswith(("J'habite", "Je vais", "C'est près")) for s in stored[0]["hints"]), \
@@ -41,9 +49,17 @@ def test_learner_speech_gets_one_hint_after_they_pause(learner):
 
 def test_the_characters_speech_alone_asks_for_no_hint(learner):
     session = learner.new_session(mode="sandbox")
-    learner.post(f"/api/v1/sessions/{session['id']}/transcripts", {"role": "assistant", "text": "Bonjour !"})
-    time.sleep(1.5)
-    assert learner.get(f"/api/v1/sessions/{session['id']}/hints").json()["items"] == []
+    assert learner.post(f"/api/v1/sessions/{session['id']}/transcripts",
+                        {"role": "assistant", "text": "Bonjour !"}).status_code == 202
+    # The learner speaks in another voice session after it: their hint is checked for
+    # after the same pause, so once it is there, a check the character's speech might
+    # have started would have answered too.
+    other = learner.new_session(mode="sandbox")
+    assert learner.post(f"/api/v1/sessions/{other['id']}/transcripts",
+                        {"role": "user", "text": "Bonjour ! Je m'appelle Léa."}).status_code == 202
+    eventually(lambda: [h for h in hints_of(learner, other["id"]) if h["status"] == "ready"],
+               "the learner's hint in the other session", timeout=15)
+    assert hints_of(learner, session["id"]) == []
 
 
 def test_transcripts_are_for_voice_sessions_of_ones_own(learner, other_learner):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from domain import outbox, turns
 from domain.errors import NotFound
 from domain.models import Message, OutboxEntry, Turn, utcnow
-from tests.integration.conftest import new_conversation
+from tests.support.in_process import new_conversation
 
 
 @pytest.fixture

@@ -8,25 +8,20 @@ of node B dies at once, mid-reply, every turn it acknowledged completes, once, o
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import TypeVar
 
 import psycopg
 import pytest
-import redis
-import requests
-from prometheus_client.parser import text_string_to_metric_families
+import websocket
 
-from domain.events import stream_key
-from tests.integration.conftest import running_stack
 from tests.support.client import EventSocket, Learner, register, turn_result_for
-from tests.support.stack import Stack
+from tests.support.signals import published, tasks_finished
+from tests.support.stack import Stack, running_stack
+from tests.support.waits import eventually
 
-T = TypeVar("T")
 SENTENCE = "Je suis allé au marché hier avec mes amie."
 LETTER = ("Bonjour Camille ! Samedi, je suis allé au marché avec mes amie. "
           "Nous avons acheté des fromages. Et toi, qu'est-ce que tu fais le week-end ?")
@@ -47,41 +42,8 @@ def through(learner: Learner, node: Stack) -> Learner:
     return dataclasses.replace(learner, base_url=node.base_url, ws_url=node.ws_url)
 
 
-def tasks_run(node: Stack, *tasks: str) -> float:
-    """Runs of these tasks finished by this node's workers (each stack's /metrics adds up
-    the processes of its own metrics folder only)."""
-    text = requests.get(node.base_url + "/metrics", timeout=10).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == "parlons_tasks_total" and sample.labels.get("task") in tasks)
-
-
 # What the `default` queue carries while nothing else happens: both beats' jobs.
 BEAT_JOBS = ("maintenance.sweep", "penpal.deliver")
-
-
-def eventually(probe: Callable[[], T | None], what: str | Callable[[], str], timeout: float = 30) -> T:
-    """`probe()`'s first truthy answer, polled until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not (answer := probe()):
-        assert time.monotonic() < deadline, f"never: {what() if callable(what) else what}"
-        time.sleep(0.1)
-    return answer
-
-
-def published(node: Stack, learner: Learner, event_type: str) -> list[dict]:
-    """Every `event_type` event published to the learner (the replay stream keeps them
-    all, whichever process published them and whichever socket was open)."""
-    client = redis.Redis.from_url(node.env["REDIS_URL"])
-    try:
-        entries = client.xrange(stream_key(learner.user["id"]))
-    finally:
-        client.close()
-    envelopes = [json.loads(fields[b"e"]) for _, fields in entries]
-    return [envelope for envelope in envelopes if envelope["type"] == event_type]
-
-
-def database(node: Stack) -> psycopg.Connection:
-    return psycopg.connect(node.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
 
 
 def unfinished(db: psycopg.Connection, turn_ids: list[str]) -> list[tuple]:
@@ -98,7 +60,7 @@ def next_slow_reply(socket: EventSocket, within: float) -> str | None:
     while (left := deadline - time.monotonic()) > 0:
         try:
             event = socket.next_event(left)
-        except Exception:  # the socket's read timed out
+        except websocket.WebSocketTimeoutException:
             return None
         if event["type"] == "reply_delta" and event["data"]["index"] >= 2:
             return event["data"]["turn_id"]
@@ -109,7 +71,7 @@ def test_a_socket_on_node_a_gets_the_events_of_turns_node_b_accepted_run_by_eith
     a, b = nodes
     learner = register(a.base_url, a.ws_url)
     session = through(learner, b).new_session()
-    replies_before = {node.web_port: tasks_run(node, "turns.respond") for node in (a, b)}
+    replies_before = {node.web_port: tasks_finished(node, "turns.respond") for node in (a, b)}
 
     with learner.socket(f"/api/v1/sessions/{session['id']}/ws") as socket:
         assert socket.next_event()["type"] == "session_ready"
@@ -123,7 +85,7 @@ def test_a_socket_on_node_a_gets_the_events_of_turns_node_b_accepted_run_by_eith
             types = {event["type"] for event in events if event["data"].get("turn_id", turn_id) == turn_id}
             assert {"turn_accepted", "grammar_feedback", "moderation_feedback", "reply_delta"} <= types
             assert events[-1]["data"]["turn"]["status"] == "complete"
-            answered_by = {node.web_port: tasks_run(node, "turns.respond") - replies_before[node.web_port]
+            answered_by = {node.web_port: tasks_finished(node, "turns.respond") - replies_before[node.web_port]
                            for node in (a, b)}
             if all(answered_by.values()):
                 break
@@ -149,25 +111,21 @@ def test_with_both_nodes_beats_running_a_penpal_reply_is_delivered_once(nodes):
         # job it was running then is over. (Counting delivery jobs alone would not do:
         # the two beats send in step, and one worker may get every sweep, the other
         # every delivery.)
-        with database(a) as db:
+        with a.database() as db:
             eventually(lambda: db.execute("SELECT announced_at FROM penpal_letters WHERE id = %s",
                                           (reply["id"],)).fetchone()[0], "the reply is marked announced")
-            runs_then = {node.web_port: tasks_run(node, *BEAT_JOBS) for node in (a, b)}
-            eventually(lambda: all(tasks_run(node, *BEAT_JOBS) >= runs_then[node.web_port] + 2 for node in (a, b)),
+            runs_then = {node.web_port: tasks_finished(node, *BEAT_JOBS) for node in (a, b)}
+            eventually(lambda: all(tasks_finished(node, *BEAT_JOBS) >= runs_then[node.web_port] + 2 for node in (a, b)),
                        lambda: f"both default workers ran two more jobs (from {runs_then}: "
-                               f"{[tasks_run(node, *BEAT_JOBS) for node in (a, b)]})")
+                               f"{[tasks_finished(node, *BEAT_JOBS) for node in (a, b)]})")
             replies = db.execute("SELECT id::text, delivered_at FROM penpal_letters WHERE in_reply_to = %s",
                                  (letter["id"],)).fetchall()
         assert [row[0] for row in replies] == [reply["id"]] and replies[0][1] is not None
 
-        announced = [e for e in published(a, learner, "penpal_reply") if e["data"]["letter"]["id"] == reply["id"]]
+        announced = [e for e in published(a, learner.user["id"], "penpal_reply")
+                     if e["data"]["letter"]["id"] == reply["id"]]
         assert len(announced) == 1, "penpal_reply is published once"
-        extra = []
-        try:
-            while True:  # what the socket holds already: the published one came, and no other
-                extra.append(socket.next_event(0.2))
-        except Exception:
-            pass
+        extra = socket.drain(quiet_for=0.2)  # what the socket holds already: the published one came, and no other
         assert not [e for e in extra if e["type"] == "penpal_reply"]
 
 
@@ -177,11 +135,8 @@ def test_when_every_process_of_node_b_dies_mid_reply_its_acknowledged_turns_comp
     session = learner.new_session()
     # B's replies crawl (a chunk every second, some 8 s a reply), so B is surely mid-reply
     # when it dies; A's stay instant.
-    log = b.data_dir / "worker_llm.log"
-    ready_before = log.read_bytes().count(b" ready.")
     b.kill_worker("llm")
-    b.start_worker("llm", OFFLINE_REPLY_CHUNK_DELAY_MS="1000", REPLY_DELTA_MIN_INTERVAL_MS="0")
-    eventually(lambda: log.read_bytes().count(b" ready.") > ready_before, "B's slow llm worker is ready", 90)
+    b.start_ready_worker("llm", OFFLINE_REPLY_CHUNK_DELAY_MS="1000", REPLY_DELTA_MIN_INTERVAL_MS="0")
 
     with learner.socket(f"/api/v1/sessions/{session['id']}/ws") as socket:
         socket.next_event()
@@ -189,7 +144,7 @@ def test_when_every_process_of_node_b_dies_mid_reply_its_acknowledged_turns_comp
         # The two llm workers take turns from one queue: a few turns reach B's. A reply
         # three deltas in is one of B's (A's arrive in one or two).
         cut_turn = None
-        with database(a) as db:
+        with a.database() as db:
             while cut_turn is None and len(turn_ids) < 20:
                 for _ in range(4):
                     response = through(learner, b).send(session["id"], f"{SENTENCE} ({len(turn_ids)})")
@@ -211,7 +166,7 @@ def test_when_every_process_of_node_b_dies_mid_reply_its_acknowledged_turns_comp
 
     # Done, as the system says it: no turn pending and none with outbox work left (its
     # stages, its finish, its reviews). Then each turn was finished exactly once.
-    with database(a) as db:
+    with a.database() as db:
         eventually(lambda: not db.execute("SELECT count(*) FROM outbox WHERE ref_id = ANY(%s::uuid[])",
                                           (turn_ids,)).fetchone()[0],
                    lambda: f"every turn finished; still pending: {unfinished(db, turn_ids)}", timeout=60)
@@ -225,11 +180,11 @@ def test_when_every_process_of_node_b_dies_mid_reply_its_acknowledged_turns_comp
 
     # Every turn is announced once: one B finished in its last moments, between the
     # commit and the publish, by the sweeper after its grace.
-    with database(a) as db:
+    with a.database() as db:
         eventually(lambda: not db.execute("SELECT count(*) FROM turns WHERE id = ANY(%s::uuid[]) "
                                           "AND announced_at IS NULL", (turn_ids,)).fetchone()[0],
                    "every turn announced", timeout=120)
-    announced = Counter(e["data"]["turn"]["id"] for e in published(a, learner, "turn_result"))
+    announced = Counter(e["data"]["turn"]["id"] for e in published(a, learner.user["id"], "turn_result"))
     assert announced == {turn_id: 1 for turn_id in turn_ids}, "turn_result is published once per turn"
     finished_on_a = {turn_id for turn_id, completed_at in finished.items() if completed_at > killed_at}
     assert cut_turn in finished_on_a, f"{cut_turn} finished at {finished[cut_turn]}, B killed at {killed_at}"

@@ -1,9 +1,8 @@
 """Word feedback in a turn, and the reviews it becomes, on the real stack."""
 from __future__ import annotations
 
-import time
-
 from tests.support.client import Learner, register
+from tests.support.waits import eventually
 
 
 def word_id(learner: Learner, lemma: str) -> int:
@@ -21,12 +20,11 @@ def finished_turn(learner: Learner, session_id: str, content: str, **fields) -> 
 
 def reviews_of(learner: Learner, word: int, count: int, timeout: float = 15) -> list[dict]:
     """The word's reviews, once there are `count` of them (conversation reviews are a task away)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        reviews = learner.get(f"/api/v1/progress/{word}").json()["reviews"]
-        if len(reviews) >= count or time.monotonic() > deadline:
-            return reviews
-        time.sleep(0.2)
+    def reviews() -> list[dict] | None:
+        found = learner.get(f"/api/v1/progress/{word}").json()["reviews"]
+        return found if len(found) >= count else None
+
+    return eventually(reviews, f"{count} reviews of word {word}", timeout, interval=0.2)
 
 
 def test_suggested_words_are_reported_as_used_correctly_with_an_error_or_not_at_all(learner: Learner):

@@ -7,37 +7,18 @@ and nobody else's.
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import time
 import uuid
 
-import psycopg
 import pytest
-import redis
 import requests
 
-from domain.events import stream_key
 from tests.support.client import turn_result_for
-from tests.support.stack import BIN, REPO
-
-
-def _db(stack):
-    return psycopg.connect(stack.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
-
-
-def _eventually(probe, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support.signals import published, tasks_finished
+from tests.support.waits import eventually
 
 
 def _trigger(stack, name: str, user_id: str, when: str, then: str) -> None:
-    with _db(stack) as conn:
+    with stack.database() as conn:
         conn.execute(f"""
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -49,13 +30,8 @@ def _trigger(stack, name: str, user_id: str, when: str, then: str) -> None:
 
 
 def _drop_trigger(stack, name: str) -> None:
-    with _db(stack) as conn:
+    with stack.database() as conn:
         conn.execute(f"DROP TRIGGER IF EXISTS {name} ON turns; DROP FUNCTION IF EXISTS {name}();")
-
-
-def _flask(stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN / "flask", "--app", "api:create_app", *args], env=stack.env, cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
 
 
 def test_a_turn_whose_work_always_fails_is_given_up_after_n_attempts_and_fails_once(stack, learner):
@@ -76,7 +52,7 @@ def test_a_turn_whose_work_always_fails_is_given_up_after_n_attempts_and_fails_o
         assert result["status"] == "failed"
         assert result["error"]["code"] == "processing_failed"
 
-        with _db(stack) as conn:
+        with stack.database() as conn:
             entry_id, attempts, dead_at, reason = conn.execute(
                 "SELECT id, publish_attempts, dead_at, dead_reason FROM outbox WHERE kind = 'turn' AND ref_id = %s",
                 (turn["id"],)).fetchone()
@@ -86,26 +62,31 @@ def test_a_turn_whose_work_always_fails_is_given_up_after_n_attempts_and_fails_o
         metrics = requests.get(f"{stack.base_url}/metrics", timeout=10).text
         assert any(line.startswith('parlons_outbox_dead{kind="turn"}') and float(line.split()[-1]) >= 1
                    for line in metrics.splitlines()), "the dead entry shows in /metrics"
-        listed = _flask(stack, "outbox", "list", "--dead")
+        listed = stack.flask("outbox", "list", "--dead")
         assert listed.returncode == 0, listed.stderr
         assert turn["id"] in listed.stdout
 
-        # It stays dead: sent no more, and the turn's result is announced once.
-        time.sleep(3)  # three sweeps
-        with _db(stack) as conn:
+        # It stays dead: sent no more by the sweeps that follow, and the turn's result is
+        # announced once.
+        sweeps_then = tasks_finished(stack, "maintenance.sweep")
+        eventually(lambda: tasks_finished(stack, "maintenance.sweep") >= sweeps_then + 3, "three more sweeps",
+                   timeout=60)
+        with stack.database() as conn:
             assert conn.execute("SELECT publish_attempts FROM outbox WHERE id = %s",
                                 (entry_id,)).fetchone()[0] == 3
+        assert [e["data"]["turn"]["id"] for e in published(stack, learner.user["id"], "turn_result")] == [turn["id"]]
+        socket.drain()
         assert [e["type"] for e in socket.seen].count("turn_result") == 1
 
         # Revived after the fault is gone: sent again, and the entry of a turn that has
         # failed meanwhile has nothing left to do, so it goes.
         _drop_trigger(stack, name)
-        retried = _flask(stack, "outbox", "retry", str(entry_id))
+        retried = stack.flask("outbox", "retry", str(entry_id))
         assert retried.returncode == 0, retried.stderr
-        with _db(stack) as conn:
-            _eventually(lambda: conn.execute("SELECT count(*) FROM outbox WHERE id = %s",
-                                             (entry_id,)).fetchone()[0] == 0, "the revived entry to be done")
-        assert "no dead outbox entry" in _flask(stack, "outbox", "retry", str(entry_id)).stderr
+        with stack.database() as conn:
+            eventually(lambda: conn.execute("SELECT count(*) FROM outbox WHERE id = %s",
+                                            (entry_id,)).fetchone()[0] == 0, "the revived entry is done", timeout=60)
+        assert "no dead outbox entry" in stack.flask("outbox", "retry", str(entry_id)).stderr
         socket.close()
     finally:
         _drop_trigger(stack, name)
@@ -123,32 +104,30 @@ def test_turn_result_lost_to_a_redis_outage_after_the_commit_is_announced_again(
     try:
         session = learner.new_session()
         turn = learner.send(session["id"], "Nous avons visité le musée hier.").json()["turn"]
-        with _db(stack) as conn:
-            _eventually(lambda: conn.execute(
+        with stack.database() as conn:
+            eventually(lambda: conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'").fetchone()[0],
-                "the finish to be held in the database")
+                "the finish is held in the database", timeout=60)
             stack.stop_redis()
             try:
-                _eventually(lambda: conn.execute("SELECT status FROM turns WHERE id = %s",
-                                                 (turn["id"],)).fetchone()[0] == "complete",
-                            "the finish to commit while Redis is down")
+                eventually(lambda: conn.execute("SELECT status FROM turns WHERE id = %s",
+                                                (turn["id"],)).fetchone()[0] == "complete",
+                           "the finish commits while Redis is down", timeout=60)
                 # The worker's publish fails now; its announcement is not recorded.
                 assert conn.execute("SELECT announced_at FROM turns WHERE id = %s",
                                     (turn["id"],)).fetchone()[0] is None
-                _eventually(lambda: b"turn_result" in (stack.data_dir / "worker_llm.log").read_bytes()
-                            or b"ConnectionError" in (stack.data_dir / "worker_llm.log").read_bytes(),
-                            "the worker to meet the outage", timeout=30)
+                eventually(lambda: b"turn_result" in (stack.data_dir / "worker_llm.log").read_bytes()
+                           or b"ConnectionError" in (stack.data_dir / "worker_llm.log").read_bytes(),
+                           "the worker meets the outage", timeout=30)
             finally:
                 stack.start_redis()
         stack.wait_ready()
         # The sweeper announces it once the grace has passed: into the learner's stream,
         # so a client that reconnects with its last event id replays it.
-        with _db(stack) as conn:
-            _eventually(lambda: conn.execute("SELECT announced_at FROM turns WHERE id = %s",
-                                             (turn["id"],)).fetchone()[0], "the sweeper to announce it", timeout=120)
-        client = redis.Redis.from_url(stack.env["REDIS_URL"])
-        stored = [json.loads(fields[b"e"]) for _, fields in client.xrange(stream_key(learner.user["id"]))]
-        announced = [event["data"] for event in stored if event["type"] == "turn_result"]
+        with stack.database() as conn:
+            eventually(lambda: conn.execute("SELECT announced_at FROM turns WHERE id = %s",
+                                            (turn["id"],)).fetchone()[0], "the sweeper announces it", timeout=120)
+        announced = [event["data"] for event in published(stack, learner.user["id"], "turn_result")]
         assert [t["turn"]["id"] for t in announced].count(turn["id"]) == 1
         result = next(t["turn"] for t in announced if t["turn"]["id"] == turn["id"])
         assert result["status"] == "complete" and result["assistant_message"]["content"]

@@ -58,16 +58,55 @@ def register(base_url: str, ws_url: str, **fields: Any) -> Learner:
     return Learner(base_url, ws_url, email, password, body["access_token"], body["refresh_token"], body["user"])
 
 
+def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
+    """The response is `status` in the one error format (with `code` if given): its error."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+class SocketClosed(AssertionError):
+    """The server closed the socket (or the connection died) while events were awaited."""
+
+
 class EventSocket:
+    """A socket's events as JSON envelopes. Waiting for an event that does not come raises
+    websocket.WebSocketTimeoutException; a socket that closes raises SocketClosed: a test
+    can tell "nothing came" from "the socket died"."""
+
     def __init__(self, connection: websocket.WebSocket):
         self.connection = connection
         self.seen: list[dict] = []
 
     def next_event(self, timeout: float = 15) -> dict:
         self.connection.settimeout(timeout)
-        event = json.loads(self.connection.recv())
+        try:
+            raw = self.connection.recv()
+        except websocket.WebSocketConnectionClosedException as error:
+            raise SocketClosed(f"the socket closed; events seen: {self._types()}") from error
+        if not raw:  # recv() answers the server's close frame with ""
+            raise SocketClosed(f"the server closed the socket; events seen: {self._types()}")
+        event = json.loads(raw)
         self.seen.append(event)
         return event
+
+    def drain(self, quiet_for: float = 0.5) -> list[dict]:
+        """The events that come until none has come for `quiet_for` seconds, the socket
+        still open (fails with SocketClosed if it closes)."""
+        received = []
+        while True:
+            try:
+                received.append(self.next_event(quiet_for))
+            except websocket.WebSocketTimeoutException:
+                return received
+
+    def _types(self) -> list[str]:
+        return [event["type"] for event in self.seen]
 
     def until(self, predicate: Callable[[dict], bool], timeout: float = 20) -> list[dict]:
         """Events received until one matches `predicate` (included)."""

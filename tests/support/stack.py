@@ -6,16 +6,21 @@ Embedded servers unless TEST_DATABASE_URL / TEST_REDIS_URL point elsewhere.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import requests
 
 from deploy.services import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from tests.support.waits import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -148,6 +153,15 @@ class Stack:
     def _worker_name(self, family: str) -> str:
         return "-".join(part for part in (family, self.node, str(self._starts)) if part) + "@%h"
 
+    def start_ready_worker(self, family: str, **extra_env: str) -> subprocess.Popen:
+        """Start a worker and wait until it consumes (its log says it is ready)."""
+        log = self.data_dir / f"worker_{family}.log"
+        ready_before = log.read_bytes().count(b" ready.") if log.exists() else 0
+        process = self.start_worker(family, **extra_env)
+        eventually(lambda: log.read_bytes().count(b" ready.") > ready_before,
+                   f"the {family} worker is ready (see {log})", timeout=90, interval=0.2)
+        return process
+
     def start_beat(self, name: str = "beat") -> subprocess.Popen:
         return self.spawn(name, [BIN / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
                                  "--schedule", str(self.data_dir / f"{name}-schedule")])
@@ -175,26 +189,33 @@ class Stack:
         self.processes.clear()
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base_url + "/api/v1/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("the web process never became ready; see " + str(self.data_dir / "web.log"))
+        eventually(self._ready, f"the web process is ready (see {self.data_dir / 'web.log'})", timeout, interval=0.2)
+
+    def _ready(self) -> bool:
+        try:
+            return requests.get(self.base_url + "/api/v1/readyz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
 
     def wait_workers_ready(self, timeout: float = 90) -> None:
         """Until every worker consumes (the nlp worker loads spaCy first): a test's first
         turn must not wait on start-up."""
-        deadline = time.monotonic() + timeout
-        for family in WORKER_COMMANDS:
-            log = self.data_dir / f"worker_{family}.log"
-            while b" ready." not in log.read_bytes():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the {family} worker never became ready; see {log}")
-                time.sleep(0.2)
+        logs = [self.data_dir / f"worker_{family}.log" for family in WORKER_COMMANDS]
+
+        def not_ready() -> list[str]:
+            return [str(log) for log in logs if b" ready." not in log.read_bytes()]
+
+        eventually(lambda: not not_ready(), lambda: f"every worker is ready; see {not_ready()}", timeout,
+                   interval=0.2)
+
+    def database(self) -> psycopg.Connection:
+        """A plain connection (autocommit) to the stack's database, to look and to meddle."""
+        return psycopg.connect(self.env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+
+    def flask(self, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        """An operator's `flask` command against this stack (text output captured)."""
+        return subprocess.run([BIN / "flask", "--app", "api:create_app", *args], env=self.env, cwd=REPO,
+                              input=input, capture_output=True, text=True, timeout=timeout)
 
     def stop_redis(self) -> None:
         assert self.redis_server is not None, "Redis restarts need the embedded Redis"
@@ -231,3 +252,53 @@ class Stack:
             self.redis_server.stop()
         if self.postgres_server:
             self.postgres_server.stop()
+
+
+@contextmanager
+def running_stack(name: str, **options) -> Iterator[Stack]:
+    """A started Stack under .data/<name>-<pid>/, stopped (and its data removed unless
+    KEEP_TEST_DATA is set) on exit."""
+    data_dir = REPO / ".data" / f"{name}-{os.getpid()}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    running = Stack(data_dir, **options)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        if not os.environ.get("KEEP_TEST_DATA"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def fresh_database(stack: Stack, *, migrate: bool) -> str:
+    """The URL of a new, empty database on the stack's PostgreSQL server (migrated if asked)."""
+    server_url = stack.env["DATABASE_URL"]
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    admin = server_url.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    if migrate:
+        subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+                       env={**stack.env, "DATABASE_URL": url}, cwd=REPO, check=True, capture_output=True)
+    return url
+
+
+@contextmanager
+def llm_worker_stopped(stack: Stack) -> Iterator[Callable[..., None]]:
+    """No llm worker in the block until it calls the `resume(**env)` given; afterwards the
+    stack has its own llm worker again, whatever happened."""
+    resumed_with: list[dict] = []
+
+    def resume(**env: str) -> None:
+        stack.start_ready_worker("llm", **env)
+        resumed_with.append(env)
+
+    stack.stop_process("worker_llm")  # SIGTERM: a warm shutdown
+    try:
+        yield resume
+    finally:
+        if resumed_with != [{}]:  # never resumed, or resumed with other settings
+            if "worker_llm" in stack.processes:
+                stack.stop_process("worker_llm")
+            stack.start_ready_worker("llm")

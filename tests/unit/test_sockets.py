@@ -22,6 +22,7 @@ from api.realtime.hub import Subscription
 from domain import config
 from domain.revocation import TokenClaims
 from domain.events import Event, ephemeral_event
+from tests.support.waits import eventually
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -182,10 +183,8 @@ def test_hub_events_reach_the_client_and_other_sessions_events_do_not(client, se
     connection.subscription.deliver(Event(type="turn_result", id="2-0", ts="t", data={"session_id": "s-1"}))
     received = texts(client.events(lambda e: isinstance(e, TextMessage)))
     assert [e["id"] for e in received] == ["2-0"]
-    deadline = time.monotonic() + 2
-    while connection.last_sent_id != "2-0":  # noted just after the send
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    eventually(lambda: connection.last_sent_id == "2-0", "the sent event's id noted (just after the send)",
+               timeout=2, interval=0.01)
 
 
 def test_a_client_frame_gets_its_answer_from_the_same_loop(client, serve):
