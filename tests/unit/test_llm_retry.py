@@ -1,4 +1,9 @@
-"""Retries, Retry-After and hard deadlines around provider calls."""
+"""Retries, Retry-After and hard deadlines around provider calls.
+
+Times are checked with a lower bound only where the wait is the behaviour (what the
+server asked for, the deadline given), and upper bounds several times the expected
+value, set apart from what a wrong behaviour would take (a default backoff, the next
+piece of a stalled stream, the whole call)."""
 from __future__ import annotations
 
 import email.utils
@@ -57,9 +62,10 @@ def test_a_non_retryable_failure_is_not_retried():
 
 
 def test_retry_after_sets_the_wait():
-    flaky = Flaky(ProviderFailure("HTTP 429", retryable=True, retry_after=0.3))
+    # Longer than the first backoff (0.2 s to 0.4 s): a retry that ignored it would come too early.
+    flaky = Flaky(ProviderFailure("HTTP 429", retryable=True, retry_after=0.6))
     call_with_retries(flaky, deadline=time.monotonic() + 10, max_retries=2)
-    assert 0.3 <= flaky.calls[1] - flaky.calls[0] < 0.5
+    assert 0.6 <= flaky.calls[1] - flaky.calls[0] < 2.4
 
 
 def test_no_wait_that_would_pass_the_deadline():
@@ -67,7 +73,7 @@ def test_no_wait_that_would_pass_the_deadline():
     started = time.monotonic()
     with pytest.raises(ProviderFailure, match="HTTP 429"):
         call_with_retries(flaky, deadline=started + 1, max_retries=2)
-    assert len(flaky.calls) == 1 and time.monotonic() - started < 0.1
+    assert len(flaky.calls) == 1 and time.monotonic() - started < 0.5, "gave up at once, not at the deadline"
 
 
 def test_iterate_until_passes_pieces_and_errors_through():
@@ -81,25 +87,31 @@ def test_iterate_until_passes_pieces_and_errors_through():
         list(iterate_until(time.monotonic() + 5, broken()))
 
 
+# Pieces at 0, 0.2 and 0.4 s, then a stall until the next at 1.4 s; the deadline is at
+# 0.5 s, and the cut must come before 1.2 s (generous, and still before that next piece).
+PACE, DEADLINE, CUT_BY = (0.2, 0.2, 1.0), 0.5, 1.2
+
+
 def test_a_trickling_source_is_cut_at_the_deadline_and_then_closed():
     closed = threading.Event()
 
     def trickle():
         try:
-            while True:
+            for pause in PACE:
                 yield "mot "
-                time.sleep(0.2)
+                time.sleep(pause)
+            yield "trop tard"
         finally:
             closed.set()
 
     started = time.monotonic()
     received = []
     with pytest.raises(ProviderFailure, match="deadline passed"):
-        for piece in iterate_until(started + 0.5, trickle()):
+        for piece in iterate_until(started + DEADLINE, trickle()):
             received.append(piece)
-    assert 0.5 <= time.monotonic() - started < 0.6
+    assert DEADLINE <= time.monotonic() - started < CUT_BY, "cut at the deadline, not at the next piece"
     assert 2 <= len(received) <= 3
-    assert closed.wait(1), "the abandoned source is closed by its own thread"
+    assert closed.wait(3), "the abandoned source is closed by its own thread"
 
 
 def test_run_until_returns_the_result_or_gives_up_at_the_deadline():
@@ -107,7 +119,7 @@ def test_run_until_returns_the_result_or_gives_up_at_the_deadline():
     started = time.monotonic()
     with pytest.raises(ProviderFailure, match="deadline passed"):
         run_until(started + 0.2, lambda: time.sleep(2))
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0, "given up at the deadline, not at the call's end"
 
 
 def test_under_gevent_a_trickling_source_is_interrupted_at_the_deadline():
@@ -119,19 +131,20 @@ def test_under_gevent_a_trickling_source_is_interrupted_at_the_deadline():
 
     def trickle():
         try:
-            while True:
+            for pause in PACE:
                 yield "mot "
-                gevent.sleep(0.2)
+                gevent.sleep(pause)
+            yield "trop tard"
         finally:
             closed.append(True)
 
     started = time.monotonic()
     received = []
     with pytest.raises(ProviderFailure, match="deadline passed"):
-        for piece in _iterate_within(started + 0.5, trickle()):
+        for piece in _iterate_within(started + DEADLINE, trickle()):
             received.append(piece)
             time.sleep(0.05)  # the caller's own time with a piece counts towards the deadline too
-    assert 0.5 <= time.monotonic() - started < 0.6
+    assert DEADLINE <= time.monotonic() - started < CUT_BY, "cut at the deadline, not at the next piece"
     assert 2 <= len(received) <= 3 and closed == [True]
 
 
@@ -143,5 +156,5 @@ def test_under_gevent_run_until_interrupts_the_call_at_the_deadline():
     started = time.monotonic()
     with pytest.raises(ProviderFailure, match="deadline passed"), _timeout(started + 0.2):
         gevent.sleep(2)
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0, "interrupted at the deadline, not at the call's end"
     assert list(_iterate_within(time.monotonic() + 5, iter(["a", "b"]))) == ["a", "b"]
