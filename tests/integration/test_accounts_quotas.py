@@ -1,7 +1,7 @@
 """Per-learner quotas on the real stack: past a quota a request is a 429 in the error
 format with Retry-After, and nothing is stored or enqueued; sockets and long-polls are
 capped per learner; `flask users set-quota` changes one learner's limits. (The token
-budget, which needs models, is in test_models_end_to_end.py.)"""
+budget, which needs models, is in test_llm_end_to_end.py.)"""
 from __future__ import annotations
 
 import threading
