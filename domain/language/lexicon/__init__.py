@@ -116,6 +116,26 @@ def elided_heads(words_: frozenset[str]) -> frozenset[str]:
     return frozenset(w.rstrip("'") for w in spelled)
 
 
+@functools.cache
+def contractions() -> dict[tuple[str, str], str]:
+    """(preposition, article) -> contraction: ("à", "le") -> "au"."""
+    return {(row["preposition"], row["article"]): row["contraction"] for row in table("contractions")}
+
+
+@functools.cache
+def person_swap() -> dict[str, str]:
+    """First-person word -> second-person word and back ("mes" <-> "tes", "moi" <-> "toi")."""
+    swap: dict[str, str] = {}
+    owned = {(d.owner, d.gender, d.number): word for word, d in determiners().items() if d.owner}
+    for (owner, gender, number), word in owned.items():
+        if owner[0] == "1":
+            other = owned[("2" + owner[1], gender, number)]
+            swap[word], swap[other] = other, word
+    stressed = column("subject_pronouns", "pronoun", "stressed")
+    swap[stressed["je"]], swap[stressed["tu"]] = stressed["tu"], stressed["je"]
+    return swap
+
+
 def is_word(word: str) -> bool:
     """True when the French word list knows `word` (lower case expected)."""
     return word.replace("œ", "oe").replace("æ", "ae") in dictionary()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 
 _ELISIONS = lexicon.column("elisions", "word", "elided")
 _NO_ELISION_BEFORE = lexicon.words("no_elision_before")
-_CONTRACTIONS = {(row["preposition"], row["article"]): row["contraction"] for row in lexicon.table("contractions")}
+_CONTRACTIONS = lexicon.contractions()
 
 _NUMBER_ONE = {"un", "une"}  # "le un" (the number), but "d'un", "qu'une"
 
