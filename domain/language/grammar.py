@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Iterable
 
 from domain.language import lexicon
 from domain.language.inflection.adjectives import adjective_forms, as_adjective  # noqa: F401 (public)
-from domain.language.inflection.nouns import NounInfo, _noun_forms, noun_info, pluralize  # noqa: F401 (public)
+from domain.language.inflection.nouns import NounInfo, noun_forms, noun_info, pluralize  # noqa: F401 (public)
 from domain.language.inflection.verbs import (  # noqa: F401 (public)
-    _verb_form_index, agreement_fix, paradigm, past_participle, verb_readings)
+    verb_form_index, agreement_fix, paradigm, past_participle, verb_readings)
 from domain.language.lexicon import dictionary
 from domain.language.result import GrammarError, GrammarResult  # noqa: F401 (public)
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
@@ -80,8 +80,8 @@ def warm_up() -> None:
     """Load the spaCy model, the word list and the lexicon tables now."""
     _nlp()("Bonjour, je vais bien.")
     dictionary()
-    _noun_forms()
-    _verb_form_index()
+    noun_forms()
+    verb_form_index()
 
 
 # Earlier rules win when two errors overlap: the specific before the general.

@@ -14,7 +14,7 @@ _H_MUET_PREFIXES = tuple(row["prefix"] for row in lexicon.table("h_muet"))
 VOWELS = set("aeiouyàâäéèêëîïôöûüùœæ")
 
 
-def _starts_with_vowel_sound(word: str) -> bool:
+def starts_with_vowel_sound(word: str) -> bool:
     low = word.lower()
     if not low:
         return False
@@ -23,21 +23,21 @@ def _starts_with_vowel_sound(word: str) -> bool:
     return low[0] in VOWELS and low[0] != "y"
 
 
-def _match_case(model: str, replacement: str) -> str:
+def match_case(model: str, replacement: str) -> str:
     """Give `replacement` the capital initial of `model`."""
     if model[:1].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement
 
 
-def _lower(token: Token) -> str:
+def lower(token: Token) -> str:
     return token.text.lower()
 
 
-def _next(token: Token, offset: int = 1) -> Token | None:
+def next_token(token: Token, offset: int = 1) -> Token | None:
     i = token.i + offset
     return token.doc[i] if 0 <= i < len(token.doc) else None
 
 
-def _prev(token: Token, offset: int = 1) -> Token | None:
-    return _next(token, -offset)
+def previous_token(token: Token, offset: int = 1) -> Token | None:
+    return next_token(token, -offset)

@@ -21,7 +21,7 @@ EXCLUSIVE_LISTS = [
 KEYS = {"nouns": "noun", "irregular_plurals": "singular", "noun_endings": "ending", "determiners": "determiner",
         "adjectives": "adjective", "adjective_endings": "masculine", "verbs": "infinitive", "verb_families": "verb",
         "subject_pronouns": "pronoun", "object_pronouns": "pronoun", "elisions": "word",
-        "h_muet": "prefix"}
+        "h_muet": "prefix", "feminine_nouns": "feminine"}
 
 
 def duplicates(values) -> list[str]:

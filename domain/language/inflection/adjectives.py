@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection import _CACHE_SIZE
+from domain.language.inflection import CACHE_SIZE
 from domain.language.lexicon import is_word
-from domain.language.tokens import _lower
+from domain.language.tokens import lower
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Token
@@ -24,7 +24,7 @@ _POSTNOMINAL_ADJECTIVES = lexicon.words("postnominal_adjective")
 CELLS = ("ms", "fs", "mp", "fp")
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def adjective_forms(base: str) -> dict[str, tuple[str, ...]] | None:
     """The four cells of an adjective (each a tuple of accepted spellings, best first)."""
     if base in _INVARIABLE_ADJECTIVES:
@@ -76,7 +76,7 @@ def _adjective_bases(word: str, lemma: str) -> Iterator[str]:
 
 def as_adjective(token: Token) -> Adjective | None:
     """Read the token as an inflected adjective, if spaCy's lemma supports that reading."""
-    word = _lower(token)
+    word = lower(token)
     if not word.isalpha():
         return None
     for base in _adjective_bases(word, token.lemma_.lower()):
@@ -89,7 +89,7 @@ def as_adjective(token: Token) -> Adjective | None:
 
 
 @functools.cache
-def _prenominal_forms() -> dict[str, str]:
+def prenominal_forms() -> dict[str, str]:
     forms: dict[str, str] = {}
     for base in _PRENOMINAL_ADJECTIVES:
         for spellings in (adjective_forms(base) or {}).values():
@@ -99,7 +99,7 @@ def _prenominal_forms() -> dict[str, str]:
 
 
 @functools.cache
-def _postnominal_forms() -> dict[str, str]:
+def postnominal_forms() -> dict[str, str]:
     forms: dict[str, str] = {}
     for base in _POSTNOMINAL_ADJECTIVES:
         for spellings in (adjective_forms(base) or {}).values():

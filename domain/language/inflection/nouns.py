@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
 from domain.language.lexicon import is_word
-from domain.language.tokens import _lower
+from domain.language.tokens import lower
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Token
@@ -19,10 +19,10 @@ _FEMININE_ENDINGS = lexicon.noun_endings("f")
 _MASCULINE_ENDINGS = lexicon.noun_endings("m")
 _ENDING_EXCEPTIONS = lexicon.words("ending_exception")
 _INVARIABLE_NOUNS = lexicon.words("invariable_noun")
-_DETERMINERS = lexicon.determiners()
-_OTHER_GENDER = lexicon.other_gender()
-_PLURAL_DETERMINER = lexicon.column("determiners", "determiner", "plural")
-_NUMBER_WORDS = lexicon.words("number_word")
+DETERMINERS = lexicon.determiners()
+OTHER_GENDER = lexicon.other_gender()
+PLURAL_DETERMINER = lexicon.column("determiners", "determiner", "plural")
+NUMBER_WORDS = lexicon.words("number_word")
 
 
 def pluralize(noun: str) -> str:
@@ -46,7 +46,7 @@ class NounInfo:
 
 
 @functools.cache
-def _noun_forms() -> dict[str, NounInfo]:
+def noun_forms() -> dict[str, NounInfo]:
     """Every singular and plural form of the lexicon's nouns (a plural-only noun is plural)."""
     forms: dict[str, NounInfo] = {}
     nouns = lexicon.nouns()
@@ -71,8 +71,8 @@ def _stem_variants(word: str) -> Iterator[str]:
 
 def noun_info(token: Token) -> NounInfo | None:
     """Gender and number of a noun, from the lexicon or from reliable endings."""
-    low = _lower(token)
-    forms = _noun_forms()
+    low = lower(token)
+    forms = noun_forms()
     for variant in _stem_variants(low):
         if variant in forms:
             return forms[variant]
@@ -83,7 +83,7 @@ def noun_info(token: Token) -> NounInfo | None:
 
 
 def _singular_of_unknown_noun(token: Token) -> tuple[str, str | None]:
-    low = _lower(token)
+    low = lower(token)
     if low in _INVARIABLE_NOUNS:
         return low, None
     if not low.endswith(("s", "x", "z")):
@@ -104,6 +104,6 @@ def _gender_from_ending(singular: str) -> str | None:
     return None
 
 
-def _is_plural_number(word: str) -> bool:
+def is_plural_number(word: str) -> bool:
     parts = word.lower().split("-")
-    return all(p in _NUMBER_WORDS for p in parts) and parts != ["et"]
+    return all(p in NUMBER_WORDS for p in parts) and parts != ["et"]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection import _CACHE_SIZE
+from domain.language.inflection import CACHE_SIZE
 from domain.language.lexicon import is_word
-from domain.language.tokens import _lower, _match_case
+from domain.language.tokens import lower, match_case
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Token
@@ -126,7 +126,7 @@ def _vendre_paradigm(infinitive: str) -> Paradigm:
 
 
 @functools.cache
-def _irregular_lemmas() -> dict[str, Paradigm]:
+def irregular_lemmas() -> dict[str, Paradigm]:
     """Paradigms of every irregular verb and of the verbs of their families."""
     paradigms = {inf: _irregular_paradigm(inf) for inf in _IRREGULAR_PRESENT}
     for base, (old, news) in _VERB_FAMILIES.items():
@@ -154,9 +154,9 @@ def past_participle(infinitive: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def paradigm(infinitive: str) -> Paradigm | None:
-    irregular = _irregular_lemmas()
+    irregular = irregular_lemmas()
     if infinitive in irregular:
         return irregular[infinitive]
     if infinitive in _FINIR_VERBS:
@@ -169,10 +169,10 @@ def paradigm(infinitive: str) -> Paradigm | None:
 
 
 @functools.cache
-def _verb_form_index() -> dict[str, list[tuple[str, str, int]]]:
+def verb_form_index() -> dict[str, list[tuple[str, str, int]]]:
     """Conjugated form -> (infinitive, tense, person index) for the irregular verbs."""
     index: dict[str, list[tuple[str, str, int]]] = {}
-    for infinitive, tenses in _irregular_lemmas().items():
+    for infinitive, tenses in irregular_lemmas().items():
         for tense, forms in tenses.items():
             for person, form in enumerate(forms):
                 if form != "-":
@@ -238,10 +238,10 @@ class VerbReading:
         return None if form == "-" else form
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def verb_readings(word: str) -> tuple[VerbReading, ...]:
     """Every (infinitive, tense, person) whose conjugated form is `word`."""
-    readings = [VerbReading(*r) for r in _verb_form_index().get(word, ())]
+    readings = [VerbReading(*r) for r in verb_form_index().get(word, ())]
     seen = {r.infinitive for r in readings}
     for infinitive in _candidate_infinitives(word):
         if infinitive in seen:
@@ -260,7 +260,7 @@ def is_finite_verb(word: str) -> bool:
     return bool(verb_readings(word))
 
 
-def _best_reading(readings: Iterable[VerbReading], lemma: str) -> VerbReading:
+def best_reading(readings: Iterable[VerbReading], lemma: str) -> VerbReading:
     """Prefer spaCy's lemma, then the present tense, then the first (most common) verb."""
     readings = list(readings)
     return min(readings, key=lambda r: (r.infinitive != lemma, r.tense != "present"))
@@ -268,33 +268,33 @@ def _best_reading(readings: Iterable[VerbReading], lemma: str) -> VerbReading:
 
 def agreement_fix(verb: Token, person: str) -> str | None:
     """The form `verb` should take for `person`, or None when it already agrees."""
-    word = _lower(verb)
+    word = lower(verb)
     readings = verb_readings(word)
     if not readings:
         return None
     wanted = PERSONS.index(person)
     if any(r.person == wanted for r in readings):
         return None
-    fixed = _best_reading(readings, verb.lemma_.lower()).form_for(wanted)
-    return _match_case(verb.text, fixed) if fixed else None
+    fixed = best_reading(readings, verb.lemma_.lower()).form_for(wanted)
+    return match_case(verb.text, fixed) if fixed else None
 
 
-def _is_participle(token: Token) -> bool:
+def is_participle(token: Token) -> bool:
     participle = past_participle(token.lemma_.lower())
-    return participle is not None and _lower(token) in _participle_forms(participle)
+    return participle is not None and lower(token) in participle_forms(participle)
 
 
-def _participle_forms(participle: str) -> dict[str, str]:
+def participle_forms(participle: str) -> dict[str, str]:
     plural = participle if participle.endswith("s") else participle + "s"
     return {participle: "ms", participle + "e": "fs", plural: "mp", participle + "es": "fp"}
 
 
 _ETRE = paradigm("être")
-_ETRE_PRESENT = _ETRE["present"]
-_ETRE_FORMS = frozenset(_ETRE["present"] + _ETRE["imperfect"] + _ETRE["future"] + _ETRE["conditional"])
+ETRE_PRESENT = _ETRE["present"]
+ETRE_FORMS = frozenset(_ETRE["present"] + _ETRE["imperfect"] + _ETRE["future"] + _ETRE["conditional"])
 # "avoir" -> "être" in the same tense and person (the auxiliary a verb of motion takes).
-_AVOIR_TO_ETRE = {avoir: etre for tense in ("present", "imperfect")
-                  for avoir, etre in zip(paradigm("avoir")[tense], _ETRE[tense])}
+AVOIR_TO_ETRE = {avoir: etre for tense in ("present", "imperfect")
+                 for avoir, etre in zip(paradigm("avoir")[tense], _ETRE[tense])}
 # Present forms of the verbs followed by an infinitive ("je vais manger").
-_MODAL_FORMS = frozenset(form for verb in ("aller", "pouvoir", "vouloir", "devoir", "savoir")
-                         for form in paradigm(verb)["present"])
+MODAL_FORMS = frozenset(form for verb in ("aller", "pouvoir", "vouloir", "devoir", "savoir")
+                        for form in paradigm(verb)["present"])

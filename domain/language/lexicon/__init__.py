@@ -63,6 +63,12 @@ def noun_endings(gender: str) -> tuple[str, ...]:
     return tuple(row["ending"] for row in table("noun_endings") if row["gender"] == gender)
 
 
+@functools.cache
+def feminine_noun_endings() -> tuple[tuple[str, str], ...]:
+    """(feminine ending, masculine ending) of nouns for people, in file order."""
+    return tuple((row["feminine"], row["masculine"]) for row in table("feminine_nouns"))
+
+
 # --- determiners -------------------------------------------------------------------------
 
 @dataclass(frozen=True)

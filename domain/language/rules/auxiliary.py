@@ -6,14 +6,14 @@ import functools
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.nouns import _noun_forms
+from domain.language.inflection.nouns import noun_forms
 from domain.language.inflection.verbs import (
-    PERSONS, SUBJECT_PERSON, _AVOIR_TO_ETRE, _ETRE_PRESENT, _MODAL_FORMS, _irregular_lemmas, _participle_forms,
+    PERSONS, SUBJECT_PERSON, AVOIR_TO_ETRE, ETRE_PRESENT, MODAL_FORMS, irregular_lemmas, participle_forms,
     paradigm, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import _NEGATION_AND_CLITICS, _error
-from domain.language.tokens import _lower, _match_case, _next, _prev, _starts_with_vowel_sound
+from domain.language.rules.common import NEGATION_AND_CLITICS, grammar_error
+from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -24,31 +24,31 @@ _ETRE_VERBS = lexicon.words("etre_verb")
 _ADVERBS_IN_COMPOUND_TENSES = lexicon.words("compound_tense_adverb")
 
 
-def _is_avoir_auxiliary(token: Token) -> bool:
+def is_avoir_auxiliary(token: Token) -> bool:
     """A form of "avoir" after its subject (so not "a" written for "à")."""
-    if _lower(token) not in _AVOIR_TO_ETRE:
+    if lower(token) not in AVOIR_TO_ETRE:
         return False
-    before = _prev(token)
+    before = previous_token(token)
     if before is None:
         return False
-    word = _lower(before)
+    word = lower(before)
     if word == "y":
         return False  # "il y a"
-    return word in SUBJECT_PERSON or word in _NEGATION_AND_CLITICS or (
-        before.pos_ in ("NOUN", "PROPN") and _lower(token) in ("a", "ont", "avait"))
+    return word in SUBJECT_PERSON or word in NEGATION_AND_CLITICS or (
+        before.pos_ in ("NOUN", "PROPN") and lower(token) in ("a", "ont", "avait"))
 
 
 def _participle_after(token: Token) -> Token | None:
-    current = _next(token)
-    while current is not None and _lower(current) in _ADVERBS_IN_COMPOUND_TENSES:
-        current = _next(current)
+    current = next_token(token)
+    while current is not None and lower(current) in _ADVERBS_IN_COMPOUND_TENSES:
+        current = next_token(current)
     return current
 
 
 def rule_auxiliary(doc: Doc) -> Iterator[GrammarError]:
     """ "Nous avons arrivés" -> "sommes"; "Je m'ai couché" -> "me suis"."""
     for token in doc:
-        if not _is_avoir_auxiliary(token):
+        if not is_avoir_auxiliary(token):
             continue
         reflexive = _reflexive_with_avoir(token)
         if reflexive:
@@ -57,54 +57,54 @@ def rule_auxiliary(doc: Doc) -> Iterator[GrammarError]:
         participle = _participle_after(token)
         if participle is None or participle.lemma_.lower() not in _ETRE_VERBS:
             continue
-        if _lower(participle) not in _participle_forms(past_participle(participle.lemma_.lower())):
+        if lower(participle) not in participle_forms(past_participle(participle.lemma_.lower())):
             continue
         yield _auxiliary_error(token)
 
 
 def _reflexive_with_avoir(aux: Token) -> GrammarError | None:
     """ "je m'ai couché" -> "me suis", "ils s'ont mariés" -> "se sont"."""
-    pronoun = _prev(aux)
-    word = _lower(pronoun)
-    first_person = word in ("m'", "me") and _lower(aux) == "ai"
+    pronoun = previous_token(aux)
+    word = lower(pronoun)
+    first_person = word in ("m'", "me") and lower(aux) == "ai"
     if not first_person and word not in ("s'", "se"):
         return None
-    subject = _prev(pronoun)
-    person = SUBJECT_PERSON.get(_lower(subject)) if subject is not None else None
-    etre = _ETRE_PRESENT[PERSONS.index(person)] if person else _AVOIR_TO_ETRE[_lower(aux)]
-    reflexive = word[0] + ("'" if _starts_with_vowel_sound(etre) else "e ")
-    fixed = _match_case(pronoun.text, reflexive) + etre
-    return _error(pronoun, aux, "auxiliary",
-                  "reflexive_takes_etre", [fixed])
+    subject = previous_token(pronoun)
+    person = SUBJECT_PERSON.get(lower(subject)) if subject is not None else None
+    etre = ETRE_PRESENT[PERSONS.index(person)] if person else AVOIR_TO_ETRE[lower(aux)]
+    reflexive = word[0] + ("'" if starts_with_vowel_sound(etre) else "e ")
+    fixed = match_case(pronoun.text, reflexive) + etre
+    return grammar_error(pronoun, aux, "auxiliary",
+                         "reflexive_takes_etre", [fixed])
 
 
 def _auxiliary_error(aux: Token) -> GrammarError:
-    etre = _AVOIR_TO_ETRE[_lower(aux)]
-    before = _prev(aux)
-    if _lower(before) == "j'":  # "j'ai" -> "je suis"
-        fixed = _match_case(before.text, "je") + " " + etre
-        return _error(before, aux, "auxiliary", "verb_takes_etre", [fixed], fixed="je suis")
-    return _error(aux, aux, "auxiliary", "verb_takes_etre", [_match_case(aux.text, etre)], fixed=etre)
+    etre = AVOIR_TO_ETRE[lower(aux)]
+    before = previous_token(aux)
+    if lower(before) == "j'":  # "j'ai" -> "je suis"
+        fixed = match_case(before.text, "je") + " " + etre
+        return grammar_error(before, aux, "auxiliary", "verb_takes_etre", [fixed], fixed="je suis")
+    return grammar_error(aux, aux, "auxiliary", "verb_takes_etre", [match_case(aux.text, etre)], fixed=etre)
 
 
 def rule_participle_or_infinitive(doc: Doc) -> Iterator[GrammarError]:
     """ "j'ai visiter" -> "visité"; "je vais préparé" -> "préparer"."""
     for token in doc:
         target = _participle_after(token)
-        if target is None or not target.text.isalpha() or _lower(target) in _noun_forms():
+        if target is None or not target.text.isalpha() or lower(target) in noun_forms():
             continue
-        word = _lower(target)
-        if _is_avoir_auxiliary(token) and word.endswith("er") and _is_er_verb(word):
-            fixed = _match_case(target.text, word[:-2] + "é")
-            yield _error(target, target, "past_participle",
-                         "participle_after_auxiliary", [fixed],
-                         auxiliary=token.text, fixed=fixed)
-        elif _lower(token) in _MODAL_FORMS and word.endswith("é") and \
+        word = lower(target)
+        if is_avoir_auxiliary(token) and word.endswith("er") and _is_er_verb(word):
+            fixed = match_case(target.text, word[:-2] + "é")
+            yield grammar_error(target, target, "past_participle",
+                                "participle_after_auxiliary", [fixed],
+                                auxiliary=token.text, fixed=fixed)
+        elif lower(token) in MODAL_FORMS and word.endswith("é") and \
                 word != "été" and _is_er_verb(word[:-1] + "er"):
-            fixed = _match_case(target.text, word[:-1] + "er")
-            yield _error(target, target, "past_participle",
-                         "infinitive_after_verb", [fixed],
-                         verb=token.text, fixed=fixed)
+            fixed = match_case(target.text, word[:-1] + "er")
+            yield grammar_error(target, target, "past_participle",
+                                "infinitive_after_verb", [fixed],
+                                verb=token.text, fixed=fixed)
 
 
 def _is_er_verb(infinitive: str) -> bool:
@@ -116,7 +116,7 @@ def _is_er_verb(infinitive: str) -> bool:
 def _regularized_participles() -> dict[str, str]:
     """Participles a learner builds by analogy ("prendu", "metté") -> the real one."""
     wrong: dict[str, str] = {}
-    for infinitive, forms in _irregular_lemmas().items():
+    for infinitive, forms in irregular_lemmas().items():
         real = past_participle(infinitive)
         stems = {infinitive[:-2] if infinitive.endswith(("re", "ir")) else infinitive[:-3],
                  forms["present"][3][:-3], forms["present"][0].rstrip("sx")}
@@ -130,9 +130,9 @@ def _regularized_participles() -> dict[str, str]:
 
 def rule_regularized_participle(doc: Doc) -> Iterator[GrammarError]:
     for token in doc:
-        word = _lower(token)
+        word = lower(token)
         real = _regularized_participles().get(word)
         if real and not is_word(word):
-            fixed = _match_case(token.text, real)
-            yield _error(token, token, "past_participle",
-                         "irregular_participle", [fixed], fixed=fixed)
+            fixed = match_case(token.text, real)
+            yield grammar_error(token, token, "past_participle",
+                                "irregular_participle", [fixed], fixed=fixed)

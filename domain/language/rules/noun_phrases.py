@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.adjectives import _prenominal_forms
+from domain.language.inflection.adjectives import prenominal_forms
 from domain.language.lexicon import Determiner
-from domain.language.inflection.nouns import NounInfo, _DETERMINERS, _NUMBER_WORDS, _is_plural_number, noun_info
+from domain.language.inflection.nouns import NounInfo, DETERMINERS, NUMBER_WORDS, is_plural_number, noun_info
 from domain.language.inflection.verbs import SUBJECT_PERSON, is_finite_verb
-from domain.language.rules.common import _NEGATION_AND_CLITICS, _is_clause_start
-from domain.language.tokens import _lower, _next, _prev, _starts_with_vowel_sound
+from domain.language.rules.common import NEGATION_AND_CLITICS, is_clause_start
+from domain.language.tokens import lower, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -28,7 +28,7 @@ class NounPhrase:
     info: NounInfo
 
 
-def _noun_phrases(doc: Doc) -> Iterator[NounPhrase]:
+def noun_phrases(doc: Doc) -> Iterator[NounPhrase]:
     for token in doc:
         if _determiner_of(token) is None and not _is_number_determiner(token):
             continue
@@ -38,94 +38,94 @@ def _noun_phrases(doc: Doc) -> Iterator[NounPhrase]:
 
 
 def _is_number_determiner(token: Token) -> bool:
-    before = _prev(token)
-    if before is not None and _lower(before) in ("le", "du", "au"):
+    before = previous_token(token)
+    if before is not None and lower(before) in ("le", "du", "au"):
         return False  # a date or a rank: "le onze novembre"
-    return _is_plural_number(token.text)
+    return is_plural_number(token.text)
 
 
 def _is_date(phrase: NounPhrase) -> bool:
-    return _lower(phrase.noun) in _MONTHS and _is_plural_number(phrase.determiner.text)
+    return lower(phrase.noun) in _MONTHS and is_plural_number(phrase.determiner.text)
 
 
 def _determiner_of(token: Token) -> Determiner | None:
-    word = _lower(token)
-    if word not in _DETERMINERS or token.pos_ == "PRON":
+    word = lower(token)
+    if word not in DETERMINERS or token.pos_ == "PRON":
         return None
-    before = _prev(token)
+    before = previous_token(token)
     if word in ("le", "la", "les", "leur") and _is_object_pronoun(token, before):
         return None
     if word in ("un", "une") and before is not None and (
-            _lower(before) == "et" or _is_plural_number(before.text)):
+            lower(before) == "et" or is_plural_number(before.text)):
         return None  # "vingt et un ans"
-    return _DETERMINERS[word]
+    return DETERMINERS[word]
 
 
 def _is_object_pronoun(word: Token, before: Token | None) -> bool:
     """ "je le vois", "je la téléphone", "qui le montre": "le/la/les" before a verb."""
     if before is None:
         return False
-    previous = _lower(before)
-    if previous in SUBJECT_PERSON or previous in _NEGATION_AND_CLITICS:
+    previous = lower(before)
+    if previous in SUBJECT_PERSON or previous in NEGATION_AND_CLITICS:
         return True
-    following = _next(word)
-    could_be_verb = following is not None and is_finite_verb(_lower(following))
+    following = next_token(word)
+    could_be_verb = following is not None and is_finite_verb(lower(following))
     after_subject = previous in _PRONOUN_SUBJECTS or before.pos_ in ("NOUN", "PROPN")
     return could_be_verb and after_subject
 
 
 def _phrase_after(determiner: Token) -> NounPhrase | None:
     adjectives: list[Token] = []
-    current = _next(determiner)
-    while current is not None and _lower(current) in _prenominal_forms():
-        following = _next(current)
-        if following is None or _noun_candidate(following) is None:
+    current = next_token(determiner)
+    while current is not None and lower(current) in prenominal_forms():
+        following = next_token(current)
+        if following is None or noun_candidate(following) is None:
             break  # the "adjective" is the noun itself ("un petit", "le premier")
         adjectives.append(current)
         current = following
     if current is None:
         return None
-    info = _noun_candidate(current)
+    info = noun_candidate(current)
     return NounPhrase(determiner, adjectives, current, info) if info else None
 
 
-def _noun_candidate(token: Token) -> NounInfo | None:
+def noun_candidate(token: Token) -> NounInfo | None:
     if not token.text.isalpha() and "-" not in token.text:
         return None
     if token.text[:1].isupper() and token.i > 0:
         return None  # proper nouns
-    if _lower(token) in _NUMBER_WORDS:
+    if lower(token) in NUMBER_WORDS:
         return None
     return noun_info(token)
 
 
-def _phrase_number(phrase: NounPhrase) -> str | None:
-    if _is_plural_number(phrase.determiner.text):
+def phrase_number(phrase: NounPhrase) -> str | None:
+    if is_plural_number(phrase.determiner.text):
         return "p"
-    return _DETERMINERS[_lower(phrase.determiner)].number
+    return DETERMINERS[lower(phrase.determiner)].number
 
 
-def _phrase_gender(phrase: NounPhrase) -> str | None:
+def phrase_gender(phrase: NounPhrase) -> str | None:
     if phrase.info.gender:
         return phrase.info.gender
-    det = _DETERMINERS.get(_lower(phrase.determiner))
-    if det is None or (_lower(phrase.determiner) in ("mon", "ton", "son")
-                       and _starts_with_vowel_sound(phrase.noun.text)):
+    det = DETERMINERS.get(lower(phrase.determiner))
+    if det is None or (lower(phrase.determiner) in ("mon", "ton", "son")
+                       and starts_with_vowel_sound(phrase.noun.text)):
         return None
     return det.gender
 
 
-def _clause_initial_phrase_ending_at(noun: Token) -> NounPhrase | None:
+def clause_initial_phrase_ending_at(noun: Token) -> NounPhrase | None:
     """The noun phrase ending with `noun` when it opens its clause ("Mes amis ...")."""
     for size in (1, 2, 3):
-        det = _prev(noun, size)
-        if det is None or _determiner_of(det) is None or not _is_clause_start(det):
+        det = previous_token(noun, size)
+        if det is None or _determiner_of(det) is None or not is_clause_start(det):
             continue
         phrase = _phrase_after(det)
-        if phrase is not None and phrase.noun.i == noun.i and not _coordinated(noun):
+        if phrase is not None and phrase.noun.i == noun.i and not coordinated(noun):
             return phrase
     return None
 
 
-def _coordinated(noun: Token) -> bool:
+def coordinated(noun: Token) -> bool:
     return any(child.dep_ == "conj" for child in noun.children) or noun.dep_ == "conj"

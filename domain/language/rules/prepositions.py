@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Iterator
 from domain.language import lexicon
 from domain.language.inflection.verbs import paradigm
 from domain.language.result import GrammarError
-from domain.language.rules.common import _error
-from domain.language.tokens import _lower, _match_case, _next, _starts_with_vowel_sound
+from domain.language.rules.common import grammar_error
+from domain.language.tokens import lower, match_case, next_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc
@@ -32,8 +32,8 @@ _PLACE_NOUNS = lexicon.words("place_noun")
 def rule_place_preposition(doc: Doc) -> Iterator[GrammarError]:
     """ "en Berlin" -> "à Berlin", "en Portugal" -> "au Portugal", "à Autriche" -> "en"."""
     for token in doc[:-1]:
-        place = _next(token)
-        word, name = _lower(token), _lower(place)
+        place = next_token(token)
+        word, name = lower(token), lower(place)
         if not place.text[:1].isupper() or word not in ("en", "à", "au"):
             continue
         fixed = _place_preposition(name)
@@ -41,9 +41,9 @@ def rule_place_preposition(doc: Doc) -> Iterator[GrammarError]:
             continue
         if name == "québec" and word in ("à", "au"):
             continue  # the city and the province
-        yield _error(token, token, "preposition",
-                     "preposition_before_place",
-                     [_match_case(token.text, fixed)], place=place.text, fixed=fixed)
+        yield grammar_error(token, token, "preposition",
+                            "preposition_before_place",
+                            [match_case(token.text, fixed)], place=place.text, fixed=fixed)
 
 
 def _place_preposition(name: str) -> str | None:
@@ -54,7 +54,7 @@ def _place_preposition(name: str) -> str | None:
     if name in _FEMININE_COUNTRIES:
         return "en"
     if name in _MASCULINE_COUNTRIES:
-        return "en" if _starts_with_vowel_sound(name) else "au"
+        return "en" if starts_with_vowel_sound(name) else "au"
     return None
 
 
@@ -68,46 +68,46 @@ def _jouer_forms() -> frozenset[str]:
 def rule_jouer_preposition(doc: Doc) -> Iterator[GrammarError]:
     """ "jouer au piano" -> "du piano"; "jouer du football" -> "au football"."""
     for token in doc[:-2]:
-        if _lower(token) not in _jouer_forms():
+        if lower(token) not in _jouer_forms():
             continue
-        prep, thing = _next(token), _next(token, 2)
-        word, name = _lower(prep), _lower(thing)
+        prep, thing = next_token(token), next_token(token, 2)
+        word, name = lower(prep), lower(thing)
         if word == "au" and name in _INSTRUMENTS:
             fixed = "du"
         elif word == "du" and name in _SPORTS:
             fixed = "au"
         else:
             continue
-        yield _error(prep, prep, "preposition",
-                     "jouer_preposition", [fixed],
-                     fixed=fixed, thing=thing.text)
+        yield grammar_error(prep, prep, "preposition",
+                            "jouer_preposition", [fixed],
+                            fixed=fixed, thing=thing.text)
 
 
 def rule_dependre_de(doc: Doc) -> Iterator[GrammarError]:
     """ "ça dépend sur la météo" -> "dépend de"."""
     for token in doc[:-1]:
-        prep = _next(token)
-        if _lower(token) not in _DEPENDRE_FORMS or _lower(prep) != "sur":
+        prep = next_token(token)
+        if lower(token) not in _DEPENDRE_FORMS or lower(prep) != "sur":
             continue
-        article = _next(prep)
-        contracted = {"le": "du", "les": "des"}.get(_lower(article)) if article else None
+        article = next_token(prep)
+        contracted = {"le": "du", "les": "des"}.get(lower(article)) if article else None
         if contracted:
-            yield _error(prep, article, "preposition", "dependre_de", [contracted])
+            yield grammar_error(prep, article, "preposition", "dependre_de", [contracted])
         else:
-            yield _error(prep, prep, "preposition", "dependre_de", ["de"])
+            yield grammar_error(prep, prep, "preposition", "dependre_de", ["de"])
 
 
 def rule_chez_place(doc: Doc) -> Iterator[GrammarError]:
     """ "chez la boulangerie" -> "à la boulangerie" ("chez" is for people)."""
     for token in doc[:-2]:
-        article, place = _next(token), _next(token, 2)
-        if _lower(token) != "chez" or _lower(place) not in _PLACE_NOUNS:
+        article, place = next_token(token), next_token(token, 2)
+        if lower(token) != "chez" or lower(place) not in _PLACE_NOUNS:
             continue
-        word = _lower(article)
+        word = lower(article)
         if word in ("la", "l'"):
-            yield _error(token, token, "preposition", "chez_is_for_people",
-                         [_match_case(token.text, "à")])
+            yield grammar_error(token, token, "preposition", "chez_is_for_people",
+                                [match_case(token.text, "à")])
         elif word in ("le", "les"):
-            fixed = _match_case(token.text, "au" if word == "le" else "aux")
-            yield _error(token, article, "preposition", "chez_is_for_people",
-                         [fixed])
+            fixed = match_case(token.text, "au" if word == "le" else "aux")
+            yield grammar_error(token, article, "preposition", "chez_is_for_people",
+                                [fixed])

@@ -6,12 +6,12 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.nouns import _DETERMINERS, _is_plural_number
-from domain.language.inflection.verbs import SUBJECT_PERSON, _ETRE_FORMS, _is_participle, is_finite_verb, verb_readings
+from domain.language.inflection.nouns import DETERMINERS, is_plural_number
+from domain.language.inflection.verbs import SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, verb_readings
 from domain.language.lexicon import dictionary, is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import _NEGATION_AND_CLITICS, _error, _looks_like_infinitive
-from domain.language.tokens import _lower, _match_case, _next, _prev
+from domain.language.rules.common import NEGATION_AND_CLITICS, grammar_error, looks_like_infinitive
+from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -30,35 +30,35 @@ def rule_spelling(doc: Doc) -> Iterator[GrammarError]:
 
 def _accent_confusion(token: Token) -> GrammarError | None:
     """ "je vais a la piscine" -> "à"; "tu sais ou est la gare" -> "où"."""
-    word = _lower(token)
-    before, after = _prev(token), _next(token)
+    word = lower(token)
+    before, after = previous_token(token), next_token(token)
     if word == "a" and before is not None and after is not None and _a_means_a_grave(before, after):
-        return _error(token, token, "spelling", "preposition_a_accent",
-                      [_match_case(token.text, "à")])
-    if word == "ou" and after is not None and _lower(after) in _PLACE_QUESTION_WORDS and (
-            before is None or before.pos_ in ("VERB", "AUX") or is_finite_verb(_lower(before))):
-        return _error(token, token, "spelling", "ou_accent",
-                      [_match_case(token.text, "où")])
+        return grammar_error(token, token, "spelling", "preposition_a_accent",
+                             [match_case(token.text, "à")])
+    if word == "ou" and after is not None and lower(after) in _PLACE_QUESTION_WORDS and (
+            before is None or before.pos_ in ("VERB", "AUX") or is_finite_verb(lower(before))):
+        return grammar_error(token, token, "spelling", "ou_accent",
+                             [match_case(token.text, "où")])
     return None
 
 
 def _a_means_a_grave(before: Token, after: Token) -> bool:
     """ "a" right after a verb (not after its subject) is the preposition "à"."""
-    word = _lower(before)
-    if word in SUBJECT_PERSON or word in _NEGATION_AND_CLITICS or word in _ETRE_FORMS:
+    word = lower(before)
+    if word in SUBJECT_PERSON or word in NEGATION_AND_CLITICS or word in ETRE_FORMS:
         return False
     if before.pos_ not in ("VERB", "AUX") or not is_finite_verb(word) and \
-            not _looks_like_infinitive(before):
+            not looks_like_infinitive(before):
         return False
-    two_before = _prev(before)
-    if two_before is not None and _lower(two_before) in _DETERMINERS:
+    two_before = previous_token(before)
+    if two_before is not None and lower(two_before) in DETERMINERS:
         return False  # "le livre a ...": "livre" is the subject noun
-    if _is_participle(after):
+    if is_participle(after):
         return False  # "ce que je veux a changé"
-    return _lower(after) in _DETERMINERS or after.text[:1].isupper() or \
-        _is_plural_number(after.text) or \
-        _lower(after) in ("l'", "pied", "vélo", "midi", "minuit", "demain", "bientôt") or \
-        _looks_like_infinitive(after)
+    return lower(after) in DETERMINERS or after.text[:1].isupper() or \
+        is_plural_number(after.text) or \
+        lower(after) in ("l'", "pied", "vélo", "midi", "minuit", "demain", "bientôt") or \
+        looks_like_infinitive(after)
 
 
 def _misspelling(token: Token) -> GrammarError | None:
@@ -76,8 +76,8 @@ def _misspelling(token: Token) -> GrammarError | None:
         candidates = [c for c in candidates if _strip_accents(c) == _strip_accents(word)]
     if not candidates:
         return None
-    fixes = [_match_case(text, c) for c in candidates[:3]]
-    return _error(token, token, "spelling", "spelling", fixes, fixed=fixes[0])
+    fixes = [match_case(text, c) for c in candidates[:3]]
+    return grammar_error(token, token, "spelling", "spelling", fixes, fixed=fixes[0])
 
 
 def _spellable(token: Token) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import PERSONS, SUBJECT_PERSON, VerbReading, _best_reading, verb_readings
+from domain.language.inflection.verbs import PERSONS, SUBJECT_PERSON, VerbReading, best_reading, verb_readings
 from domain.language.result import GrammarError
-from domain.language.rules.common import _error, _skip_clitics
-from domain.language.tokens import _lower, _match_case, _next, _prev
+from domain.language.rules.common import grammar_error, skip_clitics
+from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -23,28 +23,28 @@ def rule_subjunctive(doc: Doc) -> Iterator[GrammarError]:
     for token in doc:
         if not _is_subjunctive_trigger(token):
             continue
-        subject = _next(token)
+        subject = next_token(token)
         person = _clause_subject_person(subject)
-        verb = _skip_clitics(subject) if person else None
+        verb = skip_clitics(subject) if person else None
         if verb is None:
             continue
         fix = _mood_fix(verb, person, "present", "subjunctive")
         if fix:
-            yield _error(verb, verb, "tense_mood",
-                         "subjunctive_after_conjunction", [fix], fixed=fix)
+            yield grammar_error(verb, verb, "tense_mood",
+                                "subjunctive_after_conjunction", [fix], fixed=fix)
 
 
 def _is_subjunctive_trigger(token: Token) -> bool:
-    if _lower(token) not in ("que", "qu'"):
+    if lower(token) not in ("que", "qu'"):
         return False
-    before = _prev(token)
-    return before is not None and _lower(before) in _SUBJUNCTIVE_TRIGGERS
+    before = previous_token(token)
+    return before is not None and lower(before) in _SUBJUNCTIVE_TRIGGERS
 
 
 def _clause_subject_person(token: Token | None) -> str | None:
     if token is None:
         return None
-    word = _lower(token)
+    word = lower(token)
     if word in SUBJECT_PERSON:
         return SUBJECT_PERSON[word]
     return _INDEFINITE_SUBJECTS.get(word)
@@ -53,32 +53,32 @@ def _clause_subject_person(token: Token | None) -> str | None:
 def _mood_fix(verb: Token, person: str, wrong_tense: str, right_tense: str) -> str | None:
     """The `right_tense` form when `verb` is in `wrong_tense` and not also in `right_tense`."""
     wanted = PERSONS.index(person)
-    readings = [r for r in verb_readings(_lower(verb)) if r.person == wanted]
+    readings = [r for r in verb_readings(lower(verb)) if r.person == wanted]
     if not readings or any(r.tense == right_tense for r in readings):
         return None
     wrong = [r for r in readings if r.tense == wrong_tense]
     if not wrong:
         return None
-    reading = _best_reading(wrong, verb.lemma_.lower())
+    reading = best_reading(wrong, verb.lemma_.lower())
     fixed = VerbReading(reading.infinitive, right_tense, wanted).form_for(wanted)
-    return _match_case(verb.text, fixed) if fixed and fixed != _lower(verb) else None
+    return match_case(verb.text, fixed) if fixed and fixed != lower(verb) else None
 
 
 def rule_si_clause(doc: Doc) -> Iterator[GrammarError]:
     """ "Si tu aurais su" -> "avais"; "si tu viendras" -> "viens"."""
     for token in doc:
-        if _lower(token) not in ("si", "s'") or _follows_whether_verb(token):
+        if lower(token) not in ("si", "s'") or _follows_whether_verb(token):
             continue
-        subject = _next(token)
+        subject = next_token(token)
         person = _clause_subject_person(subject)
-        verb = _skip_clitics(subject) if person else None
+        verb = skip_clitics(subject) if person else None
         if verb is None:
             continue
         fix = _mood_fix(verb, person, "conditional", "imperfect") or \
             _mood_fix(verb, person, "future", "present")
         if fix:
-            yield _error(verb, verb, "tense_mood",
-                         "tense_after_si", [fix], fixed=fix)
+            yield grammar_error(verb, verb, "tense_mood",
+                                "tense_after_si", [fix], fixed=fix)
 
 
 def _follows_whether_verb(si: Token) -> bool:
@@ -86,7 +86,7 @@ def _follows_whether_verb(si: Token) -> bool:
     for token in reversed(si.doc[max(0, si.i - 4): si.i]):
         if token.is_punct:
             return False
-        lemmas = {r.infinitive for r in verb_readings(_lower(token))} | {token.lemma_.lower()}
+        lemmas = {r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()}
         if lemmas & _WHETHER_VERBS:
             return True
     return False
@@ -95,7 +95,7 @@ def _follows_whether_verb(si: Token) -> bool:
 def rule_polite_conditional(doc: Doc) -> Iterator[GrammarError]:
     """ "je voudrai un café" -> "je voudrais" (the polite request is a conditional)."""
     for token in doc[1:]:
-        if _lower(token) == "voudrai" and _lower(_prev(token)) in ("je", "j'"):
-            fixed = _match_case(token.text, "voudrais")
-            yield _error(token, token, "tense_mood",
-                         "polite_conditional", [fixed], fixed=fixed)
+        if lower(token) == "voudrai" and lower(previous_token(token)) in ("je", "j'"):
+            fixed = match_case(token.text, "voudrais")
+            yield grammar_error(token, token, "tense_mood",
+                                "polite_conditional", [fixed], fixed=fixed)
