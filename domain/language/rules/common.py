@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from domain.language import lexicon
-from domain.language import messages
+from domain.language import lexicon, messages
 from domain.language.inflection.nouns import noun_forms
 from domain.language.inflection.verbs import paradigm
 from domain.language.result import GrammarError
@@ -18,6 +17,9 @@ CLAUSE_LINKS = lexicon.words("clause_link")
 OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_pronouns"))
 # A preposition that is also a pronoun ("en") says nothing about the word after it.
 PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
+NEGATION_AND_CLITICS = OBJECT_CLITICS | {"ne", "n'"}
+
+Rule = Callable[["Doc"], Iterator[GrammarError]]
 
 
 def is_clause_start(token: Token) -> bool:
@@ -38,12 +40,6 @@ def grammar_error(first: Token, last: Token, category: str, message_key: str,
 
 def span_text(first: Token, last: Token) -> str:
     return first.doc.text[first.idx: last.idx + len(last.text)]
-
-
-Rule = Callable[["Doc"], Iterator[GrammarError]]
-
-
-NEGATION_AND_CLITICS = OBJECT_CLITICS | {"ne", "n'"}
 
 
 def skip_clitics(token: Token, limit: int = 4) -> Token | None:
