@@ -20,12 +20,11 @@ import re
 from typing import TYPE_CHECKING, Iterable
 
 from domain.language import lexicon
-from domain.language.inflection.adjectives import adjective_forms, as_adjective  # noqa: F401 (public)
-from domain.language.inflection.nouns import NounInfo, noun_forms, noun_info, pluralize  # noqa: F401 (public)
-from domain.language.inflection.verbs import (  # noqa: F401 (public)
-    verb_form_index, agreement_fix, paradigm, past_participle, verb_readings)
+from domain.language.inflection.adjectives import adjective_forms, as_adjective
+from domain.language.inflection.nouns import NounInfo, noun_forms, noun_info, pluralize
+from domain.language.inflection.verbs import agreement_fix, paradigm, past_participle, verb_form_index, verb_readings
 from domain.language.lexicon import dictionary
-from domain.language.result import GrammarError, GrammarResult  # noqa: F401 (public)
+from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
 from domain.language.rules.auxiliary import rule_auxiliary, rule_participle_or_infinitive, rule_regularized_participle
 from domain.language.rules.common import Rule
@@ -43,6 +42,13 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.language import Language
     from spacy.tokens import Doc
 
+
+# What other modules use; the inflection helpers are re-exported from where they now live.
+__all__ = [
+    "CATEGORIES", "GrammarError", "GrammarResult", "NounInfo", "adjective_forms", "agreement_fix", "apply_corrections",
+    "as_adjective", "check_grammar", "noun_info", "paradigm", "parse", "past_participle", "pluralize", "verb_readings",
+    "warm_up", "without_overlaps",
+]
 
 MODEL_NAME = "fr_core_news_sm"
 
