@@ -85,3 +85,10 @@ def test_determiners_and_pronouns_are_consistent():
                                           "moi", "toi"}
     persons = lexicon.column("subject_pronouns", "pronoun", "person")
     assert set(persons.values()) == {"1s", "2s", "3s", "1p", "2p", "3p"}
+
+
+def test_an_invariable_noun_of_the_lexicon_has_its_singular_as_plural():
+    from domain.language.inflection.nouns import pluralize
+
+    listed = lexicon.words("invariable_noun") & set(lexicon.nouns())
+    assert listed and [noun for noun in listed if pluralize(noun) != noun] == []
