@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
-from domain.language import grammar
+from domain.language import grammar, lexicon
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -42,12 +42,9 @@ def readings(token: Token) -> set[str]:
     return {reading for reading in found if reading}
 
 
-_FEMININE_ENDINGS = (("euse", "eur"), ("trice", "teur"), ("ienne", "ien"), ("ère", "er"), ("e", ""))
-
-
 def _masculine(noun: str) -> list[str]:
     """Masculine forms a feminine noun may come from (a guess: only vocabulary matches count)."""
-    return [noun[: -len(ending)] + masculine for ending, masculine in _FEMININE_ENDINGS
+    return [noun[: -len(ending)] + masculine for ending, masculine in lexicon.feminine_noun_endings()
             if noun.endswith(ending) and len(noun) > len(ending) + 1]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from domain import prompt_files
 from domain.characters import LEVELS, Character, prompts_dir
+from domain.language import lexicon
 
 log = logging.getLogger(__name__)
 
@@ -44,37 +45,35 @@ _FALLBACK_PHRASES: dict[str, list[str]] = {
 
 # --- word lists (French) ----------------------------------------------------------------
 
-_SUBJECT_PRONOUNS = {"je", "j", "tu", "t", "il", "elle", "on", "nous", "vous", "ils", "elles", "ne", "n",
-                     "me", "m", "te", "se", "s"}
-# Pronouns that make an echo ("Ah, avec tes amies !") wrong in the character's mouth.
-_PERSONAL_PRONOUNS = {"je", "j", "tu", "t", "nous", "vous", "me", "m", "te"}
-_ARTICLES = {"le", "la", "les", "l", "un", "une", "des", "du", "au", "aux", "mon", "ma", "mes", "ton", "ta",
-             "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "leur", "leurs", "ce", "cet", "cette",
-             "ces"}
-_PREPOSITIONS = {"à", "a", "de", "d", "avec", "pour", "dans", "en", "sur", "sous", "chez", "par", "vers", "sans"}
-_CONJUNCTIONS = {"et", "ou", "mais", "donc", "alors", "puis", "parce", "que", "qu", "qui", "car", "si"}
-_FUNCTION_WORDS = _SUBJECT_PRONOUNS | _ARTICLES | _PREPOSITIONS | _CONJUNCTIONS | {
-    "y", "très", "trop", "aussi", "ce", "c", "ça", "cela", "il", "elle"}
+# Words as they appear before an apostrophe too ("j'aime" -> "j"), from the shared lexicon.
+_SUBJECT_PRONOUNS = lexicon.elided_heads(
+    frozenset(lexicon.column("subject_pronouns", "pronoun", "person"))
+    | frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive").values()) | {"ne"})
+# Pronouns that make an echo ("Ah, avec tes amies !") wrong in the character's mouth: the
+# first and second persons, subject or reflexive.
+_PERSONAL_PRONOUNS = lexicon.elided_heads(frozenset(
+    word for row in lexicon.table("subject_pronouns") if row["person"][0] in "12"
+    for word in (row["pronoun"], row["reflexive"]) if word))
+_ARTICLES = lexicon.elided_heads(frozenset(
+    word for word, determiner in lexicon.determiners().items() if determiner.kind != "quantifier"))
+_PREPOSITIONS = lexicon.elided_heads(lexicon.words("preposition")) | {"a"}  # "a" for "à", as learners write it
+_CONJUNCTIONS = lexicon.elided_heads(lexicon.words("clause_link"))
+_FUNCTION_WORDS = _SUBJECT_PRONOUNS | _ARTICLES | _PREPOSITIONS | _CONJUNCTIONS | lexicon.elided_heads(
+    lexicon.words("pronoun_subject")) | lexicon.words("degree_adverb") | {"y"}
 # Nouns that follow an article but say nothing about the topic.
-_EMPTY_NOUNS = {"peu", "fois", "chose", "choses", "truc", "trucs", "autre", "autres", "même", "tout", "tous",
-                "toute", "toutes", "plus", "moins", "rien", "reste", "mien", "tien", "sien", "sorte", "genre",
-                "moment", "part", "façon", "manière", "heure", "heures", "jour", "jours", "semaine", "mois", "an",
-                "ans", "année", "années", "matin", "soir"}
+_EMPTY_NOUNS = lexicon.words("empty_noun")
 # First/second person swap so an echo speaks to the learner ("mes amies" -> "tes amies").
-_PERSON_SWAP = {"mon": "ton", "ma": "ta", "mes": "tes", "moi": "toi", "ton": "mon", "ta": "ma", "tes": "mes",
-                "toi": "moi", "notre": "votre", "nos": "vos"}
-# Contracted articles become plain ones when the noun phrase stands alone ("au cinéma" -> "le cinéma").
-_STANDALONE_ARTICLE = {"au": "le", "aux": "les", "du": "le"}
+_PERSON_SWAP = lexicon.person_swap()
+# Contracted articles become plain ones when the noun phrase stands alone ("au cinéma" -> "le
+# cinéma"); "des" stays, being the plural indefinite article too.
+_STANDALONE_ARTICLE = {contraction: article for (_, article), contraction in lexicon.contractions().items()
+                       if contraction != "des"}
 
-_GREETINGS = {"bonjour", "salut", "coucou", "bonsoir", "hello", "hey", "allô", "allo"}
+_GREETINGS = lexicon.words("greeting")
 # A few frequent English words, to notice a learner who switched to English (French
 # words such as "je" or "est" in the same message mean they did not).
-_ENGLISH_MARKERS = {"i", "you", "the", "is", "are", "am", "do", "don't", "what", "how", "my", "and", "it",
-                    "this", "that", "speak", "understand", "english", "french", "know", "can", "can't", "not",
-                    "please", "mean", "say", "word", "help", "sorry"}
-_FRENCH_MARKERS = {"je", "j", "tu", "il", "elle", "nous", "vous", "ils", "elles", "le", "la", "les", "l", "un",
-                   "une", "des", "du", "et", "est", "suis", "es", "pas", "oui", "non", "merci", "bonjour", "salut",
-                   "avec", "pour", "dans", "mon", "ma", "mes", "c", "qu", "qui", "que", "très", "français"}
+_ENGLISH_MARKERS = lexicon.words("english_marker")
+_FRENCH_MARKERS = lexicon.words("french_marker")
 
 # Sentence-initial words that lose their capital when quoted mid-sentence (names keep theirs).
 _LOWERCASE_STARTERS = _FUNCTION_WORDS | {"hier", "aujourd", "demain", "maintenant", "ici", "moi", "toi"}

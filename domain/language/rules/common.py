@@ -1,0 +1,59 @@
+"""What every rule uses: clause boundaries, object pronouns, and building an error."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+from domain.language import lexicon, messages
+from domain.language.inflection.nouns import noun_forms
+from domain.language.inflection.verbs import paradigm
+from domain.language.result import GrammarError
+from domain.language.tokens import lower, next_token, previous_token
+
+if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
+    from spacy.tokens import Doc, Token
+
+
+CLAUSE_LINKS = lexicon.words("clause_link")
+OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_pronouns"))
+# A preposition that is also a pronoun ("en") says nothing about the word after it.
+PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
+NEGATION_AND_CLITICS = OBJECT_CLITICS | {"ne", "n'"}
+
+Rule = Callable[["Doc"], Iterator[GrammarError]]
+
+
+def is_clause_start(token: Token) -> bool:
+    """Nothing before `token` in its clause (start, punctuation or a linking word)."""
+    before = previous_token(token)
+    return before is None or before.is_punct or lower(before) in CLAUSE_LINKS
+
+
+def grammar_error(first: Token, last: Token, category: str, message_key: str,
+                  suggestions: Iterable[str], **message_params: str) -> GrammarError:
+    """An error from `first` to `last`; its message is `messages.MESSAGES[message_key]`
+    with the quoted words in `message_params`."""
+    unique = list(dict.fromkeys(s for s in suggestions if s))
+    return GrammarError(first.idx, last.idx + len(last.text), category,
+                        messages.render(message_key, message_params), unique,
+                        message_key, tuple(message_params.items()))
+
+
+def span_text(first: Token, last: Token) -> str:
+    return first.doc.text[first.idx: last.idx + len(last.text)]
+
+
+def skip_clitics(token: Token, limit: int = 4) -> Token | None:
+    """The first token after `token` that is not "ne" or an object pronoun."""
+    current = next_token(token)
+    while current is not None and limit and lower(current) in NEGATION_AND_CLITICS:
+        current = next_token(current)
+        limit -= 1
+    return current
+
+
+def looks_like_infinitive(token: Token) -> bool:
+    word = lower(token)
+    if word in noun_forms():
+        return False
+    return word.endswith(("er", "ir", "re", "oir")) and (
+        token.pos_ in ("VERB", "AUX") or paradigm(word) is not None)
