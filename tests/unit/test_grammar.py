@@ -84,6 +84,18 @@ def test_participle_after_etre_agrees_with_the_subject():
         ("arrivé", "past_participle", "arrivées")
 
 
+@pytest.mark.parametrize("text", ["Je suis pris par le travail.", "J'suis pris des photos du musée."])
+def test_a_participle_in_s_is_both_singular_and_plural(text):
+    # "pris" is the masculine singular and plural alike (it used to crash the analysis).
+    assert check_grammar(text).errors == []
+
+
+def test_a_participle_in_s_agrees_in_gender():
+    text = "Elles sont pris au piège."
+    error = only_error(text)
+    assert (flagged(text, error), error.suggestions[0]) == ("pris", "prises")
+
+
 # --- subject-verb agreement ------------------------------------------------------------
 
 @pytest.mark.parametrize("text, wrong, fix", [

@@ -283,9 +283,15 @@ def is_participle(token: Token) -> bool:
     return participle is not None and lower(token) in participle_forms(participle)
 
 
-def participle_forms(participle: str) -> dict[str, str]:
+def participle_by_cell(participle: str) -> dict[str, str]:
+    """The participle's four forms by gender and number ("ms", "fs", "mp", "fp")."""
     plural = participle if participle.endswith("s") else participle + "s"
-    return {participle: "ms", participle + "e": "fs", plural: "mp", participle + "es": "fp"}
+    return {"ms": participle, "fs": participle + "e", "mp": plural, "fp": participle + "es"}
+
+
+def participle_forms(participle: str) -> dict[str, str]:
+    """Form -> cell; a participle in -s ("pris") has one form for "ms" and "mp", read as "mp"."""
+    return {form: cell for cell, form in participle_by_cell(participle).items()}
 
 
 _ETRE = paradigm("être")

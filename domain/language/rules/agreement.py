@@ -8,7 +8,7 @@ from domain.language.inflection.adjectives import Adjective, as_adjective
 from domain.language.inflection.nouns import (
     NounInfo, DETERMINERS, OTHER_GENDER, PLURAL_DETERMINER, noun_forms, pluralize)
 from domain.language.inflection.verbs import (
-    ETRE_FORMS, is_participle, participle_forms, is_finite_verb, past_participle)
+    ETRE_FORMS, is_participle, participle_by_cell, is_finite_verb, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
 from domain.language.rules.common import OBJECT_CLITICS, grammar_error, is_clause_start
@@ -194,14 +194,11 @@ def _predicate_after(verb: Token) -> Token | None:
 
 def _participle_agreement_error(token: Token, subject: Token, gender: str | None,
                                 number: str) -> GrammarError | None:
-    participle = past_participle(token.lemma_.lower())
-    forms = participle_forms(participle)
-    cell = forms[lower(token)]
+    by_cell = participle_by_cell(past_participle(token.lemma_.lower()))
     genders = (gender,) if gender else ("m", "f")
     wanted = [g + number for g in genders]
-    if cell in wanted:
+    if lower(token) in {by_cell[c] for c in wanted}:  # "pris" is both "ms" and "mp"
         return None
-    by_cell = {c: f for f, c in forms.items()}
     fixes = [match_case(token.text, by_cell[c]) for c in wanted]
     return grammar_error(token, token, "past_participle",
                          "participle_agreement", fixes,
