@@ -18,6 +18,10 @@ worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "12000"))
 timeout = 60
 graceful_timeout = 20
 keepalive = 5
+# The longest request line gunicorn reads (its maximum; the default is 4094): a longer
+# URL than that gets gunicorn's own 414 page, anything shorter reaches the app and gets
+# its answers in the error format.
+limit_request_line = 8190
 # Accept bursts (every socket reconnecting after a deploy); the kernel caps it at net.core.somaxconn.
 backlog = int(os.environ.get("WEB_BACKLOG", "4096"))
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
