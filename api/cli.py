@@ -240,7 +240,7 @@ def register_turn_commands(app: Flask) -> None:
             raise click.UsageError("Say which turns to requeue: --stuck.")
         from workers.dispatch import dispatch
 
-        report = admin.requeue_stuck_turns(session_scope, dispatch, older_than_seconds=older_than, limit=limit)
+        report = outbox.requeue_stuck_turns(session_scope, dispatch, older_than_seconds=older_than, limit=limit)
         count = len(report.requeued)
         click.echo(f"requeued {count} stuck turn{'' if count == 1 else 's'} (pending for more than {older_than:g} s)")
         if report.outbox_recreated:

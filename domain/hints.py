@@ -14,15 +14,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain import conversations, outbox, prompt_files, sandbox
 from domain.characters import normalize_level, prompts_dir
 from domain.errors import NotFound
-from domain.models import ChatSession, Hint, Message, OutboxEntry, Turn, utcnow
+from domain.models import ChatSession, Hint, Message, Turn, utcnow
 
-OUTBOX_KIND = "hint"
+OUTBOX_KIND = outbox.HINT
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3
 _BANDS = {"a1": "a1a2", "a2": "a1a2", "b1": "b1b2", "b2": "b1b2", "c1": "c1c2", "c2": "c1c2"}
 
@@ -59,7 +59,7 @@ def request_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUI
     hint = Hint(id=uuid.uuid4(), session_id=session.id, user_id=user_id, turn_id=latest_turn, source=source,
                 degraded=False, created_at=utcnow())
     db.add(hint)
-    db.add(outbox.entry(OUTBOX_KIND, hint.id, hint.created_at))
+    outbox.add(db, OUTBOX_KIND, hint.id, hint.created_at)
     db.flush()
     return hint
 
@@ -110,7 +110,7 @@ def store_suggestions(db: Session, hint_id: uuid.UUID, suggestions: list[str], *
     ).first()
     if written is None:
         return None
-    db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == hint_id))
+    outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[hint_id])
     return db.get(Hint, hint_id, populate_existing=True)
 
 

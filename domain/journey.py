@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain import outbox, prompt_files
@@ -23,9 +23,9 @@ from domain.characters import normalize_level, prompts_dir
 from domain.conversations import parse_uuid
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
-from domain.models import JourneyAnswer, OutboxEntry, User, utcnow
+from domain.models import JourneyAnswer, User, utcnow
 
-OUTBOX_KIND = "journey"
+OUTBOX_KIND = outbox.JOURNEY
 PASS_SCORE = 70
 ANSWER_MAX_CHARS = 5000
 LEVELS = ("A1", "A2", "B1", "B2", "C1")
@@ -124,7 +124,7 @@ def submit_answer(db: Session, *, user_id: uuid.UUID, question_id: str, answer: 
     stored = JourneyAnswer(id=uuid.uuid4(), user_id=user_id, question_id=asked.id, unit_id=asked.unit_id,
                            level=asked.level, answer=answer.strip(), degraded=False, created_at=utcnow())
     db.add(stored)
-    db.add(outbox.entry(OUTBOX_KIND, stored.id, stored.created_at))
+    outbox.add(db, OUTBOX_KIND, stored.id, stored.created_at)
     db.flush()
     return stored
 
@@ -257,7 +257,7 @@ def store_score(db: Session, answer_id: uuid.UUID, score: int, result: dict[str,
                                  scored_at=utcnow()).returning(JourneyAnswer.id)).first()
     if written is None:
         return None
-    db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == answer_id))
+    outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[answer_id])
     return db.get(JourneyAnswer, answer_id, populate_existing=True)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain import outbox, prompt_files
@@ -30,9 +30,9 @@ from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
 from domain.llm.base import ChatRequest
 from domain.llm.offline import BANDS, OfflineProvider, ReplyRequest
-from domain.models import OutboxEntry, PenpalLetter, User, utcnow
+from domain.models import PenpalLetter, User, utcnow
 
-OUTBOX_KIND = "penpal"
+OUTBOX_KIND = outbox.PENPAL
 LETTER_MIN_CHARS, LETTER_MAX_CHARS, SUBJECT_MAX_CHARS = 20, 5000, 120
 MAX_CORRECTIONS = 5  # a letter comes back with a few corrections, not a red pen everywhere
 THREAD_MEMORY = 6  # earlier letters of the thread the reply's writer reads
@@ -74,7 +74,7 @@ def send_letter(db: Session, *, user_id: uuid.UUID, level: str, characters: Char
     db.add(letter)
     db.flush()  # the reply refers to the letter
     db.add(reply)
-    db.add(outbox.entry(OUTBOX_KIND, reply.id, now))
+    outbox.add(db, OUTBOX_KIND, reply.id, now)
     db.flush()
     return letter, reply
 
@@ -247,7 +247,7 @@ def store_reply(db: Session, given: LetterInput, body: str, *, provider: str, de
         .returning(PenpalLetter.deliver_at)
     ).scalar()
     if written is not None:
-        db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == given.reply_id))
+        outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[given.reply_id])
     return written
 
 

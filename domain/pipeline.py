@@ -20,9 +20,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -31,8 +30,8 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import (announcements, hints, journey, logs, memory, metrics, outbox, penpal, prompt_files, sandbox, turns,
-                    vocabulary)
+from domain import (announcements, hints, journey, logs, memory, metrics, outbox, penpal, prompt_files, sandbox, tasks,
+                    turns, vocabulary)
 from domain.characters import Character, CharacterLibrary, normalize_level
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
@@ -81,10 +80,10 @@ class Pipeline:
         if given is None:
             if stored is None:  # finished (or failed) already: a re-sent entry has nothing left to do
                 with statement_scope() as db:
-                    outbox.remove(db, kind=turns.OUTBOX_KIND, ref_ids=[turn_id])
+                    outbox.finish(db, kind=turns.OUTBOX_KIND, ref_ids=[turn_id])
                 return
             if stored.grammar is not None:  # analysed before: go on with what was stored
-                self.send_task("turns.respond", [str(turn_id)], {"rules": stored.grammar})
+                self.send_task(tasks.TURN_RESPOND, [str(turn_id)], {"rules": stored.grammar})
                 return
             given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
                                         language=self.characters.target_language(stored.character_id),
@@ -93,7 +92,7 @@ class Pipeline:
         rules = self._analyse(given)
         if not self._has_grammar_pass(given.language):
             self._store_stage(turn_id, given.user_id, given.session_id, "grammar", rules)
-        self.send_task("turns.respond", [str(turn_id)], {"rules": rules})
+        self.send_task(tasks.TURN_RESPOND, [str(turn_id)], {"rules": rules})
 
     def _analyse(self, given: turns.AnalysisInput) -> dict[str, Any]:
         def find_words(lemmas: set[str]) -> list[vocabulary.InvolvedWord]:
@@ -312,7 +311,7 @@ class Pipeline:
             given = hints.pending_input(db, hint_id)
         if given is None:
             return  # produced already (a redelivery)
-        with self._holding(hints.OUTBOX_KIND, hint_id) as claim:
+        with outbox.holding(hints.OUTBOX_KIND, hint_id, self.settings.stage_lease_seconds) as claim:
             if claim is None:
                 return  # another delivery is producing it
             suggestions, provider, degraded = self._suggest(given)
@@ -374,7 +373,7 @@ class Pipeline:
             analysis = analyse_grammar(given.body, language, given.native_language)
             with statement_scope() as db:
                 penpal.store_analysis(db, given.letter_id, analysis)
-        self.send_task("penpal.write", [str(reply_id)], {})
+        self.send_task(tasks.PENPAL_WRITE, [str(reply_id)], {})
 
     def write_penpal_reply(self, reply_id: uuid.UUID) -> None:
         """Write the reply once. It waits for its due time, unless that has passed
@@ -384,7 +383,7 @@ class Pipeline:
         now = utcnow()
         if given is None or (given.retry_at is not None and now < given.retry_at):
             return  # written already, or backing off after a failure
-        with self._holding(penpal.OUTBOX_KIND, reply_id) as claim:
+        with outbox.holding(penpal.OUTBOX_KIND, reply_id, self.settings.stage_lease_seconds) as claim:
             written = self._letter(given, now) if claim is not None else None
         if written is None:
             return  # another delivery is writing it, or every provider failed (and it is tried again later)
@@ -451,7 +450,7 @@ class Pipeline:
             analysis = analyse_answer(given.answer, "fr", given.native_language)
             with statement_scope() as db:
                 journey.store_analysis(db, answer_id, analysis)
-        self.send_task("journey.score", [str(answer_id)], {})
+        self.send_task(tasks.JOURNEY_SCORE, [str(answer_id)], {})
 
     def score_journey_answer(self, answer_id: uuid.UUID) -> None:
         """Score an analysed answer once and publish it as `journey_scored`."""
@@ -459,7 +458,7 @@ class Pipeline:
             given = journey.pending_answer(db, answer_id)
         if given is None or given.analysis is None:
             return  # scored already, or not analysed yet (the outbox sweeper starts over)
-        with self._holding(journey.OUTBOX_KIND, answer_id) as claim:
+        with outbox.holding(journey.OUTBOX_KIND, answer_id, self.settings.stage_lease_seconds) as claim:
             if claim is None:
                 return  # another delivery is scoring it
             score, result, provider, degraded = self._score(given)
@@ -526,22 +525,6 @@ class Pipeline:
 
     # --- helpers ------------------------------------------------------------------
 
-    @contextmanager
-    def _holding(self, kind: str, ref_id: uuid.UUID) -> Iterator[int | None]:
-        """Hold an outbox entry's work while the block calls a model: the claim's number,
-        or None when another delivery holds it or it is done (then do nothing). Work left
-        unfinished is let go afterwards, for the sweeper to send again."""
-        seconds = self.settings.stage_lease_seconds
-        with statement_scope() as db:
-            claim = outbox.claim(db, kind=kind, ref_id=ref_id, lease_seconds=seconds)
-        if claim is None:
-            yield None
-            return
-        with outbox.Lease(kind, ref_id, claim, seconds):
-            yield claim
-        with statement_scope() as db:  # a no-op when the work was stored (its entry is gone)
-            outbox.release(db, kind=kind, ref_id=ref_id, claim=claim)
-
     def _announce_result(self, user_id: uuid.UUID, view: dict[str, Any], replaces: list[str] | None = None) -> None:
         """Publish `turn_result` and mark it published (else the sweeper publishes it
         again); the turn's `reply_delta`s (`replaces`) then leave the replay window: the
@@ -555,7 +538,7 @@ class Pipeline:
         used_words = [entry for entry in view["word_feedback"] if entry.get("usage") != words.NOT_USED]
         if view["status"] == "complete" and used_words:
             try:  # best effort: the finish wrote an outbox entry, which the sweeper re-sends
-                self.send_task("progress.conversation_reviews", [view["id"]], {})
+                self.send_task(tasks.SRS_CONVERSATION_REVIEWS, [view["id"]], {})
             except Exception:
                 log.warning("conversation reviews of turn %s left to the outbox sweeper", view["id"], exc_info=True)
 

@@ -25,8 +25,8 @@ from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
 from domain.models import ChatSession, Message, Turn, User, utcnow
 
-OUTBOX_KIND = "turn"
-REVIEWS_OUTBOX_KIND = "reviews"  # a finished turn's word feedback, waiting to become reviews
+OUTBOX_KIND = outbox.TURN
+REVIEWS_OUTBOX_KIND = outbox.REVIEWS
 
 _turns, _messages, _sessions, _users = Turn.__table__, Message.__table__, ChatSession.__table__, User.__table__
 _turn_id = bindparam("turn_id")
@@ -68,7 +68,7 @@ _CLAIM = text("""
     JOIN users u ON u.id = t.user_id
     WHERE t.id = :turn_id AND t.status = 'pending'
 """)
-_HOLDS_CLAIM = text("EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = 'turn' AND outbox.ref_id = turns.id "
+_HOLDS_CLAIM = text(f"EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = '{OUTBOX_KIND}' AND outbox.ref_id = turns.id "
                     "AND outbox.claims = :attempt)")
 _RECORD_REPLY = update(_turns).where(_PENDING, _turns.c.reply_text.is_(None), _HOLDS_CLAIM).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"),
@@ -407,7 +407,7 @@ def fail_overdue_turns(db: Session, *, limit: int = 100) -> list[Turn]:
         .limit(limit).with_for_update(skip_locked=True).scalar_subquery()
     failed = _fail(db, overdue, DEADLINE_EXCEEDED)
     if failed:
-        outbox.remove(db, kind=OUTBOX_KIND, ref_ids=[turn.id for turn in failed])
+        outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[turn.id for turn in failed])
     return failed
 
 

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import uuid
 
+from domain import tasks
 from workers.celery_app import celery
 from workers.runtime import pipeline
 
 
-@celery.task(name="journey.analyse")
+@celery.task(name=tasks.JOURNEY_ANALYSE)
 def analyse(answer_id: str) -> None:
     pipeline().analyse_journey_answer(uuid.UUID(answer_id))
 
 
-@celery.task(name="journey.score")
+@celery.task(name=tasks.JOURNEY_SCORE)
 def score(answer_id: str) -> None:
     pipeline().score_journey_answer(uuid.UUID(answer_id))

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import uuid
 
-from domain import optimizer, progress
+from domain import optimizer, progress, tasks
 from domain.config import get_settings
 from domain.db import session_scope
 from workers.celery_app import celery
 
 
-@celery.task(name="progress.conversation_reviews")
+@celery.task(name=tasks.SRS_CONVERSATION_REVIEWS)
 def conversation_reviews(turn_id: str) -> None:
     """The words a finished turn used become reviews (with the learner's other pending turns, in order)."""
     with session_scope() as db:
         progress.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
 
 
-@celery.task(name="progress.fit_parameters")
+@celery.task(name=tasks.SRS_FIT_PARAMETERS)
 def fit_parameters(user_id: str) -> dict:
     """Fit one learner's parameters; if they are kept, reschedule the learner's cards."""
     learner, settings = uuid.UUID(user_id), get_settings()
@@ -32,7 +32,7 @@ def fit_parameters(user_id: str) -> dict:
     return metrics
 
 
-@celery.task(name="progress.fit_all")
+@celery.task(name=tasks.SRS_FIT_ALL)
 def fit_all() -> int:
     """Nightly (beat): a fit for every learner with enough new reviews."""
     with session_scope(long_statements=True) as db:  # counts every learner's reviews
