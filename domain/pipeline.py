@@ -248,17 +248,13 @@ class Pipeline:
         """Fold the session's older messages into its running summary (best effort: the
         next reply tries again)."""
         def summarize(previous: str | None, messages: list[tuple[str, str]]) -> str:
-            offline = memory.offline_summary(previous, messages, character_name=character.name)
-            if not self.chain.providers:
-                return offline
             system = prompt_files.text("tutor/summary.txt").format(
                 character_name=character.name, language_name=memory.language_name(character.target_language))
             said = memory.as_transcript(messages, character.name)
             request = ChatRequest(system=system, temperature=0.2, max_tokens=300, messages=[
                 {"role": "user", "content": f"Summary so far:\n{previous or '(none)'}\n\nMessages:\n{said}"}])
-            stream = self.chain.stream_reply(request, deadline=time.monotonic() + _SIDE_CALL_SECONDS,
-                                             offline=lambda: iter([offline]))
-            return "".join(stream).strip() or offline
+            return self.chain.complete(request, seconds=_SIDE_CALL_SECONDS, offline=lambda: memory.offline_summary(
+                previous, messages, character_name=character.name)).value
 
         try:
             with statement_scope() as db:
@@ -324,25 +320,16 @@ class Pipeline:
     def _suggest(self, given: hints.HintInput) -> tuple[list[str], str, bool]:
         """(suggestions, who wrote them, degraded): the model with the character's hint
         prompt for the level when one is configured, else sentence starters."""
-        offline = hints.offline_suggestions(given.level, hints.last_character_message(given.history),
-                                            seed=str(given.hint_id))
-        if not self.chain.providers:
-            return offline, "offline", False
         character = self.characters.for_session(given.character_id)
         said = memory.as_transcript(given.history, character.name) or "(The conversation has not started yet.)"
         request = ChatRequest(
             system=self.characters.hint_prompt(character.id, normalize_level(given.level)), max_tokens=200,
             messages=[{"role": "user", "content": f"The conversation so far:\n{said}"}], learner_id=given.user_id)
-        stream = self.chain.stream_reply(request, deadline=time.monotonic() + _SIDE_CALL_SECONDS,
-                                         offline=lambda: iter(["\n".join(offline)]))
-        text = "".join(stream)
-        if stream.provider == "offline":
-            return offline, "offline", stream.degraded
-        try:
-            return hints.parse_suggestions(text), stream.provider, False
-        except ValueError:
-            log.warning("%s answered a hint request without usable suggestions", stream.provider)
-            return offline, "offline", True
+        done = self.chain.complete(request, seconds=_SIDE_CALL_SECONDS, parse=hints.parse_suggestions,
+                                   offline=lambda: hints.offline_suggestions(
+                                       given.level, hints.last_character_message(given.history),
+                                       seed=str(given.hint_id)))
+        return done.value, done.provider, done.degraded
 
     def hint_after_speech(self, session_id: uuid.UUID, segment_id: int) -> None:
         """Called a moment after the learner spoke in a voice session: if they have not
@@ -396,21 +383,15 @@ class Pipeline:
         """(letter, who wrote it, degraded); None when every provider failed and there is
         time to try again later."""
         character = self.characters.for_session(given.character_id)
-        offline = penpal.offline_letter(character, given)
-        if not self.chain.providers:
-            return offline, "offline", False
         system = self.characters.system_prompt(character.id, normalize_level(given.level))
-        stream = self.chain.stream_reply(penpal.reply_request(character, system, given),
-                                         deadline=time.monotonic() + _LETTER_SECONDS, offline=lambda: iter([offline]))
-        letter = "".join(stream).strip()
-        if stream.provider != "offline" and letter:
-            return letter, stream.provider, False
-        if penpal.should_retry_later(given, now):
+        done = self.chain.complete(penpal.reply_request(character, system, given), seconds=_LETTER_SECONDS,
+                                   offline=lambda: penpal.offline_letter(character, given))
+        if done.degraded and penpal.should_retry_later(given, now):
             with statement_scope() as db:
                 retry_at = penpal.postpone(db, given, now)
             log.warning("no provider wrote penpal reply %s; trying again at %s", given.reply_id, retry_at)
             return None
-        return offline, "offline", True
+        return done.value, done.provider, done.degraded
 
     def deliver_penpal_replies(self, reply_id: uuid.UUID | None = None) -> int:
         """Deliver every written reply that is due (or just `reply_id`, if due) and
@@ -471,16 +452,17 @@ class Pipeline:
     def _score(self, given: journey.AnswerInput) -> tuple[int, dict[str, Any], str, bool]:
         """(score, result, who scored, degraded): the model, asked again once when its
         answer is invalid; else the offline scorer (degraded if a model was configured)."""
-        if not self.chain.providers:
-            return (*journey.offline_score(given), "offline", False)
-        for _ in range(2):
-            answered = self.chain.complete_json_by(journey.scoring_request(given), journey.SCORE_SCHEMA,
-                                                   deadline=time.monotonic() + _SIDE_CALL_SECONDS)
-            found = journey.model_result(given, answered[0]) if answered else None
-            if found is not None:
-                return (*found, answered[1], False)
-        log.warning("no provider scored journey answer %s; scored offline", given.answer_id)
-        return (*journey.offline_score(given), "offline", True)
+        def valid(answer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            found = journey.model_result(given, answer)
+            if found is None:
+                raise ValueError("not a usable score")
+            return found
+
+        done = self.chain.complete(journey.scoring_request(given), schema=journey.SCORE_SCHEMA, parse=valid,
+                                   attempts=2, seconds=_SIDE_CALL_SECONDS, offline=lambda: journey.offline_score(given))
+        if done.degraded:
+            log.warning("no provider scored journey answer %s; scored offline", given.answer_id)
+        return (*done.value, done.provider, done.degraded)
 
     # --- recovery (beat) ----------------------------------------------------------
 
