@@ -17,10 +17,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain import conversations, outbox, prompt_files, sandbox
+from domain import announcements, conversations, memory, outbox, prompt_files, sandbox
 from domain.characters import normalize_level, prompts_dir
+from domain.db import session_scope, statement_scope
 from domain.errors import NotFound
+from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Hint, Message, Turn, utcnow
+from domain.runtime import SIDE_CALL_SECONDS, Runtime
 
 OUTBOX_KIND = outbox.HINT
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3
@@ -135,6 +138,9 @@ def hint_event(hint: Hint) -> dict[str, Any]:
             "turn_id": str(hint.turn_id) if hint.turn_id else None}
 
 
+ANNOUNCED = announcements.Announced("hint", Hint, Hint.completed_at, Hint.completed_at.is_not(None), hint_event)
+
+
 # --- producing suggestions ---------------------------------------------------------------
 
 
@@ -181,3 +187,47 @@ def last_character_message(history: list[tuple[str, str]]) -> str | None:
 
 def _hash(seed: str, slot: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{slot}".encode()).digest()[:8], "big")
+
+
+# --- the worker's side (on `llm`) ------------------------------------------------------
+
+def generate(runtime: Runtime, hint_id: uuid.UUID) -> None:
+    """Produce a requested hint once and publish it as a `hint` event."""
+    with statement_scope() as db:
+        given = pending_input(db, hint_id)
+    if given is None:
+        return  # produced already (a redelivery)
+    with outbox.holding(OUTBOX_KIND, hint_id, runtime.settings.stage_lease_seconds) as claim:
+        if claim is None:
+            return  # another delivery is producing it
+        suggestions, provider, degraded = _suggest(runtime, given)
+    with session_scope() as db:
+        hint = store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
+        data = hint_event(hint) if hint is not None else None
+    if data is not None:
+        announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, hint_id, data)
+
+
+def _suggest(runtime: Runtime, given: HintInput) -> tuple[list[str], str, bool]:
+    """(suggestions, who wrote them, degraded): the model with the character's hint
+    prompt for the level when one is configured, else sentence starters."""
+    character = runtime.characters.for_session(given.character_id)
+    said = memory.as_transcript(given.history, character.name) or "(The conversation has not started yet.)"
+    request = ChatRequest(
+        system=runtime.characters.hint_prompt(character.id, normalize_level(given.level)), max_tokens=200,
+        messages=[{"role": "user", "content": f"The conversation so far:\n{said}"}], learner_id=given.user_id)
+    done = runtime.chain.complete(request, seconds=SIDE_CALL_SECONDS, parse=parse_suggestions,
+                                  offline=lambda: offline_suggestions(
+                                      given.level, last_character_message(given.history), seed=str(given.hint_id)))
+    return done.value, done.provider, done.degraded
+
+
+def after_speech(runtime: Runtime, session_id: uuid.UUID, segment_id: int) -> None:
+    """Called a moment after the learner spoke in a voice session: if they have not
+    spoken since, suggest what they could say next."""
+    if not sandbox.is_latest_learner_speech(runtime.redis, session_id, segment_id):
+        return  # they kept talking; the check for their latest segment will answer
+    with session_scope() as db:
+        owner = db.scalar(select(ChatSession.user_id).where(ChatSession.id == session_id))
+        hint_id = request_hints(db, user_id=owner, session_id=session_id, source="transcript").id
+    generate(runtime, hint_id)

@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from domain import outbox, vocabulary, xp
+from domain import announcements, outbox, vocabulary, xp
 from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
 from domain.models import ChatSession, Message, Turn, User, utcnow
@@ -225,6 +225,15 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
         "created_at": turn.created_at.isoformat(),
         "completed_at": turn.completed_at.isoformat() if turn.completed_at else None,
     }
+
+
+def result_event(turn: Turn) -> dict[str, Any]:
+    """The `turn_result` event's data (DESIGN §5)."""
+    view = present_turn(turn)
+    return {"session_id": view["session_id"], "turn": view}
+
+
+ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at, Turn.status != "pending", result_event)
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,8 @@ class ParlonsTask(Task):
 
 
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
-                include=["workers.turns", "workers.hints", "workers.progress", "workers.penpal",
-                         "workers.journey", "workers.maintenance"])
+                include=["workers.turns", "workers.language", "workers.hints", "workers.progress",
+                         "workers.penpal", "workers.journey", "workers.maintenance"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
@@ -168,10 +168,11 @@ def _fresh_connections_after_fork(**_: object) -> None:
     from domain.llm.chain import get_chain
     from domain.quotas import get_quotas
     from domain.redis_client import reset_after_fork
-    from workers.runtime import pipeline
+    from workers.runtime import runtime, turn_pipeline
 
     dispose_engine()
     reset_after_fork()
     get_chain.cache_clear()
     get_quotas.cache_clear()
-    pipeline.cache_clear()
+    runtime.cache_clear()
+    turn_pipeline.cache_clear()
