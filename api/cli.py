@@ -8,10 +8,11 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, outbox, quotas, vocabulary
+from domain import accounts, admin, outbox, quotas
 from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound, Unavailable
+from domain.srs import vocabulary
 
 SAMPLE_CSV = Path(".data") / "vocabulary_sample.csv"
 
@@ -46,7 +47,7 @@ def register_cli(app: Flask) -> None:
         if (csv_path is None) == (not generate_sample):
             raise click.UsageError("Give exactly one of --csv FILE and --generate-sample.")
         if generate_sample:
-            from domain.vocabulary_sample import sample_rows
+            from domain.srs.vocabulary_sample import sample_rows
 
             vocabulary.write_csv(output, sample_rows())
             click.echo(f"wrote {output}")

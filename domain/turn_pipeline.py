@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from domain import announcements, logs, memory, metrics, outbox, prompt_files, tasks, turns, vocabulary
+from domain import announcements, logs, memory, metrics, outbox, prompt_files, tasks, turns
 from domain.characters import Character, normalize_level
 from domain.db import statement_scope
 from domain.language import analyse_message, llm_pass, moderate, words
@@ -35,6 +35,7 @@ from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.offline import ReplyRequest, kind_redirect
 from domain.models import utcnow
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
+from domain.srs import vocabulary
 from domain.streaming import DeltaCoalescer
 
 log = logging.getLogger(__name__)

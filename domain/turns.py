@@ -20,10 +20,11 @@ from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from domain import announcements, outbox, vocabulary, xp
+from domain import announcements, outbox, xp
 from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
 from domain.models import ChatSession, Message, Turn, User, utcnow
+from domain.srs import vocabulary
 
 OUTBOX_KIND = outbox.TURN
 REVIEWS_OUTBOX_KIND = outbox.REVIEWS
@@ -111,7 +112,7 @@ _FINISH = text("""
     ), published AS (
         DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id IN (SELECT id FROM finished)
     ), reviews AS (
-        -- The words the learner used become reviews (domain/progress.py), through the outbox.
+        -- The words the learner used become reviews (domain/srs/reviews.py), through the outbox.
         INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
         SELECT :reviews_kind, id, :now, :now, 1, 0 FROM finished
         WHERE jsonb_path_exists(word_feedback, '$[*] ? (@.usage != "not_used")')

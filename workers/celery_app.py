@@ -68,7 +68,7 @@ class ParlonsTask(Task):
 
 
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
-                include=["workers.turns", "workers.language", "workers.hints", "workers.progress",
+                include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
                          "workers.penpal", "workers.journey", "workers.maintenance"])
 celery.conf.update(
     task_default_queue="default",

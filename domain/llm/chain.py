@@ -37,7 +37,7 @@ from domain.llm.cache import AnswerCache
 from domain.llm.openai_provider import OpenAIProvider
 from domain.llm.remote import CallPolicy, RemoteProvider
 from domain.llm.retry import MIN_ATTEMPT_SECONDS
-from domain.llm.throttle import RequestRateLimit
+from domain.llm.rate_limit import RequestRateLimit
 from domain.quotas import BUDGET_EXHAUSTED, Quotas, get_quotas
 from domain.redis_client import get_redis
 

@@ -286,7 +286,7 @@ _HISTORY = text("""
 
 def word_progress(db: Session, settings: Settings, *, user_id: uuid.UUID, word_id: int) -> dict[str, Any]:
     """The card's state (`new` before the first review) and every review of it."""
-    from domain.vocabulary import get_word, present_word
+    from domain.srs.vocabulary import get_word, present_word
 
     word = present_word(get_word(db, word_id))
     row = db.execute(_CARD, {"user_id": user_id, "word_id": word_id}).first()
