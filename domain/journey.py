@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,9 @@ from domain.language import analyse_answer
 from domain.llm.base import ChatRequest
 from domain.models import JourneyAnswer, User, utcnow
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
+
+if TYPE_CHECKING:
+    from domain.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,15 @@ def submit_answer(db: Session, *, user_id: uuid.UUID, question_id: str, answer: 
     outbox.add(db, OUTBOX_KIND, stored.id, stored.created_at)
     db.flush()
     return stored
+
+
+def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, quotas: Quotas) -> dict[str, Any]:
+    """A learner's answer: counted against their quota (RateLimited over it: nothing is
+    stored), then stored with its outbox entry. Returns its view; the caller starts the
+    scoring (of `view["id"]`) once this has committed."""
+    quotas.spend(user_id, "journey_answers")
+    with session_scope() as db:
+        return present_answer(submit_answer(db, user_id=user_id, question_id=question_id, answer=answer))
 
 
 def present_answer(answer: JourneyAnswer) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, aliased
@@ -35,6 +35,9 @@ from domain.llm.base import ChatRequest
 from domain.llm.offline import BANDS, OfflineProvider, ReplyRequest
 from domain.models import PenpalLetter, User, utcnow
 from domain.runtime import Runtime
+
+if TYPE_CHECKING:
+    from domain.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,20 @@ def send_letter(db: Session, *, user_id: uuid.UUID, level: str, characters: Char
     outbox.add(db, OUTBOX_KIND, reply.id, now)
     db.flush()
     return letter, reply
+
+
+def accept_letter(*, user: User, characters: CharacterLibrary, settings: Settings, quotas: Quotas,
+                  character_id: str, body: str, subject: str | None) -> tuple[dict[str, Any], uuid.UUID]:
+    """A learner's letter: counted against their quota (RateLimited over it: nothing is
+    stored), then stored with its reply-to-be and the outbox entry that gets the reply
+    written. Returns {letter, reply_expected_at} and the reply's id, whose work the
+    caller starts once this has committed."""
+    quotas.spend(user.id, "letters")
+    with session_scope() as db:
+        letter, reply = send_letter(db, user_id=user.id, level=user.level, characters=characters, settings=settings,
+                                    character_id=character_id, body=body, subject=subject)
+        view = {"letter": present_letter(letter, reply), "reply_expected_at": reply.deliver_at.isoformat()}
+    return view, reply.id
 
 
 def present_letter(letter: PenpalLetter, reply: PenpalLetter | None = None) -> dict[str, Any]:

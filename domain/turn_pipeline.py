@@ -68,10 +68,7 @@ class TurnPipeline:
             if stored.grammar is not None:  # analysed before: go on with what was stored
                 self.runtime.send_task(tasks.TURN_RESPOND, [str(turn_id)], {"rules": stored.grammar})
                 return
-            given = turns.AnalysisInput(stored.user_id, stored.session_id, stored.text,
-                                        language=self.runtime.characters.target_language(stored.character_id),
-                                        level=stored.level, native_language=stored.native_language,
-                                        suggested_word_ids=list(stored.suggested_word_ids or ()))
+            given = stored.analysis_input(self.runtime.characters)
         rules = self._analyse(given)
         if not self._has_grammar_pass(given.language):
             self._store_stage(turn_id, given.user_id, given.session_id, "grammar", rules)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
@@ -25,6 +25,9 @@ from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
 from domain.models import ChatSession, Message, Turn, User, utcnow
 from domain.srs import vocabulary
+
+if TYPE_CHECKING:
+    from domain.characters import CharacterLibrary
 
 OUTBOX_KIND = outbox.TURN
 REVIEWS_OUTBOX_KIND = outbox.REVIEWS
@@ -171,6 +174,11 @@ class StageInput:
     native_language: str | None = None  # read only for the analysis stages
     suggested_word_ids: list[int] = field(default_factory=list)
 
+    def analysis_input(self, characters: CharacterLibrary) -> AnalysisInput:
+        return AnalysisInput.of_turn(characters, self.character_id, user_id=self.user_id, session_id=self.session_id,
+                                     text=self.text, level=self.level, native_language=self.native_language,
+                                     suggested_word_ids=list(self.suggested_word_ids or ()))
+
 
 @dataclass(frozen=True)
 class AnalysisInput:
@@ -191,6 +199,12 @@ class AnalysisInput:
         return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text,
                 "language": self.language, "level": self.level, "native_language": self.native_language,
                 "suggested_word_ids": list(self.suggested_word_ids)}
+
+    @classmethod
+    def of_turn(cls, characters: CharacterLibrary, character_id: str, **fields: Any) -> AnalysisInput:
+        """The analysis of a turn in a session with `character_id`: its text is in the
+        character's target language."""
+        return cls(language=characters.target_language(character_id), **fields)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnalysisInput:
@@ -245,6 +259,14 @@ class Submission:
     character_id: str  # the session's, so the stages can be told its language and level without a read
     level: str
     native_language: str | None
+
+    def analysis_input(self, characters: CharacterLibrary, *, user_id: uuid.UUID,
+                       suggested_word_ids: list[int]) -> AnalysisInput:
+        """What the web process hands the analysis with the task (a created turn's)."""
+        return AnalysisInput.of_turn(characters, self.character_id, user_id=user_id,
+                                     session_id=uuid.UUID(self.view["session_id"]),
+                                     text=self.view["user_message"]["content"], level=self.level,
+                                     native_language=self.native_language, suggested_word_ids=suggested_word_ids)
 
 
 def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
