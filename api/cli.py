@@ -8,10 +8,11 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, outbox, quotas, vocabulary
+from domain import accounts, admin, outbox, quotas
 from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound, Unavailable
+from domain.srs import vocabulary
 
 SAMPLE_CSV = Path(".data") / "vocabulary_sample.csv"
 
@@ -46,7 +47,7 @@ def register_cli(app: Flask) -> None:
         if (csv_path is None) == (not generate_sample):
             raise click.UsageError("Give exactly one of --csv FILE and --generate-sample.")
         if generate_sample:
-            from domain.vocabulary_sample import sample_rows
+            from domain.srs.vocabulary_sample import sample_rows
 
             vocabulary.write_csv(output, sample_rows())
             click.echo(f"wrote {output}")
@@ -240,7 +241,7 @@ def register_turn_commands(app: Flask) -> None:
             raise click.UsageError("Say which turns to requeue: --stuck.")
         from workers.dispatch import dispatch
 
-        report = admin.requeue_stuck_turns(session_scope, dispatch, older_than_seconds=older_than, limit=limit)
+        report = outbox.requeue_stuck_turns(session_scope, dispatch, older_than_seconds=older_than, limit=limit)
         count = len(report.requeued)
         click.echo(f"requeued {count} stuck turn{'' if count == 1 else 's'} (pending for more than {older_than:g} s)")
         if report.outbox_recreated:

@@ -12,7 +12,7 @@ from domain.config import get_settings
 from domain.errors import UpstreamFailed
 from domain.llm.base import ProviderFailure
 from domain.llm.chain import get_chain
-from domain.ratelimit import LoginThrottle
+from domain.login_throttle import LoginThrottle
 from domain.redis_client import get_redis
 
 

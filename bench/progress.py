@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import Client, summary  # noqa: E402
 from deploy.services import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port  # noqa: E402
-from domain.vocabulary_sample import level_for  # noqa: E402
+from domain.srs.vocabulary_sample import level_for  # noqa: E402
 
 BIN = REPO / ".venv" / "bin"
 DATA = REPO / ".data" / "bench-progress"

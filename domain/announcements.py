@@ -8,6 +8,9 @@ publishes it again from the row. Each is published with a key that remembers it 
 long as the replay window lives, so a thing whose publish did happen (the process died
 before the mark) is not announced twice. Penpal replies follow the same rule in
 `domain/penpal.py`.
+
+Each feature declares its final event as an `Announced` beside its rows (turns.ANNOUNCED,
+hints.ANNOUNCED, journey.ANNOUNCED); the sweeper (domain/maintenance.py) lists them.
 """
 from __future__ import annotations
 
@@ -15,13 +18,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from domain import hints, journey, turns
-from domain.models import Hint, JourneyAnswer, Turn
+from domain.db import statement_scope
+from domain.events import EventPublisher
+
+# A thing finished (or a penpal reply delivered) this long ago and still unannounced was
+# left by a stopped job: the sweeper (or the delivery job) announces it again.
+ANNOUNCE_GRACE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -32,26 +40,27 @@ class Announced:
     finished: ColumnElement[bool]
     event_data: Callable[[Any], dict[str, Any]]
 
+    @cached_property
+    def _mark(self) -> Any:  # built once per kind: one runs after every turn
+        return update(self.model).where(self.model.id == bindparam("thing_id")).values(announced_at=func.now())
 
-def _turn_result(turn: Turn) -> dict[str, Any]:
-    view = turns.present_turn(turn)
-    return {"session_id": view["session_id"], "turn": view}
 
-
-TURN_RESULT = Announced("turn_result", Turn, Turn.completed_at, Turn.status != "pending", _turn_result)
-HINT = Announced("hint", Hint, Hint.completed_at, Hint.completed_at.is_not(None), hints.hint_event)
-JOURNEY_SCORED = Announced("journey_scored", JourneyAnswer, JourneyAnswer.scored_at,
-                           JourneyAnswer.scored_at.is_not(None), journey.scored_event)
-ALL = (TURN_RESULT, HINT, JOURNEY_SCORED)
-
-# Built once per kind: one runs after every turn.
-_MARK = {kind.event: update(kind.model).where(kind.model.id == bindparam("thing_id")).values(announced_at=func.now())
-         for kind in ALL}
+def announce(publisher: EventPublisher, kind: Announced, user_id: uuid.UUID, thing_id: uuid.UUID | str,
+             data: dict[str, Any], db: Session | None = None) -> None:
+    """Publish a final event once per thing (a key beside the learner's stream
+    remembers it), then mark the row announced: a worker and the sweeper that both
+    publish it leave one event."""
+    publisher.publish_once(user_id, kind.event, data, once_key=f"{kind.event}:{thing_id}")
+    if db is not None:
+        mark(db, kind, thing_id)
+        return
+    with statement_scope() as scoped:
+        mark(scoped, kind, thing_id)
 
 
 def mark(db: Session, kind: Announced, thing_id: uuid.UUID | str) -> None:
     """Record that the thing's final event was published."""
-    db.execute(_MARK[kind.event], {"thing_id": uuid.UUID(str(thing_id))})
+    db.execute(kind._mark, {"thing_id": uuid.UUID(str(thing_id))})
 
 
 def unannounced(db: Session, kind: Announced, *, finished_before: datetime, limit: int = 200) -> list[Any]:

@@ -14,15 +14,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain import conversations, outbox, prompt_files, sandbox
+from domain import announcements, conversations, memory, outbox, prompt_files, sandbox
 from domain.characters import normalize_level, prompts_dir
+from domain.db import session_scope, statement_scope
 from domain.errors import NotFound
-from domain.models import ChatSession, Hint, Message, OutboxEntry, Turn, utcnow
+from domain.llm.base import ChatRequest
+from domain.models import ChatSession, Hint, Message, Turn, utcnow
+from domain.runtime import SIDE_CALL_SECONDS, Runtime
 
-OUTBOX_KIND = "hint"
+OUTBOX_KIND = outbox.HINT
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3
 _BANDS = {"a1": "a1a2", "a2": "a1a2", "b1": "b1b2", "b2": "b1b2", "c1": "c1c2", "c2": "c1c2"}
 
@@ -59,7 +62,7 @@ def request_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUI
     hint = Hint(id=uuid.uuid4(), session_id=session.id, user_id=user_id, turn_id=latest_turn, source=source,
                 degraded=False, created_at=utcnow())
     db.add(hint)
-    db.add(outbox.entry(OUTBOX_KIND, hint.id, hint.created_at))
+    outbox.add(db, OUTBOX_KIND, hint.id, hint.created_at)
     db.flush()
     return hint
 
@@ -110,7 +113,7 @@ def store_suggestions(db: Session, hint_id: uuid.UUID, suggestions: list[str], *
     ).first()
     if written is None:
         return None
-    db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == hint_id))
+    outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[hint_id])
     return db.get(Hint, hint_id, populate_existing=True)
 
 
@@ -133,6 +136,9 @@ def hint_event(hint: Hint) -> dict[str, Any]:
     """The `hint` event's data (DESIGN §5) with the hint's id."""
     return {"session_id": str(hint.session_id), "hint_id": str(hint.id), "hints": hint.suggestions or [],
             "turn_id": str(hint.turn_id) if hint.turn_id else None}
+
+
+ANNOUNCED = announcements.Announced("hint", Hint, Hint.completed_at, Hint.completed_at.is_not(None), hint_event)
 
 
 # --- producing suggestions ---------------------------------------------------------------
@@ -181,3 +187,47 @@ def last_character_message(history: list[tuple[str, str]]) -> str | None:
 
 def _hash(seed: str, slot: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{slot}".encode()).digest()[:8], "big")
+
+
+# --- the worker's side (on `llm`) ------------------------------------------------------
+
+def generate(runtime: Runtime, hint_id: uuid.UUID) -> None:
+    """Produce a requested hint once and publish it as a `hint` event."""
+    with statement_scope() as db:
+        given = pending_input(db, hint_id)
+    if given is None:
+        return  # produced already (a redelivery)
+    with outbox.holding(OUTBOX_KIND, hint_id, runtime.settings.stage_lease_seconds) as claim:
+        if claim is None:
+            return  # another delivery is producing it
+        suggestions, provider, degraded = _suggest(runtime, given)
+    with session_scope() as db:
+        hint = store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
+        data = hint_event(hint) if hint is not None else None
+    if data is not None:
+        announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, hint_id, data)
+
+
+def _suggest(runtime: Runtime, given: HintInput) -> tuple[list[str], str, bool]:
+    """(suggestions, who wrote them, degraded): the model with the character's hint
+    prompt for the level when one is configured, else sentence starters."""
+    character = runtime.characters.for_session(given.character_id)
+    said = memory.as_transcript(given.history, character.name) or "(The conversation has not started yet.)"
+    request = ChatRequest(
+        system=runtime.characters.hint_prompt(character.id, normalize_level(given.level)), max_tokens=200,
+        messages=[{"role": "user", "content": f"The conversation so far:\n{said}"}], learner_id=given.user_id)
+    done = runtime.chain.complete(request, seconds=SIDE_CALL_SECONDS, parse=parse_suggestions,
+                                  offline=lambda: offline_suggestions(
+                                      given.level, last_character_message(given.history), seed=str(given.hint_id)))
+    return done.value, done.provider, done.degraded
+
+
+def after_speech(runtime: Runtime, session_id: uuid.UUID, segment_id: int) -> None:
+    """Called a moment after the learner spoke in a voice session: if they have not
+    spoken since, suggest what they could say next."""
+    if not sandbox.is_latest_learner_speech(runtime.redis, session_id, segment_id):
+        return  # they kept talking; the check for their latest segment will answer
+    with session_scope() as db:
+        owner = db.scalar(select(ChatSession.user_id).where(ChatSession.id == session_id))
+        hint_id = request_hints(db, user_id=owner, session_id=session_id, source="transcript").id
+    generate(runtime, hint_id)

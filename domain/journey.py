@@ -11,21 +11,30 @@ at least PASS_SCORE; answers can be retried.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from domain import outbox, prompt_files
+from domain import announcements, outbox, prompt_files, tasks
 from domain.characters import normalize_level, prompts_dir
 from domain.conversations import parse_uuid
+from domain.db import session_scope, statement_scope
 from domain.errors import NotFound
+from domain.language import analyse_answer
 from domain.llm.base import ChatRequest
-from domain.models import JourneyAnswer, OutboxEntry, User, utcnow
+from domain.models import JourneyAnswer, User, utcnow
+from domain.runtime import SIDE_CALL_SECONDS, Runtime
 
-OUTBOX_KIND = "journey"
+if TYPE_CHECKING:
+    from domain.quotas import Quotas
+
+log = logging.getLogger(__name__)
+
+OUTBOX_KIND = outbox.JOURNEY
 PASS_SCORE = 70
 ANSWER_MAX_CHARS = 5000
 LEVELS = ("A1", "A2", "B1", "B2", "C1")
@@ -124,9 +133,18 @@ def submit_answer(db: Session, *, user_id: uuid.UUID, question_id: str, answer: 
     stored = JourneyAnswer(id=uuid.uuid4(), user_id=user_id, question_id=asked.id, unit_id=asked.unit_id,
                            level=asked.level, answer=answer.strip(), degraded=False, created_at=utcnow())
     db.add(stored)
-    db.add(outbox.entry(OUTBOX_KIND, stored.id, stored.created_at))
+    outbox.add(db, OUTBOX_KIND, stored.id, stored.created_at)
     db.flush()
     return stored
+
+
+def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, quotas: Quotas) -> dict[str, Any]:
+    """A learner's answer: counted against their quota (RateLimited over it: nothing is
+    stored), then stored with its outbox entry. Returns its view; the caller starts the
+    scoring (of `view["id"]`) once this has committed."""
+    quotas.spend(user_id, "journey_answers")
+    with session_scope() as db:
+        return present_answer(submit_answer(db, user_id=user_id, question_id=question_id, answer=answer))
 
 
 def present_answer(answer: JourneyAnswer) -> dict[str, Any]:
@@ -257,7 +275,7 @@ def store_score(db: Session, answer_id: uuid.UUID, score: int, result: dict[str,
                                  scored_at=utcnow()).returning(JourneyAnswer.id)).first()
     if written is None:
         return None
-    db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == answer_id))
+    outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[answer_id])
     return db.get(JourneyAnswer, answer_id, populate_existing=True)
 
 
@@ -327,3 +345,55 @@ def _feedback(covered: list[str], missing: list[str], errors: int, word_count: i
 def scored_event(answer: JourneyAnswer) -> dict[str, Any]:
     """The `journey_scored` event's data (DESIGN §5)."""
     return {"answer": present_answer(answer)}
+
+
+ANNOUNCED = announcements.Announced("journey_scored", JourneyAnswer, JourneyAnswer.scored_at,
+                                    JourneyAnswer.scored_at.is_not(None), scored_event)
+
+
+# --- the workers' side: analysing (`nlp`), scoring (`llm`) ------------------------------
+
+def analyse(runtime: Runtime, answer_id: uuid.UUID) -> None:
+    """Analyse an answer (on `nlp`), then have it scored (on `llm`)."""
+    with statement_scope() as db:
+        given = pending_answer(db, answer_id)
+    if given is None:
+        return  # scored already (a redelivery)
+    if given.analysis is None:
+        analysis = analyse_answer(given.answer, "fr", given.native_language)
+        with statement_scope() as db:
+            store_analysis(db, answer_id, analysis)
+    runtime.send_task(tasks.JOURNEY_SCORE, [str(answer_id)], {})
+
+
+def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
+    """Score an analysed answer once and publish it as `journey_scored`."""
+    with statement_scope() as db:
+        given = pending_answer(db, answer_id)
+    if given is None or given.analysis is None:
+        return  # scored already, or not analysed yet (the outbox sweeper starts over)
+    with outbox.holding(OUTBOX_KIND, answer_id, runtime.settings.stage_lease_seconds) as claim:
+        if claim is None:
+            return  # another delivery is scoring it
+        points, result, provider, degraded = _score(runtime, given)
+    with session_scope() as db:
+        answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
+        data = scored_event(answer) if answer is not None else None
+    if data is not None:
+        announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, answer_id, data)
+
+
+def _score(runtime: Runtime, given: AnswerInput) -> tuple[int, dict[str, Any], str, bool]:
+    """(score, result, who scored, degraded): the model, asked again once when its
+    answer is invalid; else the offline scorer (degraded if a model was configured)."""
+    def valid(answer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = model_result(given, answer)
+        if found is None:
+            raise ValueError("not a usable score")
+        return found
+
+    done = runtime.chain.complete(scoring_request(given), schema=SCORE_SCHEMA, parse=valid, attempts=2,
+                                  seconds=SIDE_CALL_SECONDS, offline=lambda: offline_score(given))
+    if done.degraded:
+        log.warning("no provider scored journey answer %s; scored offline", given.answer_id)
+    return (*done.value, done.provider, done.degraded)

@@ -13,21 +13,54 @@ may simply be waiting in a long queue).
 Work that cannot succeed stops: an entry sent or claimed OUTBOX_MAX_ATTEMPTS times
 without finishing is buried (`dead_at`, with the reason) and never sent again, until an
 operator revives it (`flask outbox retry ID`).
+
+This module is the outbox's one owner: the kinds of work and the tasks each starts
+(`TASKS_BY_KIND`), adding an entry, finishing it, holding it while a model is called,
+re-sending what is due, burying what keeps failing, and requeueing stuck turns by hand.
+(Accepting and finishing a turn write and remove its entries inside their own single
+statements, domain/turns.py: one round trip each on the hot path.) Adding a feature with
+background work: its module, its task names in domain/tasks.py, and one line here.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from domain import tasks
 from domain.db import statement_scope
-from domain.models import OutboxEntry, utcnow
+from domain.models import OutboxEntry, Turn, utcnow
 
 log = logging.getLogger(__name__)
+
+# The kinds of work (outbox.kind), each named after the thing its ref_id points to.
+TURN = "turn"  # a learner's message: its analysis, then its model-bound stages
+REVIEWS = "reviews"  # a finished turn's word feedback, waiting to become reviews
+HINT = "hint"
+PENPAL = "penpal"  # a penpal reply to write
+JOURNEY = "journey"  # a journey answer to score
+
+# What each kind starts (a turn's analysis then hands over to its model work), and
+# whether the task accepts `known`: inputs the sender already has, so the task need not
+# read them back from the database (the sweeper, which has only the id, sends none).
+TASKS_BY_KIND: dict[str, tuple[tuple[str, bool], ...]] = {
+    TURN: ((tasks.TURN_ANALYSE, True),),
+    HINT: ((tasks.HINTS_GENERATE, False),),
+    REVIEWS: ((tasks.SRS_CONVERSATION_REVIEWS, False),),
+    PENPAL: ((tasks.PENPAL_ANALYSE, False),),
+    JOURNEY: ((tasks.JOURNEY_ANALYSE, False),),
+}
+# The values of turns.status (the table's check constraint): only `pending` is unfinished.
+UNFINISHED_TURN_STATUSES = ("pending",)
 
 _outbox = OutboxEntry.__table__
 # (Bind names differ from the column names: an UPDATE reserves those for its SET clause.)
@@ -47,10 +80,13 @@ _UNSTAMP = update(_outbox).where(_entry, _outbox.c.lease_until.is_(None)).values
 _BACKOFF = text("make_interval(secs => :after * power(2, least(greatest(outbox.publish_attempts, 1) - 1, 5)))")
 
 
-def entry(kind: str, ref_id: uuid.UUID, now: datetime) -> OutboxEntry:
-    """A new entry, stamped as published now (its publish follows the commit)."""
-    return OutboxEntry(kind=kind, ref_id=ref_id, created_at=now, last_published_at=now, publish_attempts=1,
-                       claims=0)
+def add(db: Session, kind: str, ref_id: uuid.UUID, now: datetime) -> OutboxEntry:
+    """Add an entry in the caller's transaction, stamped as published now (its publish
+    follows the commit)."""
+    entry = OutboxEntry(kind=kind, ref_id=ref_id, created_at=now, last_published_at=now, publish_attempts=1,
+                        claims=0)
+    db.add(entry)
+    return entry
 
 
 def unstamp(db: Session, *, kind: str, ref_id: uuid.UUID | str) -> None:
@@ -58,7 +94,8 @@ def unstamp(db: Session, *, kind: str, ref_id: uuid.UUID | str) -> None:
     db.execute(_UNSTAMP, {"entry_kind": kind, "entry_ref_id": ref_id})
 
 
-def remove(db: Session, *, kind: str, ref_ids: list[uuid.UUID]) -> None:
+def finish(db: Session, *, kind: str, ref_ids: list[uuid.UUID]) -> None:
+    """The work is done (or nothing is left to do): its entries go."""
     db.execute(_REMOVE, {"kind": kind, "ref_ids": ref_ids})
 
 
@@ -117,6 +154,22 @@ class Lease:
             if not held:
                 self.lost.set()
                 return
+
+
+@contextmanager
+def holding(kind: str, ref_id: uuid.UUID, lease_seconds: float) -> Iterator[int | None]:
+    """Hold an entry's work while the block calls a model: the claim's number, or None
+    when another delivery holds it or it is done (then do nothing). Work left unfinished
+    is let go afterwards, for the sweeper to send again."""
+    with statement_scope() as db:
+        number = claim(db, kind=kind, ref_id=ref_id, lease_seconds=lease_seconds)
+    if number is None:
+        yield None
+        return
+    with Lease(kind, ref_id, number, lease_seconds):
+        yield number
+    with statement_scope() as db:  # a no-op when the work was stored (its entry is gone)
+        release(db, kind=kind, ref_id=ref_id, claim=number)
 
 
 def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> list[tuple[str, uuid.UUID]]:
@@ -187,3 +240,80 @@ def revive(db: Session, entry_id: int) -> OutboxEntry | None:
     entry.publish_attempts = 0
     entry.claims_at_retry = entry.claims  # claim numbers only grow: they fence old holders' writes
     return entry
+
+
+# --- stuck turns, by hand (`flask turns requeue --stuck`) -------------------------------
+
+@dataclass
+class RequeueReport:
+    requeued: list[uuid.UUID] = field(default_factory=list)  # published again, oldest first
+    outbox_recreated: int = 0  # of those, how many had lost their outbox entry
+    overdue: int = 0  # of those, how many were already past their deadline
+    unpublished: list[uuid.UUID] = field(default_factory=list)  # the broker refused these (the outbox keeps them)
+    pruned: int = 0  # outbox entries of turns no longer pending, removed
+
+
+def requeue_stuck_turns(scope: Callable[[], AbstractContextManager[Session]], dispatch: Callable[[str, uuid.UUID], Any],
+                        *, older_than_seconds: float, limit: int = 1000) -> RequeueReport:
+    """Send the work of unfinished turns older than `older_than_seconds` through the
+    pipeline again, the way the sweeper re-publishes its outbox (domain/maintenance.py):
+
+    1. in one transaction, lock the stuck turns (SKIP LOCKED: a turn being finished or
+       failed right now is left to that), make sure each has its outbox entry (a missing
+       one is written again, so the sweeper keeps retrying if this publish is lost too),
+       and stamp the entries as published now;
+    2. after the commit, `dispatch(TURN, turn_id)` each: the stage tasks are
+       idempotent (each result is stored by a claim), so an extra publish costs a little
+       work and never a duplicate result;
+    3. remove turn entries whose turn is no longer pending. Finishing a turn removes its
+       entry, but a turn finished at the very moment its entry was written again (by
+       step 1) could leave one behind, which the sweeper would re-publish for ever.
+
+    `scope()` is a transaction scope such as domain.db.session_scope. A turn past its
+    deadline is sent too: with a worker to take it, it completes (the reply goes
+    straight to the offline provider); with beat running, the sweeper may fail it first.
+    """
+    report = RequeueReport()
+    with scope() as db:
+        now = utcnow()
+        stuck = db.execute(
+            select(Turn.id, Turn.deadline_at)
+            .where(Turn.status.in_(UNFINISHED_TURN_STATUSES),
+                   Turn.created_at < now - timedelta(seconds=older_than_seconds))
+            .order_by(Turn.created_at, Turn.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        ids = [turn_id for turn_id, _ in stuck]
+        report.overdue = sum(1 for _, deadline_at in stuck if deadline_at < now)
+        if ids:
+            recreated = set(db.scalars(
+                insert(OutboxEntry)
+                .values([{"kind": TURN, "ref_id": turn_id, "created_at": now, "last_published_at": now,
+                          "publish_attempts": 1} for turn_id in ids])
+                .on_conflict_do_nothing(constraint="uq_outbox_kind_ref")
+                .returning(OutboxEntry.ref_id)
+            ))
+            report.outbox_recreated = len(recreated)
+            existing = [turn_id for turn_id in ids if turn_id not in recreated]
+            if existing:
+                db.execute(update(OutboxEntry)
+                           .where(OutboxEntry.kind == TURN, OutboxEntry.ref_id.in_(existing))
+                           .values(last_published_at=now, publish_attempts=OutboxEntry.publish_attempts + 1))
+    for turn_id in ids:
+        try:
+            dispatch(TURN, turn_id)
+        except Exception:  # the broker is away: the entry, stamped now, is due again for the sweeper
+            report.unpublished.append(turn_id)
+        else:
+            report.requeued.append(turn_id)
+    with scope() as db:
+        report.pruned = prune_finished_turn_entries(db)
+    return report
+
+
+def prune_finished_turn_entries(db: Session) -> int:
+    """Remove turn outbox entries whose turn is finished or gone (their tasks would do nothing)."""
+    still_pending = exists().where(Turn.id == OutboxEntry.ref_id, Turn.status.in_(UNFINISHED_TURN_STATUSES))
+    result = db.execute(delete(OutboxEntry).where(OutboxEntry.kind == TURN, ~still_pending))
+    return result.rowcount

@@ -14,25 +14,34 @@ redeliver a task held for hours.
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from domain import outbox, prompt_files
+from domain import announcements, outbox, prompt_files, tasks
 from domain.characters import Character, CharacterLibrary, normalize_level, prompts_dir
 from domain.config import Settings
 from domain.conversations import parse_uuid
+from domain.db import session_scope, statement_scope
 from domain.errors import Invalid, NotFound
+from domain.language import analyse_grammar
 from domain.llm.base import ChatRequest
 from domain.llm.offline import BANDS, OfflineProvider, ReplyRequest
-from domain.models import OutboxEntry, PenpalLetter, User, utcnow
+from domain.models import PenpalLetter, User, utcnow
+from domain.runtime import Runtime
 
-OUTBOX_KIND = "penpal"
+if TYPE_CHECKING:
+    from domain.quotas import Quotas
+
+log = logging.getLogger(__name__)
+
+OUTBOX_KIND = outbox.PENPAL
 LETTER_MIN_CHARS, LETTER_MAX_CHARS, SUBJECT_MAX_CHARS = 20, 5000, 120
 MAX_CORRECTIONS = 5  # a letter comes back with a few corrections, not a red pen everywhere
 THREAD_MEMORY = 6  # earlier letters of the thread the reply's writer reads
@@ -74,9 +83,23 @@ def send_letter(db: Session, *, user_id: uuid.UUID, level: str, characters: Char
     db.add(letter)
     db.flush()  # the reply refers to the letter
     db.add(reply)
-    db.add(outbox.entry(OUTBOX_KIND, reply.id, now))
+    outbox.add(db, OUTBOX_KIND, reply.id, now)
     db.flush()
     return letter, reply
+
+
+def accept_letter(*, user: User, characters: CharacterLibrary, settings: Settings, quotas: Quotas,
+                  character_id: str, body: str, subject: str | None) -> tuple[dict[str, Any], uuid.UUID]:
+    """A learner's letter: counted against their quota (RateLimited over it: nothing is
+    stored), then stored with its reply-to-be and the outbox entry that gets the reply
+    written. Returns {letter, reply_expected_at} and the reply's id, whose work the
+    caller starts once this has committed."""
+    quotas.spend(user.id, "letters")
+    with session_scope() as db:
+        letter, reply = send_letter(db, user_id=user.id, level=user.level, characters=characters, settings=settings,
+                                    character_id=character_id, body=body, subject=subject)
+        view = {"letter": present_letter(letter, reply), "reply_expected_at": reply.deliver_at.isoformat()}
+    return view, reply.id
 
 
 def present_letter(letter: PenpalLetter, reply: PenpalLetter | None = None) -> dict[str, Any]:
@@ -247,7 +270,7 @@ def store_reply(db: Session, given: LetterInput, body: str, *, provider: str, de
         .returning(PenpalLetter.deliver_at)
     ).scalar()
     if written is not None:
-        db.execute(delete(OutboxEntry).where(OutboxEntry.kind == OUTBOX_KIND, OutboxEntry.ref_id == given.reply_id))
+        outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[given.reply_id])
     return written
 
 
@@ -348,3 +371,85 @@ def _character_name(characters: CharacterLibrary, character_id: str) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# --- the workers' side: analysing (`nlp`), writing (`llm`), delivering (`default`) ------
+
+_LETTER_SECONDS = 120.0  # a penpal reply is long, and nobody is waiting for it
+_DELIVERY_BATCH = 500  # penpal replies delivered per transaction
+
+
+def analyse_letter(runtime: Runtime, reply_id: uuid.UUID) -> None:
+    """Analyse the letter a reply answers (on `nlp`), then have the reply written (on `llm`)."""
+    with statement_scope() as db:
+        given = pending_reply(db, reply_id)
+    if given is None:
+        return  # written already (a redelivery)
+    if given.analysis is None:
+        language = runtime.characters.target_language(given.character_id)
+        analysis = analyse_grammar(given.body, language, given.native_language)
+        with statement_scope() as db:
+            store_analysis(db, given.letter_id, analysis)
+    runtime.send_task(tasks.PENPAL_WRITE, [str(reply_id)], {})
+
+
+def write_reply(runtime: Runtime, reply_id: uuid.UUID) -> None:
+    """Write the reply once. It waits for its due time, unless that has passed
+    already (the writing was late): then it is delivered at once."""
+    with statement_scope() as db:
+        given = pending_reply(db, reply_id)
+    now = utcnow()
+    if given is None or (given.retry_at is not None and now < given.retry_at):
+        return  # written already, or backing off after a failure
+    with outbox.holding(OUTBOX_KIND, reply_id, runtime.settings.stage_lease_seconds) as claim:
+        written = _letter(runtime, given, now) if claim is not None else None
+    if written is None:
+        return  # another delivery is writing it, or every provider failed (and it is tried again later)
+    with session_scope() as db:
+        due_at = store_reply(db, given, written[0], provider=written[1], degraded=written[2])
+    if due_at is not None and due_at <= utcnow():
+        deliver_replies(runtime, reply_id=reply_id)
+
+
+def _letter(runtime: Runtime, given: LetterInput, now: datetime) -> tuple[str, str, bool] | None:
+    """(letter, who wrote it, degraded); None when every provider failed and there is
+    time to try again later."""
+    character = runtime.characters.for_session(given.character_id)
+    system = runtime.characters.system_prompt(character.id, normalize_level(given.level))
+    done = runtime.chain.complete(reply_request(character, system, given), seconds=_LETTER_SECONDS,
+                                  offline=lambda: offline_letter(character, given))
+    if done.degraded and should_retry_later(given, now):
+        with statement_scope() as db:
+            retry_at = postpone(db, given, now)
+        log.warning("no provider wrote penpal reply %s; trying again at %s", given.reply_id, retry_at)
+        return None
+    return done.value, done.provider, done.degraded
+
+
+def deliver_replies(runtime: Runtime, reply_id: uuid.UUID | None = None) -> int:
+    """Deliver every written reply that is due (or just `reply_id`, if due) and
+    publish each as `penpal_reply`, once; then re-announce any delivered reply whose
+    event a stopped job may not have published. Returns the number delivered."""
+    delivered = 0
+    while True:
+        with session_scope() as db:
+            batch = claim_due_replies(db, limit=_DELIVERY_BATCH, reply_id=reply_id)
+        with statement_scope() as db:  # after the commit: a client told of a reply can read it
+            _announce_replies(runtime, db, batch)
+        delivered += len(batch)
+        if len(batch) < _DELIVERY_BATCH or reply_id is not None:
+            break
+    if reply_id is None:
+        with session_scope() as db:
+            stragglers = unannounced_replies(
+                db, delivered_before=utcnow() - timedelta(seconds=announcements.ANNOUNCE_GRACE_SECONDS),
+                limit=_DELIVERY_BATCH)
+            _announce_replies(runtime, db, stragglers)  # under the rows' locks: one job per straggler
+    return delivered
+
+
+def _announce_replies(runtime: Runtime, db: Session, delivered: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
+    for user_id, view in delivered:
+        runtime.publisher.publish_once(user_id, "penpal_reply", {"letter": view}, once_key=f"penpal:{view['id']}")
+    if delivered:
+        mark_announced(db, [view["id"] for _, view in delivered])

@@ -10,10 +10,12 @@ Keys, each kept until the tokens it covers would have expired anyway:
 
 A login starts a family; its refresh token, and every access and refresh token obtained
 by refreshing, carry the family's id (`fam`). One MGET checks a token, and one pipelined
-MGET checks every socket of a web process (`revoked_among`).
+MGET checks every socket of a web process (`revoked_among`). While Redis is away, a
+request's refresh token is refused and its access token accepted (`token_revoked`).
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,8 +24,9 @@ from typing import Any
 import redis
 
 from domain.config import get_settings
-from domain.errors import Unauthorized
+from domain.errors import Unauthorized, Unavailable
 
+log = logging.getLogger(__name__)
 _MGET_CHUNK = 1000  # keys per MGET in a sweep: no single command blocks Redis for long
 
 
@@ -113,6 +116,21 @@ def spend_refresh_token(client: redis.Redis, *, token: TokenClaims, longest_toke
 def is_revoked(client: redis.Redis, *, token: TokenClaims) -> bool:
     keys = token.keys()
     return token.revoked_by(dict(zip(keys, client.mget(keys))))
+
+
+def token_revoked(client: redis.Redis, payload: Mapping[str, Any]) -> bool:
+    """Whether a verified token (its JWT payload) is revoked. Without Redis, a refresh
+    token fails closed (Unavailable) and an access token fails open."""
+    try:
+        return is_revoked(client, token=TokenClaims.from_payload(payload))
+    except redis.RedisError:
+        if payload.get("type") == "refresh":
+            # A 30-day token must not outlive a logout just because Redis is away.
+            raise Unavailable("Sign-in is temporarily unavailable.", code="auth_unavailable") from None
+        # Access tokens live 15 minutes: accepting them during a Redis outage keeps
+        # learners talking (their turns are safe in Postgres).
+        log.warning("revocation list unreachable; accepting access token %s", payload["jti"])
+        return False
 
 
 def revoked_among(client: redis.Redis, tokens: Iterable[TokenClaims]) -> list[bool]:

@@ -14,19 +14,23 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from domain import outbox, vocabulary, xp
+from domain import announcements, outbox, xp
 from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
 from domain.models import ChatSession, Message, Turn, User, utcnow
+from domain.srs import vocabulary
 
-OUTBOX_KIND = "turn"
-REVIEWS_OUTBOX_KIND = "reviews"  # a finished turn's word feedback, waiting to become reviews
+if TYPE_CHECKING:
+    from domain.characters import CharacterLibrary
+
+OUTBOX_KIND = outbox.TURN
+REVIEWS_OUTBOX_KIND = outbox.REVIEWS
 
 _turns, _messages, _sessions, _users = Turn.__table__, Message.__table__, ChatSession.__table__, User.__table__
 _turn_id = bindparam("turn_id")
@@ -68,7 +72,7 @@ _CLAIM = text("""
     JOIN users u ON u.id = t.user_id
     WHERE t.id = :turn_id AND t.status = 'pending'
 """)
-_HOLDS_CLAIM = text("EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = 'turn' AND outbox.ref_id = turns.id "
+_HOLDS_CLAIM = text(f"EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = '{OUTBOX_KIND}' AND outbox.ref_id = turns.id "
                     "AND outbox.claims = :attempt)")
 _RECORD_REPLY = update(_turns).where(_PENDING, _turns.c.reply_text.is_(None), _HOLDS_CLAIM).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"),
@@ -111,7 +115,7 @@ _FINISH = text("""
     ), published AS (
         DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id IN (SELECT id FROM finished)
     ), reviews AS (
-        -- The words the learner used become reviews (domain/progress.py), through the outbox.
+        -- The words the learner used become reviews (domain/srs/reviews.py), through the outbox.
         INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
         SELECT :reviews_kind, id, :now, :now, 1, 0 FROM finished
         WHERE jsonb_path_exists(word_feedback, '$[*] ? (@.usage != "not_used")')
@@ -170,6 +174,11 @@ class StageInput:
     native_language: str | None = None  # read only for the analysis stages
     suggested_word_ids: list[int] = field(default_factory=list)
 
+    def analysis_input(self, characters: CharacterLibrary) -> AnalysisInput:
+        return AnalysisInput.of_turn(characters, self.character_id, user_id=self.user_id, session_id=self.session_id,
+                                     text=self.text, level=self.level, native_language=self.native_language,
+                                     suggested_word_ids=list(self.suggested_word_ids or ()))
+
 
 @dataclass(frozen=True)
 class AnalysisInput:
@@ -190,6 +199,12 @@ class AnalysisInput:
         return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text,
                 "language": self.language, "level": self.level, "native_language": self.native_language,
                 "suggested_word_ids": list(self.suggested_word_ids)}
+
+    @classmethod
+    def of_turn(cls, characters: CharacterLibrary, character_id: str, **fields: Any) -> AnalysisInput:
+        """The analysis of a turn in a session with `character_id`: its text is in the
+        character's target language."""
+        return cls(language=characters.target_language(character_id), **fields)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnalysisInput:
@@ -227,6 +242,15 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
     }
 
 
+def result_event(turn: Turn) -> dict[str, Any]:
+    """The `turn_result` event's data (DESIGN §5)."""
+    view = present_turn(turn)
+    return {"session_id": view["session_id"], "turn": view}
+
+
+ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at, Turn.status != "pending", result_event)
+
+
 @dataclass(frozen=True)
 class Submission:
     view: dict[str, Any]  # the turn as GET /turns/{id} returns it
@@ -235,6 +259,14 @@ class Submission:
     character_id: str  # the session's, so the stages can be told its language and level without a read
     level: str
     native_language: str | None
+
+    def analysis_input(self, characters: CharacterLibrary, *, user_id: uuid.UUID,
+                       suggested_word_ids: list[int]) -> AnalysisInput:
+        """What the web process hands the analysis with the task (a created turn's)."""
+        return AnalysisInput.of_turn(characters, self.character_id, user_id=user_id,
+                                     session_id=uuid.UUID(self.view["session_id"]),
+                                     text=self.view["user_message"]["content"], level=self.level,
+                                     native_language=self.native_language, suggested_word_ids=suggested_word_ids)
 
 
 def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
@@ -407,7 +439,7 @@ def fail_overdue_turns(db: Session, *, limit: int = 100) -> list[Turn]:
         .limit(limit).with_for_update(skip_locked=True).scalar_subquery()
     failed = _fail(db, overdue, DEADLINE_EXCEEDED)
     if failed:
-        outbox.remove(db, kind=OUTBOX_KIND, ref_ids=[turn.id for turn in failed])
+        outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[turn.id for turn in failed])
     return failed
 
 

@@ -23,6 +23,7 @@ from celery.worker.request import Request
 from kombu.transport import TRANSPORT_ALIASES
 
 from domain import db as database
+from domain import tasks
 from domain.config import ConfigError, get_settings, load_settings
 
 # Flower runs this module too (`celery -A workers.celery_app flower`): in production it
@@ -67,23 +68,11 @@ class ParlonsTask(Task):
 
 
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
-                include=["workers.turns", "workers.hints", "workers.progress", "workers.penpal",
-                         "workers.journey", "workers.maintenance"])
+                include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
+                         "workers.penpal", "workers.journey", "workers.maintenance"])
 celery.conf.update(
     task_default_queue="default",
-    task_routes={
-        "turns.respond": _direct("llm"),
-        "hints.*": _direct("llm"),
-        "penpal.write": _direct("llm"),
-        "journey.score": _direct("llm"),
-        "turns.analyse": _direct("nlp"),
-        "language.*": _direct("nlp"),
-        "penpal.analyse": _direct("nlp"),
-        "journey.analyse": _direct("nlp"),
-        "maintenance.*": _direct("default"),
-        "progress.*": _direct("default"),
-        "penpal.deliver": _direct("default"),
-    },
+    task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
     # A task is acknowledged only when it has finished, and a worker killed mid-task
     # puts it back: together with the claims in domain/turns.py this gives exactly-once results.
     task_acks_late=True,
@@ -105,13 +94,13 @@ celery.conf.update(
         "socket_timeout": 10,
     },
     beat_schedule={
-        "sweep-turns": {"task": "maintenance.sweep", "schedule": settings.sweep_interval_seconds},
+        "sweep-turns": {"task": tasks.SWEEP, "schedule": settings.sweep_interval_seconds},
         # Penpal replies are rows with a due time, delivered by this job: never a task
         # with an ETA hours ahead, which a Redis broker would redeliver. A run that waited
         # longer than the interval in the queue is dropped: the next one does its work.
-        "deliver-penpal-replies": {"task": "penpal.deliver", "schedule": settings.penpal_delivery_interval_seconds,
+        "deliver-penpal-replies": {"task": tasks.PENPAL_DELIVER, "schedule": settings.penpal_delivery_interval_seconds,
                                    "options": {"expires": max(settings.penpal_delivery_interval_seconds, 1.0)}},
-        "fit-fsrs-parameters": {"task": "progress.fit_all",
+        "fit-fsrs-parameters": {"task": tasks.SRS_FIT_ALL,
                                 "schedule": crontab(hour=settings.fsrs_optimizer_hour_utc, minute=0)},
     },
     worker_hijack_root_logger=False,
@@ -179,10 +168,11 @@ def _fresh_connections_after_fork(**_: object) -> None:
     from domain.llm.chain import get_chain
     from domain.quotas import get_quotas
     from domain.redis_client import reset_after_fork
-    from workers.runtime import pipeline
+    from workers.runtime import runtime, turn_pipeline
 
     dispose_engine()
     reset_after_fork()
     get_chain.cache_clear()
     get_quotas.cache_clear()
-    pipeline.cache_clear()
+    runtime.cache_clear()
+    turn_pipeline.cache_clear()

@@ -8,7 +8,7 @@ import uuid
 
 import redis
 
-from domain import logs, outbox
+from domain import logs, outbox, tasks
 from domain.db import statement_scope
 from domain.errors import Unavailable
 from domain.redis_client import get_redis
@@ -16,23 +16,12 @@ from workers.celery_app import celery
 
 log = logging.getLogger(__name__)
 
-# What each outbox kind starts (a turn's analysis then hands over to its model work), and whether
-# the task accepts `known`: inputs the sender already has, so the task need not read
-# them back from the database (the sweeper, which has only the id, sends none).
-_TASKS_BY_KIND = {
-    "turn": (("turns.analyse", True),),
-    "hint": (("hints.generate", False),),
-    "reviews": (("progress.conversation_reviews", False),),
-    "penpal": (("penpal.analyse", False),),
-    "journey": (("journey.analyse", False),),
-}
-
 
 def dispatch(kind: str, ref_id: uuid.UUID | str, known: dict | None = None) -> None:
-    """Publish the tasks for one outbox entry, in one broker round trip (a pipeline);
-    raises if the broker is unreachable."""
+    """Publish the tasks for one outbox entry (outbox.TASKS_BY_KIND), in one broker round
+    trip (a pipeline); raises if the broker is unreachable."""
     with celery.producer_or_acquire() as producer, producer.batch():
-        for name, takes_known in _TASKS_BY_KIND[kind]:
+        for name, takes_known in outbox.TASKS_BY_KIND[kind]:
             kwargs = {"known": known} if known and takes_known else {}
             _send_task(name, [str(ref_id)], kwargs, producer=producer)
 
@@ -56,7 +45,7 @@ def dispatch_best_effort(kind: str, ref_id: uuid.UUID | str, known: dict | None 
 def hint_after_speech(session_id: uuid.UUID, segment_id: int, *, delay: float) -> None:
     """Check, `delay` seconds from now, whether the learner is still quiet and deserves a hint.
     (A short countdown: long ones are what DESIGN §4 forbids on a Redis broker.)"""
-    _send_task("hints.after_speech", [str(session_id), segment_id], {}, countdown=delay)
+    _send_task(tasks.HINTS_AFTER_SPEECH, [str(session_id), segment_id], {}, countdown=delay)
 
 
 def analyse_now(text: str, language: str, *, native_language: str | None, timeout: float) -> dict:
@@ -64,7 +53,7 @@ def analyse_now(text: str, language: str, *, native_language: str | None, timeou
     processes do not load spaCy). Raises Unavailable if no worker answers in `timeout`."""
     reply_key = f"parlons:analysis:{uuid.uuid4().hex}"
     try:
-        _send_task("language.analyse", [text, language, reply_key, native_language], {}, expires=timeout)
+        _send_task(tasks.LANGUAGE_ANALYSE, [text, language, reply_key, native_language], {}, expires=timeout)
         answer = get_redis().blpop([reply_key], timeout=timeout)
     except redis.RedisError:
         answer = None

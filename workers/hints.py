@@ -1,17 +1,18 @@
-"""Hint tasks: thin wrappers over domain.pipeline."""
+"""Hint tasks: each calls one function of domain/hints.py."""
 from __future__ import annotations
 
 import uuid
 
+from domain import hints, tasks
 from workers.celery_app import celery
-from workers.runtime import pipeline
+from workers.runtime import runtime
 
 
-@celery.task(name="hints.generate")
+@celery.task(name=tasks.HINTS_GENERATE)
 def generate(hint_id: str) -> None:
-    pipeline().run_hints(uuid.UUID(hint_id))
+    hints.generate(runtime(), uuid.UUID(hint_id))
 
 
-@celery.task(name="hints.after_speech")
+@celery.task(name=tasks.HINTS_AFTER_SPEECH)
 def after_speech(session_id: str, segment_id: int) -> None:
-    pipeline().hint_after_speech(uuid.UUID(session_id), segment_id)
+    hints.after_speech(runtime(), uuid.UUID(session_id), segment_id)

@@ -1,17 +1,18 @@
-"""Journey tasks: thin wrappers over domain.pipeline (see domain/journey.py)."""
+"""Journey tasks: each calls one function of domain/journey.py."""
 from __future__ import annotations
 
 import uuid
 
+from domain import journey, tasks
 from workers.celery_app import celery
-from workers.runtime import pipeline
+from workers.runtime import runtime
 
 
-@celery.task(name="journey.analyse")
+@celery.task(name=tasks.JOURNEY_ANALYSE)
 def analyse(answer_id: str) -> None:
-    pipeline().analyse_journey_answer(uuid.UUID(answer_id))
+    journey.analyse(runtime(), uuid.UUID(answer_id))
 
 
-@celery.task(name="journey.score")
+@celery.task(name=tasks.JOURNEY_SCORE)
 def score(answer_id: str) -> None:
-    pipeline().score_journey_answer(uuid.UUID(answer_id))
+    journey.score(runtime(), uuid.UUID(answer_id))

@@ -1,4 +1,5 @@
-"""The pipeline as a worker process builds it once."""
+"""What a worker process builds once: the runtime the features' background work shares,
+and the turn pipeline on it."""
 from __future__ import annotations
 
 from functools import cache
@@ -7,14 +8,15 @@ from domain.characters import default_library
 from domain.config import get_settings
 from domain.llm.chain import get_chain
 from domain.llm.offline import OfflineProvider
-from domain.pipeline import Pipeline
 from domain.redis_client import get_publisher, get_redis
+from domain.runtime import Runtime
+from domain.turn_pipeline import TurnPipeline
 from workers.dispatch import send
 
 
 @cache
-def pipeline() -> Pipeline:
-    return Pipeline(
+def runtime() -> Runtime:
+    return Runtime(
         settings=get_settings(),
         redis=get_redis(),
         publisher=get_publisher(),
@@ -23,3 +25,8 @@ def pipeline() -> Pipeline:
         offline=OfflineProvider(),
         send_task=send,
     )
+
+
+@cache
+def turn_pipeline() -> TurnPipeline:
+    return TurnPipeline(runtime())

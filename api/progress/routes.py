@@ -11,7 +11,7 @@ from api.auth.tokens import current_user_id
 from api.errors import documents_errors
 from api.extensions import db
 from api.vocabulary.routes import WordSchema
-from domain import progress
+from domain.srs import reviews as progress
 from domain.config import get_settings
 from domain.db import statement_scope
 from domain.inputs import DB_INT_MAX

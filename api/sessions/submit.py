@@ -56,23 +56,16 @@ def accept_letter(*, user: User, character_id: str, body: str, subject: str | No
                   after_response: bool = False) -> dict:
     """Store a penpal letter with its reply-to-be, then start the reply's writing (the
     outbox sweeper does, if this publish is lost). Returns {letter, reply_expected_at}."""
-    get_quotas().spend(user.id, "letters")
-    with session_scope() as db:
-        letter, reply = penpal.send_letter(db, user_id=user.id, level=user.level, characters=characters(),
-                                           settings=get_settings(), character_id=character_id, body=body,
-                                           subject=subject)
-        view = {"letter": penpal.present_letter(letter, reply), "reply_expected_at": reply.deliver_at.isoformat()}
-    _soon(functools.partial(dispatch_best_effort, penpal.OUTBOX_KIND, reply.id), after_response)
+    view, reply_id = penpal.accept_letter(user=user, characters=characters(), settings=get_settings(),
+                                          quotas=get_quotas(), character_id=character_id, body=body, subject=subject)
+    _soon(functools.partial(dispatch_best_effort, penpal.OUTBOX_KIND, reply_id), after_response)
     return view
 
 
 def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, after_response: bool = False) -> dict:
     """Store a journey answer, then start its scoring; the score follows as a
     `journey_scored` event and in GET /journey/answers/{id}."""
-    get_quotas().spend(user_id, "journey_answers")
-    with session_scope() as db:
-        view = journey.present_answer(journey.submit_answer(db, user_id=user_id, question_id=question_id,
-                                                            answer=answer))
+    view = journey.accept_answer(user_id=user_id, question_id=question_id, answer=answer, quotas=get_quotas())
     _soon(functools.partial(dispatch_best_effort, journey.OUTBOX_KIND, view["id"]), after_response)
     return view
 
@@ -115,8 +108,5 @@ def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission, suggested_w
         get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
     except redis.RedisError:
         log.warning("turn_accepted for %s not published (Redis unavailable)", submitted.turn_id)
-    known = turns.AnalysisInput(user_id, uuid.UUID(view["session_id"]), view["user_message"]["content"],
-                                language=characters().target_language(submitted.character_id),
-                                level=submitted.level, native_language=submitted.native_language,
-                                suggested_word_ids=suggested_word_ids)
+    known = submitted.analysis_input(characters(), user_id=user_id, suggested_word_ids=suggested_word_ids)
     dispatch_best_effort(turns.OUTBOX_KIND, submitted.turn_id, known.to_dict())

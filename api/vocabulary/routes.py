@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from api.errors import documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, PageMetaSchema, page_meta
-from domain import vocabulary
+from domain.srs import vocabulary
 
 blp = Blueprint("vocabulary", __name__, url_prefix="/api/v1/vocabulary", description="Vocabulary")
 

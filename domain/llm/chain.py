@@ -8,6 +8,13 @@ offline answer the caller supplies, never keeping the caller past its deadline.
         ...
     stream.provider, stream.degraded, stream.degraded_reason, stream.failures
 
+A call that needs the whole answer (a hint, a letter, a summary, a score) is one line,
+with the caller's offline fallback:
+
+    done = get_chain().complete(request, seconds=20, offline=lambda: offline_hints,
+                                parse=hints.parse_suggestions)
+    done.value, done.provider, done.degraded, done.degraded_reason
+
 A request made for a learner (`ChatRequest.learner_id`) whose daily token budget is spent
 goes to no provider: the offline answer stands in (degraded, reason `budget_exhausted`).
 """
@@ -16,7 +23,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
+from typing import Any, Generic, TypeVar
 
 import redis
 
@@ -28,11 +37,13 @@ from domain.llm.cache import AnswerCache
 from domain.llm.openai_provider import OpenAIProvider
 from domain.llm.remote import CallPolicy, RemoteProvider
 from domain.llm.retry import MIN_ATTEMPT_SECONDS
-from domain.llm.throttle import RequestRateLimit
+from domain.llm.rate_limit import RequestRateLimit
 from domain.quotas import BUDGET_EXHAUSTED, Quotas, get_quotas
 from domain.redis_client import get_redis
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Providers must give up this long before the caller's deadline, so the caller's own
 # fallback (the offline reply: string work, milliseconds) still comes in time.
@@ -102,6 +113,25 @@ class ReplyStream:
         log.warning("LLM provider %s failed: %s", provider.name, reason)
 
 
+@dataclass(frozen=True)
+class Completion(Generic[T]):
+    """What `ProviderChain.complete` got: the caller's value, who gave it ("openai",
+    "anthropic" or "offline"), and whether the offline fallback stood in for configured
+    providers (`degraded`) and why (`providers_failed`, `budget_exhausted`, `invalid_answer`)."""
+    value: T
+    provider: str
+    degraded: bool = False
+    degraded_reason: str | None = None
+
+
+def _text(answer: str) -> str:
+    """The default reading of an answer: its text, stripped; an empty answer is no answer."""
+    text = answer.strip()
+    if not text:
+        raise ValueError("empty answer")
+    return text
+
+
 class ProviderChain:
     def __init__(self, providers: list[RemoteProvider], quotas: Quotas | None = None):
         self.providers = providers
@@ -120,15 +150,46 @@ class ProviderChain:
         return (self.quotas is not None and request.learner_id is not None
                 and self.quotas.budget_exhausted(request.learner_id))
 
+    def complete(self, request: ChatRequest, *, seconds: float, offline: Callable[[], T],
+                 parse: Callable[[Any], T] = _text, schema: dict | None = None, attempts: int = 1) -> Completion[T]:
+        """The one way to call a model with a fallback. The first provider's answer (its
+        text; with `schema`, a JSON object valid against it) made into the caller's value
+        by `parse`, which raises ValueError for an answer it cannot use; the chain is
+        asked `attempts` times, each given `seconds`. Else `offline()`: degraded, unless
+        no provider is configured (then the offline answer is simply the answer)."""
+        if not self.providers:
+            return Completion(offline(), "offline")
+        reason = "providers_failed"
+        for _ in range(attempts):
+            deadline = time.monotonic() + seconds
+            if schema is None:
+                stream = self.stream_reply(request, deadline=deadline, offline=lambda: iter(()))
+                answer, provider = "".join(stream), stream.provider
+                if provider == "offline":
+                    reason = stream.degraded_reason or reason
+                    continue
+            else:
+                answered = self._complete_json_by(request, schema, deadline=deadline)
+                if answered is None:
+                    reason = BUDGET_EXHAUSTED if self._budget_exhausted(request) else "providers_failed"
+                    continue
+                answer, provider = answered
+            try:
+                return Completion(parse(answer), provider)
+            except ValueError:
+                log.warning("%s gave an answer that could not be used", provider)
+                reason = "invalid_answer"
+        return Completion(offline(), "offline", True, reason)
+
     def complete_json(self, request: ChatRequest, schema: dict, *, deadline: float) -> dict | None:
         """The first provider's answer valid against `schema`, or None when no provider
         could give one in time (the caller then does without, e.g. local grammar)."""
-        answered = self.complete_json_by(request, schema, deadline=deadline)
+        answered = self._complete_json_by(request, schema, deadline=deadline)
         return answered[0] if answered else None
 
-    def complete_json_by(self, request: ChatRequest, schema: dict, *, deadline: float) -> tuple[dict, str] | None:
-        """`complete_json`, with the name of the provider that answered (None too for a
-        learner over their token budget)."""
+    def _complete_json_by(self, request: ChatRequest, schema: dict, *, deadline: float) -> tuple[dict, str] | None:
+        """The answer and the name of the provider that gave it (None too for a learner
+        over their token budget)."""
         if self._budget_exhausted(request):
             return None
         failed = None

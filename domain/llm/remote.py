@@ -24,7 +24,7 @@ from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.cache import AnswerCache
 from domain.llm.deadline import iterate_until, run_until
 from domain.llm.retry import MIN_ATTEMPT_SECONDS, call_with_retries, retry_after_seconds
-from domain.llm.throttle import RequestRateLimit
+from domain.llm.rate_limit import RequestRateLimit
 
 if TYPE_CHECKING:
     from domain.quotas import Quotas

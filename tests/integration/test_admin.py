@@ -8,7 +8,7 @@ import redis
 import requests
 from sqlalchemy import delete, select, update
 
-from domain import admin, turns
+from domain import outbox, turns
 from domain.models import OutboxEntry, Turn, utcnow
 from tests.support.client import Learner, assert_error
 from tests.support.in_process import new_conversation
@@ -282,8 +282,8 @@ def test_requeue_makes_sure_of_the_outbox_and_publishes_each_stuck_turn(db_scope
         # `finished` keeps its entry: an orphan, which requeue removes.
 
     sent = []
-    report = admin.requeue_stuck_turns(db_scope, lambda kind, ref_id: sent.append((kind, ref_id)),
-                                       older_than_seconds=60)
+    report = outbox.requeue_stuck_turns(db_scope, lambda kind, ref_id: sent.append((kind, ref_id)),
+                                        older_than_seconds=60)
     assert sent == [("turn", kept), ("turn", lost)], "oldest first; not the finished or the young turn"
     assert (report.requeued, report.outbox_recreated, report.overdue, report.pruned) == ([kept, lost], 1, 1, 1)
     with db_scope() as db:
@@ -297,12 +297,12 @@ def test_requeue_makes_sure_of_the_outbox_and_publishes_each_stuck_turn(db_scope
         if ref_id == lost:
             raise ConnectionError("broker unreachable")
 
-    report = admin.requeue_stuck_turns(db_scope, broker_down_for_lost, older_than_seconds=60)
+    report = outbox.requeue_stuck_turns(db_scope, broker_down_for_lost, older_than_seconds=60)
     assert (report.requeued, report.unpublished, report.outbox_recreated) == ([kept], [lost], 0)
     with db_scope() as db:
         attempts = dict(db.execute(select(OutboxEntry.ref_id, OutboxEntry.publish_attempts)).all())
     assert attempts == {kept: 3, lost: 2, young: 1}, "the unpublished entry stays for the sweeper"
 
     sent.clear()
-    assert admin.requeue_stuck_turns(db_scope, lambda *work: sent.append(work), older_than_seconds=3600).requeued == []
+    assert outbox.requeue_stuck_turns(db_scope, lambda *work: sent.append(work), older_than_seconds=3600).requeued == []
     assert sent == []

@@ -15,7 +15,7 @@ import redis
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.openai_provider import OpenAIProvider
 from domain.llm.remote import CallPolicy
-from domain.llm.throttle import RequestRateLimit
+from domain.llm.rate_limit import RequestRateLimit
 from tests.support.stack import REPO
 
 LIMIT, WINDOW_SECONDS, CALLS_PER_PROCESS = 2, 1, 3
@@ -29,7 +29,7 @@ import redis
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.openai_provider import OpenAIProvider
 from domain.llm.remote import CallPolicy
-from domain.llm.throttle import RequestRateLimit
+from domain.llm.rate_limit import RequestRateLimit
 
 redis_url, base_url, key, limit, window, calls = sys.argv[1:]
 rate_limit = RequestRateLimit(redis.Redis.from_url(redis_url), provider=key, requests=int(limit),

@@ -86,7 +86,7 @@ def test_task_arguments_are_shown_as_ids_and_a_redaction_marker():
 def test_a_task_reported_by_inspect_shows_its_redacted_arguments_only():
     from celery.contrib.testing.mocks import TaskMessage
 
-    import workers.turns  # noqa: F401  (registers language.analyse)
+    import workers.language  # noqa: F401  (registers language.analyse)
     from workers.celery_app import PrivateRequest, celery
 
     message = TaskMessage("language.analyse", args=["Je suis allé au marché.", "fr"],

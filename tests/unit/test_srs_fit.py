@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import fsrs
 
-from domain import optimizer
+from domain.srs import fit as optimizer
 from tests.support.synthetic_learner import simulate, true_parameters
 
 

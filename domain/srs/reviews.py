@@ -22,10 +22,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from domain import outbox
 from domain.config import Settings
 from domain.errors import Invalid, NotFound
 from domain.models import utcnow
-from domain.turns import REVIEWS_OUTBOX_KIND
 
 RATING_NAMES = ("again", "hard", "good", "easy")  # the API's 0-3; fsrs.Rating is 1-4
 STATE_NAMES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
@@ -286,7 +286,7 @@ _HISTORY = text("""
 
 def word_progress(db: Session, settings: Settings, *, user_id: uuid.UUID, word_id: int) -> dict[str, Any]:
     """The card's state (`new` before the first review) and every review of it."""
-    from domain.vocabulary import get_word, present_word
+    from domain.srs.vocabulary import get_word, present_word
 
     word = present_word(get_word(db, word_id))
     row = db.execute(_CARD, {"user_id": user_id, "word_id": word_id}).first()
@@ -386,7 +386,6 @@ _PENDING_TURNS = text("""
     WHERE o.kind = :kind AND t.user_id = :user_id
     ORDER BY t.completed_at, t.id
 """)
-_DONE = text("DELETE FROM outbox WHERE kind = :kind AND ref_id = ANY(:turn_ids)")
 
 
 def reviews_from(word_feedback: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -404,7 +403,7 @@ def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid
     if user_id is None:
         return 0
     db.execute(_LOCK_LEARNER, {"user_id": str(user_id)})
-    pending = db.execute(_PENDING_TURNS, {"kind": REVIEWS_OUTBOX_KIND, "user_id": user_id}).all()
+    pending = db.execute(_PENDING_TURNS, {"kind": outbox.REVIEWS, "user_id": user_id}).all()
     applied = 0
     for pending_turn_id, word_feedback in pending:
         for word_id, rating in reviews_from(word_feedback or []):
@@ -414,5 +413,5 @@ def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid
             except NotFound:  # the word left the vocabulary since
                 continue
             applied += 1
-    db.execute(_DONE, {"kind": REVIEWS_OUTBOX_KIND, "turn_ids": [row[0] for row in pending]})
+    outbox.finish(db, kind=outbox.REVIEWS, ref_ids=[row[0] for row in pending])
     return applied

@@ -20,9 +20,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from domain import progress
 from domain.config import Settings
+from domain.db import session_scope
 from domain.models import utcnow
+from domain.srs import reviews
 
 HELD_OUT_SHARE = 0.2
 RESCHEDULE_CHUNK = 1000
@@ -145,12 +146,12 @@ def reschedule_chunk(db: Session, settings: Settings, *, user_id: uuid.UUID, aft
     with the learner's current parameters; returns the last word id done, or None when
     no card is left. One chunk per transaction keeps the locks short."""
     learner = db.execute(_CURRENT, {"user_id": user_id}).one()
-    scheduler = progress.scheduler(settings, retention=learner.desired_retention, parameters=learner.parameters)
+    scheduler = reviews.scheduler(settings, retention=learner.desired_retention, parameters=learner.parameters)
     cards = db.execute(_CARD_CHUNK, {"user_id": user_id, "after": after, "limit": RESCHEDULE_CHUNK}).all()
     if not cards:
         return None
-    reviews = db.execute(_CHUNK_REVIEWS, {"user_id": user_id, "word_ids": [c.word_id for c in cards]}).all()
-    by_word = {word_id: list(rows) for word_id, rows in groupby(reviews, key=lambda row: row.word_id)}
+    history = db.execute(_CHUNK_REVIEWS, {"user_id": user_id, "word_ids": [c.word_id for c in cards]}).all()
+    by_word = {word_id: list(rows) for word_id, rows in groupby(history, key=lambda row: row.word_id)}
     for card in cards:
         logs = [fsrs.ReviewLog(card_id=0, rating=fsrs.Rating(row.rating), review_datetime=_utc(row.reviewed_at),
                                review_duration=None) for row in by_word.get(card.word_id, [])]
@@ -177,3 +178,24 @@ def learners_due_for_a_fit(db: Session, settings: Settings) -> list[uuid.UUID]:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
+
+
+def fit_and_reschedule(settings: Settings, *, user_id: uuid.UUID) -> dict[str, Any]:
+    """Fit one learner's parameters; if they are kept, reschedule the learner's cards, a
+    chunk per transaction. Returns the fit's metrics."""
+    # A learner's whole review history is read in one statement: nightly batch work may
+    # take longer than a request's statement timeout.
+    with session_scope(long_statements=True) as db:
+        metrics = fit_learner(db, settings, user_id=user_id)
+    if metrics["adopted"]:
+        after: int | None = 0
+        while after is not None:
+            with session_scope(long_statements=True) as db:
+                after = reschedule_chunk(db, settings, user_id=user_id, after=after)
+    return metrics
+
+
+def learners_to_fit(settings: Settings) -> list[uuid.UUID]:
+    """`learners_due_for_a_fit`, in a transaction of its own (it counts every learner's reviews)."""
+    with session_scope(long_statements=True) as db:
+        return learners_due_for_a_fit(db, settings)

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.language import grammar
 
-GLOSSARY = Path(__file__).parent / "data" / "glossary_fr_en.csv"
+GLOSSARY = Path(__file__).parents[1] / "data" / "glossary_fr_en.csv"
 # (highest rank in the level, level): the first ~500 words are A1, and so on.
 LEVEL_BANDS = ((500, "A1"), (1200, "A2"), (2200, "B1"), (3500, "B2"), (6000, "C1"))
 

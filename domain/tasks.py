@@ -1,0 +1,44 @@
+"""The background tasks' names and the queue each runs on: the one place they are spelled.
+
+The names are on the wire and in operators' dashboards (Flower, the metrics' `task`
+label): never rename one. The workers register their tasks under these names
+(`workers/*.py`), `workers/celery_app.py` routes them by `QUEUES`, and the domain hands
+work over with them (`Runtime.send_task`, the outbox's kind -> tasks table).
+
+Queues, by what their tasks spend: `llm` waits on the network (gevent), `nlp` spends CPU
+on spaCy and the rules (prefork), `default` does short database work (prefork).
+"""
+from __future__ import annotations
+
+TURN_ANALYSE = "turns.analyse"
+TURN_RESPOND = "turns.respond"
+HINTS_GENERATE = "hints.generate"
+HINTS_AFTER_SPEECH = "hints.after_speech"
+LANGUAGE_ANALYSE = "language.analyse"
+PENPAL_ANALYSE = "penpal.analyse"
+PENPAL_WRITE = "penpal.write"
+PENPAL_DELIVER = "penpal.deliver"
+JOURNEY_ANALYSE = "journey.analyse"
+JOURNEY_SCORE = "journey.score"
+# The spaced-repetition tasks kept their first names ("progress.") when the feature became `srs`.
+SRS_CONVERSATION_REVIEWS = "progress.conversation_reviews"
+SRS_FIT_PARAMETERS = "progress.fit_parameters"
+SRS_FIT_ALL = "progress.fit_all"
+SWEEP = "maintenance.sweep"
+
+QUEUES = {
+    TURN_ANALYSE: "nlp",
+    TURN_RESPOND: "llm",
+    HINTS_GENERATE: "llm",
+    HINTS_AFTER_SPEECH: "llm",
+    LANGUAGE_ANALYSE: "nlp",
+    PENPAL_ANALYSE: "nlp",
+    PENPAL_WRITE: "llm",
+    PENPAL_DELIVER: "default",
+    JOURNEY_ANALYSE: "nlp",
+    JOURNEY_SCORE: "llm",
+    SRS_CONVERSATION_REVIEWS: "default",
+    SRS_FIT_PARAMETERS: "default",
+    SRS_FIT_ALL: "default",
+    SWEEP: "default",
+}
