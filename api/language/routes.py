@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.turns.schemas import GrammarSchema
@@ -22,11 +22,10 @@ class CheckSchema(ma.Schema):
 
 
 @blp.post("/check")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(CheckSchema)
 @blp.response(200, GrammarSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413, 429, 503)
+@documents_errors(blp, 400, 413, 429, 503)
 def check(args: dict):
     """The same analysis a turn's `grammar_feedback` carries: errors with character
     offsets, category, message and ranked suggestions, and the corrected text. It runs on

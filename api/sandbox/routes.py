@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.extensions import db
@@ -35,11 +35,10 @@ class SandboxSessionSchema(ma.Schema):
 
 
 @blp.post("/sessions")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(SandboxCreateSchema)
 @blp.response(201, SandboxSessionSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 429, 502, 503)
+@documents_errors(blp, 400, 429, 502, 503)
 def create_sandbox_session(args: dict):
     """Start a voice conversation: a sandbox session and a short-lived Realtime client
     secret, configured with the character's instructions for the level, its voice and

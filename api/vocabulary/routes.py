@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.errors import documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, PageMetaSchema, page_meta
@@ -37,11 +37,9 @@ class WordSearchArgsSchema(PageArgsSchema):
 
 
 @blp.get("")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(WordSearchArgsSchema, location="query")
 @blp.response(200, WordPageSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_words(args: dict):
     """Words, most frequent first, optionally searched and kept to one CEFR level."""
     words, total = vocabulary.search(db(), q=args.get("q"), level=args.get("level"), page=args["page"],
@@ -51,10 +49,9 @@ def list_words(args: dict):
 
 
 @blp.get("/<id:word_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, WordSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def get_word(word_id: int):
     """One word."""
     return vocabulary.present_word(vocabulary.get_word(db(), word_id))
