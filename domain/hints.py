@@ -18,13 +18,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from domain import conversations, outbox, prompt_files, sandbox
-from domain.characters import normalize_level, prompts_dir
+from domain.cefr import BANDS, normalize_level
 from domain.errors import NotFound
+from domain.ids import parse_uuid
 from domain.models import ChatSession, Hint, Message, OutboxEntry, Turn, utcnow
+from domain.prompt_files import prompts_dir
 
 OUTBOX_KIND = "hint"
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3
-_BANDS = {"a1": "a1a2", "a2": "a1a2", "b1": "b1b2", "b2": "b1b2", "c1": "c1c2", "c2": "c1c2"}
 
 # The question the character asked last decides what kind of answer to suggest.
 _QUESTION_KINDS = (
@@ -72,7 +73,7 @@ def list_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, 
 
 
 def get_hint(db: Session, *, user_id: uuid.UUID, hint_id: str | uuid.UUID) -> Hint:
-    hint = db.get(Hint, conversations.parse_uuid(hint_id, "hint"))
+    hint = db.get(Hint, parse_uuid(hint_id, "hint"))
     if hint is None or hint.user_id != user_id:
         raise NotFound("No such hint.", code="hint_not_found")
     return hint
@@ -152,7 +153,7 @@ def question_kind(text: str) -> str:
 
 def offline_suggestions(level: str, last_character_message: str | None, seed: str) -> list[str]:
     """Two sentence starters fitting the character's last question, then a question back."""
-    phrasebook = prompt_files.yaml_data(prompts_dir() / "tutor" / "hints.yaml")[_BANDS[normalize_level(level)]]
+    phrasebook = prompt_files.yaml_data(prompts_dir() / "tutor" / "hints.yaml")[BANDS[normalize_level(level)]]
     kind = question_kind(last_character_message or "")
     options = phrasebook.get(kind) or phrasebook["other"]
     first = _hash(seed, "first") % len(options)

@@ -18,17 +18,18 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from domain import outbox, prompt_files
-from domain.characters import normalize_level, prompts_dir
-from domain.conversations import parse_uuid
+from domain import cefr, outbox, prompt_files
+from domain.cefr import normalize_level
+from domain.ids import parse_uuid
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
 from domain.models import JourneyAnswer, OutboxEntry, User, utcnow
+from domain.prompt_files import prompts_dir
 
 OUTBOX_KIND = "journey"
 PASS_SCORE = 70
 ANSWER_MAX_CHARS = 5000
-LEVELS = ("A1", "A2", "B1", "B2", "C1")
+LEVELS = cefr.LEVELS[:-1]  # no C2 units: C2 learners take the C1 ones
 # The offline score: how much of what was asked is there, how correct it is, and whether
 # it is long enough for the level.
 COVERAGE_WEIGHT, ACCURACY_WEIGHT, LENGTH_WEIGHT = 0.6, 0.25, 0.15

@@ -24,13 +24,15 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain import outbox, prompt_files
-from domain.characters import Character, CharacterLibrary, normalize_level, prompts_dir
+from domain.cefr import BANDS, normalize_level
+from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
-from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
+from domain.ids import parse_uuid
 from domain.llm.base import ChatRequest
-from domain.llm.offline import BANDS, OfflineProvider, ReplyRequest
+from domain.llm.offline import OfflineProvider, ReplyRequest
 from domain.models import OutboxEntry, PenpalLetter, User, utcnow
+from domain.prompt_files import prompts_dir
 
 OUTBOX_KIND = "penpal"
 LETTER_MIN_CHARS, LETTER_MAX_CHARS, SUBJECT_MAX_CHARS = 20, 5000, 120

@@ -33,11 +33,13 @@ from sqlalchemy.orm import Session
 
 from domain import (announcements, hints, journey, logs, memory, metrics, outbox, penpal, prompt_files, sandbox, turns,
                     vocabulary)
-from domain.characters import Character, CharacterLibrary, normalize_level
+from domain.cefr import normalize_level
+from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
 from domain.db import session_scope, statement_scope
 from domain.events import EventPublisher
 from domain.language import analyse_answer, analyse_grammar, analyse_message, llm_pass, moderate, words
+from domain.languages import language_name
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.chain import ProviderChain
 from domain.llm.offline import OfflineProvider, ReplyRequest, kind_redirect
@@ -253,7 +255,7 @@ class Pipeline:
             if not self.chain.providers:
                 return offline
             system = prompt_files.text("tutor/summary.txt").format(
-                character_name=character.name, language_name=memory.language_name(character.target_language))
+                character_name=character.name, language_name=language_name(character.target_language))
             said = memory.as_transcript(messages, character.name)
             request = ChatRequest(system=system, temperature=0.2, max_tokens=300, messages=[
                 {"role": "user", "content": f"Summary so far:\n{previous or '(none)'}\n\nMessages:\n{said}"}])

@@ -8,7 +8,7 @@ from api.auth import signed_in
 from api.errors import documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, PageMetaSchema, page_meta
-from domain import vocabulary
+from domain import cefr, vocabulary
 
 blp = Blueprint("vocabulary", __name__, url_prefix="/api/v1/vocabulary", description="Vocabulary")
 
@@ -33,7 +33,7 @@ class WordSearchArgsSchema(PageArgsSchema):
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=64),
                          metadata={"description": "start of the French word (accents optional) or of a word of "
                                                   "its translation"})
-    level = ma.fields.String(validate=ma.validate.OneOf(vocabulary.LEVELS))
+    level = ma.fields.String(validate=ma.validate.OneOf(cefr.LEVELS))
 
 
 @blp.get("")
