@@ -8,6 +8,7 @@ from marshmallow import validate
 from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
+from api.extensions import close_db
 from api.turns.schemas import GrammarSchema
 from domain.config import get_settings
 from domain.quotas import get_quotas
@@ -31,5 +32,7 @@ def check(args: dict):
     offsets, category, message and ranked suggestions, and the corrected text. It runs on
     the `nlp` workers (the web processes do not load spaCy); 503 if none answers in time."""
     get_quotas().spend(current_user_id(), "language_checks")
-    return analyse_now(args["text"], args["language"], native_language=current_user().native_language,
+    native_language = current_user().native_language
+    close_db()  # hold no connection while the nlp worker answers
+    return analyse_now(args["text"], args["language"], native_language=native_language,
                        timeout=get_settings().language_check_timeout_seconds)
