@@ -11,7 +11,12 @@ from api.auth.tokens import current_user
 from api.errors import ErrorSchema, documents_errors
 from domain import admin
 
-BEARER_AUTH = [{"bearerAuth": []}]  # the security scheme create_app registers
+_SCHEME = "bearerAuth"  # the OpenAPI security scheme of access (and refresh) tokens
+
+
+def document_bearer_auth(api: Any) -> None:
+    """Declare the scheme `signed_in` views require in the OpenAPI document."""
+    api.spec.components.security_scheme(_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
 
 
 def signed_in(blueprint: Any, *, admin_only: bool = False, **token_options: Any):
@@ -26,7 +31,7 @@ def signed_in(blueprint: Any, *, admin_only: bool = False, **token_options: Any)
         if admin_only:
             view = _admins_only(blueprint, view)
         view = jwt_required(**token_options)(view)
-        view = blueprint.doc(security=BEARER_AUTH)(view)
+        view = blueprint.doc(security=[{_SCHEME: []}])(view)
         return documents_errors(blueprint, 401)(view)
     return decorate
 
