@@ -17,12 +17,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from domain import conversations, outbox, prompt_files, sandbox
+from domain import conversations, ids, outbox, prompt_files, sandbox
 from domain.cefr import BANDS, normalize_level
 from domain.errors import NotFound
-from domain.ids import parse_uuid
 from domain.models import ChatSession, Hint, Message, OutboxEntry, Turn, utcnow
-from domain.prompt_files import prompts_dir
 
 OUTBOX_KIND = "hint"
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3
@@ -73,7 +71,7 @@ def list_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, 
 
 
 def get_hint(db: Session, *, user_id: uuid.UUID, hint_id: str | uuid.UUID) -> Hint:
-    hint = db.get(Hint, parse_uuid(hint_id, "hint"))
+    hint = db.get(Hint, ids.parse_uuid(hint_id, "hint"))
     if hint is None or hint.user_id != user_id:
         raise NotFound("No such hint.", code="hint_not_found")
     return hint
@@ -153,7 +151,8 @@ def question_kind(text: str) -> str:
 
 def offline_suggestions(level: str, last_character_message: str | None, seed: str) -> list[str]:
     """Two sentence starters fitting the character's last question, then a question back."""
-    phrasebook = prompt_files.yaml_data(prompts_dir() / "tutor" / "hints.yaml")[BANDS[normalize_level(level)]]
+    phrasebooks = prompt_files.yaml_data(prompt_files.prompts_dir() / "tutor" / "hints.yaml")
+    phrasebook = phrasebooks[BANDS[normalize_level(level)]]
     kind = question_kind(last_character_message or "")
     options = phrasebook.get(kind) or phrasebook["other"]
     first = _hash(seed, "first") % len(options)

@@ -24,7 +24,6 @@ from domain.ids import parse_uuid
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
 from domain.models import JourneyAnswer, OutboxEntry, User, utcnow
-from domain.prompt_files import prompts_dir
 
 OUTBOX_KIND = "journey"
 PASS_SCORE = 70
@@ -90,7 +89,7 @@ def units() -> list[Unit]:
     """Every unit, A1 first, in the files' order."""
     found = []
     for level in LEVELS:
-        data = prompt_files.yaml_data(prompts_dir() / "journey" / f"{level.lower()}.yaml")
+        data = prompt_files.yaml_data(prompt_files.prompts_dir() / "journey" / f"{level.lower()}.yaml")
         for unit in data["units"]:
             questions = tuple(Question(
                 id=q["id"], unit_id=unit["id"], level=level, prompt=q["prompt"], context=q["context"],

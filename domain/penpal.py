@@ -32,7 +32,6 @@ from domain.ids import parse_uuid
 from domain.llm.base import ChatRequest
 from domain.llm.offline import OfflineProvider, ReplyRequest
 from domain.models import OutboxEntry, PenpalLetter, User, utcnow
-from domain.prompt_files import prompts_dir
 
 OUTBOX_KIND = "penpal"
 LETTER_MIN_CHARS, LETTER_MAX_CHARS, SUBJECT_MAX_CHARS = 20, 5000, 120
@@ -290,7 +289,7 @@ def offline_letter(character: Character, given: LetterInput) -> str:
     the letter (recasting its mistakes, in the character's voice, ending on a question),
     a closing and the character's name. Deterministic for a given letter."""
     level = normalize_level(given.level)
-    phrases = prompt_files.yaml_data(prompts_dir() / "penpal" / "offline.yaml")[BANDS[level]]
+    phrases = prompt_files.yaml_data(prompt_files.prompts_dir() / "penpal" / "offline.yaml")[BANDS[level]]
 
     def pick(key: str) -> str:
         options = phrases[key]
