@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                              "max_message_size": settings.max_request_bytes},
     )
 
+    from api.auth import document_bearer_auth
     from api.auth.tokens import configure_jwt
     from api.errors import register_error_handlers
     from api.extensions import api, close_db, jwt, sock
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     document_id_converter(api)
     app.extensions["parlons_api"] = api
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    document_bearer_auth(api)
     sock.init_app(app)
     register_error_handlers(app)
     observe_requests(app)

@@ -8,7 +8,7 @@ import click
 import marshmallow as ma
 from flask import Flask
 
-from domain import accounts, admin, outbox, quotas
+from domain import accounts, admin, cefr, outbox, quotas
 from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict, Invalid, NotFound, Unavailable
@@ -121,7 +121,7 @@ def register_user_commands(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
                   callback=_registration_check("password"), help="8 to 128 characters (prompted, hidden, if absent).")
     @click.option("--role", type=click.Choice(admin.ROLES), default="learner", show_default=True, prompt=True)
-    @click.option("--level", type=click.Choice(accounts.CEFR_LEVELS, case_sensitive=False), default="A1",
+    @click.option("--level", type=click.Choice(cefr.LEVELS, case_sensitive=False), default="A1",
                   show_default=True, prompt=True)
     @click.option("--native-language", default="", prompt="Native language (ISO 639 code, empty for none)",
                   callback=_optional_language, help="Two or three letters, e.g. en.")

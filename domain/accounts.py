@@ -18,9 +18,6 @@ from domain.errors import Conflict, Invalid, Unauthorized, Unavailable
 from domain.models import User
 from domain.redis_client import get_redis
 
-CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
-# Levels as clients may send them (stored upper-case).
-LEVEL_CHOICES = CEFR_LEVELS + tuple(level.lower() for level in CEFR_LEVELS)
 T = TypeVar("T")
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # Verifying against this keeps a login for an unknown email as slow as a wrong password.

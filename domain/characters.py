@@ -18,11 +18,12 @@ from typing import Any
 
 import yaml
 
+from domain.cefr import NORMALIZED_LEVELS, normalize_level
+from domain.prompt_files import prompts_dir
+
 log = logging.getLogger(__name__)
 
-LEVELS = ("a1", "a2", "b1", "b2", "c1", "c2")
 REQUIRED_FIELDS = ("id", "name", "description", "target_language", "voice", "setting")
-_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Character:
     target_language: str
     voice: str
     setting: str
-    levels: tuple[str, ...]  # levels that have a <level>.txt file, in LEVELS order
+    levels: tuple[str, ...]  # levels that have a <level>.txt file, in NORMALIZED_LEVELS order
     offline: dict = field(default_factory=dict, hash=False, compare=False)  # raw `offline:` section
 
     def to_dict(self) -> dict:
@@ -56,22 +57,14 @@ class _Entry:
     hints: dict[str, str]  # level -> hint meta-prompt
 
 
-def normalize_level(level: str) -> str:
-    """'A1' or ' a1 ' -> 'a1'; anything that is not a CEFR level is a caller bug."""
-    normalized = str(level).strip().lower()
-    if normalized not in LEVELS:
-        raise ValueError(f"unknown CEFR level {level!r}; expected one of {', '.join(LEVELS)}")
-    return normalized
-
-
 def nearest_level(level: str, available: tuple[str, ...] | list[str]) -> str | None:
     """The available level closest to `level`; on a tie the lower one (easier French is
     the safer mistake). None when nothing is available."""
-    wanted = LEVELS.index(normalize_level(level))
-    candidates = [lv for lv in LEVELS if lv in available]
+    wanted = NORMALIZED_LEVELS.index(normalize_level(level))
+    candidates = [lv for lv in NORMALIZED_LEVELS if lv in available]
     if not candidates:
         return None
-    return min(candidates, key=lambda lv: (abs(LEVELS.index(lv) - wanted), LEVELS.index(lv)))
+    return min(candidates, key=lambda lv: (abs(NORMALIZED_LEVELS.index(lv) - wanted), NORMALIZED_LEVELS.index(lv)))
 
 
 class CharacterLibrary:
@@ -201,7 +194,7 @@ def _load_folder(folder: Path) -> _Entry | None:
         return None
     character = Character(
         **{name: str(data[name]).strip() for name in REQUIRED_FIELDS},
-        levels=tuple(lv for lv in LEVELS if lv in system),
+        levels=tuple(lv for lv in NORMALIZED_LEVELS if lv in system),
         offline=data.get("offline") if isinstance(data.get("offline"), dict) else {},
     )
     return _Entry(character=character, system=system, hints=_read_level_files(folder, "{level}_hint.txt"))
@@ -221,7 +214,7 @@ def _validate(data: Any, folder_name: str) -> str | None:
 
 def _read_level_files(folder: Path, pattern: str) -> dict[str, str]:
     texts: dict[str, str] = {}
-    for level in LEVELS:
+    for level in NORMALIZED_LEVELS:
         path = folder / pattern.format(level=level)
         try:
             text = path.read_text(encoding="utf-8").strip()
@@ -233,12 +226,6 @@ def _read_level_files(folder: Path, pattern: str) -> dict[str, str]:
         if text:
             texts[level] = text
     return texts
-
-
-def prompts_dir() -> Path:
-    """`PROMPTS_DIR` when set (same variable as Settings.prompts_dir), else the repo's prompts/."""
-    configured = os.environ.get("PROMPTS_DIR")
-    return Path(configured) if configured else _PROMPTS_DIR
 
 
 _default: CharacterLibrary | None = None

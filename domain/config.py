@@ -123,7 +123,6 @@ class Settings:
     # refuses to start Flower without one, and every process refuses a placeholder.
     flower_basic_auth: str = field(default="", repr=False)
     openai_realtime_model: str = "gpt-realtime"
-    prompts_dir: str = str(REPO_ROOT / "prompts")
     log_level: str = "INFO"
     log_tasks: bool = False  # Celery's line per task received and succeeded (failures are always logged)
     task_events: bool = False  # the workers' task events, from which Flower lists tasks (~7 ms CPU per turn)

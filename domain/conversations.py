@@ -8,15 +8,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain.characters import CharacterLibrary
 from domain.errors import Invalid, NotFound
+from domain.ids import parse_uuid
 from domain.models import ChatSession, Message, Turn, User
-
-
-def parse_uuid(value: str | uuid.UUID, what: str) -> uuid.UUID:
-    """Ids in URLs are UUIDs; anything else names nothing, so it is a 404 like any unknown id."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"No such {what}.", code=f"{what}_not_found") from None
 
 
 def create_session(db: Session, *, user: User, characters: CharacterLibrary, mode: str, character_id: str,

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain import announcements, conversations, memory, outbox, prompt_files, sandbox
-from domain.characters import normalize_level, prompts_dir
+from domain import announcements, conversations, ids, memory, outbox, prompt_files, sandbox
+from domain.cefr import BANDS, normalize_level
 from domain.db import session_scope, statement_scope
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
@@ -27,7 +27,6 @@ from domain.runtime import SIDE_CALL_SECONDS, Runtime
 
 OUTBOX_KIND = outbox.HINT
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3
-_BANDS = {"a1": "a1a2", "a2": "a1a2", "b1": "b1b2", "b2": "b1b2", "c1": "c1c2", "c2": "c1c2"}
 
 # The question the character asked last decides what kind of answer to suggest.
 _QUESTION_KINDS = (
@@ -75,7 +74,7 @@ def list_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, 
 
 
 def get_hint(db: Session, *, user_id: uuid.UUID, hint_id: str | uuid.UUID) -> Hint:
-    hint = db.get(Hint, conversations.parse_uuid(hint_id, "hint"))
+    hint = db.get(Hint, ids.parse_uuid(hint_id, "hint"))
     if hint is None or hint.user_id != user_id:
         raise NotFound("No such hint.", code="hint_not_found")
     return hint
@@ -158,7 +157,8 @@ def question_kind(text: str) -> str:
 
 def offline_suggestions(level: str, last_character_message: str | None, seed: str) -> list[str]:
     """Two sentence starters fitting the character's last question, then a question back."""
-    phrasebook = prompt_files.yaml_data(prompts_dir() / "tutor" / "hints.yaml")[_BANDS[normalize_level(level)]]
+    phrasebooks = prompt_files.yaml_data(prompt_files.prompts_dir() / "tutor" / "hints.yaml")
+    phrasebook = phrasebooks[BANDS[normalize_level(level)]]
     kind = question_kind(last_character_message or "")
     options = phrasebook.get(kind) or phrasebook["other"]
     first = _hash(seed, "first") % len(options)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from domain import announcements, outbox, prompt_files, tasks
-from domain.characters import normalize_level, prompts_dir
-from domain.conversations import parse_uuid
+from domain import announcements, cefr, outbox, prompt_files, tasks
+from domain.cefr import normalize_level
 from domain.db import session_scope, statement_scope
+from domain.ids import parse_uuid
 from domain.errors import NotFound
 from domain.language import analyse_answer
 from domain.llm.base import ChatRequest
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 OUTBOX_KIND = outbox.JOURNEY
 PASS_SCORE = 70
 ANSWER_MAX_CHARS = 5000
-LEVELS = ("A1", "A2", "B1", "B2", "C1")
+LEVELS = cefr.LEVELS[:-1]  # no C2 units: C2 learners take the C1 ones
 # The offline score: how much of what was asked is there, how correct it is, and whether
 # it is long enough for the level.
 COVERAGE_WEIGHT, ACCURACY_WEIGHT, LENGTH_WEIGHT = 0.6, 0.25, 0.15
@@ -98,7 +98,7 @@ def units() -> list[Unit]:
     """Every unit, A1 first, in the files' order."""
     found = []
     for level in LEVELS:
-        data = prompt_files.yaml_data(prompts_dir() / "journey" / f"{level.lower()}.yaml")
+        data = prompt_files.yaml_data(prompt_files.prompts_dir() / "journey" / f"{level.lower()}.yaml")
         for unit in data["units"]:
             questions = tuple(Question(
                 id=q["id"], unit_id=unit["id"], level=level, prompt=q["prompt"], context=q["context"],

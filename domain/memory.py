@@ -38,10 +38,6 @@ _CATEGORY_NAMES = {
 }
 
 
-_LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "de": "German", "it": "Italian",
-                   "pt": "Portuguese"}
-
-
 def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS
 
@@ -135,10 +131,6 @@ def tutor_note(corrections: list[dict[str, Any]], original: str) -> str:
 def as_transcript(messages: list[tuple[str, str]], character_name: str) -> str:
     """Messages as "Learner: …" / "<character>: …" lines, for prompts about a conversation."""
     return "\n".join(f"{'Learner' if role == 'user' else character_name}: {text}" for role, text in messages)
-
-
-def language_name(code: str) -> str:
-    return _LANGUAGE_NAMES.get(code, code)
 
 
 def reply_system_prompt(*, character_prompt: str, corrections: list[dict[str, Any]], original: str,

@@ -25,14 +25,15 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain import announcements, outbox, prompt_files, tasks
-from domain.characters import Character, CharacterLibrary, normalize_level, prompts_dir
+from domain.cefr import BANDS, normalize_level
+from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
-from domain.conversations import parse_uuid
 from domain.db import session_scope, statement_scope
 from domain.errors import Invalid, NotFound
+from domain.ids import parse_uuid
 from domain.language import analyse_grammar
 from domain.llm.base import ChatRequest
-from domain.llm.offline import BANDS, OfflineProvider, ReplyRequest
+from domain.llm.offline import OfflineProvider, ReplyRequest
 from domain.models import PenpalLetter, User, utcnow
 from domain.runtime import Runtime
 
@@ -311,7 +312,7 @@ def offline_letter(character: Character, given: LetterInput) -> str:
     the letter (recasting its mistakes, in the character's voice, ending on a question),
     a closing and the character's name. Deterministic for a given letter."""
     level = normalize_level(given.level)
-    phrases = prompt_files.yaml_data(prompts_dir() / "penpal" / "offline.yaml")[BANDS[level]]
+    phrases = prompt_files.yaml_data(prompt_files.prompts_dir() / "penpal" / "offline.yaml")[BANDS[level]]
 
     def pick(key: str) -> str:
         options = phrases[key]

@@ -1,4 +1,5 @@
-"""Prompt files under prompts/, read at run time and re-read when they change (DESIGN §7).
+"""Prompt files under prompts/ (or PROMPTS_DIR), read at run time and re-read when they
+change (DESIGN §7).
 
 A file's modification stamp is checked at most once a second, so lookups on the hot path
 cost a clock read; an edit is picked up without a restart.
@@ -6,6 +7,7 @@ cost a clock read; an edit is picked up without a restart.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -14,9 +16,17 @@ from typing import Any
 
 import yaml
 
-from domain.characters import prompts_dir
+from domain.config import REPO_ROOT
 
 log = logging.getLogger(__name__)
+
+
+def prompts_dir() -> Path:
+    """`PROMPTS_DIR` when set (in the environment or `.env`), else the repo's prompts/.
+    Read here rather than from Settings: prompts are loaded by code that runs without
+    the rest of the configuration (the offline provider, unit tests, evaluations)."""
+    configured = os.environ.get("PROMPTS_DIR")
+    return Path(configured) if configured else REPO_ROOT / "prompts"
 
 
 class _WatchedFile:

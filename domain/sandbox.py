@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import conversations
-from domain.characters import CharacterLibrary, normalize_level
+from domain.cefr import normalize_level
+from domain.characters import CharacterLibrary
 from domain.errors import Conflict, Invalid, Unavailable
 from domain.models import ChatSession, TranscriptSegment, User
 

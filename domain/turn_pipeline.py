@@ -28,8 +28,10 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from domain import announcements, logs, memory, metrics, outbox, prompt_files, tasks, turns
-from domain.characters import Character, normalize_level
+from domain.cefr import normalize_level
+from domain.characters import Character
 from domain.db import statement_scope
+from domain.languages import language_name
 from domain.language import analyse_message, llm_pass, moderate, words
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.offline import ReplyRequest, kind_redirect
@@ -231,7 +233,7 @@ class TurnPipeline:
         next reply tries again)."""
         def summarize(previous: str | None, messages: list[tuple[str, str]]) -> str:
             system = prompt_files.text("tutor/summary.txt").format(
-                character_name=character.name, language_name=memory.language_name(character.target_language))
+                character_name=character.name, language_name=language_name(character.target_language))
             said = memory.as_transcript(messages, character.name)
             request = ChatRequest(system=system, temperature=0.2, max_tokens=300, messages=[
                 {"role": "user", "content": f"Summary so far:\n{previous or '(none)'}\n\nMessages:\n{said}"}])

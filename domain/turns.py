@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from domain import announcements, outbox, xp
-from domain.conversations import parse_uuid
 from domain.errors import Invalid, NotFound
+from domain.ids import parse_uuid
 from domain.models import ChatSession, Message, Turn, User, utcnow
 from domain.srs import vocabulary
 

@@ -7,15 +7,11 @@ database on every request, so `flask users set-role` applies to tokens already i
 """
 from __future__ import annotations
 
-from functools import wraps
-
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from api.auth.tokens import current_user
-from api.errors import ErrorSchema, documents_errors
+from api.auth import signed_in
 from api.extensions import db
 from api.pagination import PageArgsSchema, PageMetaSchema, page_meta
 from api.turns.schemas import TurnSchema
@@ -23,19 +19,6 @@ from domain import admin
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin",
                 description="Admin views across learners (role admin; anyone else gets a 404)")
-
-
-def admin_only(view):
-    """Refuse anyone but an admin, before the query string is even read (so a learner
-    cannot tell these endpoints from an unknown address by their 422s). Goes under
-    @jwt_required() and above @blp.arguments."""
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        admin.require_admin(current_user())
-        return view(*args, **kwargs)
-
-    return blp.alt_response(404, schema=ErrorSchema, description=(
-        "Not an admin: the answer an unknown address gets (code not_found)"))(guarded)
 
 
 class AdminUserSchema(ma.Schema):
@@ -73,12 +56,9 @@ class AdminTurnArgsSchema(PageArgsSchema):
 
 
 @blp.get("/users")
-@jwt_required()
-@admin_only
+@signed_in(blp, admin_only=True)
 @blp.arguments(AdminUserArgsSchema, location="query")
 @blp.response(200, AdminUserPageSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_users(args: dict):
     """Every account, newest first, optionally of one role.
 
@@ -89,12 +69,9 @@ def list_users(args: dict):
 
 
 @blp.get("/turns")
-@jwt_required()
-@admin_only
+@signed_in(blp, admin_only=True)
 @blp.arguments(AdminTurnArgsSchema, location="query")
 @blp.response(200, AdminTurnPageSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_turns(args: dict):
     """Every learner's turns, newest first, as GET /turns/{id} shows them plus `user_id`;
     optionally of one status (422 naming the valid ones otherwise).

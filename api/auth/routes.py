@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import redis
 from flask import request
-from flask_jwt_extended import get_jwt, jwt_required
+from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.auth.schemas import (LoginSchema, PasswordChangeSchema, ProfileUpdateSchema,
                               RefreshedTokensSchema, RegisterSchema, TokensSchema, UserSchema)
 from api.auth.tokens import current_user, issue_tokens
@@ -44,10 +45,9 @@ def login(args: dict):
 
 
 @blp.post("/refresh")
-@jwt_required(refresh=True)
+@signed_in(blp, refresh=True)
 @blp.response(200, RefreshedTokensSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 503)
+@documents_errors(blp, 503)
 def refresh():
     """New access and refresh tokens from a refresh token (sent as the Bearer token). A
     refresh token works once: sending a used one again revokes every token of its login."""
@@ -62,10 +62,9 @@ def refresh():
 
 
 @blp.post("/logout")
-@jwt_required(verify_type=False)
+@signed_in(blp, verify_type=False)
 @blp.response(204)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 503)
+@documents_errors(blp, 503)
 def logout():
     """End the login the token sent belongs to: it, and every access and refresh token
     obtained from that login, are revoked (sockets opened with them close within seconds)."""
@@ -78,21 +77,18 @@ def logout():
 
 
 @blp.route("/me", methods=["GET"])
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, UserSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def me():
     """The signed-in learner."""
     return current_user()
 
 
 @blp.route("/me", methods=["PATCH"])
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(ProfileUpdateSchema)
 @blp.response(200, UserSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413)
+@documents_errors(blp, 400, 413)
 def update_me(changes: dict):
     """Change the learner's profile (name, languages, level, time zone)."""
     user = accounts.update_profile(current_user(), changes)
@@ -101,11 +97,10 @@ def update_me(changes: dict):
 
 
 @blp.post("/password")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, RefreshedTokensSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413, 503)
+@documents_errors(blp, 400, 413, 503)
 def change_password(args: dict):
     """Change the password (the current one is required). Every token of the account is
     revoked, so every other session ends; the answer carries this client's new tokens."""

@@ -3,11 +3,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from domain.accounts import LEVEL_CHOICES
+from domain.cefr import ACCEPTED_LEVELS
+from domain.languages import CODE_PATTERN
 
-_level = ma.fields.String(validate=validate.OneOf(LEVEL_CHOICES))
+_level = ma.fields.String(validate=validate.OneOf(ACCEPTED_LEVELS))
 _language = ma.fields.String(
-    validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use a two- or three-letter ISO 639 code."))
+    validate=validate.Regexp(CODE_PATTERN, error="Use a two- or three-letter ISO 639 code."))
 _password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
 
 
@@ -29,10 +30,9 @@ class RegisterSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     password = _password
     display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
-    target_language = ma.fields.String(load_default="fr", validate=validate.Regexp(r"^[a-z]{2,3}$"))
-    native_language = ma.fields.String(load_default=None, allow_none=True,
-                                       validate=validate.Regexp(r"^[a-z]{2,3}$"))
-    level = ma.fields.String(load_default="A1", validate=validate.OneOf(LEVEL_CHOICES))
+    target_language = ma.fields.String(load_default="fr", validate=validate.Regexp(CODE_PATTERN))
+    native_language = ma.fields.String(load_default=None, allow_none=True, validate=validate.Regexp(CODE_PATTERN))
+    level = ma.fields.String(load_default="A1", validate=validate.OneOf(ACCEPTED_LEVELS))
     timezone = ma.fields.String(load_default="UTC", validate=validate.Length(max=64))
 
 
@@ -44,7 +44,7 @@ class LoginSchema(ma.Schema):
 class ProfileUpdateSchema(ma.Schema):
     display_name = ma.fields.String(validate=validate.Length(min=1, max=80))
     target_language = _language
-    native_language = ma.fields.String(allow_none=True, validate=validate.Regexp(r"^[a-z]{2,3}$"))
+    native_language = ma.fields.String(allow_none=True, validate=validate.Regexp(CODE_PATTERN))
     level = _level
     timezone = ma.fields.String(validate=validate.Length(max=64))
     desired_retention = ma.fields.Float(validate=validate.Range(min=0.7, max=0.99), metadata={

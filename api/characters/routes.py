@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from api.errors import documents_errors
+from api.auth import signed_in
 from api.runtime import characters
 
 blp = Blueprint("characters", __name__, url_prefix="/api/v1/characters", description="Characters")
@@ -22,10 +21,8 @@ class CharacterSchema(ma.Schema):
 
 
 @blp.get("")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, CharacterSchema(many=True))
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_characters():
     """Every character, with the levels it has prompts for."""
     return [character.to_dict() for character in characters().all()]

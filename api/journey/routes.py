@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.extensions import db
@@ -103,31 +103,26 @@ class ProgressSchema(ma.Schema):
 
 
 @blp.get("/units")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, UnitListSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_units():
     """Every unit, A1 to C1, with the learner's progress in it."""
     return {"units": journey.unit_progress(db(), user_id=current_user_id())}
 
 
 @blp.get("/next")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, NextSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def next_question():
     """The next unanswered or failed question at the learner's level."""
     return journey.next_question(db(), user=current_user())
 
 
 @blp.post("/questions/<question_id>/answers")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(AnswerCreateSchema)
 @blp.response(202, AnswerSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 404, 413, 429)
+@documents_errors(blp, 400, 404, 413, 429)
 def answer_question(args: dict, question_id: str):
     """Answer a question (again, to improve the best score). The score follows as a
     `journey_scored` event and in GET /journey/answers/{id}."""
@@ -135,20 +130,17 @@ def answer_question(args: dict, question_id: str):
 
 
 @blp.get("/answers/<answer_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, AnswerSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def get_answer(answer_id: str):
     """One of the learner's answers, with its score once scored."""
     return journey.get_answer(db(), user_id=current_user_id(), answer_id=answer_id)
 
 
 @blp.get("/progress")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, ProgressSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def get_progress():
     """The learner's journey in figures, overall and per level."""
     return journey.progress(db(), user=current_user())

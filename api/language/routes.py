@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
+from api.extensions import close_db
 from api.turns.schemas import GrammarSchema
 from domain.config import get_settings
 from domain.quotas import get_quotas
@@ -22,15 +23,16 @@ class CheckSchema(ma.Schema):
 
 
 @blp.post("/check")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(CheckSchema)
 @blp.response(200, GrammarSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413, 429, 503)
+@documents_errors(blp, 400, 413, 429, 503)
 def check(args: dict):
     """The same analysis a turn's `grammar_feedback` carries: errors with character
     offsets, category, message and ranked suggestions, and the corrected text. It runs on
     the `nlp` workers (the web processes do not load spaCy); 503 if none answers in time."""
     get_quotas().spend(current_user_id(), "language_checks")
-    return analyse_now(args["text"], args["language"], native_language=current_user().native_language,
+    native_language = current_user().native_language
+    close_db()  # hold no connection while the nlp worker answers
+    return analyse_now(args["text"], args["language"], native_language=native_language,
                        timeout=get_settings().language_check_timeout_seconds)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.extensions import db
@@ -87,11 +87,10 @@ class ThreadListSchema(ma.Schema):
 
 
 @blp.post("/letters")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(LetterCreateSchema)
 @blp.response(201, LetterCreatedSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413, 429)
+@documents_errors(blp, 400, 413, 429)
 def send_letter(args: dict):
     """Send a letter to a character. The reply is written soon and delivered at
     `reply_expected_at`, as a `penpal_reply` event and in GET /letters."""
@@ -99,11 +98,9 @@ def send_letter(args: dict):
 
 
 @blp.get("/letters")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(ThreadArgsSchema, location="query")
 @blp.response(200, ThreadListSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_letters(args: dict):
     """The learner's correspondence: one thread per character, most recent first, with
     unread replies counted."""
@@ -111,20 +108,18 @@ def list_letters(args: dict):
 
 
 @blp.get("/letters/<letter_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, LetterSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def get_letter(letter_id: str):
     """One of the learner's letters or a reply they have received."""
     return penpal.get_letter(db(), user_id=current_user_id(), letter_id=letter_id)
 
 
 @blp.post("/letters/<letter_id>/read")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, LetterSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def mark_read(letter_id: str):
     """Mark a received reply read (idempotent)."""
     view = penpal.mark_read(db(), user_id=current_user_id(), letter_id=letter_id)

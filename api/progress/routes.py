@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import jsonify
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth import signed_in
 from api.auth.tokens import current_user_id
 from api.errors import documents_errors
 from api.extensions import db
@@ -98,11 +98,10 @@ def _review_input(args: dict) -> progress.ReviewInput:
 
 
 @blp.post("/review")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(ReviewSchema)
 @blp.response(200, CardStateSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404, 413)
+@documents_errors(blp, 404, 413)
 def review(args: dict):
     """Record a review and return the card's new FSRS state (computed now, not queued)."""
     result = progress.review(db(), get_settings(), user_id=current_user_id(), given=_review_input(args))
@@ -111,11 +110,10 @@ def review(args: dict):
 
 
 @blp.post("/reviews")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(ReviewBatchSchema)
 @blp.response(200, ReviewResultsSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404, 413)
+@documents_errors(blp, 404, 413)
 def review_batch(args: dict):
     """Offline sync: reviews applied in order, all or none. A bad item (in the future,
     before its card's last review, an unknown word) fails the batch with its `index`."""
@@ -126,11 +124,9 @@ def review_batch(args: dict):
 
 
 @blp.get("/queue")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(QueueArgsSchema, location="query")
 @blp.response(200, QueueSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def get_queue(args: dict):
     """Due cards (least likely to be recalled first), then new words by frequency at or
     below the learner's level."""
@@ -142,20 +138,17 @@ def get_queue(args: dict):
 
 
 @blp.get("/stats")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, StatsSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def get_stats():
     """Cards by state, due and reviewed today, true retention, streak, XP, FSRS parameters."""
     return progress.stats(db(), user_id=current_user_id())
 
 
 @blp.get("/<id:word_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, WordProgressSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def get_word_progress(word_id: int):
     """One word's card and its review history."""
     return progress.word_progress(db(), get_settings(), user_id=current_user_id(), word_id=word_id)

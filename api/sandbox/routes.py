@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
-from api.extensions import db
+from api.extensions import close_db, db
 from api.runtime import characters, realtime_minter
 from api.sessions.schemas import SessionCreateSchema, SessionSchema
 from domain import sandbox
@@ -35,17 +35,18 @@ class SandboxSessionSchema(ma.Schema):
 
 
 @blp.post("/sessions")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(SandboxCreateSchema)
 @blp.response(201, SandboxSessionSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 429, 502, 503)
+@documents_errors(blp, 400, 429, 502, 503)
 def create_sandbox_session(args: dict):
     """Start a voice conversation: a sandbox session and a short-lived Realtime client
     secret, configured with the character's instructions for the level, its voice and
     input transcription. Send what was said to POST /sessions/{id}/transcripts."""
     get_quotas().spend(current_user_id(), "realtime_secrets")
-    session, secret = sandbox.start_voice_session(db(), user=current_user(), characters=characters(),
+    user = current_user()
+    close_db()  # hold no connection while OpenAI mints the secret (the next db() takes one for the insert)
+    session, secret = sandbox.start_voice_session(db(), user=user, characters=characters(),
                                                   mint=realtime_minter(),
                                                   realtime_model=get_settings().openai_realtime_model, **args)
     db().commit()

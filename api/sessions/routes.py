@@ -1,9 +1,9 @@
 """Conversations and their messages: /api/v1/sessions."""
 from __future__ import annotations
 
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.extensions import db
@@ -20,11 +20,10 @@ blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description
 
 
 @blp.post("")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(SessionCreateSchema)
 @blp.response(201, SessionSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 413)
+@documents_errors(blp, 400, 413)
 def create_session(args: dict):
     """Start a conversation with a character (level defaults to the learner's)."""
     session = conversations.create_session(db(), user=current_user(), characters=characters(), **args)
@@ -33,11 +32,9 @@ def create_session(args: dict):
 
 
 @blp.get("")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, SessionPageSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_sessions(args: dict):
     """The learner's conversations, most recently active first."""
     items, total = conversations.list_sessions(db(), user_id=current_user_id(), **args)
@@ -45,10 +42,9 @@ def list_sessions(args: dict):
 
 
 @blp.get("/<session_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, SessionOverviewSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def get_session(session_id: str):
     """A conversation's overview: XP, turn count, last activity and the latest turns."""
     session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)
@@ -57,11 +53,10 @@ def get_session(session_id: str):
 
 
 @blp.post("/<session_id>/messages")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(MessageCreateSchema)
 @blp.response(202, TurnEnvelopeSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 404, 413, 429)
+@documents_errors(blp, 400, 404, 413, 429)
 def post_message(args: dict, session_id: str):
     """Send a message. The turn is stored before the answer; results follow as events
     and through GET /turns/{id}. Resending a `client_message_id` returns the same turn."""
@@ -70,11 +65,10 @@ def post_message(args: dict, session_id: str):
 
 
 @blp.get("/<session_id>/messages")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, MessagePageSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def list_messages(args: dict, session_id: str):
     """The conversation's messages, oldest first, a page at a time."""
     session = conversations.get_session(db(), user_id=current_user_id(), session_id=session_id)
@@ -83,10 +77,9 @@ def list_messages(args: dict, session_id: str):
 
 
 @blp.post("/<session_id>/hints")
-@jwt_required()
+@signed_in(blp)
 @blp.response(202, HintSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404, 429)
+@documents_errors(blp, 404, 429)
 def post_hints(session_id: str):
     """Ask for two or three things the learner could say next. They follow as a `hint`
     event, and are kept with the session (GET /sessions/{id}/hints)."""
@@ -94,10 +87,9 @@ def post_hints(session_id: str):
 
 
 @blp.get("/<session_id>/hints")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, HintListSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def list_hints(session_id: str):
     """The session's latest hints, newest first."""
     items = hints.list_hints(db(), user_id=current_user_id(), session_id=session_id)
@@ -105,11 +97,10 @@ def list_hints(session_id: str):
 
 
 @blp.post("/<session_id>/transcripts")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(TranscriptCreateSchema)
 @blp.response(202, TranscriptSegmentSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 400, 401, 404, 409, 413, 429)
+@documents_errors(blp, 400, 404, 409, 413, 429)
 def post_transcript(args: dict, session_id: str):
     """Store a piece of a voice session's transcript. When the learner pauses after
     speaking, a `hint` event suggests what they could say next."""

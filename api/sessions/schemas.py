@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from api.pagination import PageMetaSchema
 from api.turns.schemas import MessageSchema, TurnSchema
-from domain.accounts import LEVEL_CHOICES
+from domain.cefr import ACCEPTED_LEVELS
 from domain.config import get_settings
 from domain.inputs import DB_INT_MAX
 
@@ -15,7 +15,7 @@ class SessionCreateSchema(ma.Schema):
     character_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
                                     metadata={"example": "camille", "description": "from GET /characters"})
     level = ma.fields.String(load_default=None, allow_none=True,
-                             validate=validate.OneOf(LEVEL_CHOICES))
+                             validate=validate.OneOf(ACCEPTED_LEVELS))
     title = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 

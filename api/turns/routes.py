@@ -1,9 +1,10 @@
 """Turn results, by id, with an optional long-poll."""
 from __future__ import annotations
 
-from flask_jwt_extended import get_jwt, jwt_required
+from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.auth.tokens import current_user_id
 from api.errors import documents_errors
 from api.extensions import close_db, db
@@ -17,11 +18,10 @@ blp = Blueprint("turns", __name__, url_prefix="/api/v1/turns", description="Turn
 
 
 @blp.get("/<turn_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(TurnWaitArgsSchema, location="query")
 @blp.response(200, TurnSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404, 429)
+@documents_errors(blp, 404, 429)
 def get_turn(args: dict, turn_id: str):
     """A turn and its results. With `wait`, answers as soon as the turn finishes, or after `wait` seconds
     (a learner may have QUOTA_LONG_POLLS such waits at once: 429 past that)."""

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.auth import signed_in
 from api.errors import documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, PageMetaSchema, page_meta
+from domain import cefr
 from domain.srs import vocabulary
 
 blp = Blueprint("vocabulary", __name__, url_prefix="/api/v1/vocabulary", description="Vocabulary")
@@ -33,15 +34,13 @@ class WordSearchArgsSchema(PageArgsSchema):
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=64),
                          metadata={"description": "start of the French word (accents optional) or of a word of "
                                                   "its translation"})
-    level = ma.fields.String(validate=ma.validate.OneOf(vocabulary.LEVELS))
+    level = ma.fields.String(validate=ma.validate.OneOf(cefr.LEVELS))
 
 
 @blp.get("")
-@jwt_required()
+@signed_in(blp)
 @blp.arguments(WordSearchArgsSchema, location="query")
 @blp.response(200, WordPageSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401)
 def list_words(args: dict):
     """Words, most frequent first, optionally searched and kept to one CEFR level."""
     words, total = vocabulary.search(db(), q=args.get("q"), level=args.get("level"), page=args["page"],
@@ -51,10 +50,9 @@ def list_words(args: dict):
 
 
 @blp.get("/<id:word_id>")
-@jwt_required()
+@signed_in(blp)
 @blp.response(200, WordSchema)
-@blp.doc(security=[{"bearerAuth": []}])
-@documents_errors(blp, 401, 404)
+@documents_errors(blp, 404)
 def get_word(word_id: int):
     """One word."""
     return vocabulary.present_word(vocabulary.get_word(db(), word_id))

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from domain import prompt_files
-from domain.characters import normalize_level
+from domain.cefr import normalize_level
 from domain.language import messages
 from domain.language.grammar import CATEGORIES, GrammarError, apply_corrections, without_overlaps
 from domain.llm.base import ChatRequest

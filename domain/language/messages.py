@@ -11,6 +11,8 @@ from __future__ import annotations
 import string
 from typing import Mapping
 
+from domain import languages
+
 FALLBACK = "en"
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -294,7 +296,6 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 LANGUAGES = tuple(MESSAGES["spelling"])
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "de": "German", "it": "Italian", "pt": "Portuguese"}
 
 
 def message_language(native_language: str | None) -> str:
@@ -306,7 +307,7 @@ def message_language(native_language: str | None) -> str:
 
 def language_name(native_language: str | None) -> str:
     """The language a model is asked to explain in, so its messages read like ours."""
-    return LANGUAGE_NAMES[message_language(native_language)]
+    return languages.NAMES[message_language(native_language)]
 
 
 def render(key: str, params: Mapping[str, str], native_language: str | None = None) -> str:

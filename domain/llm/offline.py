@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from domain import prompt_files
-from domain.characters import LEVELS, Character, prompts_dir
+from domain.cefr import BAND_ORDER, BANDS, NORMALIZED_LEVELS
+from domain.characters import Character
 from domain.language import lexicon
+from domain.prompt_files import prompts_dir
 
 log = logging.getLogger(__name__)
 
-BANDS = {"a1": "a1a2", "a2": "a1a2", "b1": "b1b2", "b2": "b1b2", "c1": "c1c2", "c2": "c1c2"}
-_BAND_ORDER = ("a1a2", "b1b2", "c1c2")
 # Sentences between the lead (recast or reaction) and the question: short replies for
 # beginners, fuller ones for advanced learners.
 _BODY_SENTENCES = {"a1": 0, "a2": 1, "b1": 1, "b2": 2, "c1": 2, "c2": 3}
@@ -257,13 +257,13 @@ class _Composer:
 
 def _level_or_default(level: str) -> str:
     normalized = str(level or "").strip().lower()
-    return normalized if normalized in LEVELS else "a1"  # unknown level: the simplest French is safest
+    return normalized if normalized in NORMALIZED_LEVELS else "a1"  # unknown level: the simplest French is safest
 
 
 def _band_phrases(offline: dict[str, Any], band: str) -> dict[str, Any]:
     """The band's phrasebook, or the nearest band's when this one is missing."""
-    ordered = sorted(_BAND_ORDER, key=lambda b: (abs(_BAND_ORDER.index(b) - _BAND_ORDER.index(band)),
-                                                 _BAND_ORDER.index(b)))
+    ordered = sorted(BAND_ORDER, key=lambda b: (abs(BAND_ORDER.index(b) - BAND_ORDER.index(band)),
+                                                BAND_ORDER.index(b)))
     for candidate in ordered:
         section = (offline or {}).get(candidate)
         if isinstance(section, dict):
@@ -574,7 +574,7 @@ def _redirect_variants(data: Any, language: str, level: str) -> list[str]:
     if not isinstance(by_language, dict):
         return []
     band = BANDS[level]
-    ordered = [level, band] + sorted(_BAND_ORDER, key=lambda b: abs(_BAND_ORDER.index(b) - _BAND_ORDER.index(band)))
+    ordered = [level, band] + sorted(BAND_ORDER, key=lambda b: abs(BAND_ORDER.index(b) - BAND_ORDER.index(band)))
     for key in ordered:
         variants = [str(v).strip() for v in (by_language.get(key) or []) if str(v).strip()]
         if variants:

@@ -14,13 +14,13 @@ from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from domain import cefr
 from domain.errors import Invalid, NotFound
 from domain.models import Word
 
 CSV_COLUMNS = ("lemma", "pos", "gender", "translation", "frequency_rank", "cefr_level", "example")
 PARTS_OF_SPEECH = ("noun", "verb", "adjective", "adverb", "pronoun", "preposition", "conjunction", "determiner",
                    "interjection", "number")
-LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 _SEED_BATCH = 1000
 
 
@@ -67,7 +67,7 @@ def _validated(row: dict[str, str], *, line: int) -> dict[str, Any]:
         raise fail("the frequency rank is not a whole number") from None
     if rank < 1:
         raise fail("the frequency rank starts at 1")
-    if row["cefr_level"] not in LEVELS:
+    if row["cefr_level"] not in cefr.LEVELS:
         raise fail(f"unknown CEFR level {row['cefr_level']!r}")
     translation, example = row["translation"].strip(), row["example"].strip()
     if not translation or len(translation) > 255 or not example:

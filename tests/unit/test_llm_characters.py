@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from domain import characters
-from domain.characters import LEVELS, Character, CharacterLibrary, default_library, nearest_level
+from domain.cefr import NORMALIZED_LEVELS as LEVELS
+from domain.characters import Character, CharacterLibrary, default_library, nearest_level
 
 REPO_CHARACTERS = Path(__file__).resolve().parents[2] / "prompts" / "characters"
 REPO_CHARACTER_IDS = ("amara", "camille", "henri", "lucas")
