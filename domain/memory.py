@@ -3,7 +3,7 @@
 A reply's prompt is the character's system prompt for the learner's level, the tutor's
 note about this turn's mistakes, a running summary of the older messages, and the most
 recent messages that fit a token budget. When messages fall out of that window before
-the summary covers them, the reply stage asks for a new summary (`fold_older_messages`),
+the summary covers them, the reply stage asks for a new summary (`older_messages`, then `store_fold`),
 which keeps the newest half of the budget verbatim and folds the rest into the summary,
 so the summary is rewritten once every few turns, not every turn.
 """
@@ -83,23 +83,38 @@ def load_window(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID, b
     return Window(summary=summary, messages=pairs[len(pairs) - kept:], needs_folding=kept < len(pairs))
 
 
-def fold_older_messages(db: Session, *, session_id: uuid.UUID, budget_tokens: int, summarize: Any) -> bool:
-    """Fold the messages older than the newest half-budget into the session's summary.
+@dataclass(frozen=True)
+class Fold:
+    """Older messages to fold into a session's summary. Read in one transaction and
+    stored in another: the summary is written in between (by a model: seconds), and no
+    database connection is held meanwhile."""
 
-    `summarize(previous_summary, [(role, content), ...])` writes the new summary. The
-    write is conditional on the summary not having moved meanwhile, so two folds racing
-    cannot lose messages; returns whether this call's summary was stored."""
+    session_id: uuid.UUID
+    previous: str | None  # the summary so far
+    summarized_until: datetime | None  # what it covered when read: the store's condition
+    messages: list[tuple[str, str]]  # (role, content), oldest first
+    until: datetime  # the newest folded message's time
+
+
+def older_messages(db: Session, *, session_id: uuid.UUID, budget_tokens: int) -> Fold | None:
+    """The messages older than the newest half-budget, to fold (None: nothing to fold)."""
     summary, summarized_until, messages = _unsummarized(db, session_id)
-    pairs = [(m.role, m.content) for m in messages]
-    keep = newest_within(pairs, budget_tokens // 2)
+    keep = newest_within([(m.role, m.content) for m in messages], budget_tokens // 2)
     to_fold = messages[:len(messages) - keep]
     if not to_fold:
-        return False
-    new_summary = summarize(summary, [(m.role, m.content) for m in to_fold])
+        return None
+    return Fold(session_id=session_id, previous=summary, summarized_until=summarized_until,
+                messages=[(m.role, m.content) for m in to_fold], until=to_fold[-1].created_at)
+
+
+def store_fold(db: Session, fold: Fold, summary: str) -> bool:
+    """Store the new summary unless the session's summary moved since the fold was read
+    (so two folds racing cannot lose messages); whether it was stored."""
     stored = db.execute(
         update(ChatSession)
-        .where(ChatSession.id == session_id, ChatSession.summarized_until.is_not_distinct_from(summarized_until))
-        .values(summary=new_summary, summarized_until=to_fold[-1].created_at)
+        .where(ChatSession.id == fold.session_id,
+               ChatSession.summarized_until.is_not_distinct_from(fold.summarized_until))
+        .values(summary=summary, summarized_until=fold.until)
     )
     return stored.rowcount == 1
 

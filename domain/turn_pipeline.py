@@ -240,10 +240,22 @@ class TurnPipeline:
             return self.runtime.chain.complete(request, seconds=SIDE_CALL_SECONDS, offline=lambda: (
                 memory.offline_summary(previous, messages, character_name=character.name))).value
 
+        # One fold of a session at a time: two of its turns in flight would otherwise pay
+        # for the same summary twice (the slower one's store then loses anyway).
+        claim = f"parlons:folding:{session_id}"
         try:
-            with statement_scope() as db:
-                memory.fold_older_messages(db, session_id=session_id, summarize=summarize,
-                                           budget_tokens=self.runtime.settings.context_token_budget)
+            if not self.runtime.redis.set(claim, "1", nx=True, ex=int(SIDE_CALL_SECONDS) + 10):
+                return
+            try:
+                with statement_scope() as db:
+                    fold = memory.older_messages(db, session_id=session_id,
+                                                 budget_tokens=self.runtime.settings.context_token_budget)
+                if fold is not None:
+                    summary = summarize(fold.previous, fold.messages)
+                    with statement_scope() as db:
+                        memory.store_fold(db, fold, summary)
+            finally:
+                self.runtime.redis.delete(claim)
         except Exception:  # never fail the reply task over its memory
             log.warning("could not fold the memory of session %s", session_id, exc_info=True)
 

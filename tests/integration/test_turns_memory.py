@@ -49,7 +49,8 @@ def test_folding_summarizes_older_messages_and_keeps_half_the_budget_verbatim(db
         return f"{previous or ''}[{len(messages)} messages]"
 
     with db_scope() as db:
-        assert memory.fold_older_messages(db, session_id=session_id, budget_tokens=200, summarize=summarize)
+        fold = memory.older_messages(db, session_id=session_id, budget_tokens=200)
+        assert memory.store_fold(db, fold, summarize(fold.previous, fold.messages))
     with db_scope() as db:
         window = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=200)
     assert folded[0] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
@@ -59,4 +60,15 @@ def test_folding_summarizes_older_messages_and_keeps_half_the_budget_verbatim(db
     assert sum(memory.estimate_tokens(c) for _, c in window.messages) <= 100
 
     with db_scope() as db:  # nothing left to fold: no call, no write
-        assert not memory.fold_older_messages(db, session_id=session_id, budget_tokens=200, summarize=summarize)
+        assert memory.older_messages(db, session_id=session_id, budget_tokens=200) is None
+
+
+def test_a_fold_read_before_another_was_stored_is_not_stored(db_scope, conversation):
+    session_id, _ = conversation
+    with db_scope() as db:
+        first = memory.older_messages(db, session_id=session_id, budget_tokens=200)
+        second = memory.older_messages(db, session_id=session_id, budget_tokens=200)
+        assert memory.store_fold(db, first, "first summary")
+        assert not memory.store_fold(db, second, "second summary"), "the summary moved since it was read"
+    with db_scope() as db:
+        assert memory.older_messages(db, session_id=session_id, budget_tokens=200) is None
