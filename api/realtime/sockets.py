@@ -38,7 +38,7 @@ from api.sessions.submit import accept_message, request_hints
 from domain import conversations, inputs, metrics, revocation
 from domain.config import get_settings
 from domain.errors import DomainError, Invalid, Malformed, RateLimited
-from domain.events import Event, ephemeral_event, is_stream_id, stream_id_key
+from domain.events import Event, ephemeral_event, is_stream_id, now_iso, stream_id_key
 from domain.quotas import SOCKET_LEASE_SECONDS, SOCKETS, Slot, get_quotas
 from domain.redis_client import get_publisher
 
@@ -485,7 +485,9 @@ class _Connection:
             return self.error(error.code, error.message, error.details)
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             return self.error("malformed_frame", "Frames must be JSON objects with a string \"type\".")
-        data = frame.get("data") or {}
+        # Wrapped ({"type": ..., "data": {...}}) or flat ({"type": ..., "content": ...}),
+        # as the seed clients send them.
+        data = (frame.get("data") or {}) if "data" in frame else {k: v for k, v in frame.items() if k != "type"}
         if not isinstance(data, dict):
             return self.error("malformed_frame", "\"data\" must be an object.")
         handler = {
@@ -538,7 +540,7 @@ class _Connection:
             origin=self.socket_id)
 
     def on_heartbeat(self, _: dict) -> None:
-        self.send(ephemeral_event("heartbeat", {}))
+        self.send(ephemeral_event("heartbeat", {"server_time": now_iso()}))
 
     def error(self, code: str, message: str, details: dict | None = None) -> None:
         self.send(ephemeral_event("error", {"code": code, "message": message, "details": details or {}}))

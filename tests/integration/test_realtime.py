@@ -1,6 +1,8 @@
 """Sockets: authentication, replay after a disconnect, typing, bad frames."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from tests.support.client import close_code, turn_result_for
 
 POLICY_VIOLATION = 1008
@@ -77,3 +79,31 @@ def test_bad_frames_get_an_error_event_and_the_socket_stays_open(learner):
     socket.send("heartbeat", {})
     assert socket.next_event()["type"] == "heartbeat"
     socket.close()
+
+
+def test_the_seed_clients_flat_frames_work_as_written(learner):
+    session = learner.new_session()
+    client = learner.socket(f"/api/v1/sessions/{session['id']}/ws")
+    watcher = learner.socket(f"/api/v1/sessions/{session['id']}/ws")
+    client.next_event(), watcher.next_event()
+
+    client.send_text('{ "type": "user_message", "content": "J\'adore les baguettes!", "suggested_words": [123, 456] }')
+    accepted = client.until(lambda e: e["type"] in ("turn_accepted", "error"))[-1]
+    assert accepted["type"] == "turn_accepted", accepted
+    turn = accepted["data"]["turn"]
+    result = client.until(turn_result_for(turn["id"]))[-1]["data"]["turn"]
+    assert result["status"] == "complete" and result["assistant_message"]["content"]
+    suggested = {entry["word_id"] for entry in result["word_feedback"] if entry["suggested"]}
+    assert suggested == {123, 456}, "the suggested words are the frame's"
+
+    client.send_text('{ "type": "typing", "is_typing": true }')
+    typing = watcher.until(lambda e: e["type"] == "typing")[-1]
+    assert typing["data"]["is_typing"] is True and typing["data"]["session_id"] == session["id"]
+
+    client.send_text('{ "type": "heartbeat" }')
+    beat = client.until(lambda e: e["type"] in ("heartbeat", "error") and e["data"])[-1]
+    assert beat["type"] == "heartbeat", beat
+    server_time = datetime.fromisoformat(beat["data"]["server_time"])
+    assert abs(server_time - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert not [e for e in client.seen if e["type"] == "error"]
+    client.close(), watcher.close()

@@ -124,6 +124,10 @@ class EventSocket:
     def send(self, frame_type: str, data: Any) -> None:
         self.connection.send(json.dumps({"type": frame_type, "data": data}))
 
+    def send_text(self, text: str) -> None:
+        """A frame exactly as written."""
+        self.connection.send(text)
+
     def close(self) -> None:
         self.connection.close()
 
