@@ -2,10 +2,11 @@
 the event hub (one Redis subscription per process)."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.characters import CharacterLibrary, default_library
 from domain.config import get_settings
@@ -14,6 +15,24 @@ from domain.llm.base import ProviderFailure
 from domain.llm.chain import get_chain
 from domain.login_throttle import LoginThrottle
 from domain.redis_client import get_redis
+
+T = TypeVar("T")
+
+
+def per_process(build: Callable[[], T]) -> Callable[[], T]:
+    """`build()` once per process: a forked child (gunicorn's workers) builds its own,
+    as greenlets and Redis connections do not survive a fork."""
+    built: dict[int, T] = {}
+
+    def get() -> T:
+        pid = os.getpid()
+        if pid not in built:
+            built.clear()
+            built[pid] = build()
+        return built[pid]
+
+    get.__doc__ = build.__doc__
+    return get
 
 
 @cache

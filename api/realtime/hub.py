@@ -7,7 +7,6 @@ lock and events below are a greenlet and gevent primitives (monkey-patched).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -20,6 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from api.runtime import per_process
 from domain.config import get_settings
 from domain.events import CHANNEL_PREFIX, Event, channel, parse_channel_message
 
@@ -259,13 +259,7 @@ class Hub:
                 client.close()
 
 
-_hub: Hub | None = None
-_hub_pid: int | None = None
-
-
+@per_process
 def hub() -> Hub:
     """This process's hub (a forked child gets its own)."""
-    global _hub, _hub_pid
-    if _hub is None or _hub_pid != os.getpid():
-        _hub, _hub_pid = Hub(get_settings().redis_url), os.getpid()
-    return _hub
+    return Hub(get_settings().redis_url)

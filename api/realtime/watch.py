@@ -10,7 +10,6 @@ keeps only the expiry check, as REST requests accept access tokens during an out
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 import redis
 
 from api.realtime.hub import STOP, Subscription
+from api.runtime import per_process
 from domain import revocation
 from domain.config import get_settings
 from domain.errors import Unauthorized
@@ -113,13 +113,7 @@ class TokenWatch:
                 log.exception("token watch sweep failed")
 
 
-_watch: TokenWatch | None = None
-_watch_pid: int | None = None
-
-
+@per_process
 def token_watch() -> TokenWatch:
     """This process's watch (a forked child gets its own)."""
-    global _watch, _watch_pid
-    if _watch is None or _watch_pid != os.getpid():
-        _watch, _watch_pid = TokenWatch(get_settings().ws_token_check_seconds), os.getpid()
-    return _watch
+    return TokenWatch(get_settings().ws_token_check_seconds)
