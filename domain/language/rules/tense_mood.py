@@ -23,9 +23,7 @@ def rule_subjunctive(doc: Doc) -> Iterator[GrammarError]:
     for token in doc:
         if not _is_subjunctive_trigger(token):
             continue
-        subject = next_token(token)
-        person = _clause_subject_person(subject)
-        verb = skip_clitics(subject) if person else None
+        person, verb = _clause_after(token)
         if verb is None:
             continue
         fix = _mood_fix(verb, person, "present", "subjunctive")
@@ -39,6 +37,14 @@ def _is_subjunctive_trigger(token: Token) -> bool:
         return False
     before = previous_token(token)
     return before is not None and lower(before) in _SUBJUNCTIVE_TRIGGERS
+
+
+def _clause_after(conjunction: Token) -> tuple[str | None, Token | None]:
+    """The person and the verb of the clause a conjunction opens ("que tu viens": 2s,
+    "viens"); no verb when its subject is not one we read."""
+    subject = next_token(conjunction)
+    person = _clause_subject_person(subject)
+    return person, skip_clitics(subject) if person else None
 
 
 def _clause_subject_person(token: Token | None) -> str | None:
@@ -69,9 +75,7 @@ def rule_si_clause(doc: Doc) -> Iterator[GrammarError]:
     for token in doc:
         if lower(token) not in ("si", "s'") or _follows_whether_verb(token):
             continue
-        subject = next_token(token)
-        person = _clause_subject_person(subject)
-        verb = skip_clitics(subject) if person else None
+        person, verb = _clause_after(token)
         if verb is None:
             continue
         fix = _mood_fix(verb, person, "conditional", "imperfect") or \
