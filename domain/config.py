@@ -140,6 +140,10 @@ class Settings:
     llm_request_timeout_seconds: float = 20.0
     llm_max_retries: int = 2
     llm_cache_ttl_seconds: int = 24 * 3600
+    # A session's target words (domain/srs/targets.py): the learner's due cards, least
+    # recallable first, then new words at their level; the reply is asked to use a few.
+    session_target_due_words: int = 4
+    session_target_new_words: int = 2
 
     @property
     def is_production(self) -> bool:

@@ -7,9 +7,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from domain.characters import CharacterLibrary
+from domain.config import get_settings
 from domain.errors import Invalid, NotFound
 from domain.ids import parse_uuid
 from domain.models import ChatSession, Message, Turn, User
+from domain.srs import targets
 
 
 def create_session(db: Session, *, user: User, characters: CharacterLibrary, mode: str, character_id: str,
@@ -24,6 +26,7 @@ def create_session(db: Session, *, user: User, characters: CharacterLibrary, mod
         character_id=character.id,
         level=(level or user.level).upper(),
         title=(title or f"{character.name}").strip()[:200],
+        target_words=targets.choose(db, get_settings(), user_id=user.id),
     )
     db.add(session)
     db.flush()

@@ -1,7 +1,7 @@
 """What a model sees of a conversation.
 
 A reply's prompt is the character's system prompt for the learner's level, the tutor's
-note about this turn's mistakes, a running summary of the older messages, and the most
+note about this turn's mistakes, the session's target words, a running summary of the older messages, and the most
 recent messages that fit a token budget. When messages fall out of that window before
 the summary covers them, the reply stage asks for a new summary (`older_messages`, then `store_fold`),
 which keeps the newest half of the budget verbatim and folds the rest into the summary,
@@ -148,9 +148,21 @@ def as_transcript(messages: list[tuple[str, str]], character_name: str) -> str:
     return "\n".join(f"{'Learner' if role == 'user' else character_name}: {text}" for role, text in messages)
 
 
+def target_words_note(target_words: list[dict[str, Any]]) -> str | None:
+    """The words the learner is practising, for the reply to use or elicit a few of
+    (prompts/tutor/target_words.txt); None without any."""
+    if not target_words:
+        return None
+    listed = "\n".join(f'- {word["lemma"]} ({word["translation"]})' for word in target_words)
+    return prompt_files.text("tutor/target_words.txt").format(words=listed)
+
+
 def reply_system_prompt(*, character_prompt: str, corrections: list[dict[str, Any]], original: str,
-                        summary: str | None) -> str:
+                        summary: str | None, target_words: list[dict[str, Any]] | None = None) -> str:
     parts = [character_prompt, tutor_note(corrections, original)]
+    words_note = target_words_note(target_words or [])
+    if words_note:
+        parts.append(words_note)
     if summary:
         parts.append(f"What you remember of the earlier conversation:\n{summary}")
     return "\n\n".join(parts)

@@ -77,6 +77,9 @@ class ChatSession(Base):
     # prompt carries it instead of them, so long sessions stay within the model's context.
     summary: Mapped[str | None] = mapped_column(Text)
     summarized_until: Mapped[datetime | None]  # messages created up to this instant are in the summary
+    # The words the conversation offers the learner now, [{word_id, lemma, translation}]
+    # (domain/srs/targets.py): chosen at the start, refreshed after each turn's reviews.
+    target_words: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
 
 
 class Message(Base):
@@ -126,6 +129,8 @@ class Turn(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     suggested_word_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # The session's target words when the turn was written (what the reply was asked to use).
+    target_words: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
     grammar: Mapped[dict[str, Any] | None]
     moderation: Mapped[dict[str, Any] | None]
     reply_text: Mapped[str | None] = mapped_column(Text)

@@ -80,7 +80,7 @@ class TurnPipeline:
         def find_words(lemmas: set[str]) -> list[vocabulary.InvolvedWord]:
             with statement_scope() as db:
                 return vocabulary.involved_words(db, user_id=given.user_id, suggested_ids=given.suggested_word_ids,
-                                                 lemmas=lemmas)
+                                                 lemmas=lemmas, target_ids=given.target_word_ids)
 
         return analyse_message(given.text, given.language, native_language=given.native_language,
                                find_words=find_words)
@@ -215,10 +215,12 @@ class TurnPipeline:
     def _reply_request(self, character: Character, given: turns.StageInput, window: memory.Window,
                        grammar: dict[str, Any]) -> ChatRequest:
         """The model's view of the turn: the character at the learner's level, the tutor's
-        note on this message's mistakes, the summary, the recent messages, the message."""
+        note on this message's mistakes, the words to use, the summary, the recent
+        messages, the message."""
         system = memory.reply_system_prompt(
             character_prompt=self.runtime.characters.system_prompt(character.id, normalize_level(given.level)),
-            corrections=grammar["errors"], original=given.text, summary=window.summary)
+            corrections=grammar["errors"], original=given.text, summary=window.summary,
+            target_words=given.target_words)
         messages = [{"role": role, "content": content} for role, content in window.messages]
         return ChatRequest(system=system, messages=messages + [{"role": "user", "content": given.text}],
                            learner_id=given.user_id)
@@ -226,7 +228,8 @@ class TurnPipeline:
     def _offline_request(self, character: Character, given: turns.StageInput, window: memory.Window,
                          grammar: dict[str, Any]) -> ReplyRequest:
         return ReplyRequest(character=character, level=given.level, history=window.messages, user_message=given.text,
-                            corrections=grammar["errors"], corrected_text=grammar["corrected_text"])
+                            corrections=grammar["errors"], corrected_text=grammar["corrected_text"],
+                            target_words=given.target_words)
 
     def fold_memory(self, session_id: uuid.UUID, character: Character) -> None:
         """Fold the session's older messages into its running summary (best effort: the

@@ -42,7 +42,7 @@ _PENDING = and_(_turns.c.id == _turn_id, _turns.c.status == "pending")
 _STAGE_INPUT = (
     select(_turns.c.user_id, _turns.c.session_id, _messages.c.content, _sessions.c.character_id,
            _sessions.c.level, _turns.c.grammar, _turns.c.moderation, _turns.c.deadline_at,
-           _users.c.native_language, _turns.c.suggested_word_ids)
+           _users.c.native_language, _turns.c.suggested_word_ids, _turns.c.target_words)
     .join(_messages, (_messages.c.turn_id == _turns.c.id) & (_messages.c.role == "user"))
     .join(_sessions, _sessions.c.id == _turns.c.session_id)
     .join(_users, _users.c.id == _turns.c.user_id)
@@ -65,7 +65,7 @@ _CLAIM = text("""
         RETURNING claims
     )
     SELECT held.claims, t.user_id, t.session_id, m.content, s.character_id, s.level, t.grammar, t.moderation,
-           t.deadline_at, u.native_language, t.suggested_word_ids, t.reply_text
+           t.deadline_at, u.native_language, t.suggested_word_ids, t.target_words, t.reply_text
     FROM held, turns t
     JOIN messages m ON m.turn_id = t.id AND m.role = 'user'
     JOIN chat_sessions s ON s.id = t.session_id
@@ -124,16 +124,17 @@ _FINISH = text("""
 """)
 # Accepting a turn is one statement: the ownership check, the turn (or nothing, when the
 # client_message_id was used already), its message, its outbox entry and the session's
-# activity. One round trip, atomic without a transaction around it.
+# activity. One round trip, atomic without a transaction around it. The turn keeps the
+# session's target words of the moment: what its reply is asked to use.
 _SUBMIT = text("""
     WITH owned AS (
-        SELECT s.id, s.user_id, s.character_id, s.level, u.native_language
+        SELECT s.id, s.user_id, s.character_id, s.level, u.native_language, s.target_words
         FROM chat_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = :session_id AND s.user_id = :user_id
     ), new_turn AS (
-        INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids,
+        INSERT INTO turns (id, session_id, user_id, status, client_message_id, suggested_word_ids, target_words,
                            word_feedback, xp_awarded, degraded, created_at, deadline_at)
-        SELECT :turn_id, id, user_id, 'pending', :client_message_id, :suggested_word_ids,
+        SELECT :turn_id, id, user_id, 'pending', :client_message_id, :suggested_word_ids, target_words,
                '[]'::jsonb, 0, false, :now, :deadline_at
         FROM owned
         ON CONFLICT (session_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
@@ -149,7 +150,8 @@ _SUBMIT = text("""
         UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
     )
     SELECT (SELECT character_id FROM owned) AS character_id, (SELECT level FROM owned) AS level,
-           (SELECT native_language FROM owned) AS native_language, EXISTS (SELECT 1 FROM new_turn) AS created
+           (SELECT native_language FROM owned) AS native_language, EXISTS (SELECT 1 FROM new_turn) AS created,
+           (SELECT target_words FROM owned) AS target_words
 """).bindparams(bindparam("suggested_word_ids", type_=JSONB))
 
 
@@ -173,19 +175,22 @@ class StageInput:
     deadline_at: datetime  # the sweeper fails the turn after this
     native_language: str | None = None  # read only for the analysis stages
     suggested_word_ids: list[int] = field(default_factory=list)
+    target_words: list[dict[str, Any]] = field(default_factory=list)  # [{word_id, lemma, translation}] offered
 
     def analysis_input(self, characters: CharacterLibrary) -> AnalysisInput:
         return AnalysisInput.of_turn(characters, self.character_id, user_id=self.user_id, session_id=self.session_id,
                                      text=self.text, level=self.level, native_language=self.native_language,
-                                     suggested_word_ids=list(self.suggested_word_ids or ()))
+                                     suggested_word_ids=list(self.suggested_word_ids or ()),
+                                     target_word_ids=target_word_ids(self.target_words))
 
 
 @dataclass(frozen=True)
 class AnalysisInput:
     """What grammar and moderation need: the learner, the session, the text, its language,
-    the learner's level and native language (for the messages), and the words the client
-    suggested. The web process sends it with the tasks; the sweeper's re-sends read it
-    back (`stage_input`)."""
+    the learner's level and native language (for the messages), the words the client
+    suggested and the session's target words offered with the turn (their use is
+    assessed too). The web process sends it with the tasks; the sweeper's re-sends read
+    it back (`stage_input`)."""
 
     user_id: uuid.UUID
     session_id: uuid.UUID
@@ -194,11 +199,12 @@ class AnalysisInput:
     level: str  # the session's CEFR level ("B1")
     native_language: str | None = None
     suggested_word_ids: list[int] = field(default_factory=list)
+    target_word_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": str(self.user_id), "session_id": str(self.session_id), "text": self.text,
                 "language": self.language, "level": self.level, "native_language": self.native_language,
-                "suggested_word_ids": list(self.suggested_word_ids)}
+                "suggested_word_ids": list(self.suggested_word_ids), "target_word_ids": list(self.target_word_ids)}
 
     @classmethod
     def of_turn(cls, characters: CharacterLibrary, character_id: str, **fields: Any) -> AnalysisInput:
@@ -209,7 +215,13 @@ class AnalysisInput:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnalysisInput:
         return cls(uuid.UUID(data["user_id"]), uuid.UUID(data["session_id"]), data["text"], data["language"],
-                   data["level"], data.get("native_language"), list(data.get("suggested_word_ids") or ()))
+                   data["level"], data.get("native_language"), list(data.get("suggested_word_ids") or ()),
+                   list(data.get("target_word_ids") or ()))
+
+
+def target_word_ids(target_words: list[dict[str, Any]] | None) -> list[int]:
+    """The ids of target words as sessions and turns store them ({word_id, lemma, translation})."""
+    return [word["word_id"] for word in target_words or ()]
 
 
 def present_message(message: Message | None) -> dict[str, Any] | None:
@@ -232,6 +244,7 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
         "grammar": turn.grammar,
         "moderation": turn.moderation,
         "word_feedback": turn.word_feedback or [],
+        "target_words": turn.target_words or [],
         "xp_awarded": turn.xp_awarded,
         "degraded": turn.degraded,
         "degraded_reason": turn.degraded_reason,
@@ -259,6 +272,7 @@ class Submission:
     character_id: str  # the session's, so the stages can be told its language and level without a read
     level: str
     native_language: str | None
+    target_words: list[dict[str, Any]]  # the session's, offered with this turn
 
     def analysis_input(self, characters: CharacterLibrary, *, user_id: uuid.UUID,
                        suggested_word_ids: list[int]) -> AnalysisInput:
@@ -266,7 +280,8 @@ class Submission:
         return AnalysisInput.of_turn(characters, self.character_id, user_id=user_id,
                                      session_id=uuid.UUID(self.view["session_id"]),
                                      text=self.view["user_message"]["content"], level=self.level,
-                                     native_language=self.native_language, suggested_word_ids=suggested_word_ids)
+                                     native_language=self.native_language, suggested_word_ids=suggested_word_ids,
+                                     target_word_ids=target_word_ids(self.target_words))
 
 
 def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
@@ -287,10 +302,10 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
     turn = SimpleNamespace(
         id=uuid.uuid4(), session_id=parse_uuid(session_id, "session"), user_id=user_id, status="pending",
         grammar=None, moderation=None, reply_provider=None, word_feedback=[], xp_awarded=0, degraded=False,
-        degraded_reason=None, error=None, created_at=now, completed_at=None,
+        degraded_reason=None, error=None, created_at=now, completed_at=None, target_words=[],
     )
     message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
-    character_id, level, native_language, created = db.execute(_SUBMIT, {
+    character_id, level, native_language, created, target_words = db.execute(_SUBMIT, {
         "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
         "client_message_id": client_message_id, "suggested_word_ids": suggested_word_ids,
         "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
@@ -298,10 +313,13 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
     }).one()
     if character_id is None:
         raise NotFound("No such session.", code="session_not_found")
+    turn.target_words = target_words or []
     if not created:
         existing = _find_by_client_message_id(db, turn.session_id, client_message_id or "")
-        return Submission(present_turn(existing), existing.id, False, character_id, level, native_language)
-    return Submission(present_turn(turn, [message]), turn.id, True, character_id, level, native_language)
+        return Submission(present_turn(existing), existing.id, False, character_id, level, native_language,
+                          existing.target_words)
+    return Submission(present_turn(turn, [message]), turn.id, True, character_id, level, native_language,
+                      turn.target_words)
 
 
 def _find_by_client_message_id(db: Session, session_id: uuid.UUID, client_message_id: str) -> Turn | None:
@@ -361,8 +379,9 @@ def claim_model_work(db: Session, turn_id: uuid.UUID, lease_seconds: float) -> C
                               "lease_until": now + timedelta(seconds=lease_seconds)}).first()
     if row is None:
         return None
-    attempt, *inputs, suggested, reply_text = row
-    return Claim(attempt, StageInput(*inputs, suggested_word_ids=list(suggested or ())), reply_text)
+    attempt, *inputs, suggested, targets, reply_text = row
+    return Claim(attempt, StageInput(*inputs, suggested_word_ids=list(suggested or ()), target_words=targets or []),
+                 reply_text)
 
 
 def record_reply(db: Session, turn_id: uuid.UUID, *, attempt: int, reply: str, provider: str,

@@ -7,15 +7,18 @@ import uuid
 from domain import tasks
 from domain.config import get_settings
 from domain.db import session_scope
-from domain.srs import fit, reviews
+from domain.srs import fit, reviews, targets
 from workers.celery_app import celery
 
 
 @celery.task(name=tasks.SRS_CONVERSATION_REVIEWS)
 def conversation_reviews(turn_id: str) -> None:
-    """The words a finished turn used become reviews (with the learner's other pending turns, in order)."""
+    """The words a finished turn used become reviews (with the learner's other pending turns, in
+    order), and its session's target words are chosen again."""
     with session_scope() as db:
         reviews.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
+    with session_scope() as db:  # after the reviews' commit: the cards moved, choose the session's targets again
+        targets.refresh_after_turn(db, get_settings(), turn_id=uuid.UUID(turn_id))
 
 
 @celery.task(name=tasks.SRS_FIT_PARAMETERS)

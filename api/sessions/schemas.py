@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.pagination import PageMetaSchema
-from api.turns.schemas import MessageSchema, TurnSchema
+from api.turns.schemas import MessageSchema, TargetWordSchema, TurnSchema
 from domain.cefr import ACCEPTED_LEVELS
 from domain.config import get_settings
 from domain.inputs import DB_INT_MAX
@@ -34,6 +34,9 @@ class SessionSchema(ma.Schema):
 class SessionOverviewSchema(SessionSchema):
     recent_turns = ma.fields.List(ma.fields.Nested(TurnSchema),
                                   metadata={"description": "Up to 20 latest turns, oldest first"})
+    target_words = ma.fields.List(ma.fields.Nested(TargetWordSchema), metadata={
+        "description": "The words the conversation offers now: due cards (least recallable first), then new "
+                       "words at the learner's level; chosen again after each turn's reviews"})
 
 
 class SessionPageSchema(ma.Schema):
@@ -59,7 +62,19 @@ class MessageCreateSchema(ma.Schema):
         metadata={"description": "Your id for this message; resending it returns the same turn"})
     suggested_word_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1, max=DB_INT_MAX)),
                                         load_default=list,
-                                        validate=validate.Length(max=50))
+                                        validate=validate.Length(max=50),
+                                        metadata={"description": "Words to practise; `suggested_words` also works "
+                                                                 "(the socket frame's name for it)"})
+
+    @ma.pre_load
+    def _suggested_words_spelling(self, data, **_):
+        """`suggested_words` (DESIGN §5's frame field) is the same as `suggested_word_ids`."""
+        if isinstance(data, dict) and "suggested_words" in data:
+            if "suggested_word_ids" in data:
+                raise ma.ValidationError("Send suggested_word_ids or suggested_words, not both.", "suggested_words")
+            data = {**data, "suggested_word_ids": data["suggested_words"]}
+            del data["suggested_words"]
+        return data
 
 
 class HintSchema(ma.Schema):

@@ -29,6 +29,14 @@ class ModerationSchema(ma.Schema):
     source = ma.fields.String(metadata={"description": "openai (the moderation endpoint) or local"})
 
 
+class TargetWordSchema(ma.Schema):
+    """A word the conversation offers the learner to practise (a due card or a new word)."""
+
+    word_id = ma.fields.Integer()
+    lemma = ma.fields.String()
+    translation = ma.fields.String()
+
+
 class TurnSchema(ma.Schema):
     """A turn as GET /turns/{id} returns it; `turn_accepted` and `turn_result` events carry the same shape."""
 
@@ -40,6 +48,9 @@ class TurnSchema(ma.Schema):
     grammar = ma.fields.Nested(GrammarSchema, allow_none=True)
     moderation = ma.fields.Nested(ModerationSchema, allow_none=True)
     word_feedback = ma.fields.List(ma.fields.Dict())
+    target_words = ma.fields.List(ma.fields.Nested(TargetWordSchema), metadata={
+        "description": "The session's target words when the message was sent: the reply was asked to use or "
+                       "elicit a few; using one counts as a review (correctly: good, with an error: again)"})
     xp_awarded = ma.fields.Integer()
     degraded = ma.fields.Boolean()
     degraded_reason = ma.fields.String(allow_none=True, metadata={

@@ -6,7 +6,8 @@ request picks every variant, never `random`), fast (string work only), in the
 character's voice and at the learner's level (phrases come from the `offline:` section
 of the character's `character.yaml`), recasting the learner's mistakes from the grammar
 result (never inventing one), reacting to what they said, and ending with a follow-up
-question that was not already asked.
+question that was not already asked. When the session has target words, one of them is
+offered just before the question (`prompts/tutor/target_words.yaml`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,9 @@ class ReplyRequest:
     # The user message with corrections applied. Informative only: the provider re-applies
     # `corrections` itself, because it needs to know where each fix lands.
     corrected_text: str | None
+    # The words the learner is practising, [{word_id, lemma, translation}]: the reply
+    # offers one of them (domain/srs/targets.py).
+    target_words: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class _Composer:
         # Two recasts already make a long opening: keep the reply's length level-appropriate.
         room = max(0, _BODY_SENTENCES[self.level] - max(0, len(lead) - 1))
         parts += self._body(topic if not topic_used else None, room)
+        parts += self._target_word()
         parts.append(self._follow_up())
         return " ".join(p.strip() for p in parts if p and p.strip())
 
@@ -203,6 +208,23 @@ class _Composer:
     def _follow_up(self) -> str:
         question = self._pick("follow_up", "follow_ups") or _FALLBACK_PHRASES["follow_ups"][0]
         return question if question.rstrip().endswith("?") else question.rstrip(" .!") + " ?"
+
+    def _target_word(self) -> list[str]:
+        """A sentence offering one of the words the learner is practising: one they did
+        not just write and the character did not offer lately, when there is such a one."""
+        offered = [word for word in self.request.target_words if word.get("lemma")]
+        templates = _level_variants(prompt_files.yaml_data(prompts_dir() / "tutor" / "target_words.yaml"),
+                                    self.request.character.target_language, self.level)
+        if not offered or not templates:
+            return []
+        start = _hash_int(self.seed, "target_word") % len(offered)
+        rotated = offered[start:] + offered[:start]
+        written = {word.lower() for word in _WORD.findall(self.message)}
+        fresh = [word for word in rotated
+                 if word["lemma"].lower() not in written and f"« {word['lemma']} »" not in self.said]
+        chosen = (fresh or rotated)[0]
+        template = templates[_hash_int(self.seed, "target_template") % len(templates)]
+        return [_fill(template, lemma=chosen["lemma"], translation=chosen.get("translation") or "")]
 
     def _recasts(self) -> tuple[list[str], list[tuple[int, int]]]:
         sentences: list[str] = []
@@ -559,7 +581,7 @@ def kind_redirect(language: str, level: str, seed: str, *, prompts_root: Path | 
     """A short, kind invitation back to the conversation for a flagged message, from
     `prompts/tutor/redirect.yaml`; the same seed always gives the same variant."""
     path = (prompts_root or prompts_dir()) / "tutor" / "redirect.yaml"
-    variants = _redirect_variants(prompt_files.yaml_data(path), language, _level_or_default(level))
+    variants = _level_variants(prompt_files.yaml_data(path), language, _level_or_default(level))
     if not variants:
         log.error("no redirect variants for language %r in %s", language, path)
         return _EMERGENCY_REDIRECT
@@ -567,7 +589,9 @@ def kind_redirect(language: str, level: str, seed: str, *, prompts_root: Path | 
     return variants[int.from_bytes(digest, "big") % len(variants)]
 
 
-def _redirect_variants(data: Any, language: str, level: str) -> list[str]:
+def _level_variants(data: Any, language: str, level: str) -> list[str]:
+    """A tutor YAML file's variants (target language, then level or level band) for
+    `level`, or the nearest band's."""
     if not isinstance(data, dict) or not data:
         return []
     by_language = data.get(language) or data.get("fr") or next(iter(data.values()))

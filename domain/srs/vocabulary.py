@@ -143,7 +143,8 @@ def missing_ids(db: Session, word_ids: Iterable[int]) -> list[int]:
 @dataclass(frozen=True)
 class InvolvedWord:
     """A vocabulary word a message may involve: one the client suggested, or one the
-    learner knows (has a card for) whose lemma the message may contain."""
+    learner knows (has a card for) or was offered as a target word whose lemma the
+    message may contain."""
 
     id: int
     lemma: str
@@ -154,7 +155,7 @@ class InvolvedWord:
 _INVOLVED = text("""
     SELECT v.id, v.lemma, v.id = ANY(:suggested) AS suggested, c.word_id IS NOT NULL AS known
     FROM vocabulary v LEFT JOIN cards c ON c.user_id = :user_id AND c.word_id = v.id
-    WHERE v.id = ANY(:suggested) OR (v.id = ANY(:candidates) AND c.word_id IS NOT NULL)
+    WHERE v.id = ANY(:suggested) OR (v.id = ANY(:candidates) AND (c.word_id IS NOT NULL OR v.id = ANY(:targets)))
     ORDER BY v.id
 """)
 _ALL_LEMMAS = text("SELECT lower(lemma), id FROM vocabulary")
@@ -177,14 +178,17 @@ def _word_ids_by_lemma(db: Session) -> dict[str, list[int]]:
 
 
 def involved_words(db: Session, *, user_id: uuid.UUID, suggested_ids: Iterable[int],
-                   lemmas: Iterable[str]) -> list[InvolvedWord]:
-    """The suggested words, and the learner's known words among `lemmas`, in one query
-    (none when no lemma is a vocabulary word and nothing was suggested)."""
+                   lemmas: Iterable[str], target_ids: Iterable[int] = ()) -> list[InvolvedWord]:
+    """The suggested words, and the learner's known words and target words (`target_ids`,
+    offered by the session) among `lemmas`, in one query, one row per word (none when no
+    lemma is a vocabulary word and nothing was suggested). A target word is reported only
+    when the message may contain it: offered is not used."""
     index, suggested = _word_ids_by_lemma(db), list(suggested_ids)
     candidates = sorted({word_id for lemma in lemmas for word_id in index.get(lemma, ())})
     if not candidates and not suggested:
         return []
-    rows = db.execute(_INVOLVED, {"user_id": user_id, "suggested": suggested, "candidates": candidates})
+    rows = db.execute(_INVOLVED, {"user_id": user_id, "suggested": suggested, "candidates": candidates,
+                                  "targets": list(target_ids)})
     return [InvolvedWord(*row) for row in rows]
 
 
