@@ -51,7 +51,8 @@ def test_the_reply_prompt_lists_the_target_words_only_when_there_are_some():
     assert "practising" not in without
 
 
-WORDS = [{"word_id": 1, "lemma": "chien", "translation": "dog"}, {"word_id": 2, "lemma": "pain", "translation": "bread"}]
+WORDS = [{"word_id": 1, "lemma": "chien", "translation": "dog"},
+         {"word_id": 2, "lemma": "pain", "translation": "bread"}]
 
 
 def request(message: str, target_words: list[dict], level: str = "A1",
