@@ -88,7 +88,7 @@ def test_a_target_the_client_also_suggested_is_one_review_and_both_spellings_wor
         assert [e["suggested"] for e in turn["word_feedback"] if e["word_id"] == chat] == [True]
         assert len(conversation_reviews(learner, chat, turn["id"])) == 1, "once per word per turn"
     both = learner.send(session["id"], "Le chat dort.", suggested_words=[chat], suggested_word_ids=[chat])
-    assert both.status_code == 422 and "suggested_words" in both.json()["error"]["details"]
+    assert both.status_code == 422 and "suggested_words" in both.json()["error"]["details"]["json"]
 
 
 def test_a_learner_without_cards_is_offered_frequent_content_words_at_their_level(learner: Learner):
