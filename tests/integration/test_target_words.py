@@ -98,6 +98,17 @@ def test_a_learner_without_cards_is_offered_frequent_content_words_at_their_leve
     words = [learner.get(f"/api/v1/vocabulary/{w['word_id']}").json() for w in offered]
     assert all(word["pos"] in CONTENT_WORDS and word["cefr_level"] == "A1" for word in words), words
     assert words[0]["frequency_rank"] < words[1]["frequency_rank"]
+    assert [w["lemma"] for w in offered] == ["être", "avoir"], "the sample vocabulary's most frequent ones"
+
+    # A new target word used is found though the learner has no card for it, and becomes
+    # one; the target not used is not reported.
+    _, turn = finished_turn(learner, session["id"], "Je suis content.")
+    etre, avoir = offered[0]["word_id"], offered[1]["word_id"]
+    [entry] = [e for e in turn["word_feedback"] if e["word_id"] == etre]
+    assert (entry["usage"], entry["known"], entry["suggested"]) == ("used_correctly", False, False)
+    assert avoir not in {e["word_id"] for e in turn["word_feedback"]}
+    [review] = conversation_reviews(learner, etre, turn["id"])
+    assert (review["source"], review["rating_name"]) == ("conversation", "good")
 
 
 def test_the_offline_reply_offers_one_of_the_targets(stack, learner: Learner):
