@@ -1,8 +1,9 @@
 """What a model sees of a conversation.
 
 A reply's prompt is the character's system prompt for the learner's level, the tutor's
-note about this turn's mistakes, the session's target words, a running summary of the older messages, and the most
-recent messages that fit a token budget. When messages fall out of that window before
+note about this turn's mistakes, the words the learner is practising (the turn's target
+words), a running summary of the older messages, and the most recent messages that fit
+a token budget. When messages fall out of that window before
 the summary covers them, the reply stage asks for a new summary (`older_messages`, then `store_fold`),
 which keeps the newest half of the budget verbatim and folds the rest into the summary,
 so the summary is rewritten once every few turns, not every turn.
