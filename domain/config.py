@@ -140,6 +140,8 @@ class Settings:
     llm_request_timeout_seconds: float = 20.0
     llm_max_retries: int = 2
     llm_cache_ttl_seconds: int = 24 * 3600
+    notebook_card_after: int = 2  # occurrences of an error pattern that make it an error card
+    notebook_retire_after_days: int = 21  # a card unseen this long, with this much stability, retires
 
     @property
     def is_production(self) -> bool:
