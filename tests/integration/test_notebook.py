@@ -5,13 +5,15 @@ analyzer); one mistake made once stays watching; another learner's pattern is a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from domain import notebook
+from domain.config import Settings
 from tests.support.client import Learner, assert_error
 from tests.support.waits import eventually
 
@@ -108,17 +110,57 @@ def test_a_mistake_made_once_stays_watching_and_is_no_card(learner: Learner):
     assert_error(learner.post("/api/v1/notebook/review", {"pattern_id": watching["id"], "rating": 4}), 422)
 
 
-def test_the_reply_is_told_about_a_mistake_the_learner_keeps_making(stack, learner: Learner, error_card: dict):
-    """The reply stage's one query (domain/turn_pipeline.py respond), against the stack's database."""
+@pytest.fixture
+def database(stack) -> Iterator[Session]:
+    """A session on the stack's own database, for what the API does not show."""
     engine = create_engine(stack.env["DATABASE_URL"])
-    text = "Alors je ai dit non."
-    errors = [{"start": 6, "end": 11, "category": "contraction_elision", "message": "", "suggestions": ["j'ai"]}]
     try:
         with Session(engine) as db:
-            user_id = uuid.UUID(learner.user["id"])
-            repeated = notebook.repeated_patterns(db, user_id=user_id, errors=errors, text=text)
-            assert [(pattern.key, pattern.wrong) for pattern in repeated] == [(KEY, "je ai")]
-            stranger = notebook.repeated_patterns(db, user_id=uuid.uuid4(), errors=errors, text=text)
-            assert stranger == []
+            yield db
     finally:
         engine.dispose()
+
+
+def test_the_reply_is_told_about_a_mistake_the_learner_keeps_making(
+        database: Session, learner: Learner, error_card: dict):
+    """The reply stage's one query (domain/turn_pipeline.py respond)."""
+    message = "Alors je ai dit non."
+    errors = [{"start": 6, "end": 11, "category": "contraction_elision", "message": "", "suggestions": ["j'ai"]}]
+    user_id = uuid.UUID(learner.user["id"])
+    repeated = notebook.repeated_patterns(database, user_id=user_id, errors=errors, text=message)
+    assert [(pattern.key, pattern.wrong) for pattern in repeated] == [(KEY, "je ai")]
+    assert notebook.repeated_patterns(database, user_id=uuid.uuid4(), errors=errors, text=message) == []
+
+
+def test_recording_a_turn_again_counts_nothing(database: Session, learner: Learner, error_card: dict):
+    for example in error_card["examples"]:
+        assert notebook.record(database, Settings(), turn_id=uuid.UUID(example["turn_id"])) == []
+    database.commit()
+    assert _pattern(learner)["occurrences"] == 2
+
+
+def test_a_card_long_unseen_and_reviewed_well_retires_until_the_mistake_comes_back(
+        database: Session, learner: Learner, error_card: dict):
+    # As if the mistake was last made two months ago and the card has been in review since,
+    # remembered for 30 days (the API cannot make time pass).
+    database.execute(text("""
+        UPDATE error_patterns SET last_seen_at = now() - interval '60 days', card_state = 2, step = NULL,
+               stability = 30, difficulty = 5, last_review = now() - interval '30 days', due = now(), reps = 3
+        WHERE id = :pattern_id
+    """), {"pattern_id": error_card["id"]})
+    database.commit()
+
+    reviewed = learner.post("/api/v1/notebook/review", {"pattern_id": error_card["id"], "rating": 3})
+
+    assert reviewed.status_code == 200, reviewed.text
+    assert reviewed.json()["state"] == "retired" and reviewed.json()["card"]["stability"] >= 21
+    assert learner.get("/api/v1/notebook/queue").json()["items"] == []
+    assert _pattern(learner, state="retired")["id"] == error_card["id"]
+    assert_error(learner.post("/api/v1/notebook/review", {"pattern_id": error_card["id"], "rating": 3}),
+                 409, "not_an_error_card")
+
+    session = learner.new_session()
+    _finished_turn(learner, session["id"], "Ce matin je ai bu un café.")
+    back = _counted(learner, 3)
+    assert back["state"] == "card" and back["card"]["state"] == "review"
+    assert [card["id"] for card in learner.get("/api/v1/notebook/queue").json()["items"]] == [error_card["id"]]
