@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.auth.routes import blp as auth_blp
     from api.characters.routes import blp as characters_blp
     from api.language.routes import blp as language_blp
+    from api.notebook.routes import blp as notebook_blp
     from api.journey.routes import blp as journey_blp
     from api.ops.routes import blp as ops_blp
     from api.penpal.routes import blp as penpal_blp
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.vocabulary.routes import blp as vocabulary_blp
 
     for blueprint in (auth_blp, characters_blp, sessions_blp, turns_blp, sandbox_blp, language_blp,
-                      vocabulary_blp, progress_blp, penpal_blp, journey_blp, admin_blp, ops_blp):
+                      vocabulary_blp, progress_blp, penpal_blp, journey_blp, admin_blp, ops_blp, notebook_blp):
         api.register_blueprint(blueprint)
     document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)

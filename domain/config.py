@@ -144,6 +144,8 @@ class Settings:
     # recallable first, then new words at their level; the reply is asked to use a few.
     session_target_due_words: int = 4
     session_target_new_words: int = 2
+    notebook_card_after: int = 2  # occurrences of an error pattern that make it an error card
+    notebook_retire_after_days: int = 21  # a card unseen this long, with this much stability, retires
 
     @property
     def is_production(self) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from domain import prompt_files
+from domain.language.error_patterns import ErrorPattern
 from domain.models import ChatSession, Message
 
 # French text runs at about 3.5 characters per token in the common BPE vocabularies (no
@@ -158,9 +159,24 @@ def target_words_note(target_words: list[dict[str, Any]]) -> str | None:
     return prompt_files.text("tutor/target_words.txt").format(words=listed)
 
 
+def repeated_mistakes_note(repeated: list[ErrorPattern]) -> str:
+    """The tutor's note about mistakes in this message that the learner keeps making
+    (the error notebook's patterns), from prompts/tutor/repeated.txt."""
+    lines = []
+    for pattern in repeated:
+        kind = _CATEGORY_NAMES.get(pattern.category, pattern.category)
+        lines.append(f'- they keep writing "{pattern.wrong}" instead of "{pattern.fix}" ({kind})' if pattern.fix
+                     else f'- they keep writing "{pattern.wrong}" ({kind})')
+    return prompt_files.text("tutor/repeated.txt").format(mistakes="\n".join(lines))
+
+
 def reply_system_prompt(*, character_prompt: str, corrections: list[dict[str, Any]], original: str,
-                        summary: str | None, target_words: list[dict[str, Any]] | None = None) -> str:
+                        summary: str | None, target_words: list[dict[str, Any]] | None = None,
+                        repeated: list[ErrorPattern] | None = None) -> str:
+    """`repeated`: this message's mistakes that the learner keeps making (domain/notebook.py)."""
     parts = [character_prompt, tutor_note(corrections, original)]
+    if repeated:
+        parts.append(repeated_mistakes_note(repeated))
     words_note = target_words_note(target_words or [])
     if words_note:
         parts.append(words_note)

@@ -380,3 +380,75 @@ class JourneyAnswer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scored_at: Mapped[datetime | None]
     announced_at: Mapped[datetime | None]  # when journey_scored was published
+
+
+class ErrorPattern(Base):
+    """One kind of mistake a learner makes (domain/language/error_patterns.py's key),
+    counted over their turns. A recurring one becomes an FSRS card of its own (the
+    `card_*` columns, like `cards`), and retires once it is mastered (domain/notebook.py)."""
+
+    __tablename__ = "error_patterns"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_error_patterns_user_key"),
+        CheckConstraint("state IN ('watching', 'card', 'retired')", name="state_known"),
+        CheckConstraint("card_state IS NULL OR card_state IN (1, 2, 3)", name="card_state_known"),  # fsrs.State
+        Index("ix_error_patterns_user_seen", "user_id", "last_seen_at"),
+        Index("ix_error_patterns_cards_due", "user_id", "due", postgresql_where=text("state = 'card'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    wrong: Mapped[str] = mapped_column(Text)  # the learner's words, as last written
+    fix: Mapped[str] = mapped_column(Text)  # "" when the check had no suggestion
+    explanation: Mapped[str] = mapped_column(Text)  # the grammar stage's message, in the learner's language
+    occurrences: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="watching")
+    became_card_at: Mapped[datetime | None]
+    card_state: Mapped[int | None] = mapped_column(SmallInteger)  # NULL until it is a card
+    step: Mapped[int | None] = mapped_column(SmallInteger)
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[datetime | None]
+    last_review: Mapped[datetime | None]
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ErrorOccurrence(Base):
+    """One turn in which a pattern was made: counted once per turn (the key), so a
+    redelivered task cannot count it twice."""
+
+    __tablename__ = "error_occurrences"
+
+    pattern_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("error_patterns.id", ondelete="CASCADE"),
+                                                  primary_key=True)
+    turn_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
+    example: Mapped[str] = mapped_column(Text)  # the learner's sentence with the mistake
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErrorReview(Base):
+    """Every review of an error card, with the drill answer and its check when there was
+    one; a retried review (same client_review_id) returns `result` again."""
+
+    __tablename__ = "error_reviews"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 4", name="rating_known"),  # fsrs.Rating
+        Index("uq_error_reviews_client_review_id", "user_id", "client_review_id", unique=True,
+              postgresql_where=text("client_review_id IS NOT NULL")),
+        Index("ix_error_reviews_pattern", "pattern_id", "reviewed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    pattern_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("error_patterns.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    reviewed_at: Mapped[datetime]
+    client_review_id: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+    correct: Mapped[bool | None] = mapped_column(Boolean)  # the drill check's verdict (NULL: no answer)
+    result: Mapped[dict[str, Any]]  # the response as the review gave it

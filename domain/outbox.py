@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # The kinds of work (outbox.kind), each named after the thing its ref_id points to.
 TURN = "turn"  # a learner's message: its analysis, then its model-bound stages
-REVIEWS = "reviews"  # a finished turn's word feedback, waiting to become reviews
+REVIEWS = "reviews"  # a finished turn's word feedback and mistakes: reviews, and the error notebook
 HINT = "hint"
 PENPAL = "penpal"  # a penpal reply to write
 JOURNEY = "journey"  # a journey answer to score

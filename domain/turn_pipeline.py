@@ -27,12 +27,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from domain import announcements, logs, memory, metrics, outbox, prompt_files, tasks, turns
+from domain import announcements, logs, memory, metrics, notebook, outbox, prompt_files, tasks, turns
 from domain.cefr import normalize_level
 from domain.characters import Character
 from domain.db import statement_scope
 from domain.languages import language_name
 from domain.language import analyse_message, llm_pass, moderate, words
+from domain.language.error_patterns import ErrorPattern
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.offline import ReplyRequest, kind_redirect
 from domain.models import utcnow
@@ -98,6 +99,8 @@ class TurnPipeline:
             if claim is not None and claim.reply_text is None:
                 window = memory.load_window(db, session_id=claim.given.session_id, before_turn=turn_id,
                                             budget_tokens=self.runtime.settings.context_token_budget)
+                repeated = notebook.repeated_patterns(db, user_id=claim.given.user_id, errors=rules["errors"],
+                                                      text=claim.given.text)
         if claim is None:
             return  # done, or another delivery holds it (and finishes the turn)
         given = claim.given
@@ -110,7 +113,7 @@ class TurnPipeline:
             if given.grammar is None and self._has_grammar_pass(character.target_language):
                 grammar = _in_background(lambda: self._grammar_pass(turn_id, given, rules))
             if claim.reply_text is None:
-                reply = self._reply(turn_id, claim.attempt, given, character, window, rules, moderation)
+                reply = self._reply(turn_id, claim.attempt, given, character, window, rules, moderation, repeated)
                 finished = self._store_reply(turn_id, reply, grammar)
             else:
                 moderation.result()
@@ -164,9 +167,11 @@ class TurnPipeline:
         return result
 
     def _reply(self, turn_id: uuid.UUID, attempt: int, given: turns.StageInput, character: Character,
-               window: memory.Window, rules: dict[str, Any], moderation: Future[dict[str, Any]]) -> turns.Reply:
+               window: memory.Window, rules: dict[str, Any], moderation: Future[dict[str, Any]],
+               repeated: list[ErrorPattern]) -> turns.Reply:
         """The reply, streamed as `reply_delta` events. With a model, its request starts at
-        once and its text is held until moderation has spoken."""
+        once and its text is held until moderation has spoken. `repeated`: the message's
+        mistakes the learner keeps making (the error notebook), for the model's tutor note."""
         delta_event_ids: list[str] = []
         coalescer = self._coalescer(turn_id, given, attempt, delta_event_ids)
         held: list[str] = []
@@ -177,7 +182,7 @@ class TurnPipeline:
 
         if self.runtime.chain.providers and not (moderation.done() and moderation.result()["flagged"]):
             stream = self.runtime.chain.stream_reply(
-                self._reply_request(character, given, window, rules),
+                self._reply_request(character, given, window, rules, repeated),
                 deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS,
                 offline=lambda: self.runtime.offline.stream_reply(
                     self._offline_request(character, given, window, rules)),
@@ -213,14 +218,14 @@ class TurnPipeline:
                            delta_event_ids=delta_event_ids)
 
     def _reply_request(self, character: Character, given: turns.StageInput, window: memory.Window,
-                       grammar: dict[str, Any]) -> ChatRequest:
+                       grammar: dict[str, Any], repeated: list[ErrorPattern]) -> ChatRequest:
         """The model's view of the turn: the character at the learner's level, the tutor's
         note on this message's mistakes, the words to use, the summary, the recent
         messages, the message."""
         system = memory.reply_system_prompt(
             character_prompt=self.runtime.characters.system_prompt(character.id, normalize_level(given.level)),
             corrections=grammar["errors"], original=given.text, summary=window.summary,
-            target_words=given.target_words)
+            target_words=given.target_words, repeated=repeated)
         messages = [{"role": role, "content": content} for role, content in window.messages]
         return ChatRequest(system=system, messages=messages + [{"role": "user", "content": given.text}],
                            learner_id=given.user_id)
@@ -315,7 +320,8 @@ class TurnPipeline:
             took = datetime.fromisoformat(view["completed_at"]) - datetime.fromisoformat(view["created_at"])
             metrics.TURN_STAGE_SECONDS.labels("complete").observe(took.total_seconds())
         used_words = [entry for entry in view["word_feedback"] if entry.get("usage") != words.NOT_USED]
-        if view["status"] == "complete" and used_words:
+        mistakes = (view["grammar"] or {}).get("errors")  # for the error notebook (domain/notebook.py)
+        if view["status"] == "complete" and (used_words or mistakes):
             try:  # best effort: the finish wrote an outbox entry, which the sweeper re-sends
                 self.runtime.send_task(tasks.SRS_CONVERSATION_REVIEWS, [view["id"]], {})
             except Exception:

@@ -115,10 +115,12 @@ _FINISH = text("""
     ), published AS (
         DELETE FROM outbox WHERE kind = :outbox_kind AND ref_id IN (SELECT id FROM finished)
     ), reviews AS (
-        -- The words the learner used become reviews (domain/srs/reviews.py), through the outbox.
+        -- The words the learner used become reviews (domain/srs/reviews.py) and their
+        -- mistakes go into the error notebook (domain/notebook.py), through the outbox.
         INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
         SELECT :reviews_kind, id, :now, :now, 1, 0 FROM finished
         WHERE jsonb_path_exists(word_feedback, '$[*] ? (@.usage != "not_used")')
+           OR jsonb_path_exists(grammar, '$.errors[*]')
     )
     SELECT * FROM finished
 """)

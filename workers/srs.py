@@ -13,8 +13,8 @@ from workers.celery_app import celery
 
 @celery.task(name=tasks.SRS_CONVERSATION_REVIEWS)
 def conversation_reviews(turn_id: str) -> None:
-    """The words a finished turn used become reviews (with the learner's other pending turns, in
-    order), and its session's target words are chosen again."""
+    """The words a finished turn used become reviews and its mistakes go into the error notebook
+    (with the learner's other pending turns, in order); then its session's target words are chosen again."""
     with session_scope() as db:
         reviews.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
     with session_scope() as db:  # after the reviews' commit: the cards moved, choose the session's targets again

@@ -398,7 +398,9 @@ def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid
     """Turn the word feedback of the learner's finished turns into reviews, oldest turn
     first. One learner at a time (an advisory lock), so two workers never apply one
     learner's turns out of order; a turn whose reviews were applied has no outbox entry
-    left, so a redelivered task finds nothing to do. Returns the number of reviews."""
+    left, so a redelivered task finds nothing to do. The turns' mistakes are recorded in
+    the error notebook (domain/notebook.py) in the same transaction. Returns the number
+    of reviews."""
     user_id = db.scalar(_TURN_OWNER, {"turn_id": turn_id})
     if user_id is None:
         return 0
@@ -413,5 +415,9 @@ def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid
             except NotFound:  # the word left the vocabulary since
                 continue
             applied += 1
+    # The same turns' mistakes go into the error notebook, once: in this transaction, before the entries go.
+    from domain import notebook  # here: the notebook schedules its cards with this module
+
+    notebook.record_turns(db, settings, turn_ids=[row[0] for row in pending])
     outbox.finish(db, kind=outbox.REVIEWS, ref_ids=[row[0] for row in pending])
     return applied
