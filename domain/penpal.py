@@ -220,11 +220,11 @@ class LetterInput:
     subject: str | None
     body: str
     analysis: dict[str, Any] | None
-    moderation: dict[str, Any] | None  # the letter's verdict, once checked
     history: list[tuple[str, str]]  # earlier letters of the thread as (role, text), oldest first
     deliver_at: datetime
     write_attempts: int
     retry_at: datetime | None
+    moderation: dict[str, Any] | None = None  # the letter's verdict, once checked
 
 
 def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
