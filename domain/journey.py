@@ -418,13 +418,12 @@ def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
         if claim is None:
             return  # another delivery is scoring it
         given = _moderated(runtime, given)
-        flagged = given.moderation["flagged"]
-        if not flagged:
-            points, result, provider, degraded = _score(runtime, given)
+        scored = None if given.moderation["flagged"] else _score(runtime, given)
     with session_scope() as db:
-        if flagged:
+        if scored is None:  # flagged: finished without a score
             answer = store_not_scored(db, given)
         else:
+            points, result, provider, degraded = scored
             answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
         data = scored_event(answer) if answer is not None else None
     if data is not None:

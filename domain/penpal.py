@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain import announcements, outbox, prompt_files, tasks
@@ -227,6 +227,11 @@ class LetterInput:
     moderation: dict[str, Any] | None = None  # the letter's verdict, once checked
 
 
+# What the character remembers of the thread: not the flagged letters, nor the notes that answered them.
+_IN_THE_THREAD = (PenpalLetter.moderation["flagged"].as_boolean().is_not(True),
+                  or_(PenpalLetter.provider.is_(None), PenpalLetter.provider != REDIRECTED))
+
+
 def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
     """The inputs of a reply still to write; None once it is written (or gone)."""
     reply = aliased(PenpalLetter)
@@ -243,7 +248,7 @@ def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
     earlier = db.scalars(
         select(PenpalLetter)
         .where(PenpalLetter.user_id == letter.user_id, PenpalLetter.character_id == letter.character_id,
-               PenpalLetter.created_at < letter.created_at, PenpalLetter.body.is_not(None))
+               PenpalLetter.created_at < letter.created_at, PenpalLetter.body.is_not(None), *_IN_THE_THREAD)
         # A reply shares its letter's created_at: newest first puts it before its letter.
         .order_by(PenpalLetter.created_at.desc(), PenpalLetter.author).limit(THREAD_MEMORY)).all()
     history = [("user" if e.author == "learner" else "assistant", _letter_text(e.subject, e.body))

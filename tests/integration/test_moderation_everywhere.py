@@ -196,6 +196,11 @@ def test_with_openai_a_flagged_letter_costs_one_moderation_call_and_no_reply_cal
         assert stored.moderation == {"flagged": True, "categories": ["harassment"], "source": "openai"}
         assert answer.provider == penpal.REDIRECTED and "L'équipe Parlons" in answer.body
         assert db.scalar(select(OutboxEntry).where(OutboxEntry.ref_id == reply_id)) is None, "the work is done"
+    with db_scope() as db:
+        _, following = penpal.send_letter(db, user_id=user_id, level="A2", characters=runtime.characters,
+                                          settings=runtime.settings, character_id="camille", body=CLEAN_LETTER)
+        assert penpal.pending_reply(db, following.id).history == [], \
+            "the character does not remember the flagged letter, nor the note that answered it"
 
 
 def test_with_openai_a_flagged_answer_costs_one_moderation_call_and_no_scoring_call(openai_runtime, db_scope):
