@@ -409,7 +409,8 @@ def analyse(runtime: Runtime, answer_id: uuid.UUID) -> None:
 
 
 def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
-    """Score an analysed answer once and publish it as `journey_scored`."""
+    """Moderate an analysed answer, then score it (unless flagged) once and publish it
+    as `journey_scored`."""
     with statement_scope() as db:
         given = pending_answer(db, answer_id)
     if given is None or given.analysis is None:
