@@ -5,11 +5,18 @@ writes the suggestions once, with a conditional UPDATE, and publishes a `hint` e
 With a model, the suggestions come from the character's hint prompt for the level and
 the conversation so far; without one, from sentence starters chosen by the kind of
 question the character asked last (prompts/tutor/hints.yaml).
+
+In a voice session, each learner transcript segment is moderated first, on the `llm`
+worker (domain/moderation.py): the verdict is stored on the segment and published as
+`moderation_feedback` (with `segment_id`), and a flagged segment prompts no hint. (The
+character's spoken answer comes from OpenAI's Realtime session in the browser, which
+the server does not hold: the verdict is for the client and for the record.)
 """
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +30,7 @@ from domain.db import session_scope, statement_scope
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Hint, Message, Turn, utcnow
+from domain.moderation import verdict as moderation_verdict
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
 
 OUTBOX_KIND = outbox.HINT
@@ -223,11 +231,35 @@ def _suggest(runtime: Runtime, given: HintInput) -> tuple[list[str], str, bool]:
 
 
 def after_speech(runtime: Runtime, session_id: uuid.UUID, segment_id: int) -> None:
-    """Called a moment after the learner spoke in a voice session: if they have not
-    spoken since, suggest what they could say next."""
+    """Called a moment after the learner spoke in a voice session: moderate what they
+    said; then, if it was not flagged and they have not spoken since, suggest what they
+    could say next."""
+    verdict = moderate_segment(runtime, segment_id)
+    if verdict is None or verdict["flagged"]:
+        return  # gone, or flagged: no suggestions after it
     if not sandbox.is_latest_learner_speech(runtime.redis, session_id, segment_id):
         return  # they kept talking; the check for their latest segment will answer
     with session_scope() as db:
         owner = db.scalar(select(ChatSession.user_id).where(ChatSession.id == session_id))
         hint_id = request_hints(db, user_id=owner, session_id=session_id, source="transcript").id
     generate(runtime, hint_id)
+
+
+def moderate_segment(runtime: Runtime, segment_id: int) -> dict[str, Any] | None:
+    """A learner segment's verdict: the stored one, or checked now, stored once and
+    published as `moderation_feedback`. None if the segment is gone."""
+    with statement_scope() as db:
+        segment = sandbox.segment_to_moderate(db, segment_id)
+        if segment is None:
+            return None
+        if segment.moderation is not None:
+            return segment.moderation  # a redelivery, or a later check of the same segment
+        text, session_id = segment.text, segment.session_id
+        owner = db.scalar(select(ChatSession.user_id).where(ChatSession.id == session_id))
+    verdict = moderation_verdict(runtime.chain, text, deadline=time.monotonic() + SIDE_CALL_SECONDS)
+    with statement_scope() as db:
+        first = sandbox.store_moderation(db, segment_id, verdict)
+    if first:
+        runtime.publisher.publish(owner, "moderation_feedback",
+                                  {"session_id": str(session_id), "segment_id": segment_id, **verdict})
+    return verdict

@@ -8,18 +8,26 @@ schema (asked again once if the answer is invalid); otherwise, or if the model f
 twice, by the offline scorer below. The result is stored and published as
 `journey_scored`. A unit is passed when every one of its questions has a best score of
 at least PASS_SCORE; answers can be retried.
+
+Before scoring, the `llm` worker moderates the answer (domain/moderation.py, once, under
+the answer's claim; the verdict is stored with it). A flagged answer is not scored and
+no model is asked to: it is finished with status `flagged`, a NULL score and feedback
+saying why, announced like a scored one, and left out of the best scores.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import announcements, cefr, outbox, prompt_files, tasks
+from domain import moderation as moderation_check
 from domain.cefr import normalize_level
 from domain.db import session_scope, statement_scope
 from domain.ids import parse_uuid
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_KIND = outbox.JOURNEY
 PASS_SCORE = 70
+NOT_SCORED = "moderation"  # the `provider` of an answer moderation kept from scoring
 ANSWER_MAX_CHARS = 5000
 LEVELS = cefr.LEVELS[:-1]  # no C2 units: C2 learners take the C1 ones
 # The offline score: how much of what was asked is there, how correct it is, and whether
@@ -147,6 +156,12 @@ def accept_answer(*, user_id: uuid.UUID, question_id: str, answer: str, quotas: 
         return present_answer(submit_answer(db, user_id=user_id, question_id=question_id, answer=answer))
 
 
+def _status(answer: JourneyAnswer) -> str:
+    if answer.scored_at is None:
+        return "pending"
+    return "flagged" if answer.score is None else "scored"
+
+
 def present_answer(answer: JourneyAnswer) -> dict[str, Any]:
     result = answer.result or {}
     return {
@@ -155,7 +170,7 @@ def present_answer(answer: JourneyAnswer) -> dict[str, Any]:
         "unit_id": answer.unit_id,
         "level": answer.level,
         "answer": answer.answer,
-        "status": "pending" if answer.score is None else "scored",
+        "status": _status(answer),
         "score": answer.score,
         "passed": None if answer.score is None else answer.score >= PASS_SCORE,
         "feedback": result.get("feedback"),
@@ -166,6 +181,7 @@ def present_answer(answer: JourneyAnswer) -> dict[str, Any]:
         "degraded": answer.degraded,
         "created_at": answer.created_at.isoformat(),
         "scored_at": answer.scored_at.isoformat() if answer.scored_at else None,
+        "moderation": answer.moderation,
     }
 
 
@@ -177,9 +193,11 @@ def get_answer(db: Session, *, user_id: uuid.UUID, answer_id: str | uuid.UUID) -
 
 
 def _best_scores(db: Session, user_id: uuid.UUID) -> dict[str, int | None]:
-    """question id -> best score (None: answered, not scored yet)."""
+    """question id -> best score (None: answered, not scored yet). Answers finished
+    without a score (flagged by moderation) do not count as answered."""
+    counted = or_(JourneyAnswer.score.is_not(None), JourneyAnswer.scored_at.is_(None))
     rows = db.execute(select(JourneyAnswer.question_id, func.max(JourneyAnswer.score))
-                      .where(JourneyAnswer.user_id == user_id).group_by(JourneyAnswer.question_id)).all()
+                      .where(JourneyAnswer.user_id == user_id, counted).group_by(JourneyAnswer.question_id)).all()
     return dict(rows)
 
 
@@ -248,17 +266,19 @@ class AnswerInput:
     answer: str
     native_language: str | None
     analysis: dict[str, Any] | None
+    moderation: dict[str, Any] | None = None  # the answer's verdict, once checked
 
 
 def pending_answer(db: Session, answer_id: uuid.UUID) -> AnswerInput | None:
-    """An answer still to score; None once scored (or gone)."""
+    """An answer still to score; None once scored, or finished unscored (or gone)."""
     row = db.execute(select(JourneyAnswer, User.native_language).join(User, User.id == JourneyAnswer.user_id)
-                     .where(JourneyAnswer.id == answer_id, JourneyAnswer.score.is_(None))).first()
+                     .where(JourneyAnswer.id == answer_id, JourneyAnswer.scored_at.is_(None))).first()
     if row is None:
         return None
     stored, native_language = row
     return AnswerInput(answer_id=answer_id, user_id=stored.user_id, question=question(stored.question_id),
-                       answer=stored.answer, native_language=native_language, analysis=stored.analysis)
+                       answer=stored.answer, native_language=native_language, analysis=stored.analysis,
+                       moderation=stored.moderation)
 
 
 def store_analysis(db: Session, answer_id: uuid.UUID, analysis: dict[str, Any]) -> None:
@@ -270,13 +290,35 @@ def store_score(db: Session, answer_id: uuid.UUID, score: int, result: dict[str,
                 degraded: bool) -> JourneyAnswer | None:
     """Write the score once and end the outbox entry (in the caller's transaction);
     the answer if this call scored it, None if another delivery did."""
-    written = db.execute(update(JourneyAnswer).where(JourneyAnswer.id == answer_id, JourneyAnswer.score.is_(None))
+    written = db.execute(update(JourneyAnswer).where(JourneyAnswer.id == answer_id, JourneyAnswer.scored_at.is_(None))
                          .values(score=score, result=result, provider=provider, degraded=degraded,
                                  scored_at=utcnow()).returning(JourneyAnswer.id)).first()
     if written is None:
         return None
     outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[answer_id])
     return db.get(JourneyAnswer, answer_id, populate_existing=True)
+
+
+def store_moderation(db: Session, answer_id: uuid.UUID, verdict: dict[str, Any]) -> None:
+    db.execute(update(JourneyAnswer).where(JourneyAnswer.id == answer_id, JourneyAnswer.moderation.is_(None))
+               .values(moderation=verdict))
+
+
+def store_not_scored(db: Session, given: AnswerInput) -> JourneyAnswer | None:
+    """Finish a flagged answer without a score, once, and end the outbox entry (in the
+    caller's transaction); the answer if this call finished it, None if another did."""
+    categories = ", ".join(given.moderation["categories"]) or "unsafe content"
+    result = {"feedback": f"This answer was not scored: moderation flagged it ({categories}). "
+                          "Answer the question again, keeping to its topic.",
+              "corrections": [], "covered_points": [], "missing_points": []}
+    written = db.execute(update(JourneyAnswer)
+                         .where(JourneyAnswer.id == given.answer_id, JourneyAnswer.scored_at.is_(None))
+                         .values(result=result, provider=NOT_SCORED, degraded=False, scored_at=utcnow())
+                         .returning(JourneyAnswer.id)).first()
+    if written is None:
+        return None
+    outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[given.answer_id])
+    return db.get(JourneyAnswer, given.answer_id, populate_existing=True)
 
 
 def scoring_request(given: AnswerInput) -> ChatRequest:
@@ -367,7 +409,8 @@ def analyse(runtime: Runtime, answer_id: uuid.UUID) -> None:
 
 
 def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
-    """Score an analysed answer once and publish it as `journey_scored`."""
+    """Moderate an analysed answer, then score it (unless flagged) once and publish it
+    as `journey_scored`."""
     with statement_scope() as db:
         given = pending_answer(db, answer_id)
     if given is None or given.analysis is None:
@@ -375,12 +418,28 @@ def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
     with outbox.holding(OUTBOX_KIND, answer_id, runtime.settings.stage_lease_seconds) as claim:
         if claim is None:
             return  # another delivery is scoring it
-        points, result, provider, degraded = _score(runtime, given)
+        given = _moderated(runtime, given)
+        scored = None if given.moderation["flagged"] else _score(runtime, given)
     with session_scope() as db:
-        answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
+        if scored is None:  # flagged: finished without a score
+            answer = store_not_scored(db, given)
+        else:
+            points, result, provider, degraded = scored
+            answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
         data = scored_event(answer) if answer is not None else None
     if data is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, answer_id, data)
+
+
+def _moderated(runtime: Runtime, given: AnswerInput) -> AnswerInput:
+    """The answer with its moderation verdict: the stored one, or checked now (by the
+    claim's holder: one paid call) and stored before it is scored."""
+    if given.moderation is not None:
+        return given
+    verdict = moderation_check.verdict(runtime.chain, given.answer, deadline=time.monotonic() + SIDE_CALL_SECONDS)
+    with statement_scope() as db:
+        store_moderation(db, given.answer_id, verdict)
+    return dataclasses.replace(given, moderation=verdict)
 
 
 def _score(runtime: Runtime, given: AnswerInput) -> tuple[int, dict[str, Any], str, bool]:

@@ -190,6 +190,7 @@ class TranscriptSegment(Base):
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    moderation: Mapped[dict[str, Any] | None]  # a learner's segment: the moderation verdict, once checked
 
 
 class OutboxEntry(Base):
@@ -340,6 +341,7 @@ class PenpalLetter(Base):
     body: Mapped[str | None] = mapped_column(Text)  # NULL: a reply not written yet
     level: Mapped[str] = mapped_column(String(2))  # the learner's level when they wrote
     analysis: Mapped[dict[str, Any] | None]  # a learner's letter: the grammar analysis, once made
+    moderation: Mapped[dict[str, Any] | None]  # a learner's letter: the moderation verdict, once checked
     corrections: Mapped[list[Any] | None]  # a reply: corrections to the letter it answers
     provider: Mapped[str | None] = mapped_column(String(32))
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -373,6 +375,7 @@ class JourneyAnswer(Base):
     level: Mapped[str] = mapped_column(String(2))  # the question's level
     answer: Mapped[str] = mapped_column(Text)
     analysis: Mapped[dict[str, Any] | None]  # the language analysis, once made (nlp)
+    moderation: Mapped[dict[str, Any] | None]  # the moderation verdict, once checked (llm)
     score: Mapped[int | None] = mapped_column(SmallInteger)
     result: Mapped[dict[str, Any] | None]  # feedback, corrections, covered and missing points
     provider: Mapped[str | None] = mapped_column(String(32))

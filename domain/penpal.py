@@ -10,21 +10,29 @@ FOR UPDATE SKIP LOCKED, marks them delivered, and publishes `penpal_reply` once 
 `events.EventPublisher.publish_once`). A reply written after its due time is delivered
 as soon as it is written. Nothing here uses a Celery countdown: a Redis broker would
 redeliver a task held for hours.
+
+Before writing, the `llm` worker moderates the letter (domain/moderation.py, once, under
+the reply's claim; the verdict is stored on the learner's letter). A flagged letter gets
+no in-character reply and no model call: a short, kind out-of-character note in the
+target language at the learner's level (prompts/penpal/redirect.yaml) takes its place.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain import announcements, outbox, prompt_files, tasks
+from domain import moderation as moderation_check
 from domain.cefr import BANDS, normalize_level
 from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
@@ -55,6 +63,7 @@ MAX_LETTERS_PER_THREAD = 500
 # Words in a reply, by level: short and simple for beginners.
 REPLY_WORDS = {"a1": "40 to 70", "a2": "60 to 100", "b1": "100 to 150", "b2": "150 to 220",
                "c1": "200 to 300", "c2": "200 to 300"}
+REDIRECTED = "moderation"  # the `provider` of the note that answers a flagged letter
 
 
 def reply_due_at(arrived_at: datetime, settings: Settings, rng: random.Random | None = None) -> datetime:
@@ -119,7 +128,9 @@ def present_letter(letter: PenpalLetter, reply: PenpalLetter | None = None) -> d
     }
     if letter.author == "character":
         view["corrections"] = letter.corrections or []
+        view["out_of_character"] = letter.provider == REDIRECTED
     else:
+        view["moderation"] = letter.moderation
         delivered = reply is not None and reply.delivered_at is not None
         view["reply_id"] = str(reply.id) if delivered else None
         view["reply_expected_at"] = _iso(reply.deliver_at) if reply is not None and not delivered else None
@@ -213,6 +224,12 @@ class LetterInput:
     deliver_at: datetime
     write_attempts: int
     retry_at: datetime | None
+    moderation: dict[str, Any] | None = None  # the letter's verdict, once checked
+
+
+# What the character remembers of the thread: not the flagged letters, nor the notes that answered them.
+_IN_THE_THREAD = (PenpalLetter.moderation["flagged"].as_boolean().is_not(True),
+                  or_(PenpalLetter.provider.is_(None), PenpalLetter.provider != REDIRECTED))
 
 
 def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
@@ -231,7 +248,7 @@ def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
     earlier = db.scalars(
         select(PenpalLetter)
         .where(PenpalLetter.user_id == letter.user_id, PenpalLetter.character_id == letter.character_id,
-               PenpalLetter.created_at < letter.created_at, PenpalLetter.body.is_not(None))
+               PenpalLetter.created_at < letter.created_at, PenpalLetter.body.is_not(None), *_IN_THE_THREAD)
         # A reply shares its letter's created_at: newest first puts it before its letter.
         .order_by(PenpalLetter.created_at.desc(), PenpalLetter.author).limit(THREAD_MEMORY)).all()
     history = [("user" if e.author == "learner" else "assistant", _letter_text(e.subject, e.body))
@@ -239,13 +256,22 @@ def pending_reply(db: Session, reply_id: uuid.UUID) -> LetterInput | None:
     return LetterInput(reply_id=reply_id, letter_id=letter.id, user_id=letter.user_id,
                        character_id=letter.character_id, level=letter.level, learner_name=learner_name,
                        native_language=native_language, subject=letter.subject, body=letter.body,
-                       analysis=letter.analysis, history=history, deliver_at=deliver_at,
+                       analysis=letter.analysis, moderation=letter.moderation, history=history, deliver_at=deliver_at,
                        write_attempts=write_attempts, retry_at=retry_at)
 
 
 def store_analysis(db: Session, letter_id: uuid.UUID, analysis: dict[str, Any]) -> None:
     db.execute(update(PenpalLetter).where(PenpalLetter.id == letter_id, PenpalLetter.analysis.is_(None))
                .values(analysis=analysis))
+
+
+def store_moderation(db: Session, letter_id: uuid.UUID, verdict: dict[str, Any]) -> None:
+    db.execute(update(PenpalLetter).where(PenpalLetter.id == letter_id, PenpalLetter.moderation.is_(None))
+               .values(moderation=verdict))
+
+
+def is_flagged(given: LetterInput) -> bool:
+    return bool(given.moderation and given.moderation["flagged"])
 
 
 def corrections_from(body: str, analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -266,7 +292,8 @@ def store_reply(db: Session, given: LetterInput, body: str, *, provider: str, de
     Returns its due time if this call wrote it, None if another delivery did."""
     written = db.execute(
         update(PenpalLetter).where(PenpalLetter.id == given.reply_id, PenpalLetter.body.is_(None))
-        .values(body=body, corrections=corrections_from(given.body, given.analysis), provider=provider,
+        .values(body=body, corrections=[] if is_flagged(given) else corrections_from(given.body, given.analysis),
+                provider=provider,
                 degraded=degraded, written_at=utcnow())
         .returning(PenpalLetter.deliver_at)
     ).scalar()
@@ -326,6 +353,19 @@ def offline_letter(character: Character, given: LetterInput) -> str:
     opening = pick("thanks") + (" " + pick("memory") if given.history else "")
     return "\n\n".join([pick("salutations").format(name=given.learner_name), opening, core,
                         f"{pick('closings')}\n{character.name}"])
+
+
+def redirect_letter(character: Character, given: LetterInput) -> str:
+    """The kind out-of-character note that answers a flagged letter (no model): in the
+    target language at the learner's level, never lecturing, inviting another letter.
+    Deterministic for a given reply."""
+    level = normalize_level(given.level)
+    data = prompt_files.yaml_data(prompt_files.prompts_dir() / "penpal" / "redirect.yaml")
+    by_language = data.get(character.target_language) or data["fr"]
+    variants = by_language.get(level) or by_language[BANDS[level]]
+    digest = hashlib.sha256(f"{given.reply_id}:redirect".encode()).digest()[:8]
+    return variants[int.from_bytes(digest, "big") % len(variants)].strip().format(
+        name=given.learner_name, character=character.name)
 
 
 def _letter_text(subject: str | None, body: str | None) -> str:
@@ -403,19 +443,36 @@ def write_reply(runtime: Runtime, reply_id: uuid.UUID) -> None:
     if given is None or (given.retry_at is not None and now < given.retry_at):
         return  # written already, or backing off after a failure
     with outbox.holding(OUTBOX_KIND, reply_id, runtime.settings.stage_lease_seconds) as claim:
-        written = _letter(runtime, given, now) if claim is not None else None
+        if claim is None:
+            return  # another delivery is writing it
+        given = _moderated(runtime, given)
+        written = _letter(runtime, given, now)
     if written is None:
-        return  # another delivery is writing it, or every provider failed (and it is tried again later)
+        return  # every provider failed (and it is tried again later)
     with session_scope() as db:
         due_at = store_reply(db, given, written[0], provider=written[1], degraded=written[2])
     if due_at is not None and due_at <= utcnow():
         deliver_replies(runtime, reply_id=reply_id)
 
 
+def _moderated(runtime: Runtime, given: LetterInput) -> LetterInput:
+    """The letter with its moderation verdict: the stored one, or checked now (by the
+    claim's holder: one paid call) and stored before anything else is done with it."""
+    if given.moderation is not None:
+        return given
+    verdict = moderation_check.verdict(runtime.chain, _letter_text(given.subject, given.body),
+                                       deadline=time.monotonic() + _LETTER_SECONDS)
+    with statement_scope() as db:
+        store_moderation(db, given.letter_id, verdict)
+    return dataclasses.replace(given, moderation=verdict)
+
+
 def _letter(runtime: Runtime, given: LetterInput, now: datetime) -> tuple[str, str, bool] | None:
     """(letter, who wrote it, degraded); None when every provider failed and there is
-    time to try again later."""
+    time to try again later. A flagged letter gets the out-of-character note."""
     character = runtime.characters.for_session(given.character_id)
+    if is_flagged(given):
+        return redirect_letter(character, given), REDIRECTED, False
     system = runtime.characters.system_prompt(character.id, normalize_level(given.level))
     done = runtime.chain.complete(reply_request(character, system, given), seconds=_LETTER_SECONDS,
                                   offline=lambda: offline_letter(character, given))

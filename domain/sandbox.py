@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain import conversations
@@ -86,7 +86,33 @@ def recent_segments(db: Session, session_id: uuid.UUID, limit: int) -> list[tupl
 
 def present_segment(segment: TranscriptSegment) -> dict[str, Any]:
     return {"id": segment.id, "session_id": str(segment.session_id), "role": segment.role, "text": segment.text,
-            "created_at": segment.created_at.isoformat()}
+            "created_at": segment.created_at.isoformat(), "moderation": segment.moderation}
+
+
+def list_segments(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, page: int,
+                  per_page: int) -> tuple[list[TranscriptSegment], int]:
+    """A voice session's transcript, oldest first, a page at a time."""
+    session = conversations.get_session(db, user_id=user_id, session_id=session_id)
+    query = select(TranscriptSegment).where(TranscriptSegment.session_id == session.id)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.scalars(query.order_by(TranscriptSegment.created_at, TranscriptSegment.id)
+                      .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+# A learner's segment is moderated by the llm worker (domain/hints.py, after_speech).
+
+def segment_to_moderate(db: Session, segment_id: int) -> TranscriptSegment | None:
+    """A learner's segment (checked or not); None for the character's or a gone one."""
+    segment = db.get(TranscriptSegment, segment_id)
+    return segment if segment is not None and segment.role == "user" else None
+
+
+def store_moderation(db: Session, segment_id: int, verdict: dict[str, Any]) -> bool:
+    """Store a segment's verdict once; True if this call stored it."""
+    return db.execute(update(TranscriptSegment)
+                      .where(TranscriptSegment.id == segment_id, TranscriptSegment.moderation.is_(None))
+                      .values(moderation=verdict).returning(TranscriptSegment.id)).first() is not None
 
 
 # Hints follow the learner's speech once they pause: each learner segment becomes the

@@ -32,11 +32,12 @@ from domain.cefr import normalize_level
 from domain.characters import Character
 from domain.db import statement_scope
 from domain.languages import language_name
-from domain.language import analyse_message, llm_pass, moderate, words
+from domain.language import analyse_message, llm_pass, words
 from domain.language.error_patterns import ErrorPattern
-from domain.llm.base import ChatRequest, ProviderFailure
+from domain.llm.base import ChatRequest
 from domain.llm.offline import ReplyRequest, kind_redirect
 from domain.models import utcnow
+from domain.moderation import verdict as moderation_verdict
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
 from domain.srs import vocabulary
 from domain.streaming import DeltaCoalescer
@@ -140,17 +141,9 @@ class TurnPipeline:
         return _in_background(verdict) if self.runtime.chain.openai is not None else _done(verdict())
 
     def _moderate(self, text: str, *, deadline: float) -> dict[str, Any]:
-        """OpenAI's moderation endpoint when the chain has OpenAI, else (and when it fails)
-        the local check. `source` says which spoke."""
-        if self.runtime.chain.openai is not None:
-            try:
-                deadline = min(deadline, time.monotonic() + SIDE_CALL_SECONDS)
-                verdict = self.runtime.chain.openai.moderate(text, deadline=deadline)
-                return {"flagged": verdict["flagged"], "categories": _local_category_names(verdict["categories"]),
-                        "source": "openai"}
-            except ProviderFailure as failure:
-                log.warning("OpenAI moderation failed (%s); using the local check", failure.reason)
-        return {**moderate(text).to_dict(), "source": "local"}
+        """The one moderation verdict (domain/moderation.py): OpenAI's endpoint when the
+        chain has OpenAI, else (and when it fails) the local check."""
+        return moderation_verdict(self.runtime.chain, text, deadline=deadline)
 
     def _grammar_pass(self, turn_id: uuid.UUID, given: turns.StageInput, rules: dict[str, Any]) -> dict[str, Any]:
         """Merge the model's corrections into the rules' and store the grammar stage. The
@@ -354,13 +347,6 @@ class TurnPipeline:
                 time.sleep(delay)
             coalescer.add(piece)
         coalescer.flush()
-
-
-def _local_category_names(openai_categories: list[str]) -> list[str]:
-    """OpenAI's categories in the local check's vocabulary, so clients see one set:
-    "self-harm/intent" -> "self_harm", "harassment/threatening" -> "harassment"."""
-    names = (category.split("/")[0].replace("-", "_") for category in openai_categories)
-    return list(dict.fromkeys(names))
 
 
 def _monotonic(moment: datetime) -> float:

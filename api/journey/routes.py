@@ -10,6 +10,7 @@ from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors
 from api.extensions import db
 from api.sessions.submit import accept_answer
+from api.turns.schemas import ModerationSchema
 from domain import journey
 
 blp = Blueprint("journey", __name__, url_prefix="/api/v1/journey", description="Questions per level, scored")
@@ -37,7 +38,8 @@ class AnswerSchema(ma.Schema):
     unit_id = ma.fields.String()
     level = ma.fields.String()
     answer = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "pending or scored"})
+    status = ma.fields.String(metadata={
+        "description": "pending, scored, or flagged (moderation flagged it: finished without a score)"})
     score = ma.fields.Integer(allow_none=True, metadata={"description": "0-100"})
     passed = ma.fields.Boolean(allow_none=True, metadata={"description": f"score >= {journey.PASS_SCORE}"})
     feedback = ma.fields.String(allow_none=True)
@@ -48,6 +50,8 @@ class AnswerSchema(ma.Schema):
     degraded = ma.fields.Boolean()
     created_at = ma.fields.String()
     scored_at = ma.fields.String(allow_none=True)
+    moderation = ma.fields.Nested(ModerationSchema, allow_none=True, metadata={
+        "description": "the moderation verdict (null until checked, before scoring)"})
 
 
 class UnitSchema(ma.Schema):

@@ -11,6 +11,7 @@ from api.errors import documents_errors
 from api.extensions import db
 from api.runtime import characters
 from api.sessions.submit import accept_letter
+from api.turns.schemas import ModerationSchema
 from domain import penpal
 
 blp = Blueprint("penpal", __name__, url_prefix="/api/v1/penpal", description="Letters to a character, answered later")
@@ -57,6 +58,10 @@ class LetterSchema(ma.Schema):
     reply_id = ma.fields.String(allow_none=True, metadata={"description": "a learner's letter: its delivered reply"})
     reply_expected_at = ma.fields.String(allow_none=True, metadata={
         "description": "a learner's letter: when its reply arrives, until it has"})
+    moderation = ma.fields.Nested(ModerationSchema, allow_none=True, metadata={
+        "description": "a learner's letter: the moderation verdict (null until checked, before the reply is written)"})
+    out_of_character = ma.fields.Boolean(metadata={
+        "description": "a reply only: true when it is the kind note that answers a flagged letter, not the character"})
 
 
 class ThreadArgsSchema(ma.Schema):

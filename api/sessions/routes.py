@@ -11,10 +11,10 @@ from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
 from api.sessions.schemas import (HintListSchema, HintSchema, MessageCreateSchema, MessagePageSchema,
                                   SessionCreateSchema, SessionOverviewSchema, SessionPageSchema, SessionSchema,
-                                  TranscriptCreateSchema, TranscriptSegmentSchema)
+                                  TranscriptCreateSchema, TranscriptPageSchema, TranscriptSegmentSchema)
 from api.sessions.submit import accept_message, accept_transcript, request_hints
 from api.turns.schemas import TurnEnvelopeSchema
-from domain import conversations, hints, turns
+from domain import conversations, hints, sandbox, turns
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description="Conversations with characters")
 
@@ -105,3 +105,15 @@ def post_transcript(args: dict, session_id: str):
     """Store a piece of a voice session's transcript. When the learner pauses after
     speaking, a `hint` event suggests what they could say next."""
     return accept_transcript(user_id=current_user_id(), session_id=session_id, after_response=True, **args)
+
+
+@blp.get("/<session_id>/transcripts")
+@signed_in(blp)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, TranscriptPageSchema)
+@documents_errors(blp, 404)
+def list_transcripts(args: dict, session_id: str):
+    """A voice session's transcript, oldest first, a page at a time, each learner
+    segment with its moderation verdict (null until checked)."""
+    items, total = sandbox.list_segments(db(), user_id=current_user_id(), session_id=session_id, **args)
+    return {"items": [sandbox.present_segment(s) for s in items], "meta": page_meta(total=total, **args)}

@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.pagination import PageMetaSchema
-from api.turns.schemas import MessageSchema, TargetWordSchema, TurnSchema
+from api.turns.schemas import MessageSchema, ModerationSchema, TargetWordSchema, TurnSchema
 from domain.cefr import ACCEPTED_LEVELS
 from domain.config import get_settings
 from domain.inputs import DB_INT_MAX
@@ -109,3 +109,10 @@ class TranscriptSegmentSchema(ma.Schema):
     role = ma.fields.String()
     text = ma.fields.String()
     created_at = ma.fields.String()
+    moderation = ma.fields.Nested(ModerationSchema, allow_none=True, metadata={
+        "description": "a learner's segment: the moderation verdict, null until checked (a moment after it is sent)"})
+
+
+class TranscriptPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TranscriptSegmentSchema))
+    meta = ma.fields.Nested(PageMetaSchema)

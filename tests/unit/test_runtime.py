@@ -65,7 +65,9 @@ def test_the_grammar_pass_needs_a_model_and_french():
     assert not TurnPipeline(runtime())._has_grammar_pass("fr")
 
 
-def test_a_hint_after_speech_waits_while_the_learner_keeps_talking():
+def test_a_hint_after_speech_waits_while_the_learner_keeps_talking(monkeypatch):
+    # The segment is moderated first (on the database): here it is clean.
+    monkeypatch.setattr(hints, "moderate_segment", lambda rt, segment_id: {"flagged": False, "categories": []})
     rt = runtime()  # the fake Redis knows no latest segment: this one is not the latest
     assert hints.after_speech(rt, uuid.uuid4(), 7) is None  # returns before touching the database
 
