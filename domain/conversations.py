@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from domain import greetings
 from domain.characters import CharacterLibrary
 from domain.errors import Invalid, NotFound
 from domain.ids import parse_uuid
@@ -14,6 +15,8 @@ from domain.models import ChatSession, Message, Turn, User
 
 def create_session(db: Session, *, user: User, characters: CharacterLibrary, mode: str, character_id: str,
                    level: str | None = None, title: str | None = None) -> ChatSession:
+    """A new session (in the caller's transaction); a story session's greeting is
+    requested with it, to be started after the commit (`greetings.OUTBOX_KIND`)."""
     character = characters.get(character_id)
     if character is None:
         raise Invalid(f"Unknown character {character_id!r}.", code="unknown_character",
@@ -27,6 +30,8 @@ def create_session(db: Session, *, user: User, characters: CharacterLibrary, mod
     )
     db.add(session)
     db.flush()
+    if mode == "story":  # the character speaks first (domain/greetings.py)
+        greetings.request_greeting(db, session)
     return session
 
 

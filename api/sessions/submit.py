@@ -12,7 +12,7 @@ import flask
 import redis
 
 from api.runtime import characters
-from domain import hints, journey, penpal, sandbox, turns
+from domain import greetings, hints, journey, penpal, sandbox, session_summary, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
 from domain.models import User
@@ -50,6 +50,21 @@ def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool =
         view = hints.present_hint(hints.request_hints(db, user_id=user_id, session_id=session_id))
     _soon(functools.partial(dispatch_best_effort, hints.OUTBOX_KIND, view["id"]), after_response)
     return view
+
+
+def start_greeting(session_id: uuid.UUID, *, after_response: bool = False) -> None:
+    """Start writing a new story session's greeting (its outbox entry was committed
+    with the session: the sweeper sends it if this publish is lost)."""
+    _soon(functools.partial(dispatch_best_effort, greetings.OUTBOX_KIND, session_id), after_response)
+
+
+def announce_ended(ended: session_summary.Ended) -> None:
+    """Publish a just-ended session's `session_summary` (after its commit); if Redis is
+    away, the sweeper publishes it from the stored summary."""
+    try:
+        ended.announce(get_publisher())
+    except redis.RedisError:
+        log.warning("session_summary for %s left to the sweeper (Redis unavailable)", ended.session_id)
 
 
 def accept_letter(*, user: User, character_id: str, body: str, subject: str | None,
