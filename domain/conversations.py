@@ -14,9 +14,11 @@ from domain.models import ChatSession, Message, Turn, User
 
 
 def create_session(db: Session, *, user: User, characters: CharacterLibrary, mode: str, character_id: str,
-                   level: str | None = None, title: str | None = None) -> ChatSession:
-    """A new session (in the caller's transaction); a story session's greeting is
-    requested with it, to be started after the commit (`greetings.OUTBOX_KIND`)."""
+                   level: str | None = None, title: str | None = None, with_model: bool = False) -> ChatSession:
+    """A new session (in the caller's transaction). A story session opens with the
+    character's greeting (domain/greetings.py): written now without a model, its turn's
+    view in `session.greeting` to announce after the commit; with a model (`with_model`),
+    its outbox entry, to start after the commit."""
     character = characters.get(character_id)
     if character is None:
         raise Invalid(f"Unknown character {character_id!r}.", code="unknown_character",
@@ -30,8 +32,8 @@ def create_session(db: Session, *, user: User, characters: CharacterLibrary, mod
     )
     db.add(session)
     db.flush()
-    if mode == "story":  # the character speaks first (domain/greetings.py)
-        greetings.request_greeting(db, session)
+    session.greeting = greetings.open_story(db, session, character, with_model=with_model) \
+        if mode == "story" else None
     return session
 
 

@@ -1,18 +1,21 @@
 """The character speaks first: a story session opens with the character's greeting.
 
-Creating a story session stores an outbox entry (kind `greeting`, ref_id the session's
-id) in the same transaction; the llm worker writes the greeting once. With a model, one
-call made by the holder of the entry's lease (domain/outbox.py), with the character's
-prompt for the level; without one (or when it fails), a greeting, a remark and a
-question from the character's offline phrasebook.
+Without a model, the greeting (a greeting, a remark and a question from the character's
+offline phrasebook) is written with the session, in its transaction: it costs nothing,
+and no event can then cross the learner's first steps. With a model, creating the
+session stores an outbox entry (kind `greeting`, ref_id the session's id) instead, and
+the llm worker writes the greeting once: one call, made by the holder of the entry's
+lease (domain/outbox.py), with the character's prompt for the level, charged to the
+learner's token budget; the phrasebook stands in if the call fails.
 
 A greeting is stored as a turn of kind `greeting` (at most one per session: a unique
 index) that has only an assistant message, complete at once and worth no XP; it does
 not count in the session's turns or its recap. Its message is dated with the session's
 start, so GET /sessions/{id}/messages lists it first even when the learner wrote before
-it arrived. It is published as a `turn_result` whose turn has `kind: "greeting"` and no
-`user_message` (the turns' announcement rules apply: the sweeper re-publishes it if that
-publish was lost).
+it arrived. It is published as a `greeting` event, {session_id, turn} (the turn as GET
+/turns/{id} returns it: `kind: "greeting"`, no `user_message`), not as a `turn_result`,
+which answers a learner's message; the sweeper re-publishes it if that publish was lost
+(domain/announcements.py).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from domain import announcements, outbox, turns
 from domain.cefr import BANDS, normalize_level
 from domain.characters import Character
 from domain.db import session_scope, statement_scope
+from domain.events import EventPublisher
 from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Message, Turn, utcnow
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
@@ -46,9 +50,22 @@ class GreetingInput:
     level: str
 
 
-def request_greeting(db: Session, session: ChatSession) -> None:
-    """Store the greeting's outbox entry with a new story session (caller's transaction)."""
-    outbox.add(db, OUTBOX_KIND, session.id, session.created_at)
+def open_story(db: Session, session: ChatSession, character: Character, *, with_model: bool
+               ) -> dict[str, Any] | None:
+    """With a new story session (caller's transaction): without a model, write the
+    greeting and return its turn's view (announce it after the commit); with one,
+    store its outbox entry (start it after the commit) and return None."""
+    if with_model:
+        outbox.add(db, OUTBOX_KIND, session.id, session.created_at)
+        return None
+    given = GreetingInput(session.id, session.user_id, session.character_id, session.level)
+    return store_greeting(db, given, offline_greeting(character, session.level, str(session.id)),
+                          provider="offline", degraded=False)
+
+
+def announce(publisher: EventPublisher, user_id: uuid.UUID, view: dict[str, Any]) -> None:
+    """Publish a greeting written with its session (after the commit)."""
+    announcements.announce(publisher, ANNOUNCED, user_id, view["id"], greeting_data(view))
 
 
 def pending_input(db: Session, session_id: uuid.UUID) -> GreetingInput | None:
@@ -114,7 +131,16 @@ def greet(runtime: Runtime, session_id: uuid.UUID) -> None:
         view = store_greeting(db, given, done.value.strip(), provider=done.provider, degraded=done.degraded,
                               degraded_reason=done.degraded_reason)
     if view is not None:
-        announcements.announce(runtime.publisher, turns.ANNOUNCED, given.user_id, view["id"], turns.result_data(view))
+        announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, view["id"], greeting_data(view))
+
+
+def greeting_data(view: dict[str, Any]) -> dict[str, Any]:
+    """The `greeting` event's data: the greeting turn's view and its session."""
+    return {"session_id": view["session_id"], "turn": view}
+
+
+ANNOUNCED = announcements.Announced("greeting", Turn, Turn.completed_at, Turn.kind == "greeting",
+                                    lambda turn: greeting_data(turns.present_turn(turn)))
 
 
 def _pick(options: list[Any], seed: str, slot: str) -> str | None:

@@ -263,7 +263,9 @@ def result_data(view: dict[str, Any]) -> dict[str, Any]:
     return {"session_id": view["session_id"], "turn": turn, "session": view.get("session")}
 
 
-ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at, Turn.status != "pending", result_event)
+# A greeting turn is announced as a `greeting` (domain/greetings.py), never as a turn_result.
+ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at,
+                                    and_(Turn.status != "pending", Turn.kind == "message"), result_event)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from api.sessions.schemas import (HintListSchema, HintSchema, MessageCreateSchem
 from api.sessions.submit import accept_message, accept_transcript, announce_ended, request_hints, start_greeting
 from api.turns.schemas import TurnEnvelopeSchema
 from domain import conversations, hints, session_summary, turns
+from domain.llm.chain import get_chain
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description="Conversations with characters")
 
@@ -27,12 +28,13 @@ blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description
 @documents_errors(blp, 400, 413)
 def create_session(args: dict):
     """Start a conversation with a character (level defaults to the learner's). In a story
-    session the character speaks first: its greeting follows as a `turn_result` (a turn of
-    kind `greeting`) and is the first of GET /sessions/{id}/messages."""
-    session = conversations.create_session(db(), user=current_user(), characters=characters(), **args)
+    session the character speaks first: its greeting follows as a `greeting` event (with
+    a turn of kind `greeting`) and is the first of GET /sessions/{id}/messages."""
+    session = conversations.create_session(db(), user=current_user(), characters=characters(),
+                                           with_model=bool(get_chain().providers), **args)
     db().commit()
     if session.mode == "story":
-        start_greeting(session.id, after_response=True)
+        start_greeting(session, after_response=True)
     return session
 
 

@@ -15,7 +15,7 @@ from api.runtime import characters
 from domain import greetings, hints, journey, penpal, sandbox, session_summary, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
-from domain.models import User
+from domain.models import ChatSession, User
 from domain.quotas import get_quotas
 from domain.redis_client import get_publisher, get_redis
 from workers.dispatch import dispatch_best_effort, hint_after_speech
@@ -52,10 +52,17 @@ def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool =
     return view
 
 
-def start_greeting(session_id: uuid.UUID, *, after_response: bool = False) -> None:
-    """Start writing a new story session's greeting (its outbox entry was committed
-    with the session: the sweeper sends it if this publish is lost)."""
-    _soon(functools.partial(dispatch_best_effort, greetings.OUTBOX_KIND, session_id), after_response)
+def start_greeting(session: ChatSession, *, after_response: bool = False) -> None:
+    """After a story session's commit: publish its greeting if it was written with it
+    (the sweeper does, if this publish is lost), else start its writing (its outbox entry
+    was committed with the session: the sweeper sends it if this publish is lost)."""
+    if session.greeting is None:
+        _soon(functools.partial(dispatch_best_effort, greetings.OUTBOX_KIND, session.id), after_response)
+        return
+    try:
+        greetings.announce(get_publisher(), session.user_id, session.greeting)
+    except redis.RedisError:
+        log.warning("greeting of session %s left to the sweeper (Redis unavailable)", session.id)
 
 
 def announce_ended(ended: session_summary.Ended) -> None:

@@ -24,7 +24,7 @@ CLEAN_SHORT = "Bonjour, je m'appelle Léa."
 
 
 def _is_greeting(event: dict) -> bool:
-    return event["type"] == "turn_result" and event["data"]["turn"]["kind"] == "greeting"
+    return event["type"] == "greeting" and event["data"]["turn"]["kind"] == "greeting"
 
 
 def _talk(learner, socket, session_id: str, content: str) -> dict:
@@ -155,9 +155,9 @@ def test_another_learners_session_is_not_found(learner, other_learner):
 
 def test_a_story_session_opens_with_the_characters_greeting(learner):
     session = learner.new_session()
+    assert len(_messages(learner, session["id"])) == 1, "without a model, written with the session"
     with learner.socket(f"/api/v1/sessions/{session['id']}/ws") as socket:
         socket.next_event()
-        eventually(lambda: _messages(learner, session["id"]), "the greeting is stored")
         result = _talk(learner, socket, session["id"], CLEAN)
     first, *rest = _messages(learner, session["id"])
     assert first["role"] == "assistant" and first["content"].rstrip().endswith("?"), first
@@ -170,7 +170,7 @@ def test_a_story_session_opens_with_the_characters_greeting(learner):
     assert greeting[0]["assistant_message"]["content"] == first["content"]
 
 
-def test_the_greeting_arrives_as_a_turn_result_first(learner):
+def test_the_greeting_arrives_as_a_greeting_event(learner):
     with learner.socket("/api/v1/ws") as socket:
         socket.next_event()
         session = learner.new_session()
@@ -190,11 +190,18 @@ def test_a_sandbox_session_has_no_greeting(learner):
 
 def test_with_a_model_the_greeting_is_one_paid_call(stack, learner, fake):
     fake.openai.reply_text = "Bonjour ! Je suis Camille. Tu viens souvent à Paris ?"
-    with llm_worker_stopped(stack) as resume, learner.socket("/api/v1/ws") as socket:
-        socket.next_event()
-        session = learner.new_session()
-        resume(**fake.env(), PRIMARY_LLM_PROVIDER="openai", SECONDARY_LLM_PROVIDER="")
-        event = socket.until(_is_greeting)[-1]
+    model = {**fake.env(), "PRIMARY_LLM_PROVIDER": "openai", "SECONDARY_LLM_PROVIDER": ""}
+    with llm_worker_stopped(stack) as resume:
+        stack.restart_web(**model)
+        try:
+            with learner.socket("/api/v1/ws") as socket:
+                socket.next_event()
+                session = learner.new_session()
+                assert _messages(learner, session["id"]) == [], "with a model, the llm worker writes it"
+                resume(**model)
+                event = socket.until(_is_greeting)[-1]
+        finally:
+            stack.restart_web()
     assert event["data"]["session_id"] == session["id"]
     turn = event["data"]["turn"]
     assert (turn["reply_provider"], turn["degraded"]) == ("openai", False)
