@@ -59,19 +59,21 @@ def start_greeting(session: ChatSession, *, after_response: bool = False) -> Non
     if session.greeting is None:
         _soon(functools.partial(dispatch_best_effort, greetings.OUTBOX_KIND, session.id), after_response)
         return
-    try:
+    try:  # the session and its greeting are committed: a failed publish is the sweeper's to redo
         greetings.announce(get_publisher(), session.user_id, session.greeting)
-    except redis.RedisError:
-        log.warning("greeting of session %s left to the sweeper (Redis unavailable)", session.id)
+    except Exception:
+        log.warning("greeting of session %s left to the sweeper (Redis or the database unavailable)", session.id,
+                    exc_info=True)
 
 
 def announce_ended(ended: session_summary.Ended) -> None:
     """Publish a just-ended session's `session_summary` (after its commit); if Redis is
     away, the sweeper publishes it from the stored summary."""
-    try:
+    try:  # the summary is committed: a failed publish is the sweeper's to redo
         ended.announce(get_publisher())
-    except redis.RedisError:
-        log.warning("session_summary for %s left to the sweeper (Redis unavailable)", ended.session_id)
+    except Exception:
+        log.warning("session_summary for %s left to the sweeper (Redis or the database unavailable)",
+                    ended.session_id, exc_info=True)
 
 
 def accept_letter(*, user: User, character_id: str, body: str, subject: str | None,
