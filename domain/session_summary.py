@@ -97,8 +97,8 @@ def update_session(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UU
     """Rename, pause or resume the learner's session. An ended session keeps its status: 409."""
     session = conversations.get_session(db, user_id=user_id, session_id=session_id)
     if status is not None:
-        db.refresh(session, with_for_update=True)
-        if session.status == ENDED and status != ENDED:
+        db.refresh(session, with_for_update=True)  # not racing an end
+        if session.status == ENDED:
             raise Conflict("This session has ended; start a new one.", code=SESSION_ENDED,
                            details={"status": ["An ended session cannot be paused or resumed."]})
         session.status = status
