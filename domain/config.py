@@ -118,6 +118,8 @@ class Settings:
     penpal_reply_delay_seconds: float = 6 * 3600.0  # a reply arrives this long after the letter...
     penpal_reply_jitter_seconds: float = 3600.0  # ...plus up to this much at random (0: none)
     penpal_delivery_interval_seconds: float = 15.0  # how often beat delivers due replies
+    session_idle_end_minutes: float = 60.0  # a session without activity this long is ended, with its summary
+    session_idle_check_seconds: float = 60.0  # how often beat looks for such sessions
     metrics_token: str = field(default="", repr=False)  # when set, /metrics wants "Authorization: Bearer <it>"
     # Flower's login, user:password[,user:password...] (Flower reads it itself); production
     # refuses to start Flower without one, and every process refuses a placeholder.

@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from domain import greetings
 from domain.characters import CharacterLibrary
 from domain.config import get_settings
 from domain.errors import Invalid, NotFound
@@ -15,7 +16,11 @@ from domain.srs import targets
 
 
 def create_session(db: Session, *, user: User, characters: CharacterLibrary, mode: str, character_id: str,
-                   level: str | None = None, title: str | None = None) -> ChatSession:
+                   level: str | None = None, title: str | None = None, with_model: bool = False) -> ChatSession:
+    """A new session (in the caller's transaction). A story session opens with the
+    character's greeting (domain/greetings.py): written now without a model, its turn's
+    view in `session.greeting` to announce after the commit; with a model (`with_model`),
+    its outbox entry, to start after the commit."""
     character = characters.get(character_id)
     if character is None:
         raise Invalid(f"Unknown character {character_id!r}.", code="unknown_character",
@@ -30,6 +35,8 @@ def create_session(db: Session, *, user: User, characters: CharacterLibrary, mod
     )
     db.add(session)
     db.flush()
+    session.greeting = greetings.open_story(db, session, character, with_model=with_model) \
+        if mode == "story" else None
     return session
 
 

@@ -64,7 +64,7 @@ class HintInput:
 def request_hints(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, source: str = "request") -> Hint:
     """Store a hint request and its outbox entry (in the caller's transaction)."""
     session = conversations.get_session(db, user_id=user_id, session_id=session_id)
-    latest_turn = db.scalar(select(Turn.id).where(Turn.session_id == session.id)
+    latest_turn = db.scalar(select(Turn.id).where(Turn.session_id == session.id, Turn.kind == "message")
                             .order_by(Turn.created_at.desc()).limit(1))
     hint = Hint(id=uuid.uuid4(), session_id=session.id, user_id=user_id, turn_id=latest_turn, source=source,
                 degraded=False, created_at=utcnow())

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from domain import announcements, hints, journey, outbox, turns
+from domain import announcements, greetings, hints, journey, outbox, session_summary, turns
 from domain.db import session_scope
 from domain.models import utcnow
 from domain.runtime import Runtime
@@ -17,7 +17,7 @@ from domain.turn_pipeline import TurnPipeline
 log = logging.getLogger(__name__)
 
 # The final events a client counts on, announced again when their publish was lost.
-ANNOUNCED = (turns.ANNOUNCED, hints.ANNOUNCED, journey.ANNOUNCED)
+ANNOUNCED = (turns.ANNOUNCED, hints.ANNOUNCED, journey.ANNOUNCED, session_summary.ANNOUNCED, greetings.ANNOUNCED)
 
 
 def sweep(runtime: Runtime, pipeline: TurnPipeline, dispatch: Callable[[str, Any], Any]) -> dict[str, int]:

@@ -60,7 +60,11 @@ class ChatSession(Base):
     __tablename__ = "chat_sessions"
     __table_args__ = (
         CheckConstraint("mode IN ('story', 'sandbox')", name="mode_known"),
+        CheckConstraint("status IN ('active', 'paused', 'ended')", name="status_known"),
         Index("ix_chat_sessions_user_activity", "user_id", "last_activity_at"),
+        Index("ix_chat_sessions_open_activity", "last_activity_at", postgresql_where=text("status <> 'ended'")),
+        Index("ix_chat_sessions_unannounced", "ended_at",
+              postgresql_where=text("announced_at IS NULL AND status = 'ended'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -80,6 +84,12 @@ class ChatSession(Base):
     # The words the conversation offers the learner now, [{word_id, lemma, translation}]
     # (domain/srs/targets.py): chosen at the start, refreshed after each turn's reviews.
     target_words: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
+    # active, paused (sending a message resumes it) or ended (refuses messages); see domain/session_summary.py
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    ended_at: Mapped[datetime | None]
+    # The recap stored when the session ended (GET /sessions/{id}/summary); not the memory's `summary` above.
+    recap: Mapped[dict[str, Any] | None]
+    announced_at: Mapped[datetime | None]  # when session_summary was published (the sweeper re-announces)
 
 
 class Message(Base):
@@ -121,12 +131,17 @@ class Turn(Base):
         Index("ix_turns_session_created", "session_id", "created_at"),
         Index("ix_turns_unannounced", "completed_at",
               postgresql_where=text("announced_at IS NULL AND status <> 'pending'")),
+        CheckConstraint("kind IN ('message', 'greeting')", name="kind_known"),
+        Index("uq_turns_one_greeting", "session_id", unique=True, postgresql_where=text("kind = 'greeting'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # message: the learner's, with the pipeline's results; greeting: the character's opening
+    # line in a story session, an assistant message alone (domain/greetings.py)
+    kind: Mapped[str] = mapped_column(String(16), default="message", server_default="message")
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     suggested_word_ids: Mapped[list[Any]] = mapped_column(default=list)
     # The session's target words when the turn was written (what the reply was asked to use).

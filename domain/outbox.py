@@ -48,6 +48,7 @@ REVIEWS = "reviews"  # a finished turn's word feedback and mistakes: reviews, an
 HINT = "hint"
 PENPAL = "penpal"  # a penpal reply to write
 JOURNEY = "journey"  # a journey answer to score
+GREETING = "greeting"  # a story session's opening line to write (ref_id: the session)
 
 # What each kind starts (a turn's analysis then hands over to its model work), and
 # whether the task accepts `known`: inputs the sender already has, so the task need not
@@ -58,6 +59,7 @@ TASKS_BY_KIND: dict[str, tuple[tuple[str, bool], ...]] = {
     REVIEWS: ((tasks.SRS_CONVERSATION_REVIEWS, False),),
     PENPAL: ((tasks.PENPAL_ANALYSE, False),),
     JOURNEY: ((tasks.JOURNEY_ANALYSE, False),),
+    GREETING: ((tasks.SESSIONS_GREET, False),),
 }
 # The values of turns.status (the table's check constraint): only `pending` is unfinished.
 UNFINISHED_TURN_STATUSES = ("pending",)

@@ -25,6 +25,8 @@ SRS_CONVERSATION_REVIEWS = "progress.conversation_reviews"
 SRS_FIT_PARAMETERS = "progress.fit_parameters"
 SRS_FIT_ALL = "progress.fit_all"
 SWEEP = "maintenance.sweep"
+SESSIONS_GREET = "sessions.greet"
+SESSIONS_END_IDLE = "sessions.end_idle"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -41,4 +43,6 @@ QUEUES = {
     SRS_FIT_PARAMETERS: "default",
     SRS_FIT_ALL: "default",
     SWEEP: "default",
+    SESSIONS_GREET: "llm",
+    SESSIONS_END_IDLE: "default",
 }

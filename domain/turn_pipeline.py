@@ -305,8 +305,7 @@ class TurnPipeline:
         """Publish `turn_result` and mark it published (else the sweeper publishes it
         again); the turn's `reply_delta`s (`replaces`) then leave the replay window: the
         result carries the whole reply."""
-        announcements.announce(self.runtime.publisher, turns.ANNOUNCED, user_id, view["id"],
-                               {"session_id": view["session_id"], "turn": view})
+        announcements.announce(self.runtime.publisher, turns.ANNOUNCED, user_id, view["id"], turns.result_data(view))
         self.runtime.publisher.forget(user_id, replaces or [])
         metrics.TURNS.labels(view["status"], str(bool(view["degraded"])).lower()).inc()
         if view["status"] == "complete" and view["completed_at"]:

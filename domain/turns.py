@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from domain import announcements, outbox, xp
-from domain.errors import Invalid, NotFound
+from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import parse_uuid
 from domain.models import ChatSession, Message, Turn, User, utcnow
 from domain.srs import vocabulary
@@ -110,6 +110,7 @@ _FINISH = text("""
     ), session AS (
         UPDATE chat_sessions SET xp = xp + :xp, turn_count = turn_count + 1, last_activity_at = :now
         WHERE id IN (SELECT session_id FROM finished)
+        RETURNING id, title, status, turn_count, xp
     ), learner AS (
         UPDATE users SET xp = xp + :xp WHERE id IN (SELECT user_id FROM finished)
     ), published AS (
@@ -122,15 +123,19 @@ _FINISH = text("""
         WHERE jsonb_path_exists(word_feedback, '$[*] ? (@.usage != "not_used")')
            OR jsonb_path_exists(grammar, '$.errors[*]')
     )
-    SELECT * FROM finished
+    -- The session's counters as this turn left them: turn_result's overview.
+    SELECT finished.*, session.title AS session_title, session.status AS session_status,
+           session.turn_count AS session_turn_count, session.xp AS session_xp
+    FROM finished LEFT JOIN session ON session.id = finished.session_id
 """)
 # Accepting a turn is one statement: the ownership check, the turn (or nothing, when the
-# client_message_id was used already), its message, its outbox entry and the session's
-# activity. One round trip, atomic without a transaction around it. The turn keeps the
-# session's target words of the moment: what its reply is asked to use.
+# client_message_id was used already, or the session has ended), its message, its outbox
+# entry and the session's activity (a paused session resumes). One round trip, atomic
+# without a transaction around it. The turn keeps the session's target words of the
+# moment: what its reply is asked to use.
 _SUBMIT = text("""
     WITH owned AS (
-        SELECT s.id, s.user_id, s.character_id, s.level, u.native_language, s.target_words
+        SELECT s.id, s.user_id, s.character_id, s.level, s.status, u.native_language, s.target_words
         FROM chat_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = :session_id AND s.user_id = :user_id
     ), new_turn AS (
@@ -138,7 +143,7 @@ _SUBMIT = text("""
                            word_feedback, xp_awarded, degraded, created_at, deadline_at)
         SELECT :turn_id, id, user_id, 'pending', :client_message_id, :suggested_word_ids, target_words,
                '[]'::jsonb, 0, false, :now, :deadline_at
-        FROM owned
+        FROM owned WHERE status <> 'ended'
         ON CONFLICT (session_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
         RETURNING id, session_id
     ), new_message AS (
@@ -149,11 +154,12 @@ _SUBMIT = text("""
         INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
         SELECT :outbox_kind, id, :now, :now, 1, 0 FROM new_turn
     ), touched AS (
-        UPDATE chat_sessions SET last_activity_at = :now WHERE id IN (SELECT session_id FROM new_turn)
+        UPDATE chat_sessions SET last_activity_at = :now, status = 'active'
+        WHERE id IN (SELECT session_id FROM new_turn) AND status <> 'ended'
     )
     SELECT (SELECT character_id FROM owned) AS character_id, (SELECT level FROM owned) AS level,
            (SELECT native_language FROM owned) AS native_language, EXISTS (SELECT 1 FROM new_turn) AS created,
-           (SELECT target_words FROM owned) AS target_words
+           (SELECT target_words FROM owned) AS target_words, (SELECT status FROM owned) AS session_status
 """).bindparams(bindparam("suggested_word_ids", type_=JSONB))
 
 
@@ -240,6 +246,7 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
     return {
         "id": str(turn.id),
         "session_id": str(turn.session_id),
+        "kind": turn.kind,
         "status": turn.status,
         "user_message": present_message(by_role.get("user")),
         "assistant_message": present_message(by_role.get("assistant")),
@@ -258,12 +265,21 @@ def present_turn(turn: Turn, messages: list[Message] | None = None) -> dict[str,
 
 
 def result_event(turn: Turn) -> dict[str, Any]:
-    """The `turn_result` event's data (DESIGN §5)."""
-    view = present_turn(turn)
-    return {"session_id": view["session_id"], "turn": view}
+    """The `turn_result` event's data (DESIGN §5), as the sweeper publishes it again
+    (without the session's overview, which only the finish knows)."""
+    return result_data(present_turn(turn))
 
 
-ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at, Turn.status != "pending", result_event)
+def result_data(view: dict[str, Any]) -> dict[str, Any]:
+    """The `turn_result` event's data from the turn's view; a view from `finalize_turn`
+    brings the session's overview (`session`: id, title, status, turn_count, xp)."""
+    turn = {key: value for key, value in view.items() if key != "session"}
+    return {"session_id": view["session_id"], "turn": turn, "session": view.get("session")}
+
+
+# A greeting turn is announced as a `greeting` (domain/greetings.py), never as a turn_result.
+ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at,
+                                    and_(Turn.status != "pending", Turn.kind == "message"), result_event)
 
 
 @dataclass(frozen=True)
@@ -302,12 +318,13 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
                       details={"suggested_word_ids": unknown})
     now = utcnow()
     turn = SimpleNamespace(
-        id=uuid.uuid4(), session_id=parse_uuid(session_id, "session"), user_id=user_id, status="pending",
+        id=uuid.uuid4(), session_id=parse_uuid(session_id, "session"), user_id=user_id, kind="message",
+        status="pending",
         grammar=None, moderation=None, reply_provider=None, word_feedback=[], xp_awarded=0, degraded=False,
         degraded_reason=None, error=None, created_at=now, completed_at=None, target_words=[],
     )
     message = SimpleNamespace(id=uuid.uuid4(), role="user", content=content, created_at=now)
-    character_id, level, native_language, created, target_words = db.execute(_SUBMIT, {
+    character_id, level, native_language, created, target_words, session_status = db.execute(_SUBMIT, {
         "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
         "client_message_id": client_message_id, "suggested_word_ids": suggested_word_ids,
         "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
@@ -318,6 +335,8 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
     turn.target_words = target_words or []
     if not created:
         existing = _find_by_client_message_id(db, turn.session_id, client_message_id or "")
+        if existing is None and session_status == "ended":
+            raise Conflict("This session has ended; start a new one to keep talking.", code="session_ended")
         return Submission(present_turn(existing), existing.id, False, character_id, level, native_language,
                           existing.target_words)
     return Submission(present_turn(turn, [message]), turn.id, True, character_id, level, native_language,
@@ -412,9 +431,10 @@ def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
                   ) -> tuple[uuid.UUID, dict[str, Any]] | None:
     """Complete a turn whose stages are all stored (with `reply`: whose other stages are,
     storing the reply if our attempt still holds it): the assistant message, XP, and the
-    end of its outbox entry. Returns (the learner's id, the turn's view) if this call
-    finished it, None if it was not ready or already finished. Each statement is atomic
-    on its own, so an autocommit session (statement_scope) is enough."""
+    end of its outbox entry. Returns (the learner's id, the turn's view, with the
+    session's overview under `session`) if this call finished it, None if it was not
+    ready or already finished. Each statement is atomic on its own, so an autocommit
+    session (statement_scope) is enough."""
     if reply is None:
         inputs = db.execute(_FINISH_INPUTS, {"turn_id": turn_id}).first()
         if inputs is None:
@@ -438,7 +458,10 @@ def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
     learner_message = SimpleNamespace(id=turn.user_message_id, role="user", content=turn.user_message,
                                       created_at=turn.user_message_at)
     assistant_message = SimpleNamespace(id=reply_id, role="assistant", content=turn.reply_text, created_at=now)
-    return turn.user_id, present_turn(turn, [learner_message, assistant_message])
+    view = present_turn(turn, [learner_message, assistant_message])
+    view["session"] = {"id": view["session_id"], "title": turn.session_title, "status": turn.session_status,
+                       "turn_count": turn.session_turn_count, "xp": turn.session_xp}
+    return turn.user_id, view
 
 
 def stalled_ready_turn_ids(db: Session, *, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:

@@ -69,7 +69,7 @@ class ParlonsTask(Task):
 
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
                 include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
-                         "workers.penpal", "workers.journey", "workers.maintenance"])
+                         "workers.penpal", "workers.journey", "workers.maintenance", "workers.sessions"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
@@ -102,6 +102,9 @@ celery.conf.update(
                                    "options": {"expires": max(settings.penpal_delivery_interval_seconds, 1.0)}},
         "fit-fsrs-parameters": {"task": tasks.SRS_FIT_ALL,
                                 "schedule": crontab(hour=settings.fsrs_optimizer_hour_utc, minute=0)},
+        # Sessions idle past SESSION_IDLE_END_MINUTES are ended with their summary.
+        "end-idle-sessions": {"task": tasks.SESSIONS_END_IDLE, "schedule": settings.session_idle_check_seconds,
+                              "options": {"expires": max(settings.session_idle_check_seconds, 1.0)}},
     },
     worker_hijack_root_logger=False,
 )

@@ -35,7 +35,7 @@ from api.realtime.hub import RESYNC, hub
 from api.realtime.watch import token_watch
 from api.sessions.schemas import MessageCreateSchema, SessionSchema
 from api.sessions.submit import accept_message, request_hints
-from domain import conversations, inputs, metrics, revocation
+from domain import conversations, inputs, metrics, revocation, session_summary
 from domain.config import get_settings
 from domain.errors import DomainError, Invalid, Malformed, RateLimited
 from domain.events import Event, ephemeral_event, is_stream_id, now_iso, stream_id_key
@@ -170,6 +170,7 @@ def _open(ws: WebSocket, session_id: str | None) -> tuple[_Connection, Event, st
         ws.close(POLICY_VIOLATION, _close_reason(error))
         return None
     session_view = SessionSchema().dump(session) if session else None
+    summary = session_summary.summary_of(db(), session) if session else None
     close_db()  # hold no database connection for the socket's lifetime
 
     last_event_id = request.args.get("last_event_id")
@@ -177,7 +178,8 @@ def _open(ws: WebSocket, session_id: str | None) -> tuple[_Connection, Event, st
         ws.close(POLICY_VIOLATION, "last_event_id is not an event id")
         return None
     connection = _Connection(ws, token=token, session_id=session_view["id"] if session_view else None)
-    ready = ephemeral_event("session_ready", {"session": session_view, "connected_user_ids": [str(user_id)]})
+    ready = ephemeral_event("session_ready", {"session": session_view, "connected_user_ids": [str(user_id)],
+                                              "summary": summary})
     return connection, ready, last_event_id
 
 

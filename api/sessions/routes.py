@@ -11,10 +11,12 @@ from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
 from api.sessions.schemas import (HintListSchema, HintSchema, MessageCreateSchema, MessagePageSchema,
                                   SessionCreateSchema, SessionOverviewSchema, SessionPageSchema, SessionSchema,
-                                  TranscriptCreateSchema, TranscriptPageSchema, TranscriptSegmentSchema)
-from api.sessions.submit import accept_message, accept_transcript, request_hints
+                                  SessionSummarySchema, SessionUpdateSchema, TranscriptCreateSchema,
+                                  TranscriptPageSchema, TranscriptSegmentSchema)
+from api.sessions.submit import accept_message, accept_transcript, announce_ended, request_hints, start_greeting
 from api.turns.schemas import TurnEnvelopeSchema
-from domain import conversations, hints, sandbox, turns
+from domain import conversations, hints, sandbox, session_summary, turns
+from domain.llm.chain import get_chain
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description="Conversations with characters")
 
@@ -25,9 +27,14 @@ blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description
 @blp.response(201, SessionSchema)
 @documents_errors(blp, 400, 413)
 def create_session(args: dict):
-    """Start a conversation with a character (level defaults to the learner's)."""
-    session = conversations.create_session(db(), user=current_user(), characters=characters(), **args)
+    """Start a conversation with a character (level defaults to the learner's). In a story
+    session the character speaks first: its greeting follows as a `greeting` event (with
+    a turn of kind `greeting`) and is the first of GET /sessions/{id}/messages."""
+    session = conversations.create_session(db(), user=current_user(), characters=characters(),
+                                           with_model=bool(get_chain().providers), **args)
     db().commit()
+    if session.mode == "story":
+        start_greeting(session, after_response=True)
     return session
 
 
@@ -52,14 +59,55 @@ def get_session(session_id: str):
     return session
 
 
+@blp.patch("/<session_id>")
+@signed_in(blp)
+@blp.arguments(SessionUpdateSchema)
+@blp.response(200, SessionSchema)
+@documents_errors(blp, 400, 404, 409, 413)
+def update_session(args: dict, session_id: str):
+    """Rename, pause or resume (`status`: paused or active) a conversation. Sending a
+    message to a paused one resumes it too; an ended one cannot change status (409)."""
+    session = session_summary.update_session(db(), user_id=current_user_id(), session_id=session_id, **args)
+    db().commit()
+    return session
+
+
+@blp.post("/<session_id>/end")
+@signed_in(blp)
+@blp.response(200, SessionSummarySchema)
+@documents_errors(blp, 404)
+def end_session(session_id: str):
+    """End a conversation: its summary is stored, returned, and published as a
+    `session_summary` event. Ending it again returns the same summary. An ended
+    conversation refuses messages (409 session_ended)."""
+    session, ended_now = session_summary.end_session(db(), user_id=current_user_id(), session_id=session_id)
+    recap = session.recap
+    if ended_now:
+        ended = session_summary.Ended.of(session)
+        db().commit()
+        announce_ended(ended)
+    return recap
+
+
+@blp.get("/<session_id>/summary")
+@signed_in(blp)
+@blp.response(200, SessionSummarySchema)
+@documents_errors(blp, 404)
+def get_summary(session_id: str):
+    """The conversation's summary: the one stored when it ended, else the summary so
+    far (`final: false`, computed now, nothing stored)."""
+    return session_summary.summary(db(), user_id=current_user_id(), session_id=session_id)
+
+
 @blp.post("/<session_id>/messages")
 @signed_in(blp)
 @blp.arguments(MessageCreateSchema)
 @blp.response(202, TurnEnvelopeSchema)
-@documents_errors(blp, 400, 404, 413, 429)
+@documents_errors(blp, 400, 404, 409, 413, 429)
 def post_message(args: dict, session_id: str):
     """Send a message. The turn is stored before the answer; results follow as events
-    and through GET /turns/{id}. Resending a `client_message_id` returns the same turn."""
+    and through GET /turns/{id}. Resending a `client_message_id` returns the same turn.
+    A paused session resumes; an ended one refuses the message (409 session_ended)."""
     view, _ = accept_message(user_id=current_user_id(), session_id=session_id, after_response=True, **args)
     return {"turn": view}
 

@@ -27,8 +27,10 @@ class SessionSchema(ma.Schema):
     title = ma.fields.String()
     xp = ma.fields.Integer()
     turn_count = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "active, paused (a message resumes it) or ended"})
     created_at = ma.fields.DateTime()
     last_activity_at = ma.fields.DateTime()
+    ended_at = ma.fields.DateTime(allow_none=True)
 
 
 class SessionOverviewSchema(SessionSchema):
@@ -116,3 +118,73 @@ class TranscriptSegmentSchema(ma.Schema):
 class TranscriptPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(TranscriptSegmentSchema))
     meta = ma.fields.Nested(PageMetaSchema)
+
+
+def _title_not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("A title needs a character that is not a space.")
+
+
+class SessionUpdateSchema(ma.Schema):
+    title = ma.fields.String(validate=[validate.Length(min=1, max=200), _title_not_blank])
+    status = ma.fields.String(validate=validate.OneOf(["active", "paused"]), metadata={
+        "description": "paused or active (resume); an ended session cannot change (409 session_ended)"})
+
+
+class SummaryWordSchema(ma.Schema):
+    word_id = ma.fields.Integer()
+    lemma = ma.fields.String()
+
+
+class WordsPractisedSchema(ma.Schema):
+    new = ma.fields.List(ma.fields.Nested(SummaryWordSchema),
+                         metadata={"description": "Words whose first review ever came from this session"})
+    reviewed = ma.fields.List(ma.fields.Nested(SummaryWordSchema),
+                              metadata={"description": "Words reviewed from this session's turns"})
+    used_correctly = ma.fields.List(ma.fields.Nested(SummaryWordSchema))
+
+
+class PatternExampleSchema(ma.Schema):
+    turn_id = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "The learner's message"})
+    wrong = ma.fields.String()
+    fix = ma.fields.String()
+
+
+class ErrorPatternSchema(ma.Schema):
+    key = ma.fields.String(metadata={"description": "category:wrong→fix, normalised"})
+    category = ma.fields.String()
+    count = ma.fields.Integer()
+    example = ma.fields.Nested(PatternExampleSchema, metadata={"description": "The first time it was met"})
+
+
+class WellSaidSchema(ma.Schema):
+    turn_id = ma.fields.String()
+    text = ma.fields.String()
+
+
+class WordToAddSchema(ma.Schema):
+    word_id = ma.fields.Integer()
+    lemma = ma.fields.String()
+    translation = ma.fields.String()
+    cefr_level = ma.fields.String()
+
+
+class SessionSummarySchema(ma.Schema):
+    """A session's recap (domain/session_summary.py); the `session_summary` event carries it."""
+
+    session_id = ma.fields.String()
+    final = ma.fields.Boolean(metadata={"description": "true: stored when the session ended; false: so far"})
+    status = ma.fields.String()
+    ended_at = ma.fields.String(allow_none=True)
+    turns = ma.fields.Integer(metadata={"description": "Complete learner turns (the greeting is not one)"})
+    xp = ma.fields.Integer()
+    accuracy = ma.fields.Float(allow_none=True, metadata={
+        "description": "Turns without grammar errors / turns (null without turns)"})
+    words_practised = ma.fields.Nested(WordsPractisedSchema)
+    error_patterns = ma.fields.List(ma.fields.Nested(ErrorPatternSchema))
+    well_said = ma.fields.List(ma.fields.Nested(WellSaidSchema),
+                               metadata={"description": "Up to three messages without errors, longest first"})
+    words_to_add = ma.fields.List(ma.fields.Nested(WordToAddSchema), metadata={
+        "description": "Vocabulary words without a card: suggested ones, then those written in the session "
+                       "at its level or below, rarest first (at most 10)"})

@@ -12,10 +12,10 @@ import flask
 import redis
 
 from api.runtime import characters
-from domain import hints, journey, penpal, sandbox, turns
+from domain import greetings, hints, journey, penpal, sandbox, session_summary, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
-from domain.models import User
+from domain.models import ChatSession, User
 from domain.quotas import get_quotas
 from domain.redis_client import get_publisher, get_redis
 from workers.dispatch import dispatch_best_effort, hint_after_speech
@@ -50,6 +50,30 @@ def request_hints(*, user_id: uuid.UUID, session_id: str, after_response: bool =
         view = hints.present_hint(hints.request_hints(db, user_id=user_id, session_id=session_id))
     _soon(functools.partial(dispatch_best_effort, hints.OUTBOX_KIND, view["id"]), after_response)
     return view
+
+
+def start_greeting(session: ChatSession, *, after_response: bool = False) -> None:
+    """After a story session's commit: publish its greeting if it was written with it
+    (the sweeper does, if this publish is lost), else start its writing (its outbox entry
+    was committed with the session: the sweeper sends it if this publish is lost)."""
+    if session.greeting is None:
+        _soon(functools.partial(dispatch_best_effort, greetings.OUTBOX_KIND, session.id), after_response)
+        return
+    try:  # the session and its greeting are committed: a failed publish is the sweeper's to redo
+        greetings.announce(get_publisher(), session.user_id, session.greeting)
+    except Exception:
+        log.warning("greeting of session %s left to the sweeper (Redis or the database unavailable)", session.id,
+                    exc_info=True)
+
+
+def announce_ended(ended: session_summary.Ended) -> None:
+    """Publish a just-ended session's `session_summary` (after its commit); if Redis is
+    away, the sweeper publishes it from the stored summary."""
+    try:  # the summary is committed: a failed publish is the sweeper's to redo
+        ended.announce(get_publisher())
+    except Exception:
+        log.warning("session_summary for %s left to the sweeper (Redis or the database unavailable)",
+                    ended.session_id, exc_info=True)
 
 
 def accept_letter(*, user: User, character_id: str, body: str, subject: str | None,

@@ -42,6 +42,9 @@ class TurnSchema(ma.Schema):
 
     id = ma.fields.String()
     session_id = ma.fields.String()
+    kind = ma.fields.String(metadata={
+        "description": "message (the learner's, and what it brought), or greeting (the character's opening "
+                       "line in a story session: no user_message, no XP)"})
     status = ma.fields.String(metadata={"description": "pending, complete or failed"})
     user_message = ma.fields.Nested(MessageSchema, allow_none=True)
     assistant_message = ma.fields.Nested(MessageSchema, allow_none=True)

@@ -58,7 +58,7 @@ def test_a_turn_past_the_minutes_quota_is_429_and_nothing_is_stored_or_started(s
     assert frame_error["code"] == "quota_exceeded" and frame_error["details"]["quota"] == "turns_per_minute"
     started = [e["data"]["turn"]["id"] for e in socket.seen if e["type"] == "turn_accepted"]
     assert sorted(started) == sorted(r.json()["turn"]["id"] for r in accepted)
-    assert count(stack, "SELECT count(*) FROM turns WHERE user_id = %s", learner.user["id"]) == 2
+    assert count(stack, "SELECT count(*) FROM turns WHERE user_id = %s AND kind = 'message'", learner.user["id"]) == 2
     assert count(stack, "SELECT count(*) FROM outbox WHERE ref_id IN (SELECT id FROM turns WHERE user_id = %s)",
                  learner.user["id"]) == 0
     contents = [m["content"] for m in learner.get(f"/api/v1/sessions/{session['id']}/messages").json()["items"]

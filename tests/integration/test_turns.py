@@ -78,7 +78,7 @@ def test_resubmitted_client_message_id_returns_the_same_turn(learner):
     assert first.json()["turn"]["id"] == second.json()["turn"]["id"]
     learner.get(f"/api/v1/turns/{first.json()['turn']['id']}", params={"wait": 20})
     history = learner.get(f"/api/v1/sessions/{session['id']}/messages").json()
-    assert [m["role"] for m in history["items"]] == ["user", "assistant"]
+    assert [m["role"] for m in history["items"]] == ["assistant", "user", "assistant"], "the greeting, then the turn"
 
 
 def test_message_sent_over_the_socket_is_a_turn_like_any_other(learner):

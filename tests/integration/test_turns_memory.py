@@ -10,7 +10,8 @@ from tests.support.in_process import new_conversation
 
 @pytest.fixture
 def conversation(db_scope):
-    """A session with 30 finished turns; returns (session id, id of a new pending turn)."""
+    """A story session (opened by the character's greeting) with 30 finished turns;
+    returns (session id, id of a new pending turn)."""
     with db_scope() as db:
         user, session = new_conversation(db, display_name="Memory")
         for i in range(30):
@@ -32,10 +33,11 @@ def test_the_window_is_the_newest_messages_within_the_budget(db_scope, conversat
     with db_scope() as db:
         everything = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=100_000)
         window = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=200)
-    assert len(everything.messages) == 60 and not everything.needs_folding
-    assert everything.messages[0] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
+    assert len(everything.messages) == 61 and not everything.needs_folding
+    assert everything.messages[0][0] == "assistant", "the greeting"
+    assert everything.messages[1] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
     assert "Et toi ?" not in [content for _, content in everything.messages], "the turn being answered is not history"
-    assert 0 < len(window.messages) < 60 and window.needs_folding
+    assert 0 < len(window.messages) < 61 and window.needs_folding
     assert window.messages == everything.messages[-len(window.messages):]
     assert sum(memory.estimate_tokens(c) for _, c in window.messages) <= 200
 
@@ -53,10 +55,10 @@ def test_folding_summarizes_older_messages_and_keeps_half_the_budget_verbatim(db
         assert memory.store_fold(db, fold, summarize(fold.previous, fold.messages))
     with db_scope() as db:
         window = memory.load_window(db, session_id=session_id, before_turn=pending, budget_tokens=200)
-    assert folded[0] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
+    assert folded[0][0] == "assistant" and folded[1] == ("user", "Message 0 : j'habite à Lyon depuis 0 ans.")
     assert window.summary == f"[{len(folded)} messages]"
     assert not window.needs_folding, "after a fold the rest fits"
-    assert len(folded) + len(window.messages) == 60, "every message is either summarized or in the window"
+    assert len(folded) + len(window.messages) == 61, "every message is either summarized or in the window"
     assert sum(memory.estimate_tokens(c) for _, c in window.messages) <= 100
 
     with db_scope() as db:  # nothing left to fold: no call, no write

@@ -73,5 +73,6 @@ def test_a_hint_after_speech_waits_while_the_learner_keeps_talking(monkeypatch):
 
 
 def test_the_sweeper_announces_again_every_final_event_and_every_task_has_a_queue():
-    assert [kind.event for kind in maintenance.ANNOUNCED] == ["turn_result", "hint", "journey_scored"]
+    assert [kind.event for kind in maintenance.ANNOUNCED] == [
+        "turn_result", "hint", "journey_scored", "session_summary", "greeting"]
     assert {name for started in outbox.TASKS_BY_KIND.values() for name, _ in started} <= set(tasks.QUEUES)
