@@ -140,6 +140,9 @@ class Settings:
     llm_request_timeout_seconds: float = 20.0
     llm_max_retries: int = 2
     llm_cache_ttl_seconds: int = 24 * 3600
+    # Progress analytics (domain/analytics.py): a word counts as known while its card's
+    # stability (days for recall to fall to 90%) is at least this.
+    words_known_stability_days: float = 21.0
 
     @property
     def is_production(self) -> bool:

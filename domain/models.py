@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -116,6 +116,7 @@ class Turn(Base):
         ),
         Index("ix_turns_pending_deadline", "deadline_at", postgresql_where=text("status = 'pending'")),
         Index("ix_turns_session_created", "session_id", "created_at"),
+        Index("ix_turns_user_created", "user_id", "created_at"),  # progress analytics: a learner's turns by day
         Index("ix_turns_unannounced", "completed_at",
               postgresql_where=text("announced_at IS NULL AND status <> 'pending'")),
     )
@@ -375,3 +376,29 @@ class JourneyAnswer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scored_at: Mapped[datetime | None]
     announced_at: Mapped[datetime | None]  # when journey_scored was published
+
+
+class WeeklyReport(Base):
+    """A learner's week in figures, stored once when their local week ends (Monday 00:00
+    in their time zone) and published as `weekly_report` (domain/weekly_report.py)."""
+
+    __tablename__ = "weekly_reports"
+    __table_args__ = (UniqueConstraint("user_id", "week_start", name="uq_weekly_reports_user_week"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    week_start: Mapped[date]  # the Monday the week began, in the learner's time zone
+    report: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None]  # when `weekly_report` was published
+
+
+class UserAchievement(Base):
+    """An achievement of the catalogue (domain/achievements.py) a learner unlocked: once."""
+
+    __tablename__ = "user_achievements"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unlocked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None]  # when `achievement_unlocked` was published

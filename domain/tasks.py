@@ -25,6 +25,8 @@ SRS_CONVERSATION_REVIEWS = "progress.conversation_reviews"
 SRS_FIT_PARAMETERS = "progress.fit_parameters"
 SRS_FIT_ALL = "progress.fit_all"
 SWEEP = "maintenance.sweep"
+ACHIEVEMENTS_CHECK = "achievements.check"
+WEEKLY_REPORTS = "progress.weekly_reports"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -41,4 +43,6 @@ QUEUES = {
     SRS_FIT_PARAMETERS: "default",
     SRS_FIT_ALL: "default",
     SWEEP: "default",
+    ACHIEVEMENTS_CHECK: "default",
+    WEEKLY_REPORTS: "default",
 }

@@ -1,0 +1,331 @@
+"""Progress a learner can see: their history as series by day and week, in their time zone.
+
+Every series is aggregated in PostgreSQL over one learner's rows (a handful of grouped
+statements, each read from a `(user_id, time)` index), so a year of history answers in
+milliseconds. Days are the learner's local days; weeks start on Monday.
+
+- reviews per day: every review (flashcards and words used in conversation, counted apart).
+- true retention per week: reviews of cards in the review state recalled (rated hard or
+  better) / all such reviews (FSRS's "true retention"; new and (re)learning cards excluded).
+- cards by state / words known over time: rebuilt from the review log, not from the
+  cards: each review's result (the card as it left it) holds from its day until the
+  card's next review. A day counts the state after the last review up to its end. Only
+  the days a span starts or ends are summed (then a running sum), so the cost follows
+  the number of reviews, not reviews x days. Known: stability >= WORDS_KNOWN_STABILITY_DAYS.
+- turns and minutes practised per day: finished turns. A session's turns form stretches:
+  a turn more than PRACTICE_GAP after the previous one ended starts a new stretch; a
+  stretch lasts from its first turn to its last turn's completion, at least a minute, and
+  counts on the day it started.
+- error categories per week: the categories of the grammar errors found in the turns.
+- streak per day: consecutive days with a review ending that day (the rule of the stats'
+  streak: domain/srs/reviews.streak).
+- CEFR estimate: see `cefr_estimate`.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from domain.config import Settings
+from domain.models import utcnow
+from domain.srs.reviews import streak
+
+LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+PRACTICE_GAP = timedelta(minutes=10)  # a longer pause between turns starts a new stretch
+STREAK_LOOKBACK_DAYS = 366  # review days read before the window, so its first days' streaks are right
+# The CEFR estimate (see cefr_estimate)
+BAND_COVERAGE = 0.6  # share of a band's words known for the band to count as reached
+HIGH_ERROR_DENSITY = 8.0  # errors per 100 words over the last DENSITY_DAYS: one band lower
+DENSITY_DAYS = 30
+DENSITY_MIN_WORDS = 50  # fewer words written than this: the density is not used
+
+
+@dataclass(frozen=True)
+class Window:
+    """Local days first_day..last_day (inclusive) in the learner's time zone."""
+    zone: ZoneInfo
+    first_day: date
+    last_day: date
+
+    @classmethod
+    def ending_today(cls, zone: ZoneInfo, days: int, now: datetime) -> "Window":
+        today = now.astimezone(zone).date()
+        return cls(zone, today - timedelta(days=days - 1), today)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time.min, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last_day + timedelta(days=1), time.min, self.zone)
+
+    def days(self) -> list[date]:
+        return [self.first_day + timedelta(days=n) for n in range((self.last_day - self.first_day).days + 1)]
+
+    def weeks(self) -> list[date]:
+        first = monday(self.first_day)
+        return [first + timedelta(weeks=n) for n in range((monday(self.last_day) - first).days // 7 + 1)]
+
+    def params(self, user_id: uuid.UUID) -> dict[str, Any]:
+        return {"user_id": user_id, "tz": self.zone.key, "start": self.start, "end": self.end,
+                "first_day": self.first_day}
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+_LOCAL_DAY = "CAST(timezone(:tz, {}) AS date)"
+
+_TIMEZONE = text("SELECT timezone FROM users WHERE id = :user_id")
+
+
+def learner_zone(db: Session, user_id: uuid.UUID) -> ZoneInfo:
+    try:
+        return ZoneInfo(db.scalar(_TIMEZONE, {"user_id": user_id}) or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int = DEFAULT_DAYS,
+              now: datetime | None = None) -> dict[str, Any]:
+    """Every series over the last `days` local days (today included), and the CEFR estimate."""
+    now = now or utcnow()
+    window = Window.ending_today(learner_zone(db, user_id), days, now)
+    review_days = reviews_by_day(db, user_id=user_id, window=window)
+    cards = cards_over_time(db, settings, user_id=user_id, window=window)
+    return {
+        "days": days, "timezone": window.zone.key,
+        "from": window.first_day.isoformat(), "to": window.last_day.isoformat(),
+        "words_known_stability_days": settings.words_known_stability_days,
+        "reviews_per_day": reviews_per_day(review_days, window),
+        "retention_per_week": retention_per_week(review_days, window),
+        "cards_by_state": [{key: day[key] for key in ("date", "learning", "review", "relearning")} for day in cards],
+        "words_known": [{"date": day["date"], "known": day["known"]} for day in cards],
+        "practice_per_day": practice_per_day(db, user_id=user_id, window=window),
+        "error_categories_per_week": error_categories_per_week(db, user_id=user_id, window=window),
+        "streak": streak_history(review_days, window),
+        "cefr_estimate": cefr_estimate(db, settings, user_id=user_id, now=now),
+    }
+
+
+# --- reviews: per day, retention per week, streaks -------------------------------------------
+
+_REVIEWS_BY_DAY = text(f"""
+    SELECT {_LOCAL_DAY.format("reviewed_at")} AS day, count(*) AS reviews,
+           count(*) FILTER (WHERE source = 'conversation') AS from_conversation,
+           count(*) FILTER (WHERE previous_state = 2) AS recall_attempts,
+           count(*) FILTER (WHERE previous_state = 2 AND rating > 1) AS recalled
+    FROM review_logs WHERE user_id = :user_id AND reviewed_at >= :since AND reviewed_at < :end
+    GROUP BY day
+""")
+
+
+def reviews_by_day(db: Session, *, user_id: uuid.UUID, window: Window) -> dict[date, Any]:
+    """Local day -> its review counts, for the window and the year before it (for streaks)."""
+    since = window.start - timedelta(days=STREAK_LOOKBACK_DAYS)
+    rows = db.execute(_REVIEWS_BY_DAY, {**window.params(user_id), "since": since})
+    return {row.day: row for row in rows}
+
+
+def reviews_per_day(review_days: dict[date, Any], window: Window) -> list[dict[str, Any]]:
+    return [{"date": day.isoformat(), "reviews": row.reviews if row else 0,
+             "from_conversation": row.from_conversation if row else 0}
+            for day, row in ((day, review_days.get(day)) for day in window.days())]
+
+
+def retention_per_week(review_days: dict[date, Any], window: Window) -> list[dict[str, Any]]:
+    """Recalled / attempts of review-state cards, per local week (weeks cut by the window
+    count only the window's days)."""
+    recalled: Counter[date] = Counter()
+    attempts: Counter[date] = Counter()
+    for day in window.days():
+        row = review_days.get(day)
+        if row is not None:
+            recalled[monday(day)] += row.recalled
+            attempts[monday(day)] += row.recall_attempts
+    return [{"week_start": week.isoformat(), "recalled": recalled[week], "attempts": attempts[week],
+             "retention": round(recalled[week] / attempts[week], 4) if attempts[week] else None}
+            for week in window.weeks()]
+
+
+def streak_history(review_days: dict[date, Any], window: Window) -> list[dict[str, Any]]:
+    """The streak at the end of each day: consecutive review days ending that day (0 on a
+    day without reviews). The last entry is today's, which the stats' streak counts from
+    yesterday while today has no review yet."""
+    reviewed = set(review_days)
+    history = []
+    running = streak(reviewed, today=window.first_day - timedelta(days=1)) \
+        if window.first_day - timedelta(days=1) in reviewed else 0
+    for day in window.days():
+        running = running + 1 if day in reviewed else 0
+        history.append({"date": day.isoformat(), "streak": running})
+    return history
+
+
+# --- cards by state and words known, rebuilt from the review log -------------------------------
+
+_CARD_CHANGES = text(f"""
+    WITH logs AS (
+        SELECT {_LOCAL_DAY.format("reviewed_at")} AS day,
+               {_LOCAL_DAY.format("lead(reviewed_at) OVER (PARTITION BY word_id ORDER BY reviewed_at, id)")}
+                   AS next_day,
+               result ->> 'state' AS state,
+               CAST(result ->> 'stability' AS float8) >= :known_stability AS known
+        FROM review_logs WHERE user_id = :user_id AND reviewed_at < :end
+    ), spans AS (
+        -- A review's result holds from its day to the day of the card's next review (excluded).
+        SELECT greatest(day, :first_day) AS since, next_day AS until, state, known FROM logs
+        WHERE next_day IS NULL OR (next_day > day AND next_day > :first_day)
+    ), changes AS (
+        SELECT since AS day, state, known, 1 AS delta FROM spans
+        UNION ALL
+        SELECT until, state, known, -1 FROM spans WHERE until IS NOT NULL
+    )
+    SELECT day, sum(delta) FILTER (WHERE state = 'learning') AS learning,
+           sum(delta) FILTER (WHERE state = 'review') AS review,
+           sum(delta) FILTER (WHERE state = 'relearning') AS relearning,
+           sum(delta) FILTER (WHERE known) AS known
+    FROM changes GROUP BY day
+""")
+_SERIES = ("learning", "review", "relearning", "known")
+
+
+def cards_over_time(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
+    """Per local day: cards learning, in review, relearning, and words known, at the day's end."""
+    changes = {row.day: row for row in db.execute(
+        _CARD_CHANGES, {**window.params(user_id), "known_stability": settings.words_known_stability_days})}
+    running = dict.fromkeys(_SERIES, 0)
+    series = []
+    for day in window.days():
+        change = changes.get(day)
+        if change is not None:
+            for key in _SERIES:
+                running[key] += getattr(change, key) or 0
+        series.append({"date": day.isoformat(), **running})
+    return series
+
+
+# --- practice: turns and minutes per day, error categories per week ----------------------------
+
+_PRACTICE = text(f"""
+    WITH mine AS (
+        SELECT session_id, created_at, coalesce(completed_at, created_at) AS ended_at,
+               coalesce(created_at - lag(coalesce(completed_at, created_at))
+                        OVER (PARTITION BY session_id ORDER BY created_at) > :gap, true) AS starts_stretch
+        FROM turns WHERE user_id = :user_id AND status = 'complete' AND created_at >= :start AND created_at < :end
+    ), numbered AS (
+        SELECT *, count(*) FILTER (WHERE starts_stretch)
+                  OVER (PARTITION BY session_id ORDER BY created_at) AS stretch FROM mine
+    ), stretches AS (
+        SELECT min(created_at) AS started_at, max(ended_at) AS ended_at, count(*) AS turns
+        FROM numbered GROUP BY session_id, stretch
+    )
+    SELECT {_LOCAL_DAY.format("started_at")} AS day, sum(turns) AS turns,
+           sum(greatest(date_part('epoch', ended_at - started_at) / 60, 1)) AS minutes
+    FROM stretches GROUP BY day
+""")
+
+
+def practice_per_day(db: Session, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
+    """Finished turns and minutes practised per local day (see the module's doc)."""
+    found = {row.day: row for row in db.execute(_PRACTICE, {**window.params(user_id), "gap": PRACTICE_GAP})}
+    return [{"date": day.isoformat(), "turns": int(found[day].turns) if day in found else 0,
+             "minutes": round(float(found[day].minutes), 1) if day in found else 0.0} for day in window.days()]
+
+
+_ERROR_CATEGORIES = text("""
+    SELECT CAST(date_trunc('week', timezone(:tz, t.created_at)) AS date) AS week,
+           error ->> 'category' AS category, count(*) AS errors
+    FROM turns t CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(t.grammar -> 'errors') = 'array' THEN t.grammar -> 'errors' ELSE '[]' END) error
+    WHERE t.user_id = :user_id AND t.status = 'complete' AND t.created_at >= :start AND t.created_at < :end
+    GROUP BY week, category
+""")
+
+
+def error_categories_per_week(db: Session, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
+    """Per local week: grammar errors found in the learner's turns, by category (most first)."""
+    weeks: dict[date, dict[str, int]] = defaultdict(dict)
+    for row in db.execute(_ERROR_CATEGORIES, window.params(user_id)):
+        weeks[row.week][row.category or "other"] = row.errors
+    return [{"week_start": week.isoformat(),
+             "categories": dict(sorted(weeks[week].items(), key=lambda item: (-item[1], item[0])))}
+            for week in window.weeks()]
+
+
+# --- the CEFR estimate ---------------------------------------------------------------------------
+
+_BAND_COVERAGE = text("""
+    SELECT v.cefr_level AS band, count(*) AS words, count(c.word_id) AS known
+    FROM vocabulary v
+    LEFT JOIN cards c ON c.user_id = :user_id AND c.word_id = v.id AND c.stability >= :known_stability
+    GROUP BY v.cefr_level
+""")
+_ERROR_DENSITY = text("""
+    SELECT coalesce(sum(CASE WHEN jsonb_typeof(t.grammar -> 'errors') = 'array'
+                             THEN jsonb_array_length(t.grammar -> 'errors') ELSE 0 END), 0) AS errors,
+           coalesce(sum(array_length(regexp_split_to_array(btrim(m.content), '\\s+'), 1)), 0) AS words
+    FROM turns t JOIN messages m ON m.turn_id = t.id AND m.role = 'user'
+    WHERE t.user_id = :user_id AND t.status = 'complete' AND t.created_at >= :since
+""")
+
+CEFR_METHOD = (
+    "For each CEFR band (A1..C2, from the vocabulary's levels), the share of the band's words the learner "
+    "knows (a card with stability >= words_known_stability_days). The estimate is the highest band whose "
+    f"coverage is at least band_coverage ({BAND_COVERAGE:.0%}); it is lowered one band when the error density "
+    f"of the last {DENSITY_DAYS} days of conversation (grammar errors per 100 words written) is at least "
+    f"high_error_density ({HIGH_ERROR_DENSITY:g}), counted only from {DENSITY_MIN_WORDS} words written. "
+    "null: no band reached yet (or A1 lowered).")
+
+
+def cefr_estimate(db: Session, settings: Settings, *, user_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The estimate with its method and every input it used."""
+    coverage = {row.band: (row.known, row.words) for row in db.execute(
+        _BAND_COVERAGE, {"user_id": user_id, "known_stability": settings.words_known_stability_days})}
+    density = db.execute(_ERROR_DENSITY, {"user_id": user_id, "since": now - timedelta(days=DENSITY_DAYS)}).one()
+    return estimate_level(coverage, errors=int(density.errors), words=int(density.words),
+                          known_stability=settings.words_known_stability_days)
+
+
+def estimate_level(coverage: dict[str, tuple[int, int]], *, errors: int, words: int,
+                   known_stability: float) -> dict[str, Any]:
+    """coverage: band -> (words known, words in the band). The rule of CEFR_METHOD."""
+    bands = [{"band": band, "known": coverage.get(band, (0, 0))[0], "words": coverage.get(band, (0, 0))[1],
+              "coverage": round(coverage[band][0] / coverage[band][1], 4) if coverage.get(band, (0, 0))[1] else None}
+             for band in LEVELS]
+    reached = [entry["band"] for entry in bands if entry["coverage"] is not None and entry["coverage"] >= BAND_COVERAGE]
+    level = reached[-1] if reached else None
+    density = round(errors * 100 / words, 2) if words >= DENSITY_MIN_WORDS else None
+    lowered = level is not None and density is not None and density >= HIGH_ERROR_DENSITY
+    if lowered:
+        level = _band_below(level)
+    return {"level": level, "lowered_for_errors": lowered, "method": CEFR_METHOD,
+            "inputs": {"bands": bands, "errors": errors, "words_written": words, "error_density": density,
+                       "thresholds": {"band_coverage": BAND_COVERAGE, "high_error_density": HIGH_ERROR_DENSITY,
+                                      "density_days": DENSITY_DAYS, "density_min_words": DENSITY_MIN_WORDS,
+                                      "words_known_stability_days": known_stability}}}
+
+
+def _band_below(band: str) -> str | None:
+    index = LEVELS.index(band)
+    return LEVELS[index - 1] if index > 0 else None
+
+
+def top_categories(weeks: Iterable[dict[str, Any]], limit: int = 3) -> list[dict[str, Any]]:
+    """The most frequent error categories over some weeks of `error_categories_per_week`."""
+    total: Counter[str] = Counter()
+    for week in weeks:
+        total.update(week["categories"])
+    return [{"category": category, "errors": count}
+            for category, count in sorted(total.items(), key=lambda item: (-item[1], item[0]))[:limit]]

@@ -1,0 +1,50 @@
+"""progress analytics: weekly reports, achievements
+
+Revision ID: ab87ddc56ce2
+Revises: 9e3b7a5c2d41
+Create Date: 2026-12-06 04:20:00
+
+A learner's stored weekly reports and unlocked achievements, and an index on a
+learner's turns by time for the analytics' turns and minutes per day.
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision: str = 'ab87ddc56ce2'
+down_revision: Union[str, Sequence[str], None] = '9e3b7a5c2d41'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'weekly_reports',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('user_id', sa.Uuid(), nullable=False),
+        sa.Column('week_start', sa.Date(), nullable=False),
+        sa.Column('report', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('announced_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('user_id', 'week_start', name='uq_weekly_reports_user_week'),
+    )
+    op.create_table(
+        'user_achievements',
+        sa.Column('user_id', sa.Uuid(), nullable=False),
+        sa.Column('code', sa.String(length=40), nullable=False),
+        sa.Column('unlocked_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('announced_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id', 'code'),
+    )
+    op.create_index('ix_turns_user_created', 'turns', ['user_id', 'created_at'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_turns_user_created', table_name='turns')
+    op.drop_table('user_achievements')
+    op.drop_table('weekly_reports')
