@@ -69,7 +69,8 @@ class ParlonsTask(Task):
 
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
                 include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
-                         "workers.penpal", "workers.journey", "workers.maintenance"])
+                         "workers.penpal", "workers.journey", "workers.maintenance",
+                         "workers.progress"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
@@ -102,6 +103,8 @@ celery.conf.update(
                                    "options": {"expires": max(settings.penpal_delivery_interval_seconds, 1.0)}},
         "fit-fsrs-parameters": {"task": tasks.SRS_FIT_ALL,
                                 "schedule": crontab(hour=settings.fsrs_optimizer_hour_utc, minute=0)},
+        # Every hour: a learner's week ends at Monday 00:00 in their own time zone.
+        "weekly-reports": {"task": tasks.WEEKLY_REPORTS, "schedule": crontab(minute=1)},
     },
     worker_hijack_root_logger=False,
 )
