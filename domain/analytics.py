@@ -246,9 +246,10 @@ def practice_per_day(db: Session, *, user_id: uuid.UUID, window: Window) -> list
 
 _ERROR_CATEGORIES = text("""
     SELECT CAST(date_trunc('week', timezone(:tz, t.created_at)) AS date) AS week,
-           error ->> 'category' AS category, count(*) AS errors
+           found.item ->> 'category' AS category, count(*) AS errors
     FROM turns t CROSS JOIN LATERAL jsonb_array_elements(
-        CASE WHEN jsonb_typeof(t.grammar -> 'errors') = 'array' THEN t.grammar -> 'errors' ELSE '[]' END) error
+        CASE WHEN jsonb_typeof(t.grammar -> 'errors') = 'array' THEN t.grammar -> 'errors' ELSE '[]' END
+    ) AS found(item)
     WHERE t.user_id = :user_id AND t.status = 'complete' AND t.created_at >= :start AND t.created_at < :end
     GROUP BY week, category
 """)
