@@ -244,7 +244,6 @@ class WeeklyReportListSchema(ma.Schema):
 @signed_in(blp)
 @blp.arguments(AnalyticsArgsSchema, location="query")
 @blp.response(200, AnalyticsSchema)
-@documents_errors(blp, 422)
 def get_analytics(args: dict):
     """The learner's history by local day and week over the last `days` days: reviews,
     true retention, cards by state, words known, turns and minutes practised, error
