@@ -102,55 +102,107 @@ def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int 
     """Every series over the last `days` local days (today included), and the CEFR estimate."""
     now = now or utcnow()
     window = Window.ending_today(learner_zone(db, user_id), days, now)
-    review_days = reviews_by_day(db, user_id=user_id, window=window)
-    cards = cards_over_time(db, settings, user_id=user_id, window=window)
+    history = review_history(db, settings, user_id=user_id, window=window)
+    cards = cards_over_time(history, window)
     return {
         "days": days, "timezone": window.zone.key,
         "from": window.first_day.isoformat(), "to": window.last_day.isoformat(),
         "words_known_stability_days": settings.words_known_stability_days,
-        "reviews_per_day": reviews_per_day(review_days, window),
-        "retention_per_week": retention_per_week(review_days, window),
+        "reviews_per_day": reviews_per_day(history, window),
+        "retention_per_week": retention_per_week(history, window),
         "cards_by_state": [{key: day[key] for key in ("date", "learning", "review", "relearning")} for day in cards],
         "words_known": [{"date": day["date"], "known": day["known"]} for day in cards],
         "practice_per_day": practice_per_day(db, user_id=user_id, window=window),
         "error_categories_per_week": error_categories_per_week(db, user_id=user_id, window=window),
-        "streak": streak_history(review_days, window),
+        "streak": streak_history(history, window),
         "cefr_estimate": cefr_estimate(db, settings, user_id=user_id, now=now),
     }
 
 
-# --- reviews: per day, retention per week, streaks -------------------------------------------
+# --- the review log: per day, retention per week, streaks, cards by state, words known ----------
 
-_REVIEWS_BY_DAY = text(f"""
-    SELECT {_LOCAL_DAY.format("reviewed_at")} AS day, count(*) AS reviews,
-           count(*) FILTER (WHERE source = 'conversation') AS from_conversation,
-           count(*) FILTER (WHERE previous_state = 2) AS recall_attempts,
-           count(*) FILTER (WHERE previous_state = 2 AND rating > 1) AS recalled
-    FROM review_logs WHERE user_id = :user_id AND reviewed_at >= :since AND reviewed_at < :end
-    GROUP BY day
+# One pass over the learner's review log, grouped by local day (at most two rows a day):
+# - the day's reviews, those from conversations, and the recall attempts and recalls of
+#   true retention (`days`), and the reviews of each day of the year before the window
+#   (for streaks);
+# - the changes of cards by state and of words known (`changes`): each review's result
+#   (the card as it left it) holds from its day to the day of the card's next review
+#   (excluded), so it adds 1 to its state (and to known) on its first day in the window
+#   and takes it away on the day of the next review. A running sum gives each day's counts.
+# Everything is read from the card index alone (ix_review_logs_card covers the columns,
+# among them the result's state and stability, which PostgreSQL keeps as generated
+# columns): no table row and no JSON is read. The local day is computed once per review
+# and the next review's day is read with lead() in the index's order: no sort.
+_REVIEW_LOG = text(f"""
+    WITH logs AS (
+        SELECT day, lead(day) OVER (PARTITION BY word_id ORDER BY reviewed_at) AS next_day,
+               state_after AS state, stability_after >= :known_stability AS known, source, rating, previous_state
+        FROM (SELECT word_id, reviewed_at, {_LOCAL_DAY.format("reviewed_at")} AS day, state_after, stability_after,
+                     source, rating, previous_state
+              FROM review_logs WHERE user_id = :user_id AND reviewed_at < :end) reviews
+    )
+    SELECT greatest(day, :first_day) AS day,
+           count(*) FILTER (WHERE day >= :first_day) AS reviews,
+           count(*) FILTER (WHERE day >= :first_day AND source = 'conversation') AS from_conversation,
+           count(*) FILTER (WHERE day >= :first_day AND previous_state = 2) AS recall_attempts,
+           count(*) FILTER (WHERE day >= :first_day AND previous_state = 2 AND rating > 1) AS recalled,
+           count(*) FILTER (WHERE holds AND state = 1) AS learning,
+           count(*) FILTER (WHERE holds AND state = 2) AS review,
+           count(*) FILTER (WHERE holds AND state = 3) AS relearning,
+           count(*) FILTER (WHERE holds AND known) AS known
+    FROM (SELECT *, next_day IS NULL OR (next_day > day AND next_day > :first_day) AS holds FROM logs) spans
+    GROUP BY 1
+    UNION ALL
+    SELECT next_day, 0, 0, 0, 0, -count(*) FILTER (WHERE state = 1), -count(*) FILTER (WHERE state = 2),
+           -count(*) FILTER (WHERE state = 3), -count(*) FILTER (WHERE known)
+    FROM logs WHERE next_day > day AND next_day > :first_day
+    GROUP BY next_day
+    UNION ALL
+    SELECT day, count(*), 0, 0, 0, 0, 0, 0, 0 FROM logs WHERE day < :first_day AND day >= :since_day GROUP BY day
 """)
+_SERIES = ("learning", "review", "relearning", "known")
 
 
-def reviews_by_day(db: Session, *, user_id: uuid.UUID, window: Window) -> dict[date, Any]:
-    """Local day -> its review counts, for the window and the year before it (for streaks)."""
-    since = window.start - timedelta(days=STREAK_LOOKBACK_DAYS)
-    rows = db.execute(_REVIEWS_BY_DAY, {**window.params(user_id), "since": since})
-    return {row.day: row for row in rows}
+@dataclass(frozen=True)
+class DayReviews:
+    reviews: int = 0
+    from_conversation: int = 0
+    recall_attempts: int = 0
+    recalled: int = 0
 
 
-def reviews_per_day(review_days: dict[date, Any], window: Window) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ReviewHistory:
+    days: dict[date, DayReviews]  # local day -> its reviews (the window's days with any, and the year before)
+    changes: dict[date, Counter[str]]  # local day -> change of each state's cards and of known words
+
+
+def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> ReviewHistory:
+    """The learner's review log, read once for the series below."""
+    days: dict[date, DayReviews] = {}
+    changes: dict[date, Counter[str]] = defaultdict(Counter)
+    rows = db.execute(_REVIEW_LOG, {**window.params(user_id), "known_stability": settings.words_known_stability_days,
+                                    "since_day": window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)})
+    for row in rows:
+        if row.reviews:  # before the window: only the reviews' count (for streaks)
+            days[row.day] = DayReviews(row.reviews, row.from_conversation, row.recall_attempts, row.recalled)
+        changes[row.day].update({key: getattr(row, key) for key in _SERIES})
+    return ReviewHistory(days, changes)
+
+
+def reviews_per_day(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     return [{"date": day.isoformat(), "reviews": row.reviews if row else 0,
              "from_conversation": row.from_conversation if row else 0}
-            for day, row in ((day, review_days.get(day)) for day in window.days())]
+            for day, row in ((day, history.days.get(day)) for day in window.days())]
 
 
-def retention_per_week(review_days: dict[date, Any], window: Window) -> list[dict[str, Any]]:
+def retention_per_week(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     """Recalled / attempts of review-state cards, per local week (weeks cut by the window
     count only the window's days)."""
     recalled: Counter[date] = Counter()
     attempts: Counter[date] = Counter()
     for day in window.days():
-        row = review_days.get(day)
+        row = history.days.get(day)
         if row is not None:
             recalled[monday(day)] += row.recalled
             attempts[monday(day)] += row.recall_attempts
@@ -159,60 +211,27 @@ def retention_per_week(review_days: dict[date, Any], window: Window) -> list[dic
             for week in window.weeks()]
 
 
-def streak_history(review_days: dict[date, Any], window: Window) -> list[dict[str, Any]]:
+def streak_history(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     """The streak at the end of each day: consecutive review days ending that day (0 on a
     day without reviews). The last entry is today's, which the stats' streak counts from
     yesterday while today has no review yet."""
-    reviewed = set(review_days)
-    history = []
-    running = streak(reviewed, today=window.first_day - timedelta(days=1)) \
-        if window.first_day - timedelta(days=1) in reviewed else 0
-    for day in window.days():
-        running = running + 1 if day in reviewed else 0
-        history.append({"date": day.isoformat(), "streak": running})
-    return history
-
-
-# --- cards by state and words known, rebuilt from the review log -------------------------------
-
-_CARD_CHANGES = text(f"""
-    WITH logs AS (
-        SELECT {_LOCAL_DAY.format("reviewed_at")} AS day,
-               {_LOCAL_DAY.format("lead(reviewed_at) OVER (PARTITION BY word_id ORDER BY reviewed_at, id)")}
-                   AS next_day,
-               result ->> 'state' AS state,
-               CAST(result ->> 'stability' AS float8) >= :known_stability AS known
-        FROM review_logs WHERE user_id = :user_id AND reviewed_at < :end
-    ), spans AS (
-        -- A review's result holds from its day to the day of the card's next review (excluded).
-        SELECT greatest(day, :first_day) AS since, next_day AS until, state, known FROM logs
-        WHERE next_day IS NULL OR (next_day > day AND next_day > :first_day)
-    ), changes AS (
-        SELECT since AS day, state, known, 1 AS delta FROM spans
-        UNION ALL
-        SELECT until, state, known, -1 FROM spans WHERE until IS NOT NULL
-    )
-    SELECT day, sum(delta) FILTER (WHERE state = 'learning') AS learning,
-           sum(delta) FILTER (WHERE state = 'review') AS review,
-           sum(delta) FILTER (WHERE state = 'relearning') AS relearning,
-           sum(delta) FILTER (WHERE known) AS known
-    FROM changes GROUP BY day
-""")
-_SERIES = ("learning", "review", "relearning", "known")
-
-
-def cards_over_time(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
-    """Per local day: cards learning, in review, relearning, and words known, at the day's end."""
-    changes = {row.day: row for row in db.execute(
-        _CARD_CHANGES, {**window.params(user_id), "known_stability": settings.words_known_stability_days})}
-    running = dict.fromkeys(_SERIES, 0)
+    reviewed = set(history.days)
+    eve = window.first_day - timedelta(days=1)
+    running = streak(reviewed, today=eve) if eve in reviewed else 0
     series = []
     for day in window.days():
-        change = changes.get(day)
-        if change is not None:
-            for key in _SERIES:
-                running[key] += getattr(change, key) or 0
-        series.append({"date": day.isoformat(), **running})
+        running = running + 1 if day in reviewed else 0
+        series.append({"date": day.isoformat(), "streak": running})
+    return series
+
+
+def cards_over_time(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
+    """Per local day: cards learning, in review, relearning, and words known, at the day's end."""
+    running: Counter[str] = Counter()
+    series = []
+    for day in window.days():
+        running.update(history.changes.get(day, {}))
+        series.append({"date": day.isoformat(), **{key: running[key] for key in _SERIES}})
     return series
 
 

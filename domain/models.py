@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -256,6 +257,10 @@ class Card(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+STATE_AFTER_SQL = "CASE result ->> 'state' WHEN 'learning' THEN 1 WHEN 'review' THEN 2 WHEN 'relearning' THEN 3 END"
+STABILITY_AFTER_SQL = "CAST(result ->> 'stability' AS float8)"
+
+
 class ReviewLog(Base):
     """Every review of a card, from the flashcards or from a conversation. The optimiser
     fits a learner's parameters to these."""
@@ -267,7 +272,9 @@ class ReviewLog(Base):
         ForeignKeyConstraint(["user_id", "word_id"], ["cards.user_id", "cards.word_id"], ondelete="CASCADE"),
         Index("uq_review_logs_client_review_id", "user_id", "client_review_id", unique=True,
               postgresql_where=text("client_review_id IS NOT NULL")),
-        Index("ix_review_logs_card", "user_id", "word_id", "reviewed_at"),
+        # Covering: the progress analytics read a learner's whole log from this index alone.
+        Index("ix_review_logs_card", "user_id", "word_id", "reviewed_at",
+              postgresql_include=["previous_state", "rating", "source", "state_after", "stability_after"]),
         Index("ix_review_logs_user_reviewed", "user_id", "reviewed_at"),
     )
 
@@ -282,6 +289,9 @@ class ReviewLog(Base):
     turn_id: Mapped[uuid.UUID | None]  # the conversation turn a review came from
     previous_state: Mapped[int] = mapped_column(SmallInteger)  # 0 new, else fsrs.State: for true retention
     result: Mapped[dict[str, Any]]  # the card as the review left it: a retried review returns this
+    # The result's state (fsrs.State) and stability as columns PostgreSQL keeps (for the analytics' covering index).
+    state_after: Mapped[int | None] = mapped_column(SmallInteger, Computed(STATE_AFTER_SQL, persisted=True))
+    stability_after: Mapped[float | None] = mapped_column(Float, Computed(STABILITY_AFTER_SQL, persisted=True))
 
 
 class LearnerParameters(Base):

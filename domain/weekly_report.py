@@ -86,12 +86,12 @@ def build_report(db: Session, settings: Settings, *, user_id: uuid.UUID, zone: Z
                  week_start: date) -> dict[str, Any]:
     """The figures of the week starting on `week_start` (a Monday, local)."""
     week = analytics.Window(zone, week_start, week_start + timedelta(days=6))
-    review_days = analytics.reviews_by_day(db, user_id=user_id, window=week)
-    reviews = analytics.reviews_per_day(review_days, week)
-    retention = analytics.retention_per_week(review_days, week)[0]
     # From the day before the week: the words known when it began.
-    known = analytics.cards_over_time(db, settings, user_id=user_id,
-                                      window=analytics.Window(zone, week_start - timedelta(days=1), week.last_day))
+    history = analytics.review_history(db, settings, user_id=user_id,
+                                       window=analytics.Window(zone, week_start - timedelta(days=1), week.last_day))
+    reviews = analytics.reviews_per_day(history, week)
+    retention = analytics.retention_per_week(history, week)[0]
+    known = analytics.cards_over_time(history, analytics.Window(zone, week_start - timedelta(days=1), week.last_day))
     practice = analytics.practice_per_day(db, user_id=user_id, window=week)
     errors = analytics.error_categories_per_week(db, user_id=user_id, window=week)
     return {
@@ -102,7 +102,7 @@ def build_report(db: Session, settings: Settings, *, user_id: uuid.UUID, zone: Z
         "minutes": round(sum(day["minutes"] for day in practice), 1),
         "xp": xp_earned(db, user_id=user_id, start=week.start, end=week.end),
         "words_known": known[-1]["known"], "words_known_delta": known[-1]["known"] - known[0]["known"],
-        "streak_days": analytics.streak_history(review_days, week)[-1]["streak"],
+        "streak_days": analytics.streak_history(history, week)[-1]["streak"],
         "top_error_categories": analytics.top_categories(errors),
     }
 
