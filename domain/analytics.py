@@ -23,10 +23,11 @@ milliseconds. Days are the learner's local days; weeks start on Monday.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -87,6 +88,53 @@ def monday(day: date) -> date:
 
 _LOCAL_DAY = "CAST(timezone(:tz, {}) AS date)"
 
+# The same as a day number (days since 1970-01-01, local), for the many rows of the review
+# log: the epoch plus the zone's UTC offset, the offset of the last few periods of the
+# zone (between its DST changes) given as parameters; older instants take timezone().
+# About a third of the cost of timezone() per row.
+OFFSET_PERIODS = 6
+_EPOCH = date(1970, 1, 1)
+_LOCAL_DAY_NUMBER = (
+    "coalesce(CAST(floor((date_part('epoch', {0}) + CASE "
+    + " ".join(f"WHEN {{0}} >= :period_{n} THEN :offset_{n}" for n in range(OFFSET_PERIODS))
+    + " END) / 86400) AS int), CAST(timezone(:tz, {0}) AS date) - DATE '1970-01-01')")
+
+
+@functools.lru_cache(maxsize=512)
+def offset_periods(zone: ZoneInfo, until: date) -> tuple[tuple[datetime, int], ...]:
+    """The zone's last OFFSET_PERIODS periods of one UTC offset up to `until`: (start,
+    offset in seconds), newest first, padded with the oldest; a period without a change
+    goes back four years at most."""
+    def offset_at(second: int) -> int:
+        return int(datetime.fromtimestamp(second, timezone.utc).astimezone(zone).utcoffset().total_seconds())
+
+    periods: list[tuple[datetime, int]] = []
+    moment = int(datetime.combine(until + timedelta(days=1), time.min, timezone.utc).timestamp())
+    offset, unchanged_days = offset_at(moment), 0
+    while len(periods) < OFFSET_PERIODS and unchanged_days < 366 * 4:
+        earlier = moment - 86400
+        if offset_at(earlier) == offset:
+            moment, unchanged_days = earlier, unchanged_days + 1
+            continue
+        low, high = earlier, moment  # the change is in (low, high]: halve to the second
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if offset_at(middle) != offset else (low, middle)
+        periods.append((datetime.fromtimestamp(high, timezone.utc), offset))
+        moment, offset, unchanged_days = low, offset_at(low), 0
+    if len(periods) < OFFSET_PERIODS:  # unchanged for four years: older instants take timezone()
+        periods.append((datetime.fromtimestamp(moment, timezone.utc), offset))
+    return tuple(periods + [periods[-1]] * (OFFSET_PERIODS - len(periods)))
+
+
+def day_number(day: date) -> int:
+    return (day - _EPOCH).days
+
+
+def from_day_number(number: int) -> date:
+    return _EPOCH + timedelta(days=number)
+
+
 _TIMEZONE = text("SELECT timezone FROM users WHERE id = :user_id")
 
 
@@ -137,7 +185,8 @@ _REVIEW_LOG = text(f"""
     WITH logs AS (
         SELECT day, lead(day) OVER (PARTITION BY word_id ORDER BY reviewed_at) AS next_day,
                state_after AS state, stability_after >= :known_stability AS known, source, rating, previous_state
-        FROM (SELECT word_id, reviewed_at, {_LOCAL_DAY.format("reviewed_at")} AS day, state_after, stability_after,
+        FROM (SELECT word_id, reviewed_at, {_LOCAL_DAY_NUMBER.format("reviewed_at")} AS day, state_after,
+                     stability_after,
                      source, rating, previous_state
               FROM review_logs WHERE user_id = :user_id AND reviewed_at < :end) reviews
     )
@@ -181,12 +230,18 @@ def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, windo
     """The learner's review log, read once for the series below."""
     days: dict[date, DayReviews] = {}
     changes: dict[date, Counter[str]] = defaultdict(Counter)
-    rows = db.execute(_REVIEW_LOG, {**window.params(user_id), "known_stability": settings.words_known_stability_days,
-                                    "since_day": window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)})
+    periods = offset_periods(window.zone, window.last_day)
+    rows = db.execute(_REVIEW_LOG, {
+        **window.params(user_id), "known_stability": settings.words_known_stability_days,
+        "first_day": day_number(window.first_day),
+        "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)),
+        **{f"period_{n}": start for n, (start, _) in enumerate(periods)},
+        **{f"offset_{n}": offset for n, (_, offset) in enumerate(periods)}})
     for row in rows:
+        day = from_day_number(row.day)
         if row.reviews:  # before the window: only the reviews' count (for streaks)
-            days[row.day] = DayReviews(row.reviews, row.from_conversation, row.recall_attempts, row.recalled)
-        changes[row.day].update({key: getattr(row, key) for key in _SERIES})
+            days[day] = DayReviews(row.reviews, row.from_conversation, row.recall_attempts, row.recalled)
+        changes[day].update({key: getattr(row, key) for key in _SERIES})
     return ReviewHistory(days, changes)
 
 
