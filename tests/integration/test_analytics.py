@@ -186,7 +186,8 @@ def test_achievements_are_unlocked_once_and_pushed(stack, learner):
             turn = learner.send(session["id"], content).json()["turn"]
             events += socket.until(turn_result_for(turn["id"]))
         # The letter's check comes after both turns' checks (one default worker, in order).
-        response = learner.post("/api/v1/penpal/letters", {"character_id": "camille", "body": "Chère Camille, bonjour de Paris !"})
+        response = learner.post("/api/v1/penpal/letters",
+                                {"character_id": "camille", "body": "Chère Camille, bonjour de Paris !"})
         assert response.status_code == 201, response.text
         events += socket.until(lambda e: e["type"] == "achievement_unlocked"
                                and e["data"]["achievement"]["code"] == "first_letter")
