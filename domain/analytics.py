@@ -1,8 +1,8 @@
 """Progress a learner can see: their history as series by day and week, in their time zone.
 
-Every series is aggregated in PostgreSQL over one learner's rows (a handful of grouped
-statements, each read from a `(user_id, time)` index), so a year of history answers in
-milliseconds. Days are the learner's local days; weeks start on Monday.
+Every series is aggregated in PostgreSQL over one learner's rows: four grouped
+statements, the review log's read from a covering index alone, the turns' from
+`(user_id, created_at)`. Days are the learner's local days; weeks start on Monday.
 
 - reviews per day: every review (flashcards and words used in conversation, counted apart).
 - true retention per week: reviews of cards in the review state recalled (rated hard or
