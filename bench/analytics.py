@@ -8,7 +8,8 @@ involved). One learner in Europe/Paris gets, with COPY: a 5,000-word vocabulary,
 cards each reviewed about logs/cards times over the past year (each log holding the card
 as the review left it, as the API writes them), and `turns` finished turns with their
 messages and grammar errors, in sessions of ten turns a few minutes apart. Then one
-keep-alive client times days=365 and days=30 back to back. Prints medians and p99 and
+keep-alive client times days=365 and days=30 back to back, then each after a new review
+(which changes the review log's version: no cached part). Prints medians and p99 and
 writes JSON to bench/results/.
 """
 from __future__ import annotations
@@ -74,7 +75,8 @@ def fill(database_url: str, user_id: str, *, cards: int, logs: int, turns: int, 
         for word_id in rng.sample(range(1, WORDS + 1), cards):
             mine = _reviews(rng, user_id, word_id, max(1, round(rng.gauss(logs / cards, 2))), now)
             last = json.loads(mine[-1][-1])
-            card_rows.append((user_id, word_id, {v: k for k, v in STATES.items()}[last["state"]], None,
+            state = {name: number for number, name in STATES.items()}[last["state"]]
+            card_rows.append((user_id, word_id, state, 0 if state != 2 else None,
                               last["stability"], last["difficulty"], last["due"], last["last_review"], len(mine), 0,
                               mine[0][3]))
             log_rows += mine
@@ -149,12 +151,24 @@ def main() -> None:
         results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
                    "python": platform.python_version(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                    "cards": args.cards, "review_logs": args.logs, "turns": args.turns}
+        words = iter(range(1, WORDS + 1))
+
+        def after_a_review(path: str) -> float:
+            # A new review changes the review log's version: the request reads the whole log.
+            status, body = client.call("POST", "/api/v1/progress/review", {"word_id": next(words), "rating": 2})
+            assert status == 200, body
+            return timed(client, path)
+
         for days in (365, 30):
             path = f"/api/v1/progress/analytics?days={days}"
             for _ in range(20):  # warm the connection pool and the caches
                 client.call("GET", path)
             results[f"analytics_days_{days}"] = summary([timed(client, path) for _ in range(args.requests)])
-            print(f"analytics days={days}: {results[f'analytics_days_{days}']}", flush=True)
+            print(f"analytics days={days} (repeated): {results[f'analytics_days_{days}']}", flush=True)
+            results[f"analytics_days_{days}_after_a_review"] = summary(
+                [after_a_review(path) for _ in range(args.requests // 2)])
+            print(f"analytics days={days} (each after a review): {results[f'analytics_days_{days}_after_a_review']}",
+                  flush=True)
         out = REPO / "bench" / "results"
         out.mkdir(exist_ok=True)
         path = out / f"analytics-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -24,6 +24,7 @@ statements, the review log's read from a covering index alone, the turns' from
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -146,11 +148,12 @@ def learner_zone(db: Session, user_id: uuid.UUID) -> ZoneInfo:
 
 
 def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int = DEFAULT_DAYS,
-              now: datetime | None = None) -> dict[str, Any]:
-    """Every series over the last `days` local days (today included), and the CEFR estimate."""
+              now: datetime | None = None, cache: redis.Redis | None = None) -> dict[str, Any]:
+    """Every series over the last `days` local days (today included), and the CEFR estimate;
+    the review log's part through `cache` (see review_history) if given."""
     now = now or utcnow()
     window = Window.ending_today(learner_zone(db, user_id), days, now)
-    history = review_history(db, settings, user_id=user_id, window=window)
+    history = review_history(db, settings, user_id=user_id, window=window, cache=cache)
     cards = cards_over_time(history, window)
     return {
         "days": days, "timezone": window.zone.key,
@@ -226,23 +229,60 @@ class ReviewHistory:
     changes: dict[date, Counter[str]]  # local day -> change of each state's cards and of known words
 
 
-def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> ReviewHistory:
-    """The learner's review log, read once for the series below."""
+# The grouped rows are kept in Redis under the log's version: its number of reviews and
+# the latest review time up to the window's end. Logs are only ever added (or deleted with
+# their card), so a new review, even one dated in the past, changes the key, and a cached
+# answer is never stale. A dashboard opened again, or switched between 30 and 365 days,
+# then costs one index-only count instead of the whole log.
+_LOG_VERSION = text("""
+    SELECT count(*) AS reviews, max(reviewed_at) AS latest FROM review_logs
+    WHERE user_id = :user_id AND reviewed_at < :end
+""")
+HISTORY_CACHE_SECONDS = 24 * 3600
+
+
+def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window,
+                   cache: redis.Redis | None = None) -> ReviewHistory:
+    """The learner's review log, read once for the series below (through `cache` if given)."""
+    key, rows = None, None
+    if cache is not None:
+        version = db.execute(_LOG_VERSION, {"user_id": user_id, "end": window.end}).one()
+        key = (f"parlons:analytics:v1:{user_id}:{window.zone.key}:{window.first_day}:{window.last_day}:"
+               f"{settings.words_known_stability_days}:{version.reviews}:{version.latest}")
+        rows = _cached(cache, key)
+    if rows is None:
+        periods = offset_periods(window.zone, window.last_day)
+        rows = [tuple(row) for row in db.execute(_REVIEW_LOG, {
+            **window.params(user_id), "known_stability": settings.words_known_stability_days,
+            "first_day": day_number(window.first_day),
+            "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)),
+            **{f"period_{n}": start for n, (start, _) in enumerate(periods)},
+            **{f"offset_{n}": offset for n, (_, offset) in enumerate(periods)}})]
+        if cache is not None:
+            _store(cache, key, rows)
     days: dict[date, DayReviews] = {}
     changes: dict[date, Counter[str]] = defaultdict(Counter)
-    periods = offset_periods(window.zone, window.last_day)
-    rows = db.execute(_REVIEW_LOG, {
-        **window.params(user_id), "known_stability": settings.words_known_stability_days,
-        "first_day": day_number(window.first_day),
-        "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)),
-        **{f"period_{n}": start for n, (start, _) in enumerate(periods)},
-        **{f"offset_{n}": offset for n, (_, offset) in enumerate(periods)}})
-    for row in rows:
-        day = from_day_number(row.day)
-        if row.reviews:  # before the window: only the reviews' count (for streaks)
-            days[day] = DayReviews(row.reviews, row.from_conversation, row.recall_attempts, row.recalled)
-        changes[day].update({key: getattr(row, key) for key in _SERIES})
+    for number, reviews, from_conversation, recall_attempts, recalled, *series in rows:
+        day = from_day_number(number)
+        if reviews:  # before the window: only the reviews' count (for streaks)
+            days[day] = DayReviews(reviews, from_conversation, recall_attempts, recalled)
+        changes[day].update(dict(zip(_SERIES, series)))
     return ReviewHistory(days, changes)
+
+
+def _cached(cache: redis.Redis, key: str) -> list[Any] | None:
+    try:
+        found = cache.get(key)
+    except redis.RedisError:  # the database answers alone
+        return None
+    return json.loads(found) if found is not None else None
+
+
+def _store(cache: redis.Redis, key: str, rows: list[Any]) -> None:
+    try:
+        cache.set(key, json.dumps(rows), ex=HISTORY_CACHE_SECONDS)
+    except redis.RedisError:
+        pass
 
 
 def reviews_per_day(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
