@@ -328,3 +328,18 @@ def test_concurrent_checks_unlock_an_achievement_once_with_one_event(db_scope):
     assert [code for code, when in listed.items() if when] == ["first_turn"]
     events = eventually(lambda: _events(learner, "achievement_unlocked"), "the achievement's event")
     assert [e["achievement"]["code"] for e in events] == ["first_turn"]
+
+
+def test_a_new_review_shows_at_once_after_the_analytics_were_read(learner):
+    """The review log's part is cached under the log's version: a new review is a new version."""
+    first, second = word_ids(learner, 2)
+
+    def reviews_today() -> int:
+        response = learner.get("/api/v1/progress/analytics", params={"days": 7})
+        assert response.status_code == 200, response.text
+        return response.json()["reviews_per_day"][-1]["reviews"]
+
+    assert learner.post("/api/v1/progress/review", {"word_id": first, "rating": 2}).status_code == 200
+    assert reviews_today() == reviews_today() == 1  # the second read is the cached one
+    assert learner.post("/api/v1/progress/review", {"word_id": second, "rating": 2}).status_code == 200
+    assert reviews_today() == 2
