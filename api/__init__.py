@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (auth_blp, characters_blp, sessions_blp, turns_blp, sandbox_blp, language_blp,
                       vocabulary_blp, progress_blp, penpal_blp, journey_blp, admin_blp, ops_blp, notebook_blp):
         api.register_blueprint(blueprint)
+    from api.achievements.routes import blp as achievements_blp
+    api.register_blueprint(achievements_blp)
     document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 

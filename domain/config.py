@@ -148,6 +148,9 @@ class Settings:
     session_target_new_words: int = 2
     notebook_card_after: int = 2  # occurrences of an error pattern that make it an error card
     notebook_retire_after_days: int = 21  # a card unseen this long, with this much stability, retires
+    # Progress analytics (domain/analytics.py): a word counts as known while its card's
+    # stability (days for recall to fall to 90%) is at least this.
+    words_known_stability_days: float = 21.0
 
     @property
     def is_production(self) -> bool:

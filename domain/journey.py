@@ -36,6 +36,7 @@ from domain.language import analyse_answer
 from domain.llm.base import ChatRequest
 from domain.models import JourneyAnswer, User, utcnow
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
+from domain import achievements, xp  # progress: XP for a scored answer, then an achievements check
 
 if TYPE_CHECKING:
     from domain.quotas import Quotas
@@ -296,6 +297,7 @@ def store_score(db: Session, answer_id: uuid.UUID, score: int, result: dict[str,
     if written is None:
         return None
     outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[answer_id])
+    xp.award_journey_answer(db, answer_id, score)
     return db.get(JourneyAnswer, answer_id, populate_existing=True)
 
 
@@ -429,6 +431,7 @@ def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
         data = scored_event(answer) if answer is not None else None
     if data is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, answer_id, data)
+        achievements.request_check(runtime.send_task, given.user_id)
 
 
 def _moderated(runtime: Runtime, given: AnswerInput) -> AnswerInput:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -129,6 +130,7 @@ class Turn(Base):
         ),
         Index("ix_turns_pending_deadline", "deadline_at", postgresql_where=text("status = 'pending'")),
         Index("ix_turns_session_created", "session_id", "created_at"),
+        Index("ix_turns_user_created", "user_id", "created_at"),  # progress analytics: a learner's turns by day
         Index("ix_turns_unannounced", "completed_at",
               postgresql_where=text("announced_at IS NULL AND status <> 'pending'")),
         CheckConstraint("kind IN ('message', 'greeting')", name="kind_known"),
@@ -276,6 +278,10 @@ class Card(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+STATE_AFTER_SQL = "CASE result ->> 'state' WHEN 'learning' THEN 1 WHEN 'review' THEN 2 WHEN 'relearning' THEN 3 END"
+STABILITY_AFTER_SQL = "CAST(result ->> 'stability' AS float8)"
+
+
 class ReviewLog(Base):
     """Every review of a card, from the flashcards or from a conversation. The optimiser
     fits a learner's parameters to these."""
@@ -287,7 +293,9 @@ class ReviewLog(Base):
         ForeignKeyConstraint(["user_id", "word_id"], ["cards.user_id", "cards.word_id"], ondelete="CASCADE"),
         Index("uq_review_logs_client_review_id", "user_id", "client_review_id", unique=True,
               postgresql_where=text("client_review_id IS NOT NULL")),
-        Index("ix_review_logs_card", "user_id", "word_id", "reviewed_at"),
+        # Covering: the progress analytics read a learner's whole log from this index alone.
+        Index("ix_review_logs_card", "user_id", "word_id", "reviewed_at",
+              postgresql_include=["previous_state", "rating", "source", "state_after", "stability_after"]),
         Index("ix_review_logs_user_reviewed", "user_id", "reviewed_at"),
     )
 
@@ -302,6 +310,9 @@ class ReviewLog(Base):
     turn_id: Mapped[uuid.UUID | None]  # the conversation turn a review came from
     previous_state: Mapped[int] = mapped_column(SmallInteger)  # 0 new, else fsrs.State: for true retention
     result: Mapped[dict[str, Any]]  # the card as the review left it: a retried review returns this
+    # The result's state (fsrs.State) and stability as columns PostgreSQL keeps (for the analytics' covering index).
+    state_after: Mapped[int | None] = mapped_column(SmallInteger, Computed(STATE_AFTER_SQL, persisted=True))
+    stability_after: Mapped[float | None] = mapped_column(Float, Computed(STABILITY_AFTER_SQL, persisted=True))
 
 
 class LearnerParameters(Base):
@@ -470,3 +481,29 @@ class ErrorReview(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     correct: Mapped[bool | None] = mapped_column(Boolean)  # the drill check's verdict (NULL: no answer)
     result: Mapped[dict[str, Any]]  # the response as the review gave it
+
+
+class WeeklyReport(Base):
+    """A learner's week in figures, stored once when their local week ends (Monday 00:00
+    in their time zone) and published as `weekly_report` (domain/weekly_report.py)."""
+
+    __tablename__ = "weekly_reports"
+    __table_args__ = (UniqueConstraint("user_id", "week_start", name="uq_weekly_reports_user_week"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    week_start: Mapped[date]  # the Monday the week began, in the learner's time zone
+    report: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None]  # when `weekly_report` was published
+
+
+class UserAchievement(Base):
+    """An achievement of the catalogue (domain/achievements.py) a learner unlocked: once."""
+
+    __tablename__ = "user_achievements"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unlocked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None]  # when `achievement_unlocked` was published

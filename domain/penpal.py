@@ -44,6 +44,7 @@ from domain.llm.base import ChatRequest
 from domain.llm.offline import OfflineProvider, ReplyRequest
 from domain.models import PenpalLetter, User, utcnow
 from domain.runtime import Runtime
+from domain import achievements, xp  # progress: XP for a letter, then an achievements check
 
 if TYPE_CHECKING:
     from domain.quotas import Quotas
@@ -91,6 +92,7 @@ def send_letter(db: Session, *, user_id: uuid.UUID, level: str, characters: Char
                          in_reply_to=letter.id, level=level, degraded=False, created_at=now,
                          deliver_at=reply_due_at(now, settings))
     db.add(letter)
+    xp.award(db, user_id, xp.for_letter(letter.body))
     db.flush()  # the reply refers to the letter
     db.add(reply)
     outbox.add(db, OUTBOX_KIND, reply.id, now)
@@ -431,6 +433,7 @@ def analyse_letter(runtime: Runtime, reply_id: uuid.UUID) -> None:
         analysis = analyse_grammar(given.body, language, given.native_language)
         with statement_scope() as db:
             store_analysis(db, given.letter_id, analysis)
+        achievements.request_check(runtime.send_task, given.user_id)  # the letter is sent: once, as analysed once
     runtime.send_task(tasks.PENPAL_WRITE, [str(reply_id)], {})
 
 

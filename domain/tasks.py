@@ -27,6 +27,8 @@ SRS_FIT_ALL = "progress.fit_all"
 SWEEP = "maintenance.sweep"
 SESSIONS_GREET = "sessions.greet"
 SESSIONS_END_IDLE = "sessions.end_idle"
+ACHIEVEMENTS_CHECK = "achievements.check"
+WEEKLY_REPORTS = "progress.weekly_reports"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -45,4 +47,6 @@ QUEUES = {
     SWEEP: "default",
     SESSIONS_GREET: "llm",
     SESSIONS_END_IDLE: "default",
+    ACHIEVEMENTS_CHECK: "default",
+    WEEKLY_REPORTS: "default",
 }

@@ -41,6 +41,7 @@ from domain.moderation import verdict as moderation_verdict
 from domain.runtime import SIDE_CALL_SECONDS, Runtime
 from domain.srs import vocabulary
 from domain.streaming import DeltaCoalescer
+from domain import achievements
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +312,7 @@ class TurnPipeline:
         if view["status"] == "complete" and view["completed_at"]:
             took = datetime.fromisoformat(view["completed_at"]) - datetime.fromisoformat(view["created_at"])
             metrics.TURN_STAGE_SECONDS.labels("complete").observe(took.total_seconds())
+        achievements.request_check(self.runtime.send_task, user_id)  # best effort (progress)
         used_words = [entry for entry in view["word_feedback"] if entry.get("usage") != words.NOT_USED]
         mistakes = (view["grammar"] or {}).get("errors")  # for the error notebook (domain/notebook.py)
         if view["status"] == "complete" and (used_words or mistakes):

@@ -69,7 +69,8 @@ class ParlonsTask(Task):
 
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
                 include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
-                         "workers.penpal", "workers.journey", "workers.maintenance", "workers.sessions"])
+                         "workers.penpal", "workers.journey", "workers.maintenance", "workers.sessions",
+                         "workers.progress"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
@@ -105,6 +106,8 @@ celery.conf.update(
         # Sessions idle past SESSION_IDLE_END_MINUTES are ended with their summary.
         "end-idle-sessions": {"task": tasks.SESSIONS_END_IDLE, "schedule": settings.session_idle_check_seconds,
                               "options": {"expires": max(settings.session_idle_check_seconds, 1.0)}},
+        # Every hour: a learner's week ends at Monday 00:00 in their own time zone.
+        "weekly-reports": {"task": tasks.WEEKLY_REPORTS, "schedule": crontab(minute=1)},
     },
     worker_hijack_root_logger=False,
 )

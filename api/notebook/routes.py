@@ -11,9 +11,10 @@ from api.errors import documents_errors
 from api.extensions import close_db, db
 from api.pagination import PageArgsSchema, PageMetaSchema, page_meta
 from api.turns.schemas import GrammarErrorSchema
-from domain import notebook
+from domain import achievements, notebook
 from domain.config import get_settings
 from domain.quotas import get_quotas
+from workers.dispatch import send
 from workers.dispatch import analyse_now
 
 blp = Blueprint("notebook", __name__, url_prefix="/api/v1/notebook",
@@ -139,4 +140,6 @@ def review(args: dict):
                                timeout=get_settings().language_check_timeout_seconds)
     result = notebook.review(db(), get_settings(), user_id=user_id, given=given, analysis=analysis)
     db().commit()
+    if result["state"] == "retired":
+        achievements.request_check(send, user_id)  # "Mistake mastered"
     return result

@@ -11,10 +11,13 @@ from api.auth.tokens import current_user_id
 from api.errors import documents_errors
 from api.extensions import db
 from api.vocabulary.routes import WordSchema
+from domain import achievements, analytics, weekly_report
 from domain.srs import reviews as progress
 from domain.config import get_settings
 from domain.db import statement_scope
 from domain.inputs import DB_INT_MAX
+from domain.redis_client import get_redis
+from workers.dispatch import send
 
 blp = Blueprint("progress", __name__, url_prefix="/api/v1/progress", description="Spaced repetition (FSRS-6)")
 
@@ -106,6 +109,7 @@ def review(args: dict):
     """Record a review and return the card's new FSRS state (computed now, not queued)."""
     result = progress.review(db(), get_settings(), user_id=current_user_id(), given=_review_input(args))
     db().commit()
+    achievements.request_check(send, current_user_id())
     return result
 
 
@@ -120,6 +124,7 @@ def review_batch(args: dict):
     results = progress.review_batch(db(), get_settings(), user_id=current_user_id(),
                                     items=[_review_input(item) for item in args["reviews"]])
     db().commit()
+    achievements.request_check(send, current_user_id())
     return {"results": results}
 
 
@@ -143,6 +148,120 @@ def get_queue(args: dict):
 def get_stats():
     """Cards by state, due and reviewed today, true retention, streak, XP, FSRS parameters."""
     return progress.stats(db(), user_id=current_user_id())
+
+
+class AnalyticsArgsSchema(ma.Schema):
+    days = ma.fields.Integer(load_default=analytics.DEFAULT_DAYS,
+                             validate=validate.Range(min=1, max=analytics.MAX_DAYS),
+                             metadata={"description": "local days, today included"})
+
+
+class DayCountSchema(ma.Schema):
+    date = ma.fields.String()
+    reviews = ma.fields.Integer(metadata={"description": "every review, flashcards and conversation"})
+    from_conversation = ma.fields.Integer()
+
+
+class RetentionWeekSchema(ma.Schema):
+    week_start = ma.fields.String(metadata={"description": "the Monday, local"})
+    recalled = ma.fields.Integer()
+    attempts = ma.fields.Integer(metadata={"description": "reviews of cards in the review state"})
+    retention = ma.fields.Float(allow_none=True)
+
+
+class CardsDaySchema(ma.Schema):
+    date = ma.fields.String()
+    learning = ma.fields.Integer()
+    review = ma.fields.Integer()
+    relearning = ma.fields.Integer()
+
+
+class KnownDaySchema(ma.Schema):
+    date = ma.fields.String()
+    known = ma.fields.Integer()
+
+
+class PracticeDaySchema(ma.Schema):
+    date = ma.fields.String()
+    turns = ma.fields.Integer()
+    minutes = ma.fields.Float()
+
+
+class ErrorWeekSchema(ma.Schema):
+    week_start = ma.fields.String()
+    categories = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class StreakDaySchema(ma.Schema):
+    date = ma.fields.String()
+    streak = ma.fields.Integer()
+
+
+class CefrEstimateSchema(ma.Schema):
+    level = ma.fields.String(allow_none=True)
+    lowered_for_errors = ma.fields.Boolean()
+    method = ma.fields.String()
+    inputs = ma.fields.Dict()
+
+
+class AnalyticsSchema(ma.Schema):
+    days = ma.fields.Integer()
+    timezone = ma.fields.String()
+    from_ = ma.fields.String(data_key="from")
+    to = ma.fields.String()
+    words_known_stability_days = ma.fields.Float()
+    reviews_per_day = ma.fields.List(ma.fields.Nested(DayCountSchema))
+    retention_per_week = ma.fields.List(ma.fields.Nested(RetentionWeekSchema))
+    cards_by_state = ma.fields.List(ma.fields.Nested(CardsDaySchema))
+    words_known = ma.fields.List(ma.fields.Nested(KnownDaySchema))
+    practice_per_day = ma.fields.List(ma.fields.Nested(PracticeDaySchema))
+    error_categories_per_week = ma.fields.List(ma.fields.Nested(ErrorWeekSchema))
+    streak = ma.fields.List(ma.fields.Nested(StreakDaySchema))
+    cefr_estimate = ma.fields.Nested(CefrEstimateSchema)
+
+
+class WeeklyReportSchema(ma.Schema):
+    id = ma.fields.String()
+    week_start = ma.fields.String()
+    week_end = ma.fields.String()
+    reviews = ma.fields.Integer()
+    retention = ma.fields.Float(allow_none=True)
+    recall_attempts = ma.fields.Integer()
+    turns = ma.fields.Integer()
+    minutes = ma.fields.Float()
+    xp = ma.fields.Integer()
+    words_known = ma.fields.Integer()
+    words_known_delta = ma.fields.Integer()
+    streak_days = ma.fields.Integer()
+    top_error_categories = ma.fields.List(ma.fields.Dict())
+    created_at = ma.fields.String()
+
+
+class WeeklyReportListSchema(ma.Schema):
+    reports = ma.fields.List(ma.fields.Nested(WeeklyReportSchema))
+
+
+@blp.get("/analytics")
+@signed_in(blp)
+@blp.arguments(AnalyticsArgsSchema, location="query")
+@blp.response(200, AnalyticsSchema)
+def get_analytics(args: dict):
+    """The learner's history by local day and week over the last `days` days: reviews,
+    true retention, cards by state, words known, turns and minutes practised, error
+    categories, streaks; and a CEFR estimate with its method and inputs (README "Progress
+    analytics")."""
+    with statement_scope() as conn:  # read only: no transaction round trips
+        found = analytics.analytics(conn, get_settings(), user_id=current_user_id(), days=args["days"],
+                                    cache=get_redis())
+    return jsonify(found)  # already in AnalyticsSchema's shape (as /queue: the dump would cost more than the queries)
+
+
+@blp.get("/reports")
+@signed_in(blp)
+@blp.response(200, WeeklyReportListSchema)
+def get_reports():
+    """The learner's weekly reports (the last twelve), the latest first."""
+    return {"reports": weekly_report.reports(db(), user_id=current_user_id())}
 
 
 @blp.get("/<id:word_id>")

@@ -26,6 +26,7 @@ from domain import outbox
 from domain.config import Settings
 from domain.errors import Invalid, NotFound
 from domain.models import utcnow
+from domain.xp import award_review
 
 RATING_NAMES = ("again", "hard", "good", "easy")  # the API's 0-3; fsrs.Rating is 1-4
 STATE_NAMES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
@@ -125,6 +126,7 @@ def review(db: Session, settings: Settings, *, user_id: uuid.UUID, given: Review
         "reps": reps, "lapses": lapses, "rating": given.rating + 1, "duration_ms": given.duration_ms,
         "source": source, "client_review_id": given.client_review_id, "turn_id": turn_id,
         "previous_state": previous_state, "result": result})
+    award_review(db, user_id, source=source)
     return result
 
 

@@ -1,0 +1,161 @@
+"""Achievements: a small catalogue of milestones, each unlocked once per learner.
+
+`check` evaluates the rules of the achievements a learner has not unlocked yet and
+inserts the ones now met with ON CONFLICT DO NOTHING (the primary key is (user_id,
+code)), so two checks at once unlock each achievement once. `announce` then publishes
+`achievement_unlocked` for every unlocked row not yet marked announced, each with a key
+that remembers it (publish_once): a check that dies between its commit and its publish
+leaves the event to the next check, and two checks leave one event.
+
+A check runs as the `achievements.check` task (queue `default`), requested best effort
+after a finished turn, a batch of flashcard reviews, a scored journey answer and a sent
+letter (`request_check`).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from domain import tasks
+from domain.config import Settings
+from domain.events import EventPublisher
+from domain.models import utcnow
+
+log = logging.getLogger(__name__)
+
+Rule = Callable[[Session, Settings, uuid.UUID], bool]
+
+
+def _exists(sql: str) -> Rule:
+    statement = text(f"SELECT EXISTS ({sql})")
+    return lambda db, settings, user_id: bool(db.scalar(statement, {"user_id": user_id}))
+
+
+def _at_least(count: int, sql: str, **params: Any) -> Rule:
+    """At least `count` rows of `sql` (counted no further than that)."""
+    statement = text(f"SELECT count(*) FROM ({sql} LIMIT :count) found")
+    return lambda db, settings, user_id: db.scalar(statement, {"user_id": user_id, "count": count, **params}) >= count
+
+
+_REVIEW_DAYS = text("""
+    SELECT DISTINCT CAST(timezone(u.timezone, r.reviewed_at) AS date) AS day
+    FROM review_logs r JOIN users u ON u.id = r.user_id
+    WHERE r.user_id = :user_id AND r.reviewed_at >= :since
+""")
+_TODAY = text("SELECT CAST(timezone(timezone, now()) AS date) FROM users WHERE id = :user_id")
+
+
+def _streak_of(days: int) -> Rule:
+    """A review streak (domain/srs/reviews.streak) of at least `days` days, as the stats count it."""
+    def rule(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
+        from domain.srs.reviews import streak
+
+        review_days = list(db.scalars(_REVIEW_DAYS, {"user_id": user_id, "since": utcnow() - timedelta(days=days + 2)}))
+        return streak(review_days, today=db.scalar(_TODAY, {"user_id": user_id})) >= days
+    return rule
+
+
+def _words_known(count: int) -> Rule:
+    statement = text("SELECT count(*) FROM (SELECT 1 FROM cards WHERE user_id = :user_id "
+                     "AND stability >= :known_stability LIMIT :count) found")
+
+    def rule(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
+        return db.scalar(statement, {"user_id": user_id, "count": count,
+                                     "known_stability": settings.words_known_stability_days}) >= count
+    return rule
+
+
+def _journey_unit_passed(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
+    from domain.journey import unit_progress  # every question of a unit at or above its pass mark
+
+    return any(unit["passed"] for unit in unit_progress(db, user_id=user_id))
+
+
+@dataclass(frozen=True)
+class Achievement:
+    code: str
+    title: str
+    description: str
+    rule: Rule
+
+
+CATALOGUE: tuple[Achievement, ...] = (
+    Achievement("first_turn", "First words", "Finish your first conversation turn.",
+                _exists("SELECT 1 FROM turns WHERE user_id = :user_id AND status = 'complete'")),
+    Achievement("streak_7", "A week in a row", "Review on seven days in a row.", _streak_of(7)),
+    Achievement("words_known_100", "A hundred words", "Know 100 words (stability of 21 days or more).",
+                _words_known(100)),
+    Achievement("reviews_100", "A hundred reviews", "Review 100 flashcards.",
+                _at_least(100, "SELECT 1 FROM review_logs WHERE user_id = :user_id AND source = 'review'")),
+    Achievement("pattern_retired", "Mistake mastered", "Retire a recurring mistake from your error notebook.",
+                _exists("SELECT 1 FROM error_patterns WHERE user_id = :user_id AND state = 'retired'")),
+    Achievement("journey_unit_passed", "Unit passed", "Pass every question of a journey unit.",
+                _journey_unit_passed),
+    Achievement("first_letter", "Dear penpal", "Send your first letter to a penpal.",
+                _exists("SELECT 1 FROM penpal_letters WHERE user_id = :user_id AND author = 'learner'")),
+)
+BY_CODE = {achievement.code: achievement for achievement in CATALOGUE}
+
+_UNLOCKED = text("SELECT code, unlocked_at, announced_at FROM user_achievements WHERE user_id = :user_id")
+_UNLOCK = text("""
+    INSERT INTO user_achievements (user_id, code, unlocked_at) VALUES (:user_id, :code, :now)
+    ON CONFLICT (user_id, code) DO NOTHING RETURNING code
+""")
+_UNANNOUNCED = text("""
+    SELECT code, unlocked_at FROM user_achievements
+    WHERE user_id = :user_id AND announced_at IS NULL ORDER BY unlocked_at
+""")
+_MARK = text("UPDATE user_achievements SET announced_at = now() WHERE user_id = :user_id AND code = :code")
+
+
+def check(db: Session, settings: Settings, *, user_id: uuid.UUID) -> list[str]:
+    """Unlock the achievements whose rule is met now (in the caller's transaction); the
+    codes this call unlocked."""
+    unlocked = {row.code for row in db.execute(_UNLOCKED, {"user_id": user_id})}
+    now = utcnow()
+    new = []
+    for achievement in CATALOGUE:
+        if achievement.code not in unlocked and achievement.rule(db, settings, user_id):
+            if db.scalar(_UNLOCK, {"user_id": user_id, "code": achievement.code, "now": now}) is not None:
+                new.append(achievement.code)
+    return new
+
+
+def announce(db: Session, publisher: EventPublisher, *, user_id: uuid.UUID) -> int:
+    """Publish `achievement_unlocked` for each unlocked, unannounced achievement (once per
+    achievement), then mark it; the number published."""
+    published = 0
+    for row in db.execute(_UNANNOUNCED, {"user_id": user_id}).all():
+        if publisher.publish_once(user_id, "achievement_unlocked", {"achievement": present(row.code, row.unlocked_at)},
+                                  once_key=f"achievement_unlocked:{user_id}:{row.code}") is not None:
+            published += 1
+        db.execute(_MARK, {"user_id": user_id, "code": row.code})
+    return published
+
+
+def present(code: str, unlocked_at: Any) -> dict[str, Any]:
+    achievement = BY_CODE[code]
+    return {"code": code, "title": achievement.title, "description": achievement.description,
+            "unlocked_at": unlocked_at.isoformat() if unlocked_at else None}
+
+
+def listing(db: Session, *, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The catalogue, each with when the learner unlocked it (null: not yet)."""
+    unlocked = {row.code: row.unlocked_at for row in db.execute(_UNLOCKED, {"user_id": user_id})}
+    return [present(achievement.code, unlocked.get(achievement.code)) for achievement in CATALOGUE]
+
+
+def request_check(send_task: Callable[[str, list, dict], None], user_id: uuid.UUID | str) -> None:
+    """Ask for a check of the learner's achievements, best effort: a lost request is made
+    good by the next one (the rules read the learner's whole history)."""
+    try:
+        send_task(tasks.ACHIEVEMENTS_CHECK, [str(user_id)], {})
+    except Exception:
+        log.warning("achievements check for %s not requested (broker unavailable)", user_id, exc_info=True)
