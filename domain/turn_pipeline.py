@@ -312,7 +312,8 @@ class TurnPipeline:
         if view["status"] == "complete" and view["completed_at"]:
             took = datetime.fromisoformat(view["completed_at"]) - datetime.fromisoformat(view["created_at"])
             metrics.TURN_STAGE_SECONDS.labels("complete").observe(took.total_seconds())
-        achievements.request_check(self.runtime.send_task, user_id)  # best effort (progress)
+        if (view.get("session") or {}).get("turn_count") == 1:  # a session's first turn may be the first ever
+            achievements.request_check(self.runtime.send_task, user_id)  # best effort: any later check catches up
         used_words = [entry for entry in view["word_feedback"] if entry.get("usage") != words.NOT_USED]
         mistakes = (view["grammar"] or {}).get("errors")  # for the error notebook (domain/notebook.py)
         if view["status"] == "complete" and (used_words or mistakes):

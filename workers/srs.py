@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from domain import tasks
+from domain import achievements, tasks
 from domain.config import get_settings
 from domain.db import session_scope
 from domain.srs import fit, reviews, targets
 from workers.celery_app import celery
+from workers.runtime import runtime
 
 
 @celery.task(name=tasks.SRS_CONVERSATION_REVIEWS)
@@ -16,7 +17,9 @@ def conversation_reviews(turn_id: str) -> None:
     """The words a finished turn used become reviews and its mistakes go into the error notebook
     (with the learner's other pending turns, in order); then its session's target words are chosen again."""
     with session_scope() as db:
-        reviews.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
+        applied = reviews.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
+    if applied.reviews:  # words may now be known (an achievement)
+        achievements.request_check(runtime().send_task, applied.user_id)
     with session_scope() as db:  # after the reviews' commit: the cards moved, choose the session's targets again
         targets.refresh_after_turn(db, get_settings(), turn_id=uuid.UUID(turn_id))
 

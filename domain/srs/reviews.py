@@ -396,16 +396,22 @@ def reviews_from(word_feedback: Iterable[dict[str, Any]]) -> list[tuple[int, int
             if entry.get("usage") in _RATING_FOR_USAGE]
 
 
-def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> int:
+@dataclass(frozen=True)
+class AppliedReviews:
+    user_id: uuid.UUID | None  # None: the turn is gone
+    reviews: int
+
+
+def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> AppliedReviews:
     """Turn the word feedback of the learner's finished turns into reviews, oldest turn
     first. One learner at a time (an advisory lock), so two workers never apply one
     learner's turns out of order; a turn whose reviews were applied has no outbox entry
     left, so a redelivered task finds nothing to do. The turns' mistakes are recorded in
-    the error notebook (domain/notebook.py) in the same transaction. Returns the number
-    of reviews."""
+    the error notebook (domain/notebook.py) in the same transaction. Returns whose turns
+    they were and the number of reviews."""
     user_id = db.scalar(_TURN_OWNER, {"turn_id": turn_id})
     if user_id is None:
-        return 0
+        return AppliedReviews(None, 0)
     db.execute(_LOCK_LEARNER, {"user_id": str(user_id)})
     pending = db.execute(_PENDING_TURNS, {"kind": outbox.REVIEWS, "user_id": user_id}).all()
     applied = 0
@@ -422,4 +428,4 @@ def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid
 
     notebook.record_turns(db, settings, turn_ids=[row[0] for row in pending])
     outbox.finish(db, kind=outbox.REVIEWS, ref_ids=[row[0] for row in pending])
-    return applied
+    return AppliedReviews(user_id, applied)
