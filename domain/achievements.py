@@ -88,7 +88,7 @@ class Achievement:
 
 CATALOGUE: tuple[Achievement, ...] = (
     Achievement("first_turn", "First words", "Finish your first conversation turn.",
-                _exists("SELECT 1 FROM turns WHERE user_id = :user_id AND status = 'complete'")),
+                _exists("SELECT 1 FROM turns WHERE user_id = :user_id AND status = 'complete' AND kind = 'message'")),
     Achievement("streak_7", "A week in a row", "Review on seven days in a row.", _streak_of(7)),
     Achievement("words_known_100", "A hundred words", "Know 100 words (stability of 21 days or more).",
                 _words_known(100)),

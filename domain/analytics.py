@@ -337,7 +337,8 @@ _PRACTICE = text(f"""
         SELECT session_id, created_at, coalesce(completed_at, created_at) AS ended_at,
                coalesce(created_at - lag(coalesce(completed_at, created_at))
                         OVER (PARTITION BY session_id ORDER BY created_at) > :gap, true) AS starts_stretch
-        FROM turns WHERE user_id = :user_id AND status = 'complete' AND created_at >= :start AND created_at < :end
+        FROM turns WHERE user_id = :user_id AND status = 'complete' AND kind = 'message'
+          AND created_at >= :start AND created_at < :end
     ), numbered AS (
         SELECT *, count(*) FILTER (WHERE starts_stretch)
                   OVER (PARTITION BY session_id ORDER BY created_at) AS stretch FROM mine

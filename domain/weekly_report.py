@@ -42,7 +42,7 @@ _DUE = text("""
     WHERE NOT EXISTS (SELECT 1 FROM weekly_reports r WHERE r.user_id = w.id AND r.week_start = w.week_start)
       AND (EXISTS (SELECT 1 FROM review_logs g WHERE g.user_id = w.id
                    AND g.reviewed_at >= w.starts_at AND g.reviewed_at < w.ends_at)
-           OR EXISTS (SELECT 1 FROM turns t WHERE t.user_id = w.id
+           OR EXISTS (SELECT 1 FROM turns t WHERE t.user_id = w.id AND t.kind = 'message'
                       AND t.created_at >= w.starts_at AND t.created_at < w.ends_at))
     ORDER BY id
     LIMIT :limit
