@@ -875,14 +875,16 @@ function showSummary(summary) {
 
 // --- toasts and achievements ---------------------------------------------------------------
 
-function toast(message, kind = "info") {
-  const node = h("div", { class: `toast ${kind}`, role: "status", "data-testid": "toast", "data-kind": kind }, message);
+function toast(message, kind = "info", key = null) {
+  if (key && $("toasts").querySelector(`[data-key="${CSS.escape(key)}"]`)) return;
+  const node = h("div", { class: `toast ${kind}`, role: "status", "data-testid": "toast", "data-kind": kind,
+                          "data-key": key }, message);
   $("toasts").append(node);
   setTimeout(() => node.remove(), 8000);
 }
 
 function announceAchievement(achievement) {
-  toast(`🏆 Achievement unlocked: ${achievement.title}`, "achievement");
+  toast(`★ Achievement unlocked: ${achievement.title}`, "achievement", `achievement:${achievement.code}`);
   refreshMe(); // the XP badge
   if (state.progressLoaded) guarded("progress", loadAchievements)();
 }
@@ -1219,7 +1221,7 @@ async function answerDrill(event) {
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const CHART = { width: 520, height: 190, left: 40, right: 10, top: 12, bottom: 30 };
-const COLORS = ["#2f5bd3", "#1f8a4c", "#c77d14", "#c8423b", "#7a4bc4"];
+const COLORS = ["#2f5bd3", "#1f8a4c", "#c77d14", "#c8423b", "#7a4bc4"]; // .swatch.c0… in style.css: the same
 
 /** An SVG element, like h(); text children are text nodes. */
 function s(tag, attributes = {}, ...children) {
@@ -1270,9 +1272,13 @@ function chartFrame({ id, title, labels, max, unit = "" }) {
 }
 
 function chartFigure(id, title, svg, series) {
+  if (!svg.querySelector("rect, circle")) {
+    svg.append(s("text", { x: CHART.width / 2, y: CHART.height / 2 - 10, "text-anchor": "middle", class: "empty" },
+                 "Nothing in this period yet"));
+  }
   return h("figure", { class: "chart card", "data-testid": `chart-${id}` }, h("figcaption", {}, title), svg,
     series.length > 1 ? h("ul", { class: "legend" }, series.map((one, index) => h("li", {},
-      h("span", { class: "swatch", style: `background:${one.color || COLORS[index]}` }), one.name))) : null);
+      h("span", { class: `swatch c${index}` }), one.name))) : null); // classes: the page's CSP has no inline styles
 }
 
 /** Bars per label: one series, several side by side, or stacked. Each bar is a <rect> with its value. */
@@ -1290,7 +1296,7 @@ function barChart({ id, title, labels, series, stacked = false, unit = "" }) {
       const left = stacked ? x(i) + gap : x(i) + gap + width * j;
       const bottom = stacked ? base : 0;
       svg.append(s("rect", { x: left, y: y(bottom + value), width: Math.max(width, 0.5),
-                             height: y(bottom) - y(bottom + value), fill: one.color || COLORS[j],
+                             height: y(bottom) - y(bottom + value), fill: COLORS[j],
                              "data-series": one.name, "data-value": value, "data-date": label },
                    s("title", {}, `${shortDate(label)}: ${one.name} ${value}${unit}`)));
       if (stacked) base += value;
@@ -1304,7 +1310,7 @@ function lineChart({ id, title, labels, series, max, unit = "" }) {
   const top = max || niceMax(Math.max(0, ...series.flatMap((one) => one.values.filter((v) => v !== null))));
   const { svg, x, y, band } = chartFrame({ id, title, labels, max: top, unit });
   series.forEach((one, j) => {
-    const color = one.color || COLORS[j];
+    const color = COLORS[j];
     let path = "";
     let drawing = false;
     one.values.forEach((value, i) => {
@@ -1403,7 +1409,7 @@ async function loadAchievements() {
   $("achievement-list").replaceChildren(...achievements.map((achievement) => h("li", {
     class: achievement.unlocked_at ? "unlocked" : "locked", "data-testid": "achievement",
     "data-code": achievement.code, "data-unlocked": achievement.unlocked_at ? "true" : "false",
-  }, h("strong", {}, `${achievement.unlocked_at ? "🏆" : "🔒"} ${achievement.title}`),
+  }, h("strong", {}, `${achievement.unlocked_at ? "★" : "☆"} ${achievement.title}`),
      h("span", { class: "muted" }, ` ${achievement.description}`),
      achievement.unlocked_at ? h("span", { class: "muted" }, ` · ${when(achievement.unlocked_at)}`) : null)));
 }
