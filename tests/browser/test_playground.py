@@ -207,8 +207,7 @@ def test_a_reload_resumes_the_conversation_and_refreshes_the_token(stack, browse
         (By.ID, "session-socket-status"), "data-state", "open"))
     fill(browser, "chat-input", MESSAGE)
     by_id(browser, "chat-send").click()
-    wait(browser).until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, "#chat-log [data-testid=character-reply][data-status=complete]")))
+    wait(browser).until(lambda b: completed_turns(b) == 1)
 
     # The access token goes bad (as an expired one would): the page refreshes it on the 401.
     browser.execute_script("""
@@ -221,8 +220,12 @@ def test_a_reload_resumes_the_conversation_and_refreshes_the_token(stack, browse
     assert by_id(browser, "app").is_displayed()
     kept = browser.execute_script('return JSON.parse(sessionStorage.getItem("parlons.playground"))')
     assert kept["access"] != "not-a-token"
-    # The conversation is shown again from the session's recent turns, highlights included.
-    turn = browser.find_element(By.CSS_SELECTOR, "#chat-log [data-testid=turn]")
+    # The conversation is shown again from the session's recent turns: the greeting, then the
+    # learner's turn with its highlights.
+    turns = browser.find_elements(By.CSS_SELECTOR, "#chat-log [data-testid=turn]")
+    assert "greeting" in turns[0].get_attribute("class").split()
+    assert turns[0].find_element(By.CSS_SELECTOR, "[data-testid=character-reply]").text.strip()
+    turn = browser.find_element(By.CSS_SELECTOR, "#chat-log [data-testid=turn]:not(.greeting)")
     assert any("amie" in mark.text for mark in turn.find_elements(By.CSS_SELECTOR, "mark.grammar-error"))
     reply = turn.find_element(By.CSS_SELECTOR, "[data-testid=character-reply]")
     assert reply.get_attribute("data-status") == "complete" and reply.text.strip()
@@ -337,4 +340,7 @@ def test_summary_notebook_achievements_and_progress_charts(stack, browser):
     Select(by_id(browser, "progress-days")).select_by_value("7")
     wait(browser).until(lambda b: len(b.find_elements(
         By.CSS_SELECTOR, "[data-testid=svg-words-known] circle")) == 7)
+    # The whole tab in one picture: every chart.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(height + 140, 4000))
     screenshot(browser, PROGRESS_SCREENSHOT)
