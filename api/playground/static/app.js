@@ -375,6 +375,7 @@ function signOut(message) {
   $("flashcard").hidden = true;
   $("session-summary").hidden = true;
   $("drill").hidden = true;
+  $("targets").hidden = true;
   for (const id of ["chat-log", "hint-list", "penpal-threads", "journey-details", "target-list", "notebook-patterns",
                     "progress-charts", "achievement-list", "toasts"]) $(id).replaceChildren();
   for (const id of ["letter-status", "card-last", "flashcard-summary"]) $(id).textContent = "";
@@ -682,6 +683,7 @@ function openSession(session, recentTurns) {
   $("chat-area").hidden = false;
   $("chat-area").dataset.sessionId = session.id;
   $("session-summary").hidden = true;
+  $("chat-input").placeholder = "Écrivez en français…";
   state.suggestedWordIds.clear();
   showSessionCounter(session);
   showTargetWords(session.target_words || []);
@@ -1394,7 +1396,7 @@ function showCefr(estimate) {
     ? `not counted (${inputs.words_written} of ${thresholds.density_min_words} words written)`
     : `${inputs.error_density} per 100 words (${inputs.errors} in ${inputs.words_written})`;
   $("progress-cefr").replaceChildren(
-    h("p", { class: "score", "data-testid": "cefr-level" }, level),
+    h("p", { class: estimate.level ? "score" : "", "data-testid": "cefr-level" }, level),
     h("table", { class: "levels" },
       h("thead", {}, h("tr", {}, h("th", {}, "Band"), h("th", {}, "Known / words"), h("th", {}, "Coverage"))),
       h("tbody", {}, (inputs.bands || []).map((band) => h("tr", {}, h("td", {}, band.band),
@@ -1497,7 +1499,9 @@ function wire() {
 
   $("notebook-reload").addEventListener("click", guarded("notebook", loadNotebook));
   $("drill-form").addEventListener("submit", guarded("notebook", answerDrill));
-  $("drill-next").addEventListener("click", showDrill);
+  // The last card done: read the notebook again (states and due dates have moved).
+  $("drill-next").addEventListener("click", () => (state.drillQueue.length ? showDrill()
+    : guarded("notebook", loadNotebook)()));
 
   $("progress-days").addEventListener("change", guarded("progress", loadAnalytics));
 }
