@@ -803,7 +803,8 @@ function showSessionCounter(session) {
 
 /** The words the conversation offers ({word_id, lemma, translation}), as chips near the input. */
 function showTargetWords(words) {
-  $("targets").hidden = !words.length;
+  const ended = state.session && state.session.status === "ended";
+  $("targets").hidden = !words.length || ended;
   $("target-list").replaceChildren(...words.map((word) => h("li", {}, h("button", {
     type: "button", class: "chip", lang: "fr", title: word.translation, "data-testid": "target-word",
     "data-word-id": word.word_id,
