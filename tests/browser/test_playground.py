@@ -11,7 +11,14 @@ What is tested, through the page only (it uses nothing but the public API and so
 - a flashcard is reviewed, and a penpal letter gets its reply live (`penpal_reply`) and
   is marked read;
 - a reload keeps the learner signed in, refreshing a refused access token
-  (POST /auth/refresh), and shows the conversation again from the session's recent turns.
+  (POST /auth/refresh), and shows the conversation again from the session's recent turns;
+- a story conversation opens with the character's greeting and offers target words as
+  chips; two turns with the same mistake ("je ai"), the header's counter, the
+  `achievement_unlocked` toast ("first_turn"), "End conversation" and its summary card
+  (`.data/browser/summary.png`); the Notebook tab lists the pattern and drills it, the
+  analyzer checking the answer (`.data/browser/notebook.png`); after a flashcard review
+  the Progress tab draws its SVG charts with data points, the CEFR estimate and the
+  unlocked achievement (`.data/browser/progress.png`).
 
 Skipped, with the reason, when Chromium, chromedriver or Selenium is not installed.
 """
@@ -38,6 +45,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 pytestmark = pytest.mark.integration
 
 SCREENSHOT = REPO / ".data" / "browser" / "playground.png"
+SUMMARY_SCREENSHOT = REPO / ".data" / "browser" / "summary.png"
+NOTEBOOK_SCREENSHOT = REPO / ".data" / "browser" / "notebook.png"
+PROGRESS_SCREENSHOT = REPO / ".data" / "browser" / "progress.png"
+SAME_MISTAKE = ["Je ai un chat noir.", "Hier, je ai mangé une pomme."]  # "je ai" twice: an error card
 MESSAGE = "Je suis allé au marché hier avec mes amie."
 PASSWORD = "parlons-playground"
 
@@ -196,8 +207,7 @@ def test_a_reload_resumes_the_conversation_and_refreshes_the_token(stack, browse
         (By.ID, "session-socket-status"), "data-state", "open"))
     fill(browser, "chat-input", MESSAGE)
     by_id(browser, "chat-send").click()
-    wait(browser).until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, "#chat-log [data-testid=character-reply][data-status=complete]")))
+    wait(browser).until(lambda b: completed_turns(b) == 1)
 
     # The access token goes bad (as an expired one would): the page refreshes it on the 401.
     browser.execute_script("""
@@ -210,8 +220,127 @@ def test_a_reload_resumes_the_conversation_and_refreshes_the_token(stack, browse
     assert by_id(browser, "app").is_displayed()
     kept = browser.execute_script('return JSON.parse(sessionStorage.getItem("parlons.playground"))')
     assert kept["access"] != "not-a-token"
-    # The conversation is shown again from the session's recent turns, highlights included.
-    turn = browser.find_element(By.CSS_SELECTOR, "#chat-log [data-testid=turn]")
+    # The conversation is shown again from the session's recent turns: the greeting, then the
+    # learner's turn with its highlights.
+    turns = browser.find_elements(By.CSS_SELECTOR, "#chat-log [data-testid=turn]")
+    assert "greeting" in turns[0].get_attribute("class").split()
+    assert turns[0].find_element(By.CSS_SELECTOR, "[data-testid=character-reply]").text.strip()
+    turn = browser.find_element(By.CSS_SELECTOR, "#chat-log [data-testid=turn]:not(.greeting)")
     assert any("amie" in mark.text for mark in turn.find_elements(By.CSS_SELECTOR, "mark.grammar-error"))
     reply = turn.find_element(By.CSS_SELECTOR, "[data-testid=character-reply]")
     assert reply.get_attribute("data-status") == "complete" and reply.text.strip()
+
+
+def screenshot(browser, path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(path))
+    assert path.exists() and path.stat().st_size > 0
+
+
+def completed_turns(browser) -> int:
+    selector = "#chat-log [data-testid=turn]:not(.greeting) [data-testid=character-reply][data-status=complete]"
+    return len(browser.find_elements(By.CSS_SELECTOR, selector))
+
+
+def chat(browser, message: str) -> None:
+    """Send a message and wait for its turn to finish."""
+    before = completed_turns(browser)
+    fill(browser, "chat-input", message)
+    by_id(browser, "chat-send").click()
+    wait(browser).until(lambda b: completed_turns(b) == before + 1)
+
+
+def reload_until(browser, button_id: str, selector: str, seconds: float = 30):
+    """Press a Reload button until `selector` shows (work done by a background task)."""
+    def shown(b):
+        found = [e for e in b.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()]
+        if found:
+            return found[0]
+        by_id(b, button_id).click()
+        return False
+    return WebDriverWait(browser, seconds, poll_frequency=1).until(shown)
+
+
+def test_summary_notebook_achievements_and_progress_charts(stack, browser):
+    register(browser, stack)
+    Select(by_id(browser, "chat-character")).select_by_value("camille")
+    by_id(browser, "chat-start").click()
+    wait(browser).until(EC.text_to_be_present_in_element_attribute(
+        (By.ID, "session-socket-status"), "data-state", "open"))
+
+    # The character speaks first, and the conversation offers words to practise.
+    greeting = wait(browser).until(EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, "#chat-log [data-testid=turn].greeting [data-testid=character-reply][data-status=complete]")))
+    assert greeting.text.strip()
+    chips = browser.find_elements(By.CSS_SELECTOR, "#target-list [data-testid=target-word]")
+    assert chips and all(chip.text for chip in chips)
+    chips[0].click()
+    assert chips[0].text in by_id(browser, "chat-input").get_attribute("value")
+
+    chat(browser, SAME_MISTAKE[0])
+    # The first finished turn unlocks "first_turn": a toast, and the XP badge refreshes.
+    toast = wait(browser).until(EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, "#toasts [data-testid=toast][data-kind=achievement]")))
+    assert "unlocked" in toast.text
+    wait(browser).until(lambda b: by_id(b, "user-xp").text != "0 XP")
+    chat(browser, SAME_MISTAKE[1])
+    wait(browser).until(EC.text_to_be_present_in_element_attribute((By.ID, "chat-counter"), "data-turns", "2"))
+    assert "2 turn" in by_id(browser, "chat-counter").text
+
+    # End the conversation: the summary card, with the right turn count and the mistake.
+    by_id(browser, "chat-end").click()
+    summary = wait(browser).until(EC.visibility_of_element_located((By.ID, "session-summary")))
+    wait(browser).until(EC.text_to_be_present_in_element_attribute((By.ID, "session-summary"), "data-final", "true"))
+    assert summary.get_attribute("data-turns") == "2"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=summary-turns]").text == "2"
+    assert "je ai" in by_id(browser, "summary-details").text.lower()
+    assert by_id(browser, "chat-input").get_attribute("disabled") is not None, "an ended conversation takes no more"
+    browser.execute_script("arguments[0].scrollIntoView()", summary)
+    screenshot(browser, SUMMARY_SCREENSHOT)
+
+    # The notebook: the pattern (made in two turns: a card) and its drill.
+    by_id(browser, "tab-notebook").click()
+    reload_until(browser, "notebook-reload", "#drill[data-pattern-id]")
+    pattern = wait(browser).until(EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, "#notebook-patterns [data-testid=pattern][data-state=card]")))
+    assert "je ai" in pattern.text.lower() and pattern.get_attribute("data-occurrences") == "2"
+    assert len(pattern.find_elements(By.CSS_SELECTOR, ".examples li")) == 2
+    assert "je ai" in by_id(browser, "drill-wrong").text.lower()
+    fill(browser, "drill-answer", "J'ai faim.")
+    by_id(browser, "drill-submit").click()
+    result = wait(browser).until(EC.visibility_of_element_located((By.ID, "drill-result")))
+    assert result.get_attribute("data-correct") == "true" and "Correct" in result.text
+    screenshot(browser, NOTEBOOK_SCREENSHOT)
+
+    # A flashcard review, for the reviews chart.
+    by_id(browser, "tab-flashcards").click()
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "card-show"))).click()
+    by_id(browser, "rate-good").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "card-last"), "Good"))
+
+    # Progress: the charts have data points; the achievement is unlocked in the list.
+    by_id(browser, "tab-progress").click()
+    bar = wait(browser).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "[data-testid=svg-reviews] rect[data-series=flashcards]")))
+    assert int(bar.get_attribute("data-value")) >= 1
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=svg-reviews]").get_attribute("role") == "img"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=svg-reviews] > title").get_attribute(
+        "textContent") == "Reviews per day"
+    practice = browser.find_elements(By.CSS_SELECTOR, "[data-testid=svg-practice] rect[data-series=turns]")
+    # Today's bar; at least the two turns (the analytics also count the story's greeting, a turn of its own).
+    assert len(practice) == 1 and int(practice[0].get_attribute("data-value")) >= 2
+    for chart in ("words-known", "cards", "streak"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"[data-testid=svg-{chart}] circle, "
+                                                      f"[data-testid=svg-{chart}] rect"), chart
+    assert by_id(browser, "progress-cefr").find_elements(By.CSS_SELECTOR, "tbody tr")
+    first_turn = wait(browser).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#achievement-list [data-code=first_turn]")))
+    assert first_turn.get_attribute("data-unlocked") == "true"
+    # Another period redraws the charts.
+    Select(by_id(browser, "progress-days")).select_by_value("7")
+    wait(browser).until(lambda b: len(b.find_elements(
+        By.CSS_SELECTOR, "[data-testid=svg-words-known] circle")) == 7)
+    # The whole tab in one picture: every chart.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(height + 140, 4000))
+    screenshot(browser, PROGRESS_SCREENSHOT)

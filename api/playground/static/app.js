@@ -118,6 +118,7 @@ const state = {
   sessionSocket: null,
   turns: new Map(), // turn id -> TurnView
   pendingSends: [], // TurnViews sent on the socket, waiting for their turn_accepted
+  suggestedWordIds: new Set(), // target words the learner clicked for the next message
   // flashcards
   queue: [],
   cardShownAt: 0,
@@ -128,6 +129,10 @@ const state = {
   question: null,
   pendingAnswerId: null,
   answerPoll: null,
+  // notebook
+  drillQueue: [],
+  // progress
+  progressLoaded: false,
 };
 
 function save() {
@@ -358,8 +363,9 @@ function signOut(message) {
   clearTimeout(state.answerPoll);
   Object.assign(state, { access: null, refresh: null, user: null, session: null, sessionSocket: null,
                          learnerSocket: null, pendingSends: [], queue: [], question: null, pendingAnswerId: null,
-                         threadsLoaded: false, newLetterId: null });
+                         threadsLoaded: false, newLetterId: null, drillQueue: [], progressLoaded: false });
   state.turns.clear();
+  state.suggestedWordIds.clear();
   sessionStorage.removeItem(STORE_KEY);
   $("app").hidden = true;
   $("account").hidden = true;
@@ -367,7 +373,11 @@ function signOut(message) {
   $("chat-area").hidden = true;
   $("journey-result").hidden = true;
   $("flashcard").hidden = true;
-  for (const id of ["chat-log", "hint-list", "penpal-threads", "journey-details"]) $(id).replaceChildren();
+  $("session-summary").hidden = true;
+  $("drill").hidden = true;
+  $("targets").hidden = true;
+  for (const id of ["chat-log", "hint-list", "penpal-threads", "journey-details", "target-list", "notebook-patterns",
+                    "progress-charts", "achievement-list", "toasts"]) $(id).replaceChildren();
   for (const id of ["letter-status", "card-last", "flashcard-summary"]) $(id).textContent = "";
   if (message) showError("auth", { message });
   else clearError("auth");
@@ -410,6 +420,8 @@ const TAB_LOADERS = {
   "panel-flashcards": () => guarded("flashcards", loadFlashcards)(),
   "panel-penpal": () => guarded("penpal", loadThreads)(),
   "panel-journey": () => guarded("journey", loadJourney)(),
+  "panel-notebook": () => guarded("notebook", loadNotebook)(),
+  "panel-progress": () => guarded("progress", loadProgress)(),
 };
 
 function selectTab(tabId) {
@@ -558,6 +570,7 @@ class TurnView {
   /** A turn as GET /turns/{id} returns it (turn_accepted, turn_result, a session's recent turns). */
   applyTurn(turn) {
     if (turn.id && this.id !== turn.id) this.setId(turn.id);
+    if (turn.kind === "greeting") this.node.classList.add("greeting");
     if (turn.user_message && turn.user_message.content !== this.content) {
       this.content = turn.user_message.content;
       this.renderLearner();
@@ -568,7 +581,7 @@ class TurnView {
       this.finished = true;
       this.character.textContent = turn.assistant_message ? turn.assistant_message.content : "";
       this.character.dataset.status = "complete";
-      const notes = [`+${turn.xp_awarded || 0} XP`];
+      const notes = turn.kind === "greeting" ? [] : [`+${turn.xp_awarded || 0} XP`];
       if (turn.reply_provider) notes.push(`answered by ${turn.reply_provider}`);
       if (turn.degraded) notes.push("the models were unavailable: answered offline");
       this.meta.textContent = notes.join(" · ");
@@ -629,7 +642,15 @@ function onSessionEvent(event) {
       break;
     case "turn_result":
       turnView(data.turn.id, data.turn).applyTurn(data.turn);
+      if (data.session) showSessionCounter(data.session);
+      if (data.turn.target_words) showTargetWords(data.turn.target_words);
       refreshMe();
+      break;
+    case "greeting":
+      showGreeting(data.turn);
+      break;
+    case "session_summary":
+      showSummary(data.summary);
       break;
     case "hint":
       showHints(data.hints || []);
@@ -646,7 +667,8 @@ function onSessionEvent(event) {
 }
 
 function setChatEnabled(enabled) {
-  for (const id of ["chat-input", "chat-send", "chat-hint"]) $(id).disabled = !enabled;
+  const open = enabled && !(state.session && state.session.status === "ended");
+  for (const id of ["chat-input", "chat-send", "chat-hint", "chat-end"]) $(id).disabled = !open;
 }
 
 function openSession(session, recentTurns) {
@@ -660,11 +682,17 @@ function openSession(session, recentTurns) {
   $("chat-title").textContent = `${characterName(session.character_id)} · ${session.level}`;
   $("chat-area").hidden = false;
   $("chat-area").dataset.sessionId = session.id;
+  $("session-summary").hidden = true;
+  $("chat-input").placeholder = "Écrivez en français…";
+  state.suggestedWordIds.clear();
+  showSessionCounter(session);
+  showTargetWords(session.target_words || []);
   for (const turn of recentTurns) {
     const view = new TurnView(turn.user_message ? turn.user_message.content : "");
     appendTurn(view);
     view.applyTurn(turn);
   }
+  if (session.status === "ended") guarded("chat", loadSummary)();
   setChatEnabled(true); // without the socket, messages go through the REST call and a long-poll
   state.sessionSocket = new EventSocket(`/sessions/${session.id}/ws`, {
     onEvent: onSessionEvent,
@@ -676,10 +704,13 @@ function openSession(session, recentTurns) {
 
 async function startSession(event) {
   event.preventDefault();
-  const session = await api("POST", "/sessions", {
+  const created = await api("POST", "/sessions", {
     mode: "story", character_id: $("chat-character").value, level: $("chat-level").value,
   });
-  openSession(session, []);
+  // The overview carries the target words and the greeting when it is already written
+  // (without a model it is, before the 201); a later one comes as a `greeting` event.
+  const session = await api("GET", `/sessions/${created.id}`);
+  openSession(session, session.recent_turns || []);
 }
 
 async function resumeSession(sessionId) {
@@ -704,14 +735,17 @@ async function sendMessage(event) {
   const view = new TurnView(content);
   appendTurn(view);
   const clientMessageId = newId();
+  const suggested = [...state.suggestedWordIds];
+  state.suggestedWordIds.clear();
   const socket = state.sessionSocket;
   state.pendingSends.push(view);
-  if (socket && socket.send({ type: "user_message", data: { content, client_message_id: clientMessageId } })) return;
+  if (socket && socket.send({ type: "user_message", data: { content, client_message_id: clientMessageId,
+                                                            suggested_words: suggested } })) return;
   // No socket: the REST call, then a long-poll for the finished turn.
   state.pendingSends.splice(state.pendingSends.indexOf(view), 1);
   try {
     const { turn } = await api("POST", `/sessions/${state.session.id}/messages`,
-                               { content, client_message_id: clientMessageId });
+                               { content, client_message_id: clientMessageId, suggested_word_ids: suggested });
     view.applyTurn(turn);
     if (!(socket && socket.isOpen)) {
       const finished = await api("GET", `/turns/${turn.id}?wait=30`);
@@ -745,6 +779,117 @@ function showHints(hints) {
       $("chat-input").focus();
     },
   }, text))));
+}
+
+/** The character's opening line (a turn of kind `greeting`), first in the log, once. */
+function showGreeting(turn) {
+  if (!turn || !turn.id || state.turns.has(turn.id)) return;
+  const view = new TurnView("");
+  view.setId(turn.id);
+  view.applyTurn(turn);
+  $("chat-log").prepend(view.node);
+}
+
+/** The chat header's counter from a session or turn_result's `session` overview {turn_count, xp}. */
+function showSessionCounter(session) {
+  const counter = $("chat-counter");
+  counter.dataset.turns = String(session.turn_count || 0);
+  counter.dataset.xp = String(session.xp || 0);
+  counter.textContent = `${session.turn_count || 0} turn(s) · ${session.xp || 0} XP`;
+  if (session.status && state.session && session.id === state.session.id) {
+    state.session.status = session.status;
+  }
+}
+
+/** The words the conversation offers ({word_id, lemma, translation}), as chips near the input. */
+function showTargetWords(words) {
+  const ended = state.session && state.session.status === "ended";
+  $("targets").hidden = !words.length || ended;
+  $("target-list").replaceChildren(...words.map((word) => h("li", {}, h("button", {
+    type: "button", class: "chip", lang: "fr", title: word.translation, "data-testid": "target-word",
+    "data-word-id": word.word_id,
+    onclick: () => {
+      const input = $("chat-input");
+      input.value = input.value ? `${input.value.replace(/\s+$/, "")} ${word.lemma}` : word.lemma;
+      state.suggestedWordIds.add(word.word_id);
+      input.focus();
+    },
+  }, word.lemma))));
+}
+
+async function endSession() {
+  if (!state.session) return;
+  const summary = await api("POST", `/sessions/${state.session.id}/end`);
+  showSummary(summary);
+}
+
+async function loadSummary() {
+  if (state.session) showSummary(await api("GET", `/sessions/${state.session.id}/summary`));
+}
+
+function wordList(words) {
+  return (words || []).map((word) => word.lemma).join(", ") || "—";
+}
+
+/** A session's recap (POST /sessions/{id}/end, GET /sessions/{id}/summary, `session_summary`). */
+function showSummary(summary) {
+  if (!summary || !state.session || summary.session_id !== state.session.id) return;
+  if (summary.final) {
+    state.session.status = "ended";
+    setChatEnabled(false);
+    $("targets").hidden = true;
+    $("chat-input").placeholder = "This conversation has ended: start a new one above.";
+  }
+  const card = $("session-summary");
+  card.hidden = false;
+  card.dataset.turns = String(summary.turns);
+  card.dataset.final = String(Boolean(summary.final));
+  const accuracy = summary.accuracy === null || summary.accuracy === undefined
+    ? "—" : `${Math.round(summary.accuracy * 100)}%`;
+  const practised = summary.words_practised || {};
+  const figures = [["Turns", summary.turns], ["XP", summary.xp], ["Accuracy", accuracy],
+                   ["New words", wordList(practised.new)], ["Words reviewed", wordList(practised.reviewed)],
+                   ["Used correctly", wordList(practised.used_correctly)]];
+  $("summary-figures").replaceChildren(...figures.flatMap(([label, value]) => [
+    h("dt", {}, label), h("dd", { "data-testid": `summary-${label.toLowerCase().replace(/ /g, "-")}` }, value)]));
+  const details = [];
+  const patterns = summary.error_patterns || [];
+  if (patterns.length) {
+    details.push(h("h4", {}, "Mistakes to work on"), h("ul", { "data-testid": "summary-patterns" },
+      patterns.map((pattern) => h("li", {},
+        h("span", { class: "quote", lang: "fr" }, `«${pattern.example ? pattern.example.wrong : pattern.key}»`),
+        pattern.example && pattern.example.fix ? [" → ", h("span", { class: "fix", lang: "fr" }, pattern.example.fix)]
+          : null,
+        ` · ${humanize(pattern.category)} · ${pattern.count}×`,
+        pattern.example ? h("div", { class: "muted", lang: "fr" }, pattern.example.text) : null))));
+  }
+  if ((summary.well_said || []).length) {
+    details.push(h("h4", {}, "Well said"), h("ul", {}, summary.well_said.map((said) => h("li", { lang: "fr" },
+      `✓ ${said.text}`))));
+  }
+  if ((summary.words_to_add || []).length) {
+    details.push(h("h4", {}, "Words to add to your flashcards"), h("ul", { class: "chips" },
+      summary.words_to_add.map((word) => h("li", { class: "chip", title: word.translation },
+        h("span", { lang: "fr" }, word.lemma), ` · ${word.translation} (${word.cefr_level})`))));
+  }
+  if (!summary.final) details.push(h("p", { class: "muted" }, "So far: the conversation is still going."));
+  $("summary-details").replaceChildren(...details);
+}
+
+// --- toasts and achievements ---------------------------------------------------------------
+
+function toast(message, kind = "info", key = null) {
+  if (key && $("toasts").querySelector(`[data-key="${CSS.escape(key)}"]`)) return;
+  const node = h("div", { class: `toast ${kind}`, role: "status", "data-testid": "toast", "data-kind": kind,
+                          "data-key": key }, message);
+  $("toasts").append(node);
+  setTimeout(() => node.remove(), 8000);
+}
+
+function announceAchievement(achievement) {
+  toast(`★ Achievement unlocked: ${achievement.title}`, "achievement", `achievement:${achievement.code}`);
+  refreshMe(); // the XP badge
+  if (state.progressLoaded) guarded("progress", loadAchievements)();
 }
 
 // --- flashcards ----------------------------------------------------------------------------
@@ -990,6 +1135,304 @@ async function nextQuestion() {
   await loadNextQuestion();
 }
 
+// --- notebook ------------------------------------------------------------------------------
+
+async function loadNotebook() {
+  const [patterns, queue] = await Promise.all([api("GET", "/notebook?per_page=50"), api("GET", "/notebook/queue")]);
+  state.drillQueue = queue.items;
+  showPatterns(patterns.items);
+  showDrill();
+}
+
+function showPatterns(patterns) {
+  if (!patterns.length) {
+    $("notebook-patterns").replaceChildren(h("p", { class: "muted" },
+      "No recurring mistake yet. The mistakes you make in conversations are collected here."));
+    return;
+  }
+  $("notebook-patterns").replaceChildren(...patterns.map((pattern) => h(
+    "article", { class: `pattern card ${pattern.state}`, "data-testid": "pattern", "data-pattern-id": pattern.id,
+                 "data-state": pattern.state, "data-occurrences": pattern.occurrences },
+    h("header", {}, h("span", { class: "quote", lang: "fr" }, `«${pattern.wrong}»`),
+      pattern.fix ? [" → ", h("span", { class: "fix", lang: "fr" }, pattern.fix)] : null,
+      " ", h("span", { class: "badge" }, pattern.state)),
+    h("p", { class: "muted" }, `${humanize(pattern.category)} · made in ${pattern.occurrences} turn(s) · last `
+      + `${fromNow(pattern.last_seen_at)}`
+      + (pattern.card ? ` · next drill ${fromNow(pattern.card.due)}` : "")),
+    pattern.explanation ? h("p", {}, pattern.explanation) : null,
+    (pattern.examples || []).length ? h("ul", { class: "examples" }, pattern.examples.map((example) =>
+      h("li", { lang: "fr" }, example.text))) : null,
+  )));
+}
+
+function showDrill() {
+  const pattern = state.drillQueue[0];
+  $("drill").hidden = !pattern;
+  $("drill-summary").textContent = pattern
+    ? `${state.drillQueue.length} mistake(s) to drill now.`
+    : "No drill due: mistakes made in two turns become drills here.";
+  if (!pattern) return;
+  $("drill").dataset.patternId = pattern.id;
+  $("drill-category").textContent = humanize(pattern.category);
+  $("drill-wrong").textContent = `«${pattern.wrong}»`;
+  $("drill-explanation").textContent = pattern.explanation || "";
+  $("drill-example").textContent = pattern.examples && pattern.examples.length ? pattern.examples[0].text : "";
+  $("drill-answer").value = "";
+  $("drill-answer").disabled = false;
+  $("drill-submit").disabled = false;
+  $("drill-result").hidden = true;
+  $("drill-next").hidden = true;
+}
+
+async function answerDrill(event) {
+  event.preventDefault();
+  const pattern = state.drillQueue[0];
+  const answer = $("drill-answer").value.trim();
+  if (!pattern || !answer) return;
+  $("drill-submit").disabled = true;
+  let result;
+  try {
+    // Rated good: the server rates a wrong answer "again" whatever we say.
+    result = await api("POST", "/notebook/review", { pattern_id: pattern.id, rating: 2, answer,
+                                                      client_review_id: newId() });
+  } catch (error) {
+    $("drill-submit").disabled = false;
+    throw error;
+  }
+  state.drillQueue.shift();
+  $("drill-answer").disabled = true;
+  const check = result.check || { correct: false, errors: [] };
+  const node = $("drill-result");
+  node.dataset.correct = String(Boolean(check.correct));
+  node.className = `drill-result ${check.correct ? "passed" : "failed"}`;
+  const lines = [h("p", { class: "verdict" }, check.correct ? "✓ Correct!" : "✗ Not yet.",
+                   pattern.fix ? [" The right form: ", h("span", { class: "fix", lang: "fr" }, pattern.fix)] : null)];
+  if ((check.errors || []).length) {
+    lines.push(h("ul", {}, check.errors.map((error) => h("li", {}, `${humanize(error.category)}: ${error.message}`,
+      (error.suggestions || []).length ? ` → ${error.suggestions.join(" / ")}` : ""))));
+  }
+  lines.push(h("p", { class: "muted" }, result.state === "retired" ? "Mastered: this mistake leaves the drills."
+    : `Next drill ${fromNow(result.card.due)}.`));
+  node.replaceChildren(...lines);
+  node.hidden = false;
+  $("drill-next").hidden = false;
+  $("drill-next").textContent = state.drillQueue.length ? "Next card" : "Done";
+  $("drill-next").focus();
+}
+
+// --- charts (inline SVG) -------------------------------------------------------------------
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART = { width: 520, height: 190, left: 40, right: 10, top: 12, bottom: 30 };
+const COLORS = ["#2f5bd3", "#1f8a4c", "#c77d14", "#c8423b", "#7a4bc4"]; // .swatch.c0… in style.css: the same
+
+/** An SVG element, like h(); text children are text nodes. */
+function s(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null && value !== false) node.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child !== undefined && child !== null && child !== false) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** A round upper bound for an axis (1, 2, 5 × 10^n). */
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 2, 5, 10].map((m) => m * power).find((bound) => bound >= value);
+}
+
+function shortDate(iso) {
+  return new Date(`${iso}T00:00:00`).toLocaleDateString("en", { day: "numeric", month: "short" });
+}
+
+/** The frame every chart shares: accessible title, y axis with three ticks, a few x labels. */
+function chartFrame({ id, title, labels, max, unit = "" }) {
+  const plotWidth = CHART.width - CHART.left - CHART.right;
+  const plotHeight = CHART.height - CHART.top - CHART.bottom;
+  const band = plotWidth / Math.max(labels.length, 1);
+  const x = (index) => CHART.left + band * index;
+  const y = (value) => CHART.top + plotHeight - (value / max) * plotHeight;
+  const svg = s("svg", { viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img",
+                         "aria-labelledby": `chart-${id}-title`, class: "chart-svg", "data-testid": `svg-${id}` },
+                s("title", { id: `chart-${id}-title` }, title));
+  for (const tick of [0, max / 2, max]) {
+    svg.append(s("line", { x1: CHART.left, x2: CHART.width - CHART.right, y1: y(tick), y2: y(tick),
+                           class: tick ? "grid" : "axis" }),
+               s("text", { x: CHART.left - 4, y: y(tick) + 4, "text-anchor": "end", class: "tick" },
+                 `${Math.round(tick * 10) / 10}${unit}`));
+  }
+  const every = Math.max(1, Math.ceil(labels.length / 6));
+  labels.forEach((label, index) => {
+    if (index % every && index !== labels.length - 1) return;
+    svg.append(s("text", { x: x(index) + band / 2, y: CHART.height - 10, "text-anchor": "middle", class: "tick" },
+                 shortDate(label)));
+  });
+  return { svg, x, y, band, plotHeight };
+}
+
+function chartFigure(id, title, svg, series) {
+  if (!svg.querySelector("rect, circle")) {
+    svg.append(s("text", { x: CHART.width / 2, y: CHART.height / 2 - 10, "text-anchor": "middle", class: "empty" },
+                 "Nothing in this period yet"));
+  }
+  return h("figure", { class: "chart card", "data-testid": `chart-${id}` }, h("figcaption", {}, title), svg,
+    series.length > 1 ? h("ul", { class: "legend" }, series.map((one, index) => h("li", {},
+      h("span", { class: `swatch c${index}` }), one.name))) : null); // classes: the page's CSP has no inline styles
+}
+
+/** Bars per label: one series, several side by side, or stacked. Each bar is a <rect> with its value. */
+function barChart({ id, title, labels, series, stacked = false, unit = "" }) {
+  const totals = labels.map((_, i) => series.reduce((sum, one) => sum + (one.values[i] || 0), 0));
+  const max = niceMax(stacked ? Math.max(0, ...totals) : Math.max(0, ...series.flatMap((one) => one.values)));
+  const { svg, x, y, band } = chartFrame({ id, title, labels, max, unit });
+  const gap = Math.min(2, band * 0.15);
+  labels.forEach((label, i) => {
+    let base = 0;
+    series.forEach((one, j) => {
+      const value = one.values[i] || 0;
+      if (value <= 0) return;
+      const width = stacked ? band - gap * 2 : (band - gap * 2) / series.length;
+      const left = stacked ? x(i) + gap : x(i) + gap + width * j;
+      const bottom = stacked ? base : 0;
+      svg.append(s("rect", { x: left, y: y(bottom + value), width: Math.max(width, 0.5),
+                             height: y(bottom) - y(bottom + value), fill: COLORS[j],
+                             "data-series": one.name, "data-value": value, "data-date": label },
+                   s("title", {}, `${shortDate(label)}: ${one.name} ${value}${unit}`)));
+      if (stacked) base += value;
+    });
+  });
+  return chartFigure(id, title, svg, series);
+}
+
+/** Lines through the points (null values leave a gap); each point is a <circle> with its value. */
+function lineChart({ id, title, labels, series, max, unit = "" }) {
+  const top = max || niceMax(Math.max(0, ...series.flatMap((one) => one.values.filter((v) => v !== null))));
+  const { svg, x, y, band } = chartFrame({ id, title, labels, max: top, unit });
+  series.forEach((one, j) => {
+    const color = COLORS[j];
+    let path = "";
+    let drawing = false;
+    one.values.forEach((value, i) => {
+      if (value === null || value === undefined) {
+        drawing = false;
+        return;
+      }
+      path += `${drawing ? "L" : "M"}${(x(i) + band / 2).toFixed(1)},${y(value).toFixed(1)} `;
+      drawing = true;
+    });
+    if (path) svg.append(s("path", { d: path.trim(), fill: "none", stroke: color, "stroke-width": 2 }));
+    one.values.forEach((value, i) => {
+      if (value === null || value === undefined) return;
+      svg.append(s("circle", { cx: x(i) + band / 2, cy: y(value), r: labels.length > 60 ? 1.5 : 3, fill: color,
+                               "data-series": one.name, "data-value": value, "data-date": labels[i] },
+                   s("title", {}, `${shortDate(labels[i])}: ${one.name} ${value}${unit}`)));
+    });
+  });
+  return chartFigure(id, title, svg, series);
+}
+
+// --- progress ------------------------------------------------------------------------------
+
+async function loadProgress() {
+  await Promise.all([loadAnalytics(), loadAchievements(), loadReports()]);
+  state.progressLoaded = true;
+}
+
+async function loadAnalytics() {
+  const data = await api("GET", `/progress/analytics?days=${$("progress-days").value}`);
+  $("progress-range").textContent = `${data.from} to ${data.to} (${data.timezone})`;
+  const days = data.reviews_per_day.map((day) => day.date);
+  const weeks = data.retention_per_week.map((week) => week.week_start);
+  const practice = data.practice_per_day;
+  $("progress-charts").replaceChildren(
+    barChart({ id: "reviews", title: "Reviews per day", labels: days, stacked: true, series: [
+      { name: "flashcards", values: data.reviews_per_day.map((day) => day.reviews - day.from_conversation) },
+      { name: "from conversations", values: data.reviews_per_day.map((day) => day.from_conversation) }] }),
+    lineChart({ id: "words-known", title: `Words known (stability ≥ ${data.words_known_stability_days} days)`,
+                labels: data.words_known.map((day) => day.date),
+                series: [{ name: "words known", values: data.words_known.map((day) => day.known) }] }),
+    lineChart({ id: "retention", title: "True retention per week", labels: weeks, max: 100, unit: "%",
+                series: [{ name: "retention", values: data.retention_per_week.map((week) =>
+                  (week.retention === null || week.retention === undefined ? null
+                    : Math.round(week.retention * 1000) / 10)) }] }),
+    barChart({ id: "practice", title: "Conversation per day", labels: practice.map((day) => day.date), series: [
+      { name: "turns", values: practice.map((day) => day.turns) },
+      { name: "minutes", values: practice.map((day) => day.minutes) }] }),
+    barChart({ id: "cards", title: "Cards by state", labels: data.cards_by_state.map((day) => day.date),
+               stacked: true, series: [
+                 { name: "learning", values: data.cards_by_state.map((day) => day.learning) },
+                 { name: "review", values: data.cards_by_state.map((day) => day.review) },
+                 { name: "relearning", values: data.cards_by_state.map((day) => day.relearning) }] }),
+    lineChart({ id: "streak", title: "Review streak (days)", labels: data.streak.map((day) => day.date),
+                series: [{ name: "streak", values: data.streak.map((day) => day.streak) }] }),
+  );
+  showErrorCategories(data.error_categories_per_week);
+  showCefr(data.cefr_estimate);
+}
+
+function showErrorCategories(weeks) {
+  const categories = [...new Set(weeks.flatMap((week) => Object.keys(week.categories || {})))].sort();
+  if (!categories.length) {
+    $("progress-errors").replaceChildren(h("p", { class: "muted" }, "No grammar mistakes in this period."));
+    return;
+  }
+  const shown = weeks.filter((week) => Object.keys(week.categories || {}).length);
+  $("progress-errors").replaceChildren(h("table", { class: "levels" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Week of"), categories.map((name) => h("th", {}, humanize(name))))),
+    h("tbody", {}, shown.map((week) => h("tr", {}, h("td", {}, shortDate(week.week_start)),
+      categories.map((name) => h("td", {}, week.categories[name] || 0)))))));
+}
+
+function showCefr(estimate) {
+  const inputs = estimate.inputs || {};
+  const thresholds = inputs.thresholds || {};
+  const level = estimate.level
+    ? `${estimate.level}${estimate.lowered_for_errors ? " (one band lower for the mistakes)" : ""}`
+    : "not yet: no band reached";
+  const density = inputs.error_density === null || inputs.error_density === undefined
+    ? `not counted (${inputs.words_written} of ${thresholds.density_min_words} words written)`
+    : `${inputs.error_density} per 100 words (${inputs.errors} in ${inputs.words_written})`;
+  $("progress-cefr").replaceChildren(
+    h("p", { class: estimate.level ? "score" : "", "data-testid": "cefr-level" }, level),
+    h("table", { class: "levels" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Band"), h("th", {}, "Known / words"), h("th", {}, "Coverage"))),
+      h("tbody", {}, (inputs.bands || []).map((band) => h("tr", {}, h("td", {}, band.band),
+        h("td", {}, `${band.known} / ${band.words}`),
+        h("td", {}, band.coverage === null ? "—" : `${Math.round(band.coverage * 100)}%`))))),
+    h("p", { class: "muted" }, `Mistakes, last ${thresholds.density_days} days: ${density}.`),
+    h("details", {}, h("summary", {}, "How it is estimated"), h("p", { class: "muted" }, estimate.method)));
+}
+
+async function loadAchievements() {
+  const { achievements } = await api("GET", "/achievements");
+  $("achievement-list").replaceChildren(...achievements.map((achievement) => h("li", {
+    class: achievement.unlocked_at ? "unlocked" : "locked", "data-testid": "achievement",
+    "data-code": achievement.code, "data-unlocked": achievement.unlocked_at ? "true" : "false",
+  }, h("strong", {}, `${achievement.unlocked_at ? "★" : "☆"} ${achievement.title}`),
+     h("span", { class: "muted" }, ` ${achievement.description}`),
+     achievement.unlocked_at ? h("span", { class: "muted" }, ` · ${when(achievement.unlocked_at)}`) : null)));
+}
+
+async function loadReports() {
+  const { reports } = await api("GET", "/progress/reports");
+  const report = reports[0];
+  if (!report) return;
+  const retention = report.retention === null || report.retention === undefined
+    ? "—" : `${Math.round(report.retention * 100)}%`;
+  const figures = [["Reviews", report.reviews], ["Retention", retention], ["Turns", report.turns],
+                   ["Minutes", report.minutes], ["XP", report.xp],
+                   ["Words known", `${report.words_known} (${report.words_known_delta >= 0 ? "+" : ""}`
+                     + `${report.words_known_delta})`], ["Streak", `${report.streak_days} day(s)`],
+                   ["Top mistakes", (report.top_error_categories || []).map((c) =>
+                     `${humanize(c.category)} (${c.errors})`).join(", ") || "—"]];
+  $("weekly-report").replaceChildren(h("p", { class: "muted" }, `${report.week_start} to ${report.week_end}`),
+    h("dl", { class: "figures" }, figures.flatMap(([label, value]) => [h("dt", {}, label), h("dd", {}, value)])));
+}
+
 // --- the learner's socket (/api/v1/ws) -----------------------------------------------------
 
 function onLearnerEvent(event) {
@@ -1005,6 +1448,13 @@ function onLearnerEvent(event) {
     guarded("penpal", loadThreads)();
   } else if (event.type === "journey_scored" && data.answer) {
     showScore(data.answer);
+  } else if (event.type === "achievement_unlocked" && data.achievement) {
+    announceAchievement(data.achievement);
+  } else if (event.type === "weekly_report" && data.report) {
+    toast(`Your weekly report is ready: ${data.report.reviews} reviews, ${data.report.turns} turns.`, "report");
+    if (state.progressLoaded) guarded("progress", loadReports)();
+  } else if (event.type === "session_summary" && data.summary) {
+    showSummary(data.summary);
   }
   // Session events come here too; the chat listens on its own session socket.
 }
@@ -1032,6 +1482,7 @@ function wire() {
   $("chat-setup").addEventListener("submit", guarded("chat", startSession));
   $("chat-form").addEventListener("submit", guarded("chat", sendMessage));
   $("chat-hint").addEventListener("click", guarded("chat", askHint));
+  $("chat-end").addEventListener("click", guarded("chat", endSession));
 
   $("flashcards-reload").addEventListener("click", guarded("flashcards", loadFlashcards));
   $("card-show").addEventListener("click", revealCard);
@@ -1046,6 +1497,14 @@ function wire() {
   $("journey-form").addEventListener("submit", guarded("journey", answerQuestion));
   $("journey-answer").addEventListener("input", countWords);
   $("journey-next").addEventListener("click", guarded("journey", nextQuestion));
+
+  $("notebook-reload").addEventListener("click", guarded("notebook", loadNotebook));
+  $("drill-form").addEventListener("submit", guarded("notebook", answerDrill));
+  // The last card done: read the notebook again (states and due dates have moved).
+  $("drill-next").addEventListener("click", () => (state.drillQueue.length ? showDrill()
+    : guarded("notebook", loadNotebook)()));
+
+  $("progress-days").addEventListener("change", guarded("progress", loadAnalytics));
 }
 
 async function start() {
