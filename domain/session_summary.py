@@ -13,8 +13,8 @@ What a recap counts, from the session's complete learner turns (a greeting is no
   without turns);
 - `words_practised`: `new` (the word's first review ever came from this session),
   `reviewed` (reviews made from this session's turns), `used_correctly` (word feedback);
-  reviews are made just after a turn finishes, so a session ended at once may miss its
-  last turn's;
+  ending a session first applies the learner's conversation reviews still waiting for
+  their task, so the last turn's words count (the summary so far may lag a moment);
 - `error_patterns`: each kind of mistake met (domain/language/error_patterns.py) with
   how often and its first example;
 - `well_said`: up to three learner messages without errors, longest first;
@@ -38,6 +38,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from domain import announcements, conversations
+from domain.config import get_settings
 from domain.db import session_scope
 from domain.errors import Conflict
 from domain.events import EventPublisher
@@ -45,6 +46,7 @@ from domain.language.error_patterns import patterns_in
 from domain.language.words import USED_CORRECTLY
 from domain.models import ChatSession, utcnow
 from domain.runtime import Runtime
+from domain.srs import reviews
 
 ACTIVE, PAUSED, ENDED = "active", "paused", "ended"
 WELL_SAID_MAX = 3
@@ -134,6 +136,9 @@ def end_idle_sessions(db: Session, *, idle_minutes: float, limit: int = 100) -> 
 
 
 def _end(db: Session, session: ChatSession) -> None:
+    # The finished turns' reviews and notebook entries not applied yet (their task may be
+    # queued): applied here, once (the task then finds nothing), so the recap counts them.
+    reviews.apply_learner_conversation_reviews(db, get_settings(), user_id=session.user_id)
     now = utcnow()
     session.status, session.ended_at = ENDED, now
     session.recap = recap(db, session, final=True, ended_at=now)

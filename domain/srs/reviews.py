@@ -403,15 +403,22 @@ class AppliedReviews:
 
 
 def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> AppliedReviews:
+    """The task after a finished turn: apply its learner's pending conversation reviews
+    (`apply_learner_conversation_reviews`). Returns whose turns they were and the number
+    of reviews."""
+    user_id = db.scalar(_TURN_OWNER, {"turn_id": turn_id})
+    if user_id is None:
+        return AppliedReviews(None, 0)
+    return AppliedReviews(user_id, apply_learner_conversation_reviews(db, settings, user_id=user_id))
+
+
+def apply_learner_conversation_reviews(db: Session, settings: Settings, *, user_id: uuid.UUID) -> int:
     """Turn the word feedback of the learner's finished turns into reviews, oldest turn
     first. One learner at a time (an advisory lock), so two workers never apply one
     learner's turns out of order; a turn whose reviews were applied has no outbox entry
     left, so a redelivered task finds nothing to do. The turns' mistakes are recorded in
-    the error notebook (domain/notebook.py) in the same transaction. Returns whose turns
-    they were and the number of reviews."""
-    user_id = db.scalar(_TURN_OWNER, {"turn_id": turn_id})
-    if user_id is None:
-        return AppliedReviews(None, 0)
+    the error notebook (domain/notebook.py) in the same transaction. Returns the number
+    of reviews."""
     db.execute(_LOCK_LEARNER, {"user_id": str(user_id)})
     pending = db.execute(_PENDING_TURNS, {"kind": outbox.REVIEWS, "user_id": user_id}).all()
     applied = 0
@@ -428,4 +435,4 @@ def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid
 
     notebook.record_turns(db, settings, turn_ids=[row[0] for row in pending])
     outbox.finish(db, kind=outbox.REVIEWS, ref_ids=[row[0] for row in pending])
-    return AppliedReviews(user_id, applied)
+    return applied

@@ -110,6 +110,9 @@ def test_the_summary_so_far_is_read_only(learner):
     with learner.socket(f"/api/v1/sessions/{session['id']}/ws") as socket:
         socket.next_event()
         _talk(learner, socket, session["id"], WITH_AN_ERROR)
+    # The turn's after-work (its reviews and notebook entry, one transaction) changes what
+    # the summary so far counts: compare once it is done.
+    eventually(lambda: learner.get("/api/v1/notebook").json()["items"], "the turn's mistake is in the notebook")
     before = learner.get(f"/api/v1/sessions/{session['id']}").json()
 
     first = learner.get(f"/api/v1/sessions/{session['id']}/summary")
