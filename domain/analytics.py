@@ -1,17 +1,19 @@
 """Progress a learner can see: their history as series by day and week, in their time zone.
 
-Every series is aggregated in PostgreSQL over one learner's rows: four grouped
-statements, the review log's read from a covering index alone, the turns' from
-`(user_id, created_at)`. Days are the learner's local days; weeks start on Monday.
+Every series is aggregated in PostgreSQL over one learner's rows: the review log's from
+`review_days`, its rollup by local day kept in each review's transaction (a row a day;
+see count_review), the turns' grouped from `(user_id, created_at)`. Days are the
+learner's local days; weeks start on Monday.
 
 - reviews per day: every review (flashcards and words used in conversation, counted apart).
 - true retention per week: reviews of cards in the review state recalled (rated hard or
   better) / all such reviews (FSRS's "true retention"; new and (re)learning cards excluded).
 - cards by state / words known over time: rebuilt from the review log, not from the
   cards: each review's result (the card as it left it) holds from its day until the
-  card's next review. A day counts the state after the last review up to its end. Only
-  the days a span starts or ends are summed (then a running sum), so the cost follows
-  the number of reviews, not reviews x days. Known: stability >= WORDS_KNOWN_STABILITY_DAYS.
+  card's next review. A day counts the state after the last review up to its end. Each
+  review adds its result and takes away the card's previous one on its day (then a
+  running sum), so the cost follows the days, not reviews x days. Known: stability >=
+  WORDS_KNOWN_STABILITY_DAYS.
 - turns and minutes practised per day: finished turns. A session's turns form stretches:
   a turn more than PRACTICE_GAP after the previous one ended starts a new stretch; a
   stretch lasts from its first turn to its last turn's completion, at least a minute, and
@@ -23,20 +25,18 @@ statements, the review log's read from a covering index alone, the turns' from
 """
 from __future__ import annotations
 
-import functools
-import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from domain.config import Settings
+from domain.db import session_scope
 from domain.models import utcnow
 from domain.srs.reviews import streak
 
@@ -90,43 +90,7 @@ def monday(day: date) -> date:
 
 _LOCAL_DAY = "CAST(timezone(:tz, {}) AS date)"
 
-# The same as a day number (days since 1970-01-01, local), for the many rows of the review
-# log: the epoch plus the zone's UTC offset, the offset of the last few periods of the
-# zone (between its DST changes) given as parameters; older instants take timezone().
-# About a third of the cost of timezone() per row.
-OFFSET_PERIODS = 6
 _EPOCH = date(1970, 1, 1)
-_LOCAL_DAY_NUMBER = (
-    "coalesce(CAST(floor((date_part('epoch', {0}) + CASE "
-    + " ".join(f"WHEN {{0}} >= :period_{n} THEN :offset_{n}" for n in range(OFFSET_PERIODS))
-    + " END) / 86400) AS int), CAST(timezone(:tz, {0}) AS date) - DATE '1970-01-01')")
-
-
-@functools.lru_cache(maxsize=512)
-def offset_periods(zone: ZoneInfo, until: date) -> tuple[tuple[datetime, int], ...]:
-    """The zone's last OFFSET_PERIODS periods of one UTC offset up to `until`: (start,
-    offset in seconds), newest first, padded with the oldest; a period without a change
-    goes back four years at most."""
-    def offset_at(second: int) -> int:
-        return int(datetime.fromtimestamp(second, timezone.utc).astimezone(zone).utcoffset().total_seconds())
-
-    periods: list[tuple[datetime, int]] = []
-    moment = int(datetime.combine(until + timedelta(days=1), time.min, timezone.utc).timestamp())
-    offset, unchanged_days = offset_at(moment), 0
-    while len(periods) < OFFSET_PERIODS and unchanged_days < 366 * 4:
-        earlier = moment - 86400
-        if offset_at(earlier) == offset:
-            moment, unchanged_days = earlier, unchanged_days + 1
-            continue
-        low, high = earlier, moment  # the change is in (low, high]: halve to the second
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if offset_at(middle) != offset else (low, middle)
-        periods.append((datetime.fromtimestamp(high, timezone.utc), offset))
-        moment, offset, unchanged_days = low, offset_at(low), 0
-    if len(periods) < OFFSET_PERIODS:  # unchanged for four years: older instants take timezone()
-        periods.append((datetime.fromtimestamp(moment, timezone.utc), offset))
-    return tuple(periods + [periods[-1]] * (OFFSET_PERIODS - len(periods)))
 
 
 def day_number(day: date) -> int:
@@ -148,12 +112,11 @@ def learner_zone(db: Session, user_id: uuid.UUID) -> ZoneInfo:
 
 
 def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int = DEFAULT_DAYS,
-              now: datetime | None = None, cache: redis.Redis | None = None) -> dict[str, Any]:
-    """Every series over the last `days` local days (today included), and the CEFR estimate;
-    the review log's part through `cache` (see review_history) if given."""
+              now: datetime | None = None) -> dict[str, Any]:
+    """Every series over the last `days` local days (today included), and the CEFR estimate."""
     now = now or utcnow()
     window = Window.ending_today(learner_zone(db, user_id), days, now)
-    history = review_history(db, settings, user_id=user_id, window=window, cache=cache)
+    history = review_history(db, settings, user_id=user_id, window=window)
     cards = cards_over_time(history, window)
     return {
         "days": days, "timezone": window.zone.key,
@@ -172,47 +135,100 @@ def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int 
 
 # --- the review log: per day, retention per week, streaks, cards by state, words known ----------
 
-# One pass over the learner's review log, grouped by local day (at most two rows a day):
-# - the day's reviews, those from conversations, and the recall attempts and recalls of
-#   true retention (`days`), and the reviews of each day of the year before the window
-#   (for streaks);
-# - the changes of cards by state and of words known (`changes`): each review's result
-#   (the card as it left it) holds from its day to the day of the card's next review
-#   (excluded), so it adds 1 to its state (and to known) on its first day in the window
-#   and takes it away on the day of the next review. A running sum gives each day's counts.
-# Everything is read from the card index alone (ix_review_logs_card covers the columns,
-# among them the result's state and stability, which PostgreSQL keeps as generated
-# columns): no table row and no JSON is read. The local day is computed once per review
-# and the next review's day is read with lead() in the index's order: no sort.
-_REVIEW_LOG = text(f"""
-    WITH logs AS (
-        SELECT day, lead(day) OVER (PARTITION BY word_id ORDER BY reviewed_at) AS next_day,
-               state_after AS state, stability_after >= :known_stability AS known, source, rating, previous_state
-        FROM (SELECT word_id, reviewed_at, {_LOCAL_DAY_NUMBER.format("reviewed_at")} AS day, state_after,
-                     stability_after,
-                     source, rating, previous_state
-              FROM review_logs WHERE user_id = :user_id AND reviewed_at < :end) reviews
-    )
-    SELECT greatest(day, :first_day) AS day,
-           count(*) FILTER (WHERE day >= :first_day) AS reviews,
-           count(*) FILTER (WHERE day >= :first_day AND source = 'conversation') AS from_conversation,
-           count(*) FILTER (WHERE day >= :first_day AND previous_state = 2) AS recall_attempts,
-           count(*) FILTER (WHERE day >= :first_day AND previous_state = 2 AND rating > 1) AS recalled,
-           count(*) FILTER (WHERE holds AND state = 1) AS learning,
-           count(*) FILTER (WHERE holds AND state = 2) AS review,
-           count(*) FILTER (WHERE holds AND state = 3) AS relearning,
-           count(*) FILTER (WHERE holds AND known) AS known
-    FROM (SELECT *, next_day IS NULL OR (next_day > day AND next_day > :first_day) AS holds FROM logs) spans
-    GROUP BY 1
-    UNION ALL
-    SELECT next_day, 0, 0, 0, 0, -count(*) FILTER (WHERE state = 1), -count(*) FILTER (WHERE state = 2),
-           -count(*) FILTER (WHERE state = 3), -count(*) FILTER (WHERE known)
-    FROM logs WHERE next_day > day AND next_day > :first_day
-    GROUP BY next_day
-    UNION ALL
-    SELECT day, count(*), 0, 0, 0, 0, 0, 0, 0 FROM logs WHERE day < :first_day AND day >= :since_day GROUP BY day
-""")
+# The review log grouped by the learner's local day, kept in `review_days` as reviews are
+# made (one upsert per review, in its transaction: count_review), so a read takes about
+# one row per day with reviews instead of the whole log. Per day: its reviews, those from
+# conversations, the recall attempts and recalls of true retention, and the changes of
+# cards by state and of words known: a review's result (the card as it left it) holds
+# until the card's next review, so a review adds 1 to its result's state (and to known)
+# and takes 1 from the card's previous result, on the review's day. The running sum of
+# the changes up to a day gives its cards. The previous result comes from the log, not
+# from the card (a refit reschedules the cards, not their logs): the rollup is always
+# what a rebuild from the log gives.
+#
+# The same expressions serve the rebuild and the per-review upsert: each log with its
+# local day (in users.timezone) and the previous log of its card.
+_LOGS = """
+    SELECT CAST(timezone((SELECT timezone FROM users WHERE id = :user_id), reviewed_at) AS date)
+           - DATE '1970-01-01' AS day,
+           reviewed_at, id, source, previous_state, rating, state_after,
+           stability_after >= :known_stability AS known_after,
+           lag(state_after) OVER card AS state_before,
+           lag(stability_after) OVER card >= :known_stability AS known_before
+    FROM review_logs WHERE user_id = :user_id {only_card}
+    WINDOW card AS (PARTITION BY word_id ORDER BY reviewed_at, id)
+"""
+_DAY_TOTALS = """
+    SELECT CAST(:user_id AS uuid) AS user_id, day, count(*) AS reviews,
+           count(*) FILTER (WHERE source = 'conversation') AS from_conversation,
+           count(*) FILTER (WHERE previous_state = 2) AS recall_attempts,
+           count(*) FILTER (WHERE previous_state = 2 AND rating > 1) AS recalled,
+           count(*) FILTER (WHERE state_after = 1) - count(*) FILTER (WHERE state_before = 1) AS learning,
+           count(*) FILTER (WHERE state_after = 2) - count(*) FILTER (WHERE state_before = 2) AS review,
+           count(*) FILTER (WHERE state_after = 3) - count(*) FILTER (WHERE state_before = 3) AS relearning,
+           count(*) FILTER (WHERE known_after) - count(*) FILTER (WHERE known_before) AS known
+    FROM ({logs}) logs GROUP BY day
+"""
+_COLUMNS = ("reviews", "from_conversation", "recall_attempts", "recalled", "learning", "review", "relearning",
+            "known")
 _SERIES = ("learning", "review", "relearning", "known")
+
+# After review() saved a log (and awarded its XP, which locks the learner's row: a time
+# zone change waits for this transaction, or this statement sees the new zone): the
+# card's latest log added to its day.
+_COUNT_REVIEW = text(f"""
+    INSERT INTO review_days AS d (user_id, day, {", ".join(_COLUMNS)})
+    {_DAY_TOTALS.format(logs=_LOGS.format(only_card="AND word_id = :word_id")
+                        + " ORDER BY reviewed_at DESC, id DESC LIMIT 1")}
+    ON CONFLICT (user_id, day) DO UPDATE SET {", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in _COLUMNS)}
+""")
+
+
+def count_review(db: Session, settings: Settings, *, user_id: uuid.UUID, word_id: int) -> None:
+    """Add the card's review just logged to the learner's review_days (review()'s transaction)."""
+    db.execute(_COUNT_REVIEW, {"user_id": user_id, "word_id": word_id,
+                               "known_stability": settings.words_known_stability_days})
+
+
+# The whole rollup from the log, in one statement, and what it was built with. The
+# learner's row is locked first (a review's XP locks it too), so no review commits
+# between the log's read and the rows' write.
+_LOCK_LEARNER = text("SELECT 1 FROM users WHERE id = :user_id FOR NO KEY UPDATE")
+_REBUILD = text(f"""
+    WITH totals AS ({_DAY_TOTALS.format(logs=_LOGS.format(only_card=""))}),
+    cleared AS (
+        DELETE FROM review_days d WHERE d.user_id = :user_id AND d.day NOT IN (SELECT day FROM totals)
+    ), saved AS (
+        INSERT INTO review_days AS d (user_id, day, {", ".join(_COLUMNS)}) SELECT * FROM totals
+        ON CONFLICT (user_id, day) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS)}
+    )
+    INSERT INTO review_days_built AS b (user_id, timezone, known_stability_days, built_at)
+    SELECT id, timezone, :known_stability, :now FROM users WHERE id = :user_id
+    ON CONFLICT (user_id) DO UPDATE SET timezone = EXCLUDED.timezone,
+        known_stability_days = EXCLUDED.known_stability_days, built_at = EXCLUDED.built_at
+""")
+
+
+def rebuild_review_days(db: Session, settings: Settings, *, user_id: uuid.UUID) -> None:
+    """Rebuild the learner's review_days from their review log, in their current time zone
+    and with the current known threshold (in the caller's transaction)."""
+    db.execute(_LOCK_LEARNER, {"user_id": user_id})
+    db.execute(_REBUILD, {"user_id": user_id, "known_stability": settings.words_known_stability_days,
+                          "now": utcnow()})
+
+
+# The window's days, the STREAK_LOOKBACK_DAYS before it (their reviews, for streaks), and
+# one row (day NULL) with the sum of the changes before the window and whether the rows
+# were built with the learner's zone and the current threshold (else: rebuilt, read again).
+_REVIEW_DAYS = text(f"""
+    SELECT day, {", ".join(_COLUMNS)}, true AS built FROM review_days
+    WHERE user_id = :user_id AND day >= :since_day AND day <= :last_day
+    UNION ALL
+    SELECT NULL, 0, 0, 0, 0, {", ".join(f"coalesce(sum({c}), 0)" for c in _SERIES)},
+           coalesce((SELECT b.timezone = u.timezone AND b.known_stability_days = :known_stability
+                     FROM users u JOIN review_days_built b ON b.user_id = u.id WHERE u.id = :user_id), false)
+    FROM review_days WHERE user_id = :user_id AND day < :first_day
+""")
 
 
 @dataclass(frozen=True)
@@ -229,60 +245,28 @@ class ReviewHistory:
     changes: dict[date, Counter[str]]  # local day -> change of each state's cards and of known words
 
 
-# The grouped rows are kept in Redis under the log's version: its number of reviews and
-# the latest review time up to the window's end. Logs are only ever added (or deleted with
-# their card), so a new review, even one dated in the past, changes the key, and a cached
-# answer is never stale. A dashboard opened again, or switched between 30 and 365 days,
-# then costs one index-only count instead of the whole log.
-_LOG_VERSION = text("""
-    SELECT count(*) AS reviews, max(reviewed_at) AS latest FROM review_logs
-    WHERE user_id = :user_id AND reviewed_at < :end
-""")
-HISTORY_CACHE_SECONDS = 24 * 3600
-
-
-def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window,
-                   cache: redis.Redis | None = None) -> ReviewHistory:
-    """The learner's review log, read once for the series below (through `cache` if given)."""
-    key, rows = None, None
-    if cache is not None:
-        version = db.execute(_LOG_VERSION, {"user_id": user_id, "end": window.end}).one()
-        key = (f"parlons:analytics:v1:{user_id}:{window.zone.key}:{window.first_day}:{window.last_day}:"
-               f"{settings.words_known_stability_days}:{version.reviews}:{version.latest}")
-        rows = _cached(cache, key)
-    if rows is None:
-        periods = offset_periods(window.zone, window.last_day)
-        rows = [tuple(row) for row in db.execute(_REVIEW_LOG, {
-            **window.params(user_id), "known_stability": settings.words_known_stability_days,
-            "first_day": day_number(window.first_day),
-            "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)),
-            **{f"period_{n}": start for n, (start, _) in enumerate(periods)},
-            **{f"offset_{n}": offset for n, (_, offset) in enumerate(periods)}})]
-        if cache is not None:
-            _store(cache, key, rows)
+def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> ReviewHistory:
+    """The learner's review log by day, for the series below: read from review_days (built
+    again first if the learner's zone or the known threshold changed since)."""
+    params = {"user_id": user_id, "known_stability": settings.words_known_stability_days,
+              "first_day": day_number(window.first_day), "last_day": day_number(window.last_day),
+              "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS))}
+    rows = db.execute(_REVIEW_DAYS, params).all()
+    if not all(row.built for row in rows):
+        with session_scope() as rebuilding:  # its own transaction: committed before the read
+            rebuild_review_days(rebuilding, settings, user_id=user_id)
+        rows = db.execute(_REVIEW_DAYS, params).all()
     days: dict[date, DayReviews] = {}
     changes: dict[date, Counter[str]] = defaultdict(Counter)
-    for number, reviews, from_conversation, recall_attempts, recalled, *series in rows:
-        day = from_day_number(number)
-        if reviews:  # before the window: only the reviews' count (for streaks)
-            days[day] = DayReviews(reviews, from_conversation, recall_attempts, recalled)
-        changes[day].update(dict(zip(_SERIES, series)))
+    for row in rows:
+        if row.day is None:  # the changes before the window: its first day starts from their sum
+            changes[window.first_day].update({key: getattr(row, key) for key in _SERIES})
+            continue
+        day = from_day_number(row.day)
+        days[day] = DayReviews(row.reviews, row.from_conversation, row.recall_attempts, row.recalled)
+        if day >= window.first_day:
+            changes[day].update({key: getattr(row, key) for key in _SERIES})
     return ReviewHistory(days, changes)
-
-
-def _cached(cache: redis.Redis, key: str) -> list[Any] | None:
-    try:
-        found = cache.get(key)
-    except redis.RedisError:  # the database answers alone
-        return None
-    return json.loads(found) if found is not None else None
-
-
-def _store(cache: redis.Redis, key: str, rows: list[Any]) -> None:
-    try:
-        cache.set(key, json.dumps(rows), ex=HISTORY_CACHE_SECONDS)
-    except redis.RedisError:
-        pass
 
 
 def reviews_per_day(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
