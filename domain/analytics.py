@@ -25,6 +25,7 @@ learner's local days; weeks start on Monday.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -73,7 +74,19 @@ class Window:
         return datetime.combine(self.last_day + timedelta(days=1), time.min, self.zone)
 
     def days(self) -> list[date]:
+        return self._days
+
+    def dates(self) -> list[str]:
+        """days() in ISO format (the answer's keys)."""
+        return self._dates
+
+    @functools.cached_property
+    def _days(self) -> list[date]:
         return [self.first_day + timedelta(days=n) for n in range((self.last_day - self.first_day).days + 1)]
+
+    @functools.cached_property
+    def _dates(self) -> list[str]:
+        return [day.isoformat() for day in self._days]
 
     def weeks(self) -> list[date]:
         first = monday(self.first_day)
@@ -242,7 +255,7 @@ class DayReviews:
 @dataclass(frozen=True)
 class ReviewHistory:
     days: dict[date, DayReviews]  # local day -> its reviews (the window's days with any, and the year before)
-    changes: dict[date, Counter[str]]  # local day -> change of each state's cards and of known words
+    changes: dict[date, tuple[int, ...]]  # local day -> change of each _SERIES (cards by state, known words)
 
 
 def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> ReviewHistory:
@@ -257,37 +270,39 @@ def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, windo
             rebuild_review_days(rebuilding, settings, user_id=user_id)
         rows = db.execute(_REVIEW_DAYS, params).all()
     days: dict[date, DayReviews] = {}
-    changes: dict[date, Counter[str]] = defaultdict(Counter)
-    for row in rows:
-        if row.day is None:  # the changes before the window: its first day starts from their sum
-            changes[window.first_day].update({key: getattr(row, key) for key in _SERIES})
+    changes: dict[date, tuple[int, ...]] = {}
+    before: tuple[int, ...] = (0,) * len(_SERIES)
+    for number, reviews, from_conversation, recall_attempts, recalled, *series, _ in rows:
+        if number is None:  # the changes before the window: its first day starts from their sum
+            before = tuple(series)
             continue
-        day = from_day_number(row.day)
-        days[day] = DayReviews(row.reviews, row.from_conversation, row.recall_attempts, row.recalled)
+        day = from_day_number(number)
+        days[day] = DayReviews(reviews, from_conversation, recall_attempts, recalled)
         if day >= window.first_day:
-            changes[day].update({key: getattr(row, key) for key in _SERIES})
+            changes[day] = tuple(series)
+    changes[window.first_day] = tuple(map(sum, zip(before, changes.get(window.first_day, (0,) * len(_SERIES)))))
     return ReviewHistory(days, changes)
 
 
 def reviews_per_day(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
-    return [{"date": day.isoformat(), "reviews": row.reviews if row else 0,
-             "from_conversation": row.from_conversation if row else 0}
-            for day, row in ((day, history.days.get(day)) for day in window.days())]
+    nothing = DayReviews()
+    return [{"date": name, "reviews": row.reviews, "from_conversation": row.from_conversation}
+            for name, row in zip(window.dates(), (history.days.get(day, nothing) for day in window.days()))]
 
 
 def retention_per_week(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     """Recalled / attempts of review-state cards, per local week (weeks cut by the window
     count only the window's days)."""
-    recalled: Counter[date] = Counter()
-    attempts: Counter[date] = Counter()
-    for day in window.days():
+    weeks = window.weeks()
+    recalled, attempts = [0] * len(weeks), [0] * len(weeks)
+    for index, day in enumerate(window.days(), start=window.first_day.weekday()):  # index // 7: the day's week
         row = history.days.get(day)
-        if row is not None:
-            recalled[monday(day)] += row.recalled
-            attempts[monday(day)] += row.recall_attempts
-    return [{"week_start": week.isoformat(), "recalled": recalled[week], "attempts": attempts[week],
-             "retention": round(recalled[week] / attempts[week], 4) if attempts[week] else None}
-            for week in window.weeks()]
+        if row is not None and row.recall_attempts:
+            recalled[index // 7] += row.recalled
+            attempts[index // 7] += row.recall_attempts
+    return [{"week_start": week.isoformat(), "recalled": recalled[n], "attempts": attempts[n],
+             "retention": round(recalled[n] / attempts[n], 4) if attempts[n] else None}
+            for n, week in enumerate(weeks)]
 
 
 def streak_history(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
@@ -298,19 +313,23 @@ def streak_history(history: ReviewHistory, window: Window) -> list[dict[str, Any
     eve = window.first_day - timedelta(days=1)
     running = streak(reviewed, today=eve) if eve in reviewed else 0
     series = []
-    for day in window.days():
+    for day, name in zip(window.days(), window.dates()):
         running = running + 1 if day in reviewed else 0
-        series.append({"date": day.isoformat(), "streak": running})
+        series.append({"date": name, "streak": running})
     return series
 
 
 def cards_over_time(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     """Per local day: cards learning, in review, relearning, and words known, at the day's end."""
-    running: Counter[str] = Counter()
+    learning = review = relearning = known = 0
     series = []
-    for day in window.days():
-        running.update(history.changes.get(day, {}))
-        series.append({"date": day.isoformat(), **{key: running[key] for key in _SERIES}})
+    for day, name in zip(window.days(), window.dates()):
+        change = history.changes.get(day)
+        if change is not None:
+            learning, review, relearning, known = (
+                learning + change[0], review + change[1], relearning + change[2], known + change[3])
+        series.append({"date": name, "learning": learning, "review": review, "relearning": relearning,
+                       "known": known})
     return series
 
 
@@ -339,8 +358,9 @@ _PRACTICE = text(f"""
 def practice_per_day(db: Session, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
     """Finished turns and minutes practised per local day (see the module's doc)."""
     found = {row.day: row for row in db.execute(_PRACTICE, {**window.params(user_id), "gap": PRACTICE_GAP})}
-    return [{"date": day.isoformat(), "turns": int(found[day].turns) if day in found else 0,
-             "minutes": round(float(found[day].minutes), 1) if day in found else 0.0} for day in window.days()]
+    return [{"date": name, "turns": int(found[day].turns) if day in found else 0,
+             "minutes": round(float(found[day].minutes), 1) if day in found else 0.0}
+            for day, name in zip(window.days(), window.dates())]
 
 
 _ERROR_CATEGORIES = text("""
