@@ -168,10 +168,9 @@ def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int 
 # what a rebuild from the log gives.
 #
 # The same expressions serve the rebuild and the per-review upsert: each log with its
-# local day (in users.timezone) and the previous log of its card.
+# local day (in the learner's zone) and the previous log of its card.
 _LOGS = """
-    SELECT CAST(timezone((SELECT timezone FROM users WHERE id = :user_id), reviewed_at) AS date)
-           - DATE '1970-01-01' AS day,
+    SELECT CAST(timezone({zone}, reviewed_at) AS date) - DATE '1970-01-01' AS day,
            reviewed_at, id, source, previous_state, rating, state_after,
            stability_after >= :known_stability AS known_after,
            lag(state_after) OVER card AS state_before,
@@ -194,12 +193,14 @@ _COLUMNS = ("reviews", "from_conversation", "recall_attempts", "recalled", "lear
             "known")
 _SERIES = ("learning", "review", "relearning", "known")
 
-# After review() saved a log (and awarded its XP, which locks the learner's row: a time
-# zone change waits for this transaction, or this statement sees the new zone): the
-# card's latest log added to its day.
+# After review() saved a log: the card's latest log added to its day. The learner's row is
+# locked for the zone, so a time zone change (which rebuilds under that lock) either
+# commits first, and this statement reads the new zone (a lock that waited returns the
+# row as updated), or waits for this transaction and rebuilds with its review.
 _COUNT_REVIEW = text(f"""
+    WITH learner AS (SELECT timezone FROM users WHERE id = :user_id FOR NO KEY UPDATE)
     INSERT INTO review_days AS d (user_id, day, {", ".join(_COLUMNS)})
-    {_DAY_TOTALS.format(logs=_LOGS.format(only_card="AND word_id = :word_id")
+    {_DAY_TOTALS.format(logs=_LOGS.format(zone="(SELECT timezone FROM learner)", only_card="AND word_id = :word_id")
                         + " ORDER BY reviewed_at DESC, id DESC LIMIT 1")}
     ON CONFLICT (user_id, day) DO UPDATE SET {", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in _COLUMNS)}
 """)
@@ -212,11 +213,12 @@ def count_review(db: Session, settings: Settings, *, user_id: uuid.UUID, word_id
 
 
 # The whole rollup from the log, in one statement, and what it was built with. The
-# learner's row is locked first (a review's XP locks it too), so no review commits
+# learner's row is locked first (count_review locks it too), so no review commits
 # between the log's read and the rows' write.
 _LOCK_LEARNER = text("SELECT 1 FROM users WHERE id = :user_id FOR NO KEY UPDATE")
 _REBUILD = text(f"""
-    WITH totals AS ({_DAY_TOTALS.format(logs=_LOGS.format(only_card=""))}),
+    WITH totals AS ({_DAY_TOTALS.format(logs=_LOGS.format(zone="(SELECT timezone FROM users WHERE id = :user_id)",
+                                                          only_card=""))}),
     cleared AS (
         DELETE FROM review_days d WHERE d.user_id = :user_id AND d.day NOT IN (SELECT day FROM totals)
     ), saved AS (
