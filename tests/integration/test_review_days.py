@@ -4,11 +4,15 @@ and following the learner's time zone when it changes."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.support.client import register
+from tests.support.waits import eventually
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -152,3 +156,61 @@ def test_after_a_time_zone_change_the_series_follow_the_new_zone(stack):
     assert response.status_code == 200, response.text
     today: date = datetime.now(NEW_YORK).date()
     assert reviews_by_day()[1] == {new_york_day.isoformat(): 1, today.isoformat(): 1}
+
+
+@pytest.mark.parametrize("first", ["review", "time zone change"])
+def test_a_review_and_a_time_zone_change_at_once_are_both_counted(db_scope, first):
+    """Whichever takes the learner's row first, the other waits, and the rollup is the
+    rebuild's, the review on its New York day (a conversation review: it earns no XP)."""
+    from sqlalchemy import text
+
+    from domain import accounts, analytics
+    from domain.config import get_settings
+    from domain.models import User
+    from domain.srs.reviews import ReviewInput, review
+
+    settings = get_settings()
+    with db_scope() as db:
+        learner, (earlier, word) = _learner_with_words(db, zone="Europe/Paris", words=2)
+        review(db, settings, user_id=learner, given=ReviewInput(earlier, 2))
+    at = datetime.combine(datetime.now(PARIS).date() - timedelta(days=2), time(0, 30), PARIS)
+    holding, release = threading.Event(), threading.Event()
+
+    def reviewing() -> None:
+        with db_scope() as db:
+            review(db, settings, user_id=learner, source="conversation", given=ReviewInput(word, 2, reviewed_at=at))
+            if first == "review":
+                holding.set()
+                release.wait(timeout=30)
+
+    def changing_zone() -> None:
+        with db_scope() as db:
+            accounts.update_profile(db.get(User, learner), {"timezone": "America/New_York"})
+            if first == "time zone change":
+                holding.set()
+                release.wait(timeout=30)
+
+    def lock_waits() -> int:
+        with db_scope() as db:
+            return db.scalar(text("SELECT count(*) FROM pg_stat_activity"
+                                  " WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+
+    one, other = (reviewing, changing_zone) if first == "review" else (changing_zone, reviewing)
+    threads = [threading.Thread(target=one), threading.Thread(target=other)]
+    threads[0].start()
+    assert holding.wait(timeout=30)
+    threads[1].start()
+    eventually(lock_waits, f"the {'time zone change' if first == 'review' else 'review'} waiting")
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+
+    with db_scope() as db:
+        kept = _rows(db, learner)
+        analytics.rebuild_review_days(db, settings, user_id=learner)
+    with db_scope() as db:
+        assert _rows(db, learner) == kept
+    days = {row[0]: row[1] for row in kept}
+    new_york_day = analytics.day_number(at.astimezone(NEW_YORK).date())
+    assert days[new_york_day] == 1 and sum(days.values()) == 2
