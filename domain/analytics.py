@@ -93,23 +93,15 @@ class Window:
         return [first + timedelta(weeks=n) for n in range((monday(self.last_day) - first).days // 7 + 1)]
 
     def params(self, user_id: uuid.UUID) -> dict[str, Any]:
-        return {"user_id": user_id, "start": self.start, "end": self.end}
-
-    # The instants the window's local days and weeks start: width_bucket() over them gives
-    # an instant's day or week (1: the first) in SQL, with this zone's rules, for a
-    # fraction of the cost of timezone() per row.
-    @functools.cached_property
-    def day_starts(self) -> list[datetime]:
-        return [datetime.combine(day, time.min, self.zone) for day in self._days]
-
-    @functools.cached_property
-    def week_starts(self) -> list[datetime]:
-        return [datetime.combine(week, time.min, self.zone) for week in self.weeks()]
+        return {"user_id": user_id, "tz": self.zone.key, "start": self.start, "end": self.end,
+                "first_day": self.first_day}
 
 
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
+
+_LOCAL_DAY = "CAST(timezone(:tz, {}) AS date)"
 
 _EPOCH = date(1970, 1, 1)
 
@@ -345,7 +337,7 @@ def cards_over_time(history: ReviewHistory, window: Window) -> list[dict[str, An
 
 # --- practice: turns and minutes per day, error categories per week ----------------------------
 
-_PRACTICE = text("""
+_PRACTICE = text(f"""
     WITH mine AS (
         SELECT session_id, created_at, coalesce(completed_at, created_at) AS ended_at,
                coalesce(created_at - lag(coalesce(completed_at, created_at))
@@ -359,7 +351,7 @@ _PRACTICE = text("""
         SELECT min(created_at) AS started_at, max(ended_at) AS ended_at, count(*) AS turns
         FROM numbered GROUP BY session_id, stretch
     )
-    SELECT width_bucket(started_at, :day_starts) AS day, sum(turns) AS turns,
+    SELECT {_LOCAL_DAY.format("started_at")} AS day, sum(turns) AS turns,
            sum(greatest(date_part('epoch', ended_at - started_at) / 60, 1)) AS minutes
     FROM stretches GROUP BY day
 """)
@@ -367,15 +359,14 @@ _PRACTICE = text("""
 
 def practice_per_day(db: Session, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
     """Finished turns and minutes practised per local day (see the module's doc)."""
-    found = {row.day: row for row in db.execute(_PRACTICE, {**window.params(user_id), "gap": PRACTICE_GAP,
-                                                            "day_starts": window.day_starts})}
+    found = {row.day: row for row in db.execute(_PRACTICE, {**window.params(user_id), "gap": PRACTICE_GAP})}
     return [{"date": name, "turns": int(found[day].turns) if day in found else 0,
              "minutes": round(float(found[day].minutes), 1) if day in found else 0.0}
-            for day, name in enumerate(window.dates(), start=1)]
+            for day, name in zip(window.days(), window.dates())]
 
 
 _ERROR_CATEGORIES = text("""
-    SELECT width_bucket(t.created_at, :week_starts) AS week,
+    SELECT CAST(date_trunc('week', timezone(:tz, t.created_at)) AS date) AS week,
            found.item ->> 'category' AS category, count(*) AS errors
     FROM turns t CROSS JOIN LATERAL jsonb_array_elements(
         CASE WHEN jsonb_typeof(t.grammar -> 'errors') = 'array' THEN t.grammar -> 'errors' ELSE '[]' END
@@ -387,12 +378,12 @@ _ERROR_CATEGORIES = text("""
 
 def error_categories_per_week(db: Session, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
     """Per local week: grammar errors found in the learner's turns, by category (most first)."""
-    weeks: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in db.execute(_ERROR_CATEGORIES, {**window.params(user_id), "week_starts": window.week_starts}):
+    weeks: dict[date, dict[str, int]] = defaultdict(dict)
+    for row in db.execute(_ERROR_CATEGORIES, window.params(user_id)):
         weeks[row.week][row.category or "other"] = row.errors
     return [{"week_start": week.isoformat(),
-             "categories": dict(sorted(weeks[number].items(), key=lambda item: (-item[1], item[0])))}
-            for number, week in enumerate(window.weeks(), start=1)]
+             "categories": dict(sorted(weeks[week].items(), key=lambda item: (-item[1], item[0])))}
+            for week in window.weeks()]
 
 
 # --- the CEFR estimate ---------------------------------------------------------------------------

@@ -45,13 +45,3 @@ def test_a_window_is_local_days_and_monday_weeks():
     assert window.first_day == date(2026, 11, 28) and len(window.days()) == 10
     assert window.weeks() == [date(2026, 11, 23), date(2026, 11, 30), date(2026, 12, 7)]
     assert window.start == datetime(2026, 11, 27, 23, 0, tzinfo=timezone.utc)
-
-
-def test_the_day_and_week_starts_are_local_midnights_across_a_dst_change():
-    paris = ZoneInfo("Europe/Paris")
-    window = analytics.Window(paris, date(2026, 10, 20), date(2026, 11, 2))  # summer time ends on Oct 25
-    assert [start.astimezone(paris).date() for start in window.day_starts] == window.days()
-    assert {start.astimezone(paris).time() for start in window.day_starts + window.week_starts} == {datetime.min.time()}
-    assert window.day_starts[6].utcoffset() != window.day_starts[5].utcoffset()  # Oct 26 starts an hour later in UTC
-    assert [start.date() for start in window.week_starts] == window.weeks()
-    assert window.dates()[0] == "2026-10-20" and len(window.dates()) == 14
