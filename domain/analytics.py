@@ -26,6 +26,7 @@ learner's local days; weeks start on Monday.
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -125,12 +127,14 @@ def learner_zone(db: Session, user_id: uuid.UUID) -> ZoneInfo:
 
 
 def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int = DEFAULT_DAYS,
-              now: datetime | None = None) -> dict[str, Any]:
-    """Every series over the last `days` local days (today included), and the CEFR estimate."""
+              now: datetime | None = None, cache: redis.Redis | None = None) -> dict[str, Any]:
+    """Every series over the last `days` local days (today included), and the CEFR estimate;
+    the turns' series through `cache` if given (see turn_series)."""
     now = now or utcnow()
     window = Window.ending_today(learner_zone(db, user_id), days, now)
     history = review_history(db, settings, user_id=user_id, window=window)
     cards = cards_over_time(history, window)
+    practice, error_categories = turn_series(db, user_id=user_id, window=window, cache=cache)
     return {
         "days": days, "timezone": window.zone.key,
         "from": window.first_day.isoformat(), "to": window.last_day.isoformat(),
@@ -139,8 +143,8 @@ def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int 
         "retention_per_week": retention_per_week(history, window),
         "cards_by_state": [{key: day[key] for key in ("date", "learning", "review", "relearning")} for day in cards],
         "words_known": [{"date": day["date"], "known": day["known"]} for day in cards],
-        "practice_per_day": practice_per_day(db, user_id=user_id, window=window),
-        "error_categories_per_week": error_categories_per_week(db, user_id=user_id, window=window),
+        "practice_per_day": practice,
+        "error_categories_per_week": error_categories,
         "streak": streak_history(history, window),
         "cefr_estimate": cefr_estimate(db, settings, user_id=user_id, now=now),
     }
@@ -336,6 +340,52 @@ def cards_over_time(history: ReviewHistory, window: Window) -> list[dict[str, An
 
 
 # --- practice: turns and minutes per day, error categories per week ----------------------------
+
+# The turns' series are kept in Redis under the version of the window's finished turns:
+# their number and latest completion. A turn is only ever added, and finished once (its
+# grammar is written before it completes, and nothing changes it after), so a turn
+# finishing changes the key and a cached answer is never stale. A read after new reviews,
+# or read again, then costs one count over the window's turns instead of their grouping
+# (two thirds of a year's read).
+_TURNS_VERSION = text("""
+    SELECT count(*) AS turns, max(completed_at) AS latest FROM turns
+    WHERE user_id = :user_id AND status = 'complete' AND created_at >= :start AND created_at < :end
+""")
+TURNS_CACHE_SECONDS = 24 * 3600
+
+
+def turn_series(db: Session, *, user_id: uuid.UUID, window: Window,
+                cache: redis.Redis | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """practice_per_day and error_categories_per_week, through `cache` if given."""
+    key = None
+    if cache is not None:
+        version = db.execute(_TURNS_VERSION, window.params(user_id)).one()
+        key = (f"parlons:analytics:turns:v1:{user_id}:{window.zone.key}:{window.first_day}:{window.last_day}:"
+               f"{version.turns}:{version.latest and version.latest.isoformat()}")
+        found = _cached(cache, key)
+        if found is not None:
+            return found["practice"], found["errors"]
+    practice = practice_per_day(db, user_id=user_id, window=window)
+    errors = error_categories_per_week(db, user_id=user_id, window=window)
+    if cache is not None:
+        _store(cache, key, {"practice": practice, "errors": errors})
+    return practice, errors
+
+
+def _cached(cache: redis.Redis, key: str) -> Any:
+    try:
+        found = cache.get(key)
+    except redis.RedisError:  # the database answers alone
+        return None
+    return json.loads(found) if found is not None else None
+
+
+def _store(cache: redis.Redis, key: str, value: Any) -> None:
+    try:
+        cache.set(key, json.dumps(value), ex=TURNS_CACHE_SECONDS)
+    except redis.RedisError:
+        pass
+
 
 _PRACTICE = text(f"""
     WITH mine AS (

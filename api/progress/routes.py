@@ -16,6 +16,7 @@ from domain.srs import reviews as progress
 from domain.config import get_settings
 from domain.db import statement_scope
 from domain.inputs import DB_INT_MAX
+from domain.redis_client import get_redis
 from workers.dispatch import send
 
 blp = Blueprint("progress", __name__, url_prefix="/api/v1/progress", description="Spaced repetition (FSRS-6)")
@@ -250,7 +251,8 @@ def get_analytics(args: dict):
     categories, streaks; and a CEFR estimate with its method and inputs (README "Progress
     analytics")."""
     with statement_scope() as conn:  # read only: no transaction round trips
-        found = analytics.analytics(conn, get_settings(), user_id=current_user_id(), days=args["days"])
+        found = analytics.analytics(conn, get_settings(), user_id=current_user_id(), days=args["days"],
+                                    cache=get_redis())
     return jsonify(found)  # already in AnalyticsSchema's shape (as /queue: the dump would cost more than the queries)
 
 
