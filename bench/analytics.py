@@ -9,9 +9,11 @@ cards each reviewed about logs/cards times over the past year (each log holding 
 as the review left it, as the API writes them), and `turns` finished turns with their
 messages and grammar errors, in sessions of ten turns a few minutes apart. Then one
 keep-alive client times days=365 and days=30 back to back, then each after a new review
-(the review's transaction updates the learner's review_days; nothing is cached). The
-review_days of the COPYed log are built with domain.analytics.rebuild_review_days.
-Prints medians and p99 and writes JSON to bench/results/.
+(the review's transaction updates the learner's review_days), then each after a new
+finished turn (inserted as the pipeline leaves it: the turns' series are grouped again,
+not read from Redis). The review_days of the COPYed log are built with
+domain.analytics.rebuild_review_days. Prints medians and p99 and writes JSON to
+bench/results/.
 """
 from __future__ import annotations
 
@@ -169,6 +171,21 @@ def main() -> None:
             assert status == 200, body
             return timed(client, path)
 
+        import psycopg
+
+        database = psycopg.connect(env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+        session_id = database.execute("SELECT id FROM chat_sessions LIMIT 1").fetchone()[0]
+
+        def after_a_turn(path: str) -> float:
+            # A turn finished as the pipeline leaves it (no worker here): the turns' series are grouped again.
+            database.execute(
+                "INSERT INTO turns (id, session_id, user_id, status, suggested_word_ids, grammar, word_feedback,"
+                " xp_awarded, degraded, created_at, deadline_at, completed_at)"
+                " VALUES (%s, %s, %s, 'complete', '[]', %s, '[]', 8, false, now(), now(), now())",
+                (uuid.uuid4(), session_id, body["user"]["id"],
+                 json.dumps({"errors": [{"category": "gender"}], "corrected_text": "Bonjour"})))
+            return timed(client, path)
+
         for days in (365, 30):
             path = f"/api/v1/progress/analytics?days={days}"
             for _ in range(20):  # warm the connection pool and the caches
@@ -179,6 +196,11 @@ def main() -> None:
                 [after_a_review(path) for _ in range(args.requests // 2)])
             print(f"analytics days={days} (each after a review): {results[f'analytics_days_{days}_after_a_review']}",
                   flush=True)
+            results[f"analytics_days_{days}_after_a_turn"] = summary(
+                [after_a_turn(path) for _ in range(args.requests // 2)])
+            print(f"analytics days={days} (each after a finished turn): "
+                  f"{results[f'analytics_days_{days}_after_a_turn']}", flush=True)
+        database.close()
         out = REPO / "bench" / "results"
         out.mkdir(exist_ok=True)
         path = out / f"analytics-{time.strftime('%Y%m%d-%H%M%S')}.json"
