@@ -2,8 +2,9 @@
 
 Every series is aggregated in PostgreSQL over one learner's rows: the review log's from
 `review_days`, its rollup by local day kept in each review's transaction (a row a day;
-see count_review), the turns' grouped from `(user_id, created_at)`. Days are the
-learner's local days; weeks start on Monday.
+see count_review), the turns' grouped from `(user_id, created_at)` (and kept in Redis
+under the version of the window's finished turns: turn_series). Days are the learner's
+local days; weeks start on Monday.
 
 - reviews per day: every review (flashcards and words used in conversation, counted apart).
 - true retention per week: reviews of cards in the review state recalled (rated hard or
