@@ -9,8 +9,11 @@ cards each reviewed about logs/cards times over the past year (each log holding 
 as the review left it, as the API writes them), and `turns` finished turns with their
 messages and grammar errors, in sessions of ten turns a few minutes apart. Then one
 keep-alive client times days=365 and days=30 back to back, then each after a new review
-(which changes the review log's version: no cached part). Prints medians and p99 and
-writes JSON to bench/results/.
+(the review's transaction updates the learner's review_days), then each after a new
+finished turn (inserted as the pipeline leaves it: the turns' series are grouped again,
+not read from Redis). The review_days of the COPYed log are built with
+domain.analytics.rebuild_review_days. Prints medians and p99 and writes JSON to
+bench/results/.
 """
 from __future__ import annotations
 
@@ -107,6 +110,14 @@ def fill(database_url: str, user_id: str, *, cards: int, logs: int, turns: int, 
                   turn_rows)
         copy_rows(conn, "COPY messages (id, session_id, turn_id, role, content, created_at) FROM STDIN", message_rows)
         conn.commit()
+        # COPY bypasses review(): the learner's review_days are built from the log as a time
+        # zone change (or the migration) builds them.
+        from domain.analytics import rebuild_review_days
+        from domain.config import get_settings
+        from domain.db import session_scope
+
+        with session_scope() as db:
+            rebuild_review_days(db, get_settings(), user_id=uuid.UUID(user_id))
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
         print(f"filled {len(card_rows)} cards, {len(log_rows)} review logs, {len(turn_rows)} turns", flush=True)
@@ -134,6 +145,7 @@ def main() -> None:
     try:
         env = {**os.environ, "DATABASE_URL": postgres.start(), "REDIS_URL": redis_server.start(),
                "LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "1"}
+        os.environ.update({name: env[name] for name in ("DATABASE_URL", "REDIS_URL")})  # for fill()'s rebuild
         subprocess.run([BIN / "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"], env=env, cwd=REPO,
                        check=True, capture_output=True)
         port = free_port()
@@ -154,9 +166,24 @@ def main() -> None:
         words = iter(range(1, WORDS + 1))
 
         def after_a_review(path: str) -> float:
-            # A new review changes the review log's version: the request reads the whole log.
+            # The first read after a review: nothing of the review log is cached anywhere.
             status, body = client.call("POST", "/api/v1/progress/review", {"word_id": next(words), "rating": 2})
             assert status == 200, body
+            return timed(client, path)
+
+        import psycopg
+
+        database = psycopg.connect(env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True)
+        session_id = database.execute("SELECT id FROM chat_sessions LIMIT 1").fetchone()[0]
+
+        def after_a_turn(path: str) -> float:
+            # A turn finished as the pipeline leaves it (no worker here): the turns' series are grouped again.
+            database.execute(
+                "INSERT INTO turns (id, session_id, user_id, status, suggested_word_ids, grammar, word_feedback,"
+                " xp_awarded, degraded, created_at, deadline_at, completed_at)"
+                " VALUES (%s, %s, %s, 'complete', '[]', %s, '[]', 8, false, now(), now(), now())",
+                (uuid.uuid4(), session_id, body["user"]["id"],
+                 json.dumps({"errors": [{"category": "gender"}], "corrected_text": "Bonjour"})))
             return timed(client, path)
 
         for days in (365, 30):
@@ -169,6 +196,11 @@ def main() -> None:
                 [after_a_review(path) for _ in range(args.requests // 2)])
             print(f"analytics days={days} (each after a review): {results[f'analytics_days_{days}_after_a_review']}",
                   flush=True)
+            results[f"analytics_days_{days}_after_a_turn"] = summary(
+                [after_a_turn(path) for _ in range(args.requests // 2)])
+            print(f"analytics days={days} (each after a finished turn): "
+                  f"{results[f'analytics_days_{days}_after_a_turn']}", flush=True)
+        database.close()
         out = REPO / "bench" / "results"
         out.mkdir(exist_ok=True)
         path = out / f"analytics-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -11,9 +11,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from domain import revocation
+from domain import analytics, revocation
+from domain.config import get_settings
 from domain.errors import Conflict, Invalid, Unauthorized, Unavailable
 from domain.models import User
 from domain.redis_client import get_redis
@@ -120,6 +121,7 @@ def set_password(user: User, new_password: str) -> None:
 
 
 def update_profile(user: User, changes: dict[str, Any]) -> User:
+    zone = user.timezone
     for name in ("display_name", "native_language", "level", "timezone", "target_language", "desired_retention"):
         if name in changes:
             value = changes[name]
@@ -128,6 +130,10 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
             if name == "level":
                 value = value.upper()
             setattr(user, name, value)
+    if user.timezone != zone:  # the analytics' days are local: their rollup follows the new zone
+        session = object_session(user)
+        session.flush()  # the new zone first (and the learner's row locked until the caller commits)
+        analytics.rebuild_review_days(session, get_settings(), user_id=user.id)
     return user
 
 

@@ -1,17 +1,20 @@
 """Progress a learner can see: their history as series by day and week, in their time zone.
 
-Every series is aggregated in PostgreSQL over one learner's rows: four grouped
-statements, the review log's read from a covering index alone, the turns' from
-`(user_id, created_at)`. Days are the learner's local days; weeks start on Monday.
+Every series is aggregated in PostgreSQL over one learner's rows: the review log's from
+`review_days`, its rollup by local day kept in each review's transaction (a row a day;
+see count_review), the turns' grouped from `(user_id, created_at)` (and kept in Redis
+under the version of the window's finished turns: turn_series). Days are the learner's
+local days; weeks start on Monday.
 
 - reviews per day: every review (flashcards and words used in conversation, counted apart).
 - true retention per week: reviews of cards in the review state recalled (rated hard or
   better) / all such reviews (FSRS's "true retention"; new and (re)learning cards excluded).
 - cards by state / words known over time: rebuilt from the review log, not from the
   cards: each review's result (the card as it left it) holds from its day until the
-  card's next review. A day counts the state after the last review up to its end. Only
-  the days a span starts or ends are summed (then a running sum), so the cost follows
-  the number of reviews, not reviews x days. Known: stability >= WORDS_KNOWN_STABILITY_DAYS.
+  card's next review. A day counts the state after the last review up to its end. Each
+  review adds its result and takes away the card's previous one on its day (then a
+  running sum), so the cost follows the days, not reviews x days. Known: stability >=
+  WORDS_KNOWN_STABILITY_DAYS.
 - turns and minutes practised per day: finished turns. A session's turns form stretches:
   a turn more than PRACTICE_GAP after the previous one ended starts a new stretch; a
   stretch lasts from its first turn to its last turn's completion, at least a minute, and
@@ -28,7 +31,7 @@ import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -37,6 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from domain.config import Settings
+from domain.db import session_scope
 from domain.models import utcnow
 from domain.srs.reviews import streak
 
@@ -73,7 +77,19 @@ class Window:
         return datetime.combine(self.last_day + timedelta(days=1), time.min, self.zone)
 
     def days(self) -> list[date]:
+        return self._days
+
+    def dates(self) -> list[str]:
+        """days() in ISO format (the answer's keys)."""
+        return self._dates
+
+    @functools.cached_property
+    def _days(self) -> list[date]:
         return [self.first_day + timedelta(days=n) for n in range((self.last_day - self.first_day).days + 1)]
+
+    @functools.cached_property
+    def _dates(self) -> list[str]:
+        return [day.isoformat() for day in self._days]
 
     def weeks(self) -> list[date]:
         first = monday(self.first_day)
@@ -90,43 +106,7 @@ def monday(day: date) -> date:
 
 _LOCAL_DAY = "CAST(timezone(:tz, {}) AS date)"
 
-# The same as a day number (days since 1970-01-01, local), for the many rows of the review
-# log: the epoch plus the zone's UTC offset, the offset of the last few periods of the
-# zone (between its DST changes) given as parameters; older instants take timezone().
-# About a third of the cost of timezone() per row.
-OFFSET_PERIODS = 6
 _EPOCH = date(1970, 1, 1)
-_LOCAL_DAY_NUMBER = (
-    "coalesce(CAST(floor((date_part('epoch', {0}) + CASE "
-    + " ".join(f"WHEN {{0}} >= :period_{n} THEN :offset_{n}" for n in range(OFFSET_PERIODS))
-    + " END) / 86400) AS int), CAST(timezone(:tz, {0}) AS date) - DATE '1970-01-01')")
-
-
-@functools.lru_cache(maxsize=512)
-def offset_periods(zone: ZoneInfo, until: date) -> tuple[tuple[datetime, int], ...]:
-    """The zone's last OFFSET_PERIODS periods of one UTC offset up to `until`: (start,
-    offset in seconds), newest first, padded with the oldest; a period without a change
-    goes back four years at most."""
-    def offset_at(second: int) -> int:
-        return int(datetime.fromtimestamp(second, timezone.utc).astimezone(zone).utcoffset().total_seconds())
-
-    periods: list[tuple[datetime, int]] = []
-    moment = int(datetime.combine(until + timedelta(days=1), time.min, timezone.utc).timestamp())
-    offset, unchanged_days = offset_at(moment), 0
-    while len(periods) < OFFSET_PERIODS and unchanged_days < 366 * 4:
-        earlier = moment - 86400
-        if offset_at(earlier) == offset:
-            moment, unchanged_days = earlier, unchanged_days + 1
-            continue
-        low, high = earlier, moment  # the change is in (low, high]: halve to the second
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if offset_at(middle) != offset else (low, middle)
-        periods.append((datetime.fromtimestamp(high, timezone.utc), offset))
-        moment, offset, unchanged_days = low, offset_at(low), 0
-    if len(periods) < OFFSET_PERIODS:  # unchanged for four years: older instants take timezone()
-        periods.append((datetime.fromtimestamp(moment, timezone.utc), offset))
-    return tuple(periods + [periods[-1]] * (OFFSET_PERIODS - len(periods)))
 
 
 def day_number(day: date) -> int:
@@ -150,11 +130,12 @@ def learner_zone(db: Session, user_id: uuid.UUID) -> ZoneInfo:
 def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int = DEFAULT_DAYS,
               now: datetime | None = None, cache: redis.Redis | None = None) -> dict[str, Any]:
     """Every series over the last `days` local days (today included), and the CEFR estimate;
-    the review log's part through `cache` (see review_history) if given."""
+    the turns' series through `cache` if given (see turn_series)."""
     now = now or utcnow()
     window = Window.ending_today(learner_zone(db, user_id), days, now)
-    history = review_history(db, settings, user_id=user_id, window=window, cache=cache)
+    history = review_history(db, settings, user_id=user_id, window=window)
     cards = cards_over_time(history, window)
+    practice, error_categories = turn_series(db, user_id=user_id, window=window, cache=cache)
     return {
         "days": days, "timezone": window.zone.key,
         "from": window.first_day.isoformat(), "to": window.last_day.isoformat(),
@@ -163,8 +144,8 @@ def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int 
         "retention_per_week": retention_per_week(history, window),
         "cards_by_state": [{key: day[key] for key in ("date", "learning", "review", "relearning")} for day in cards],
         "words_known": [{"date": day["date"], "known": day["known"]} for day in cards],
-        "practice_per_day": practice_per_day(db, user_id=user_id, window=window),
-        "error_categories_per_week": error_categories_per_week(db, user_id=user_id, window=window),
+        "practice_per_day": practice,
+        "error_categories_per_week": error_categories,
         "streak": streak_history(history, window),
         "cefr_estimate": cefr_estimate(db, settings, user_id=user_id, now=now),
     }
@@ -172,47 +153,102 @@ def analytics(db: Session, settings: Settings, *, user_id: uuid.UUID, days: int 
 
 # --- the review log: per day, retention per week, streaks, cards by state, words known ----------
 
-# One pass over the learner's review log, grouped by local day (at most two rows a day):
-# - the day's reviews, those from conversations, and the recall attempts and recalls of
-#   true retention (`days`), and the reviews of each day of the year before the window
-#   (for streaks);
-# - the changes of cards by state and of words known (`changes`): each review's result
-#   (the card as it left it) holds from its day to the day of the card's next review
-#   (excluded), so it adds 1 to its state (and to known) on its first day in the window
-#   and takes it away on the day of the next review. A running sum gives each day's counts.
-# Everything is read from the card index alone (ix_review_logs_card covers the columns,
-# among them the result's state and stability, which PostgreSQL keeps as generated
-# columns): no table row and no JSON is read. The local day is computed once per review
-# and the next review's day is read with lead() in the index's order: no sort.
-_REVIEW_LOG = text(f"""
-    WITH logs AS (
-        SELECT day, lead(day) OVER (PARTITION BY word_id ORDER BY reviewed_at) AS next_day,
-               state_after AS state, stability_after >= :known_stability AS known, source, rating, previous_state
-        FROM (SELECT word_id, reviewed_at, {_LOCAL_DAY_NUMBER.format("reviewed_at")} AS day, state_after,
-                     stability_after,
-                     source, rating, previous_state
-              FROM review_logs WHERE user_id = :user_id AND reviewed_at < :end) reviews
-    )
-    SELECT greatest(day, :first_day) AS day,
-           count(*) FILTER (WHERE day >= :first_day) AS reviews,
-           count(*) FILTER (WHERE day >= :first_day AND source = 'conversation') AS from_conversation,
-           count(*) FILTER (WHERE day >= :first_day AND previous_state = 2) AS recall_attempts,
-           count(*) FILTER (WHERE day >= :first_day AND previous_state = 2 AND rating > 1) AS recalled,
-           count(*) FILTER (WHERE holds AND state = 1) AS learning,
-           count(*) FILTER (WHERE holds AND state = 2) AS review,
-           count(*) FILTER (WHERE holds AND state = 3) AS relearning,
-           count(*) FILTER (WHERE holds AND known) AS known
-    FROM (SELECT *, next_day IS NULL OR (next_day > day AND next_day > :first_day) AS holds FROM logs) spans
-    GROUP BY 1
-    UNION ALL
-    SELECT next_day, 0, 0, 0, 0, -count(*) FILTER (WHERE state = 1), -count(*) FILTER (WHERE state = 2),
-           -count(*) FILTER (WHERE state = 3), -count(*) FILTER (WHERE known)
-    FROM logs WHERE next_day > day AND next_day > :first_day
-    GROUP BY next_day
-    UNION ALL
-    SELECT day, count(*), 0, 0, 0, 0, 0, 0, 0 FROM logs WHERE day < :first_day AND day >= :since_day GROUP BY day
-""")
+# The review log grouped by the learner's local day, kept in `review_days` as reviews are
+# made (one upsert per review, in its transaction: count_review), so a read takes about
+# one row per day with reviews instead of the whole log. Per day: its reviews, those from
+# conversations, the recall attempts and recalls of true retention, and the changes of
+# cards by state and of words known: a review's result (the card as it left it) holds
+# until the card's next review, so a review adds 1 to its result's state (and to known)
+# and takes 1 from the card's previous result, on the review's day. The running sum of
+# the changes up to a day gives its cards. The previous result comes from the log, not
+# from the card (a refit reschedules the cards, not their logs): the rollup is always
+# what a rebuild from the log gives.
+#
+# The same expressions serve the rebuild and the per-review upsert: each log with its
+# local day (in the learner's zone) and the previous log of its card.
+_LOGS = """
+    SELECT CAST(timezone({zone}, reviewed_at) AS date) - DATE '1970-01-01' AS day,
+           reviewed_at, id, source, previous_state, rating, state_after,
+           stability_after >= :known_stability AS known_after,
+           lag(state_after) OVER card AS state_before,
+           lag(stability_after) OVER card >= :known_stability AS known_before
+    FROM review_logs WHERE user_id = :user_id {only_card}
+    WINDOW card AS (PARTITION BY word_id ORDER BY reviewed_at, id)
+"""
+_DAY_TOTALS = """
+    SELECT CAST(:user_id AS uuid) AS user_id, day, count(*) AS reviews,
+           count(*) FILTER (WHERE source = 'conversation') AS from_conversation,
+           count(*) FILTER (WHERE previous_state = 2) AS recall_attempts,
+           count(*) FILTER (WHERE previous_state = 2 AND rating > 1) AS recalled,
+           count(*) FILTER (WHERE state_after = 1) - count(*) FILTER (WHERE state_before = 1) AS learning,
+           count(*) FILTER (WHERE state_after = 2) - count(*) FILTER (WHERE state_before = 2) AS review,
+           count(*) FILTER (WHERE state_after = 3) - count(*) FILTER (WHERE state_before = 3) AS relearning,
+           count(*) FILTER (WHERE known_after) - count(*) FILTER (WHERE known_before) AS known
+    FROM ({logs}) logs GROUP BY day
+"""
+_COLUMNS = ("reviews", "from_conversation", "recall_attempts", "recalled", "learning", "review", "relearning",
+            "known")
 _SERIES = ("learning", "review", "relearning", "known")
+
+# After review() saved a log: the card's latest log added to its day. The learner's row is
+# locked for the zone, so a time zone change (which rebuilds under that lock) either
+# commits first, and this statement reads the new zone (a lock that waited returns the
+# row as updated), or waits for this transaction and rebuilds with its review.
+_COUNT_REVIEW = text(f"""
+    WITH learner AS (SELECT timezone FROM users WHERE id = :user_id FOR NO KEY UPDATE)
+    INSERT INTO review_days AS d (user_id, day, {", ".join(_COLUMNS)})
+    {_DAY_TOTALS.format(logs=_LOGS.format(zone="(SELECT timezone FROM learner)", only_card="AND word_id = :word_id")
+                        + " ORDER BY reviewed_at DESC, id DESC LIMIT 1")}
+    ON CONFLICT (user_id, day) DO UPDATE SET {", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in _COLUMNS)}
+""")
+
+
+def count_review(db: Session, settings: Settings, *, user_id: uuid.UUID, word_id: int) -> None:
+    """Add the card's review just logged to the learner's review_days (review()'s transaction)."""
+    db.execute(_COUNT_REVIEW, {"user_id": user_id, "word_id": word_id,
+                               "known_stability": settings.words_known_stability_days})
+
+
+# The whole rollup from the log, in one statement, and what it was built with. The
+# learner's row is locked first (count_review locks it too), so no review commits
+# between the log's read and the rows' write.
+_LOCK_LEARNER = text("SELECT 1 FROM users WHERE id = :user_id FOR NO KEY UPDATE")
+_REBUILD = text(f"""
+    WITH totals AS ({_DAY_TOTALS.format(logs=_LOGS.format(zone="(SELECT timezone FROM users WHERE id = :user_id)",
+                                                          only_card=""))}),
+    cleared AS (
+        DELETE FROM review_days d WHERE d.user_id = :user_id AND d.day NOT IN (SELECT day FROM totals)
+    ), saved AS (
+        INSERT INTO review_days AS d (user_id, day, {", ".join(_COLUMNS)}) SELECT * FROM totals
+        ON CONFLICT (user_id, day) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS)}
+    )
+    INSERT INTO review_days_built AS b (user_id, timezone, known_stability_days, built_at)
+    SELECT id, timezone, :known_stability, :now FROM users WHERE id = :user_id
+    ON CONFLICT (user_id) DO UPDATE SET timezone = EXCLUDED.timezone,
+        known_stability_days = EXCLUDED.known_stability_days, built_at = EXCLUDED.built_at
+""")
+
+
+def rebuild_review_days(db: Session, settings: Settings, *, user_id: uuid.UUID) -> None:
+    """Rebuild the learner's review_days from their review log, in their current time zone
+    and with the current known threshold (in the caller's transaction)."""
+    db.execute(_LOCK_LEARNER, {"user_id": user_id})
+    db.execute(_REBUILD, {"user_id": user_id, "known_stability": settings.words_known_stability_days,
+                          "now": utcnow()})
+
+
+# The window's days, the STREAK_LOOKBACK_DAYS before it (their reviews, for streaks), and
+# one row (day NULL) with the sum of the changes before the window and whether the rows
+# were built with the learner's zone and the current threshold (else: rebuilt, read again).
+_REVIEW_DAYS = text(f"""
+    SELECT day, {", ".join(_COLUMNS)}, true AS built FROM review_days
+    WHERE user_id = :user_id AND day >= :since_day AND day <= :last_day
+    UNION ALL
+    SELECT NULL, 0, 0, 0, 0, {", ".join(f"coalesce(sum({c}), 0)" for c in _SERIES)},
+           coalesce((SELECT b.timezone = u.timezone AND b.known_stability_days = :known_stability
+                     FROM users u JOIN review_days_built b ON b.user_id = u.id WHERE u.id = :user_id), false)
+    FROM review_days WHERE user_id = :user_id AND day < :first_day
+""")
 
 
 @dataclass(frozen=True)
@@ -226,84 +262,54 @@ class DayReviews:
 @dataclass(frozen=True)
 class ReviewHistory:
     days: dict[date, DayReviews]  # local day -> its reviews (the window's days with any, and the year before)
-    changes: dict[date, Counter[str]]  # local day -> change of each state's cards and of known words
+    changes: dict[date, tuple[int, ...]]  # local day -> change of each _SERIES (cards by state, known words)
 
 
-# The grouped rows are kept in Redis under the log's version: its number of reviews and
-# the latest review time up to the window's end. Logs are only ever added (or deleted with
-# their card), so a new review, even one dated in the past, changes the key, and a cached
-# answer is never stale. A dashboard opened again, or switched between 30 and 365 days,
-# then costs one index-only count instead of the whole log.
-_LOG_VERSION = text("""
-    SELECT count(*) AS reviews, max(reviewed_at) AS latest FROM review_logs
-    WHERE user_id = :user_id AND reviewed_at < :end
-""")
-HISTORY_CACHE_SECONDS = 24 * 3600
-
-
-def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window,
-                   cache: redis.Redis | None = None) -> ReviewHistory:
-    """The learner's review log, read once for the series below (through `cache` if given)."""
-    key, rows = None, None
-    if cache is not None:
-        version = db.execute(_LOG_VERSION, {"user_id": user_id, "end": window.end}).one()
-        key = (f"parlons:analytics:v1:{user_id}:{window.zone.key}:{window.first_day}:{window.last_day}:"
-               f"{settings.words_known_stability_days}:{version.reviews}:{version.latest}")
-        rows = _cached(cache, key)
-    if rows is None:
-        periods = offset_periods(window.zone, window.last_day)
-        rows = [tuple(row) for row in db.execute(_REVIEW_LOG, {
-            **window.params(user_id), "known_stability": settings.words_known_stability_days,
-            "first_day": day_number(window.first_day),
-            "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS)),
-            **{f"period_{n}": start for n, (start, _) in enumerate(periods)},
-            **{f"offset_{n}": offset for n, (_, offset) in enumerate(periods)}})]
-        if cache is not None:
-            _store(cache, key, rows)
+def review_history(db: Session, settings: Settings, *, user_id: uuid.UUID, window: Window) -> ReviewHistory:
+    """The learner's review log by day, for the series below: read from review_days (built
+    again first if the learner's zone or the known threshold changed since)."""
+    params = {"user_id": user_id, "known_stability": settings.words_known_stability_days,
+              "first_day": day_number(window.first_day), "last_day": day_number(window.last_day),
+              "since_day": day_number(window.first_day - timedelta(days=STREAK_LOOKBACK_DAYS))}
+    rows = db.execute(_REVIEW_DAYS, params).all()
+    if not all(row.built for row in rows):
+        with session_scope() as rebuilding:  # its own transaction: committed before the read
+            rebuild_review_days(rebuilding, settings, user_id=user_id)
+        rows = db.execute(_REVIEW_DAYS, params).all()
     days: dict[date, DayReviews] = {}
-    changes: dict[date, Counter[str]] = defaultdict(Counter)
-    for number, reviews, from_conversation, recall_attempts, recalled, *series in rows:
+    changes: dict[date, tuple[int, ...]] = {}
+    before: tuple[int, ...] = (0,) * len(_SERIES)
+    for number, reviews, from_conversation, recall_attempts, recalled, *series, _ in rows:
+        if number is None:  # the changes before the window: its first day starts from their sum
+            before = tuple(series)
+            continue
         day = from_day_number(number)
-        if reviews:  # before the window: only the reviews' count (for streaks)
-            days[day] = DayReviews(reviews, from_conversation, recall_attempts, recalled)
-        changes[day].update(dict(zip(_SERIES, series)))
+        days[day] = DayReviews(reviews, from_conversation, recall_attempts, recalled)
+        if day >= window.first_day:
+            changes[day] = tuple(series)
+    changes[window.first_day] = tuple(map(sum, zip(before, changes.get(window.first_day, (0,) * len(_SERIES)))))
     return ReviewHistory(days, changes)
 
 
-def _cached(cache: redis.Redis, key: str) -> list[Any] | None:
-    try:
-        found = cache.get(key)
-    except redis.RedisError:  # the database answers alone
-        return None
-    return json.loads(found) if found is not None else None
-
-
-def _store(cache: redis.Redis, key: str, rows: list[Any]) -> None:
-    try:
-        cache.set(key, json.dumps(rows), ex=HISTORY_CACHE_SECONDS)
-    except redis.RedisError:
-        pass
-
-
 def reviews_per_day(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
-    return [{"date": day.isoformat(), "reviews": row.reviews if row else 0,
-             "from_conversation": row.from_conversation if row else 0}
-            for day, row in ((day, history.days.get(day)) for day in window.days())]
+    nothing = DayReviews()
+    return [{"date": name, "reviews": row.reviews, "from_conversation": row.from_conversation}
+            for name, row in zip(window.dates(), (history.days.get(day, nothing) for day in window.days()))]
 
 
 def retention_per_week(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     """Recalled / attempts of review-state cards, per local week (weeks cut by the window
     count only the window's days)."""
-    recalled: Counter[date] = Counter()
-    attempts: Counter[date] = Counter()
-    for day in window.days():
+    weeks = window.weeks()
+    recalled, attempts = [0] * len(weeks), [0] * len(weeks)
+    for index, day in enumerate(window.days(), start=window.first_day.weekday()):  # index // 7: the day's week
         row = history.days.get(day)
-        if row is not None:
-            recalled[monday(day)] += row.recalled
-            attempts[monday(day)] += row.recall_attempts
-    return [{"week_start": week.isoformat(), "recalled": recalled[week], "attempts": attempts[week],
-             "retention": round(recalled[week] / attempts[week], 4) if attempts[week] else None}
-            for week in window.weeks()]
+        if row is not None and row.recall_attempts:
+            recalled[index // 7] += row.recalled
+            attempts[index // 7] += row.recall_attempts
+    return [{"week_start": week.isoformat(), "recalled": recalled[n], "attempts": attempts[n],
+             "retention": round(recalled[n] / attempts[n], 4) if attempts[n] else None}
+            for n, week in enumerate(weeks)]
 
 
 def streak_history(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
@@ -314,23 +320,73 @@ def streak_history(history: ReviewHistory, window: Window) -> list[dict[str, Any
     eve = window.first_day - timedelta(days=1)
     running = streak(reviewed, today=eve) if eve in reviewed else 0
     series = []
-    for day in window.days():
+    for day, name in zip(window.days(), window.dates()):
         running = running + 1 if day in reviewed else 0
-        series.append({"date": day.isoformat(), "streak": running})
+        series.append({"date": name, "streak": running})
     return series
 
 
 def cards_over_time(history: ReviewHistory, window: Window) -> list[dict[str, Any]]:
     """Per local day: cards learning, in review, relearning, and words known, at the day's end."""
-    running: Counter[str] = Counter()
+    learning = review = relearning = known = 0
     series = []
-    for day in window.days():
-        running.update(history.changes.get(day, {}))
-        series.append({"date": day.isoformat(), **{key: running[key] for key in _SERIES}})
+    for day, name in zip(window.days(), window.dates()):
+        change = history.changes.get(day)
+        if change is not None:
+            learning, review, relearning, known = (
+                learning + change[0], review + change[1], relearning + change[2], known + change[3])
+        series.append({"date": name, "learning": learning, "review": review, "relearning": relearning,
+                       "known": known})
     return series
 
 
 # --- practice: turns and minutes per day, error categories per week ----------------------------
+
+# The turns' series are kept in Redis under the version of the window's finished turns:
+# their number and latest completion. A turn is only ever added, and finished once (its
+# grammar is written before it completes, and nothing changes it after), so a turn
+# finishing changes the key and a cached answer is never stale. A read after new reviews,
+# or read again, then costs one count over the window's turns instead of their grouping
+# (two thirds of a year's read).
+_TURNS_VERSION = text("""
+    SELECT count(*) AS turns, max(completed_at) AS latest FROM turns
+    WHERE user_id = :user_id AND status = 'complete' AND created_at >= :start AND created_at < :end
+""")
+TURNS_CACHE_SECONDS = 24 * 3600
+
+
+def turn_series(db: Session, *, user_id: uuid.UUID, window: Window,
+                cache: redis.Redis | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """practice_per_day and error_categories_per_week, through `cache` if given."""
+    key = None
+    if cache is not None:
+        version = db.execute(_TURNS_VERSION, window.params(user_id)).one()
+        key = (f"parlons:analytics:turns:v1:{user_id}:{window.zone.key}:{window.first_day}:{window.last_day}:"
+               f"{version.turns}:{version.latest and version.latest.isoformat()}")
+        found = _cached(cache, key)
+        if found is not None:
+            return found["practice"], found["errors"]
+    practice = practice_per_day(db, user_id=user_id, window=window)
+    errors = error_categories_per_week(db, user_id=user_id, window=window)
+    if cache is not None:
+        _store(cache, key, {"practice": practice, "errors": errors})
+    return practice, errors
+
+
+def _cached(cache: redis.Redis, key: str) -> Any:
+    try:
+        found = cache.get(key)
+    except redis.RedisError:  # the database answers alone
+        return None
+    return json.loads(found) if found is not None else None
+
+
+def _store(cache: redis.Redis, key: str, value: Any) -> None:
+    try:
+        cache.set(key, json.dumps(value), ex=TURNS_CACHE_SECONDS)
+    except redis.RedisError:
+        pass
+
 
 _PRACTICE = text(f"""
     WITH mine AS (
@@ -355,8 +411,9 @@ _PRACTICE = text(f"""
 def practice_per_day(db: Session, *, user_id: uuid.UUID, window: Window) -> list[dict[str, Any]]:
     """Finished turns and minutes practised per local day (see the module's doc)."""
     found = {row.day: row for row in db.execute(_PRACTICE, {**window.params(user_id), "gap": PRACTICE_GAP})}
-    return [{"date": day.isoformat(), "turns": int(found[day].turns) if day in found else 0,
-             "minutes": round(float(found[day].minutes), 1) if day in found else 0.0} for day in window.days()]
+    return [{"date": name, "turns": int(found[day].turns) if day in found else 0,
+             "minutes": round(float(found[day].minutes), 1) if day in found else 0.0}
+            for day, name in zip(window.days(), window.dates())]
 
 
 _ERROR_CATEGORIES = text("""

@@ -507,3 +507,35 @@ class UserAchievement(Base):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     unlocked_at: Mapped[datetime] = mapped_column(default=utcnow)
     announced_at: Mapped[datetime | None]  # when `achievement_unlocked` was published
+
+
+class ReviewDay(Base):
+    """One learner's reviews of one local day, kept in each review's transaction
+    (domain/analytics.py): the day's counts, and the changes of cards by state and of
+    words known the day's reviews made. A running sum of the changes gives each day's
+    cards; the analytics read these rows instead of the whole review log."""
+
+    __tablename__ = "review_days"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01, in the learner's zone
+    reviews: Mapped[int] = mapped_column(Integer)
+    from_conversation: Mapped[int] = mapped_column(Integer)
+    recall_attempts: Mapped[int] = mapped_column(Integer)  # reviews of cards in the review state
+    recalled: Mapped[int] = mapped_column(Integer)  # ... rated hard or better
+    learning: Mapped[int] = mapped_column(Integer)  # change of the cards learning
+    review: Mapped[int] = mapped_column(Integer)
+    relearning: Mapped[int] = mapped_column(Integer)
+    known: Mapped[int] = mapped_column(Integer)  # change of the words known
+
+
+class ReviewDaysBuilt(Base):
+    """What a learner's review_days were built with: their time zone and the known
+    threshold. Another zone or threshold (or no row): rebuilt from the review log."""
+
+    __tablename__ = "review_days_built"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    known_stability_days: Mapped[float] = mapped_column(Float)
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -127,6 +127,10 @@ def review(db: Session, settings: Settings, *, user_id: uuid.UUID, given: Review
         "source": source, "client_review_id": given.client_review_id, "turn_id": turn_id,
         "previous_state": previous_state, "result": result})
     award_review(db, user_id, source=source)
+    # The review's day in the analytics' rollup.
+    from domain.analytics import count_review  # here: the analytics read this module's streak
+
+    count_review(db, settings, user_id=user_id, word_id=given.word_id)
     return result
 
 

@@ -331,7 +331,7 @@ def test_concurrent_checks_unlock_an_achievement_once_with_one_event(db_scope):
 
 
 def test_a_new_review_shows_at_once_after_the_analytics_were_read(learner):
-    """The review log's part is cached under the log's version: a new review is a new version."""
+    """The review log's part is kept by each review (review_days): a new review counts at once."""
     first, second = word_ids(learner, 2)
 
     def reviews_today() -> int:
@@ -340,6 +340,25 @@ def test_a_new_review_shows_at_once_after_the_analytics_were_read(learner):
         return response.json()["reviews_per_day"][-1]["reviews"]
 
     assert learner.post("/api/v1/progress/review", {"word_id": first, "rating": 2}).status_code == 200
-    assert reviews_today() == reviews_today() == 1  # the second read is the cached one
+    assert reviews_today() == reviews_today() == 1
     assert learner.post("/api/v1/progress/review", {"word_id": second, "rating": 2}).status_code == 200
     assert reviews_today() == 2
+
+
+def test_a_new_finished_turn_shows_at_once_after_the_analytics_were_read(stack, learner):
+    """The turns' series are cached under the version of the window's finished turns."""
+    session = learner.new_session()
+    started = datetime.combine(datetime.now(timezone.utc).date(), time.min, timezone.utc)  # the learner's today (UTC)
+
+    def today() -> tuple[int, dict[str, int]]:
+        response = learner.get("/api/v1/progress/analytics", params={"days": 7})
+        assert response.status_code == 200, response.text
+        found = response.json()
+        return found["practice_per_day"][-1]["turns"], found["error_categories_per_week"][-1]["categories"]
+
+    words = " ".join(["mot"] * 10)
+    seed_turns(stack, learner, session["id"], [(started, words, ["gender"], "complete")])
+    assert today() == today() == (1, {"gender": 1})  # the second read is the cached one
+    seed_turns(stack, learner, session["id"], [(started + timedelta(minutes=2), words, ["gender", "tense"],
+                                                "complete")])
+    assert today() == (2, {"gender": 2, "tense": 1})

@@ -1,11 +1,8 @@
 """The CEFR estimate's rule and the analytics' windows (pure functions)."""
 from __future__ import annotations
 
-import random
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from domain import analytics
 
@@ -48,20 +45,3 @@ def test_a_window_is_local_days_and_monday_weeks():
     assert window.first_day == date(2026, 11, 28) and len(window.days()) == 10
     assert window.weeks() == [date(2026, 11, 23), date(2026, 11, 30), date(2026, 12, 7)]
     assert window.start == datetime(2026, 11, 27, 23, 0, tzinfo=timezone.utc)
-
-
-@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"])
-def test_the_recent_offset_periods_give_every_instants_local_day(zone):
-    """The SQL's day number (epoch + the period's offset) is the local date, for any
-    instant the periods cover (older ones take timezone() in SQL)."""
-    tz = ZoneInfo(zone)
-    periods = analytics.offset_periods(tz, date(2026, 12, 6))
-    assert len(periods) == analytics.OFFSET_PERIODS
-    assert [start for start, _ in periods] == sorted((start for start, _ in periods), reverse=True)
-    rng = random.Random(zone)
-    oldest = periods[-1][0].timestamp()
-    for _ in range(2000):
-        second = rng.uniform(oldest, datetime(2026, 12, 7, tzinfo=timezone.utc).timestamp())
-        moment = datetime.fromtimestamp(second, timezone.utc)
-        offset = next(offset for start, offset in periods if moment >= start)
-        assert analytics.from_day_number(int((second + offset) // 86400)) == moment.astimezone(tz).date()
