@@ -83,7 +83,9 @@ class Deployment:
             "OPENAI_REQUESTS_PER_MINUTE": "1000000",
             # A load test's learners send faster than a learner may (1.5 turns/s each).
             "QUOTA_TURNS_PER_MINUTE": "1000000", "QUOTA_TURNS_PER_DAY": "1000000",
-            "QUOTA_TOKENS_PER_DAY": "1000000000", **extra_env,
+            "QUOTA_TOKENS_PER_DAY": "1000000000",
+            # ...and all of them register from 127.0.0.1.
+            "REGISTER_RATE_LIMIT_ADDRESS": "1000000/hour", **extra_env,
         }
         for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL"):
             self.env.pop(name, None)
@@ -367,6 +369,7 @@ def main() -> None:
             cpu_before = cpu_seconds(processes, {})
             model_before = deployment.model_cpu_seconds()
             phase_started = time.time()
+            print(f"offering {rate:g} turns/s for {args.seconds:g} s", flush=True)
             offered = offer(deployment.base_url, learners, rate, args.seconds, number, args.senders)
             number += offered["offered"]
             turn_ids = [s["turn_id"] for s in offered["sent"] if s["turn_id"]]

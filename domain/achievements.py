@@ -8,14 +8,16 @@ that remembers it (publish_once): a check that dies between its commit and its p
 leaves the event to the next check, and two checks leave one event.
 
 A check runs as the `achievements.check` task (queue `default`), requested best effort
-after a finished turn, a batch of flashcard reviews, a scored journey answer and a sent
-letter (`request_check`).
+after a session's first finished turn, a batch of flashcard reviews, a scored journey
+answer and a sent letter (`request_check`). The conversation-reviews task, which runs after
+every turn that used a word, checks in place only what reviews can bring
+(`AFTER_REVIEWS`): a turn costs no extra task and no query for the other rules.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from domain import tasks
 from domain.config import Settings
+from domain.db import session_scope
 from domain.events import EventPublisher
 from domain.models import utcnow
 
@@ -102,6 +105,8 @@ CATALOGUE: tuple[Achievement, ...] = (
                 _exists("SELECT 1 FROM penpal_letters WHERE user_id = :user_id AND author = 'learner'")),
 )
 BY_CODE = {achievement.code: achievement for achievement in CATALOGUE}
+# What new review logs and moved cards can unlock.
+AFTER_REVIEWS = ("streak_7", "words_known_100", "reviews_100")
 
 _UNLOCKED = text("SELECT code, unlocked_at, announced_at FROM user_achievements WHERE user_id = :user_id")
 _UNLOCK = text("""
@@ -115,17 +120,33 @@ _UNANNOUNCED = text("""
 _MARK = text("UPDATE user_achievements SET announced_at = now() WHERE user_id = :user_id AND code = :code")
 
 
-def check(db: Session, settings: Settings, *, user_id: uuid.UUID) -> list[str]:
-    """Unlock the achievements whose rule is met now (in the caller's transaction); the
-    codes this call unlocked."""
+def check(db: Session, settings: Settings, *, user_id: uuid.UUID, codes: Iterable[str] | None = None) -> list[str]:
+    """Unlock the achievements (among `codes`; all by default) whose rule is met now, in
+    the caller's transaction; the codes this call unlocked."""
     unlocked = {row.code for row in db.execute(_UNLOCKED, {"user_id": user_id})}
+    considered = set(BY_CODE if codes is None else codes)
     now = utcnow()
     new = []
     for achievement in CATALOGUE:
-        if achievement.code not in unlocked and achievement.rule(db, settings, user_id):
+        if achievement.code not in considered or achievement.code in unlocked:
+            continue
+        if achievement.rule(db, settings, user_id):
             if db.scalar(_UNLOCK, {"user_id": user_id, "code": achievement.code, "now": now}) is not None:
                 new.append(achievement.code)
     return new
+
+
+def check_and_announce(settings: Settings, publisher: EventPublisher, *, user_id: uuid.UUID,
+                       codes: Iterable[str] | None = None) -> list[str]:
+    """`check` (committed), then `announce`. A full check (`codes` None) always announces,
+    so what an earlier check unlocked but died before announcing goes out; a narrow one
+    announces only when it unlocked something."""
+    with session_scope() as db:
+        unlocked = check(db, settings, user_id=user_id, codes=codes)
+    if unlocked or codes is None:
+        with session_scope() as db:
+            announce(db, publisher, user_id=user_id)
+    return unlocked
 
 
 def announce(db: Session, publisher: EventPublisher, *, user_id: uuid.UUID) -> int:

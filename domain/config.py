@@ -93,7 +93,7 @@ class Settings:
     quota_tokens_per_day: int = 500_000
     quota_sockets: int = 10  # sockets one learner holds open at once (the next is closed with 4429)
     quota_long_polls: int = 10  # GET /turns/{id}?wait= one learner has waiting at once
-    quota_override_cache_seconds: float = 10.0  # how long a process keeps a learner's overrides
+    quota_override_cache_seconds: float = 10.0  # how long a process keeps the learners' overrides
     max_message_chars: int = 2000
     turn_deadline_seconds: int = 60
     outbox_republish_after_seconds: int = 10
@@ -141,6 +141,7 @@ class Settings:
     anthropic_requests_per_minute: int = 50
     llm_request_timeout_seconds: float = 20.0
     llm_max_retries: int = 2
+    llm_keepalive_connections: int = 300  # per process and provider: ~3 calls in flight per turn
     llm_cache_ttl_seconds: int = 24 * 3600
     # A session's target words (domain/srs/targets.py): the learner's due cards, least
     # recallable first, then new words at their level; the reply is asked to use a few.

@@ -7,8 +7,9 @@ Counters live in Redis, shared by every process: the `limits` library's fixed wi
 for the actions and the token budget, a sorted set of leased slots per learner for the
 sockets and long-polls (a slot whose holder died runs out with its lease). Defaults come
 from the settings (`QUOTA_*`); an admin's overrides for one learner (`flask users
-set-quota`) are stored in `learner_quotas` and cached in each process for
-`QUOTA_OVERRIDE_CACHE_SECONDS`.
+set-quota`) are stored in `learner_quotas`; each process reads the whole (small) table at
+most once per `QUOTA_OVERRIDE_CACHE_SECONDS`, so a turn costs no query for them however
+many learners are talking.
 
 A Redis outage lets requests through (logged), as the login throttle does: learners keep
 talking while Redis is away, and the providers' own rate limit still holds.
@@ -52,7 +53,6 @@ LIMIT_NAMES = tuple(f"{action}_per_{window}" for action in ACTIONS for window in
 
 BUDGET_EXHAUSTED = "budget_exhausted"  # why a turn was answered offline
 
-_OVERRIDE_CACHE_MAX = 10_000  # learners' limits held per process before the cache starts over
 # Lease of a socket's slot, renewed while it is open: a process that dies without closing
 # its sockets frees their slots after this long.
 SOCKET_LEASE_SECONDS = 300
@@ -86,12 +86,6 @@ def validate_overrides(values: Mapping[str, int]) -> dict[str, int]:
     if problems:
         raise Invalid("Some quotas are unknown or invalid.", code="invalid_quota", details=problems)
     return dict(values)
-
-
-@dataclass
-class _Cached:
-    limits: dict[str, int]
-    until: float
 
 
 @dataclass
@@ -139,30 +133,29 @@ class Quotas:
     """
 
     def __init__(self, *, storage: Storage, redis_client: redis.Redis | None, defaults: Mapping[str, int],
-                 load_overrides: Callable[[uuid.UUID], Mapping[str, int]], override_cache_seconds: float):
+                 load_overrides: Callable[[], Mapping[uuid.UUID, Mapping[str, int]]], override_cache_seconds: float):
         self.redis = redis_client  # for the slots (sorted sets); None: no slot is ever refused
         self._limiter = FixedWindowRateLimiter(storage)
         self._defaults = dict(defaults)
         self._load_overrides = load_overrides
         self._cache_seconds = override_cache_seconds
-        self._cache: dict[uuid.UUID, _Cached] = {}
+        self._overrides: Mapping[uuid.UUID, Mapping[str, int]] = {}
+        self._overrides_until = -math.inf
         self._lock = threading.Lock()
         self._take_slot = redis_client.register_script(_TAKE_SLOT) if redis_client is not None else None
 
     # --- a learner's limits ---------------------------------------------------------------
 
     def limits_for(self, user_id: uuid.UUID) -> dict[str, int]:
-        """The defaults with the learner's overrides, read at most once per cache period."""
+        """The defaults with the learner's overrides (every learner's, read at most once
+        per cache period)."""
         now = time.monotonic()
-        cached = self._cache.get(user_id)
-        if cached is not None and cached.until > now:
-            return cached.limits
-        limits = {**self._defaults, **self._load_overrides(user_id)}
-        with self._lock:
-            if len(self._cache) >= _OVERRIDE_CACHE_MAX:
-                self._cache.clear()
-            self._cache[user_id] = _Cached(limits, now + self._cache_seconds)
-        return limits
+        if now >= self._overrides_until:
+            with self._lock:
+                if now >= self._overrides_until:
+                    self._overrides = self._load_overrides()
+                    self._overrides_until = now + self._cache_seconds
+        return {**self._defaults, **self._overrides.get(user_id, {})}
 
     # --- actions per minute and per day ---------------------------------------------------
 
@@ -251,9 +244,10 @@ def anthropic_tokens(usage: Mapping | None) -> int:
 
 # --- overrides, stored per learner ----------------------------------------------------
 
-def load_overrides(db: Session, user_id: uuid.UUID) -> dict[str, int]:
-    row = db.get(LearnerQuota, user_id)
-    return {name: value for name, value in (row.limits if row else {}).items() if name in LIMIT_NAMES}
+def load_overrides(db: Session) -> dict[uuid.UUID, dict[str, int]]:
+    """Every learner's overrides: the admins' exceptions, a short table."""
+    return {row.user_id: {name: value for name, value in row.limits.items() if name in LIMIT_NAMES}
+            for row in db.scalars(select(LearnerQuota))}
 
 
 def set_overrides(db: Session, *, email: str, values: Mapping[str, int | None]) -> tuple[uuid.UUID, dict[str, int]]:
@@ -281,9 +275,9 @@ def get_quotas() -> Quotas:
     settings = get_settings()
     client = get_redis()
 
-    def overrides(user_id: uuid.UUID) -> dict[str, int]:
+    def overrides() -> dict[uuid.UUID, dict[str, int]]:
         with statement_scope() as db:
-            return load_overrides(db, user_id)
+            return load_overrides(db)
 
     return Quotas(storage=RedisStorage(settings.redis_url, connection_pool=client.connection_pool,
                                        key_prefix="parlons:quota"),

@@ -5,7 +5,6 @@ import uuid
 
 from domain import achievements, tasks, weekly_report
 from domain.config import get_settings
-from domain.db import session_scope
 from domain.redis_client import get_publisher
 from workers.celery_app import celery
 
@@ -13,12 +12,7 @@ from workers.celery_app import celery
 @celery.task(name=tasks.ACHIEVEMENTS_CHECK)
 def check_achievements(user_id: str) -> list[str]:
     """Unlock what the learner's history now meets, then announce what is unannounced."""
-    learner = uuid.UUID(user_id)
-    with session_scope() as db:
-        unlocked = achievements.check(db, get_settings(), user_id=learner)
-    with session_scope() as db:
-        achievements.announce(db, get_publisher(), user_id=learner)
-    return unlocked
+    return achievements.check_and_announce(get_settings(), get_publisher(), user_id=uuid.UUID(user_id))
 
 
 @celery.task(name=tasks.WEEKLY_REPORTS)

@@ -7,21 +7,23 @@ import uuid
 from domain import achievements, tasks
 from domain.config import get_settings
 from domain.db import session_scope
+from domain.redis_client import get_publisher
 from domain.srs import fit, reviews, targets
 from workers.celery_app import celery
-from workers.runtime import runtime
 
 
 @celery.task(name=tasks.SRS_CONVERSATION_REVIEWS)
 def conversation_reviews(turn_id: str) -> None:
     """The words a finished turn used become reviews and its mistakes go into the error notebook
-    (with the learner's other pending turns, in order); then its session's target words are chosen again."""
+    (with the learner's other pending turns, in order); its session's target words are chosen
+    again from the moved cards, in the same transaction; then what reviews can unlock is checked."""
+    settings = get_settings()
     with session_scope() as db:
-        applied = reviews.apply_conversation_reviews(db, get_settings(), turn_id=uuid.UUID(turn_id))
-    if applied.reviews:  # words may now be known (an achievement)
-        achievements.request_check(runtime().send_task, applied.user_id)
-    with session_scope() as db:  # after the reviews' commit: the cards moved, choose the session's targets again
-        targets.refresh_after_turn(db, get_settings(), turn_id=uuid.UUID(turn_id))
+        applied = reviews.apply_conversation_reviews(db, settings, turn_id=uuid.UUID(turn_id))
+        targets.refresh_after_turn(db, settings, turn_id=uuid.UUID(turn_id))
+    if applied.reviews:
+        achievements.check_and_announce(settings, get_publisher(), user_id=applied.user_id,
+                                        codes=achievements.AFTER_REVIEWS)
 
 
 @celery.task(name=tasks.SRS_FIT_PARAMETERS)

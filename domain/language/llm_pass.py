@@ -101,7 +101,7 @@ def align(text: str, corrections: Iterable[dict]) -> list[dict]:
             continue
         placed = _place(text, wrong, replacement, taken=aligned)
         if placed is None:
-            log.info("A model correction does not align with the message: %r", wrong)
+            log.debug("A model correction does not align with the message: %r", wrong)
             continue
         start, end, replacement = placed
         aligned.append({"start": start, "end": end, "category": correction["category"],

@@ -21,7 +21,8 @@ class AnthropicProvider(RemoteProvider):
     def __init__(self, *, api_key: str, base_url: str, model: str, policy: CallPolicy):
         super().__init__(model=model, policy=policy)
         # Retries are ours (bounded by the caller's deadline), not the SDK's.
-        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0,
+                                           http_client=policy.http_client(anthropic))
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
         stream = self._post("/v1/messages", {**self._message_arguments(request), "stream": True}, timeout,

@@ -241,6 +241,7 @@ def _build(name: str, settings: Settings, redis_client: redis.Redis, quotas: Quo
             rate_limit=RequestRateLimit(redis_client, provider=name, requests=requests_per_minute),
             cache=answer_cache,
             quotas=quotas,
+            keepalive_connections=settings.llm_keepalive_connections,
         )
 
     if name == "openai" and settings.openai_api_key:

@@ -24,7 +24,8 @@ class OpenAIProvider(RemoteProvider):
         self.moderation_model = moderation_model
         self.realtime_model = realtime_model
         # Retries are ours (bounded by the caller's deadline), not the SDK's.
-        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0,
+                                     http_client=policy.http_client(openai))
 
     def moderate(self, text: str, *, deadline: float) -> dict:
         """{"flagged": bool, "categories": [OpenAI's names of the flagged categories,

@@ -41,6 +41,15 @@ class CallPolicy:
     rate_limit: RequestRateLimit | None = None
     cache: AnswerCache | None = None
     quotas: Quotas | None = None  # charged the tokens of each learner's call
+    # Connections kept open to the provider. The SDKs keep 100; an `llm` process has about
+    # three calls in flight per turn, and a connection opened per call costs a TCP (and
+    # TLS) handshake and a resolver lookup.
+    keepalive_connections: int = 300
+
+    def http_client(self, sdk: ModuleType) -> httpx2.Client:
+        """The SDK's own HTTP client with our pool size."""
+        return sdk.DefaultHttpxClient(limits=httpx2.Limits(max_connections=max(1000, self.keepalive_connections),
+                                                           max_keepalive_connections=self.keepalive_connections))
 
 
 class RemoteProvider:
