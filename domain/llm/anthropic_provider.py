@@ -38,6 +38,7 @@ class AnthropicProvider(RemoteProvider):
                     usage.update(event.get("usage") or {})
                 elif event["type"] == "message_stop":
                     self._charge(request, anthropic_tokens(usage))
+                    self._release(stream)
                     return
         raise ProviderFailure("stream ended early", retryable=True)
 

@@ -68,6 +68,9 @@ class OpenAIProvider(RemoteProvider):
                         yield delta["content"]
                     finished = finished or bool(choice.get("finish_reason"))
                 usage = chunk.get("usage") or usage
+                if finished and usage:  # the last chunk: only the end marker is left
+                    self._release(stream)
+                    break
         self._charge(request, openai_tokens(usage))
         if not finished:
             raise ProviderFailure("stream ended early", retryable=True)

@@ -101,6 +101,17 @@ class RemoteProvider:
         return self._client.post(path, body=body, cast_to=object, options={"timeout": timeout},
                                  stream=stream, stream_cls=self.sdk.Stream[object] if stream else None)
 
+    @staticmethod
+    def _release(stream: Any) -> None:
+        """Read the rest of a finished stream's body (its end marker) before it is closed.
+        The sync SDKs close the body unread after the last event, which closes its
+        connection: every reply would pay for a new one (the async SDK drains it too)."""
+        try:
+            for _ in stream.response.stream:
+                pass
+        except httpx2.HTTPError:  # the answer is complete; the connection is simply not reused
+            pass
+
     def _call_until(self, deadline: float, attempt: Callable[[float], T]) -> T:
         """`attempt(timeout)` with retries, within `deadline` however the server behaves."""
         return run_until(deadline, lambda: self._call(attempt, deadline))

@@ -52,6 +52,19 @@ def test_a_reply_streams_in_pieces_from_the_real_sdk(fake, name):
 
 
 @both
+def test_replies_reuse_one_kept_alive_connection(fake, name):
+    """A finished stream's connection goes back to the pool: a reply per connection would
+    cost a handshake (and a resolver lookup, and TLS) per turn."""
+    server = getattr(fake, name)
+    server.keep_alive = True
+    model = provider(fake, name)
+    replies = ["".join(model.stream_chat(REQUEST, deadline=soon())) for _ in range(4)]
+    assert replies == [DEFAULT_REPLY] * 4
+    assert len(server.calls(CHAT_PATH[name])) == 4
+    assert server.connections == 1
+
+
+@both
 def test_a_json_answer_is_asked_for_with_the_schema_and_validated(fake, name):
     getattr(fake, name).reply_json = {"score": 4, "comment": "Très bien"}
     assert provider(fake, name).complete_json(REQUEST, SCHEMA, deadline=soon()) == {"score": 4, "comment": "Très bien"}

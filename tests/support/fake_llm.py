@@ -65,6 +65,7 @@ class FakeProvider:
         self.malformed = False  # response bodies and stream events that are not JSON
         self.disconnect_after: int | None = None  # cut streams after this many pieces
         self.keep_alive = False  # True: connections serve many requests, as real APIs do
+        self.connections = 0  # connections accepted since the last reset
         with self._lock:
             self._failures: deque[tuple[int, dict[str, str]]] = deque()
             self.requests.clear()
@@ -175,6 +176,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
+        with self.fake._lock:
+            self.fake.connections += 1
         try:
             super().handle()
         except (ConnectionError, TimeoutError):
