@@ -20,6 +20,7 @@ import httpx2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from domain.llm import pool_check
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.cache import AnswerCache
 from domain.llm.deadline import iterate_until, run_until
@@ -48,6 +49,7 @@ class CallPolicy:
 
     def http_client(self, sdk: ModuleType) -> httpx2.Client:
         """The SDK's own HTTP client with our pool size."""
+        pool_check.install()
         return sdk.DefaultHttpxClient(limits=httpx2.Limits(max_connections=max(1000, self.keepalive_connections),
                                                            max_keepalive_connections=self.keepalive_connections))
 
