@@ -32,6 +32,7 @@ from domain.language.rules.elision import rule_contraction, rule_elision
 from domain.language.rules.negation import rule_double_negation, rule_partitive_after_negation
 from domain.language.rules.prepositions import (
     rule_chez_place, rule_dependre_de, rule_jouer_preposition, rule_place_preposition)
+from domain.language.rules.preceding_object import rule_preceding_object_participle
 from domain.language.rules.pronouns import rule_pronouns
 from domain.language.rules.spelling import rule_spelling
 from domain.language.rules.subject_verb import rule_noun_subject_verb, rule_pronoun_subject_verb
@@ -110,6 +111,7 @@ RULES: tuple[Rule, ...] = (
     rule_pronoun_subject_verb,
     rule_noun_subject_verb,
     rule_participle_or_infinitive,
+    rule_preceding_object_participle,
     rule_noun_phrase_agreement,
     rule_predicate_agreement,
     rule_spelling,

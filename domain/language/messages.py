@@ -75,6 +75,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Con «être» il participio concorda con «{subject}»: «{fixed}».",
         "pt": "Com “être” o particípio concorda com “{subject}”: “{fixed}”.",
     },
+    "participle_preceding_object": {
+        "en": "With “avoir” the participle agrees with a direct object placed before it, “{object}”: “{fixed}”.",
+        "es": "Con «avoir» el participio concuerda con el complemento directo que va antes, «{object}»: «{fixed}».",
+        "de": "Mit „avoir“ richtet sich das Partizip nach dem vorangestellten direkten Objekt „{object}“: „{fixed}“.",
+        "it": "Con «avoir» il participio concorda con il complemento oggetto che lo precede, «{object}»: «{fixed}».",
+        "pt": "Com “avoir” o particípio concorda com o complemento direto que vem antes, “{object}”: “{fixed}”.",
+    },
     "participle_after_auxiliary": {
         "en": "After “{auxiliary}” use the past participle “{fixed}”.",
         "es": "Después de «{auxiliary}» va el participio pasado «{fixed}».",
