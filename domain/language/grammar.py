@@ -32,6 +32,7 @@ from domain.language.rules.elision import rule_contraction, rule_elision
 from domain.language.rules.negation import rule_double_negation, rule_partitive_after_negation
 from domain.language.rules.prepositions import (
     rule_chez_place, rule_dependre_de, rule_jouer_preposition, rule_place_preposition)
+from domain.language.rules.governed_prepositions import rule_governed_preposition
 from domain.language.rules.preceding_object import rule_preceding_object_participle
 from domain.language.rules.pronouns import rule_pronouns
 from domain.language.rules.spelling import rule_spelling
@@ -105,6 +106,7 @@ RULES: tuple[Rule, ...] = (
     rule_jouer_preposition,
     rule_dependre_de,
     rule_chez_place,
+    rule_governed_preposition,
     rule_subjunctive,
     rule_si_clause,
     rule_polite_conditional,

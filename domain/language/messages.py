@@ -264,6 +264,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "«jouer {fixed}» per questa attività: «{fixed} {thing}».",
         "pt": "“jouer {fixed}” para esta atividade: “{fixed} {thing}”.",
     },
+    "governed_preposition": {
+        "en": "“{head}” takes “{fixed}”.",
+        "es": "«{head}» se construye con «{fixed}».",
+        "de": "„{head}“ wird mit „{fixed}“ verbunden.",
+        "it": "«{head}» vuole «{fixed}».",
+        "pt": "“{head}” pede “{fixed}”.",
+    },
     "dependre_de": {
         "en": "“dépendre” takes “de”.",
         "es": "«dépendre» se construye con «de».",
