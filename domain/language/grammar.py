@@ -35,6 +35,7 @@ from domain.language.rules.prepositions import (
 from domain.language.rules.governed_prepositions import rule_governed_preposition
 from domain.language.rules.preceding_object import rule_preceding_object_participle
 from domain.language.rules.pronouns import rule_pronouns
+from domain.language.rules.relative_subject import rule_relative_subject
 from domain.language.rules.spelling import rule_spelling
 from domain.language.rules.subject_verb import rule_noun_subject_verb, rule_pronoun_subject_verb
 from domain.language.rules.tense_mood import rule_polite_conditional, rule_si_clause, rule_subjunctive
@@ -102,6 +103,7 @@ RULES: tuple[Rule, ...] = (
     rule_double_negation,
     rule_partitive_after_negation,
     rule_pronouns,
+    rule_relative_subject,
     rule_place_preposition,
     rule_jouer_preposition,
     rule_dependre_de,

@@ -163,6 +163,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Il pronome riflessivo concorda con «{subject}»: «{fixed}».",
         "pt": "O pronome reflexivo concorda com “{subject}”: “{fixed}”.",
     },
+    "relative_qui": {
+        "en": "Here the relative pronoun is the subject of the verb: “qui”.",
+        "es": "Aquí el pronombre relativo es el sujeto del verbo: «qui».",
+        "de": "Hier ist das Relativpronomen Subjekt des Verbs: „qui“.",
+        "it": "Qui il pronome relativo è il soggetto del verbo: «qui».",
+        "pt": "Aqui o pronome relativo é o sujeito do verbo: “qui”.",
+    },
     "relative_que": {
         "en": "Here the relative pronoun is the object: “que”.",
         "es": "Aquí el pronombre relativo es el complemento directo: «que».",
