@@ -23,7 +23,7 @@ from domain.language import lexicon
 from domain.language.inflection.adjectives import adjective_forms, as_adjective
 from domain.language.inflection.nouns import NounInfo, noun_forms, noun_info, pluralize
 from domain.language.inflection.verbs import agreement_fix, paradigm, past_participle, verb_form_index, verb_readings
-from domain.language.lexicon import dictionary
+from domain.language.lexicon import dela, dictionary
 from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
 from domain.language.rules.auxiliary import rule_auxiliary, rule_participle_or_infinitive, rule_regularized_participle
@@ -86,11 +86,12 @@ def _nlp() -> Language:
 
 
 def warm_up() -> None:
-    """Load the spaCy model, the word list and the lexicon tables now."""
+    """Load the spaCy model, the word list, the lexicon tables and the DELA index now."""
     _nlp()("Bonjour, je vais bien.")
     dictionary()
     noun_forms()
     verb_form_index()
+    dela.warm_up()  # builds the lexicon's index once per machine, opens it before the pool forks
 
 
 # Earlier rules win when two errors overlap: the specific before the general.
