@@ -23,7 +23,7 @@ from domain.language import lexicon
 from domain.language.inflection.adjectives import adjective_forms, as_adjective
 from domain.language.inflection.nouns import NounInfo, noun_forms, noun_info, pluralize
 from domain.language.inflection.verbs import agreement_fix, paradigm, past_participle, verb_form_index, verb_readings
-from domain.language.lexicon import dictionary
+from domain.language.lexicon import dela, dictionary
 from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
 from domain.language.rules.auxiliary import rule_auxiliary, rule_participle_or_infinitive, rule_regularized_participle
@@ -32,7 +32,10 @@ from domain.language.rules.elision import rule_contraction, rule_elision
 from domain.language.rules.negation import rule_double_negation, rule_partitive_after_negation
 from domain.language.rules.prepositions import (
     rule_chez_place, rule_dependre_de, rule_jouer_preposition, rule_place_preposition)
+from domain.language.rules.governed_prepositions import rule_governed_preposition
+from domain.language.rules.preceding_object import rule_preceding_object_participle
 from domain.language.rules.pronouns import rule_pronouns
+from domain.language.rules.relative_subject import rule_relative_subject
 from domain.language.rules.spelling import rule_spelling
 from domain.language.rules.subject_verb import rule_noun_subject_verb, rule_pronoun_subject_verb
 from domain.language.rules.tense_mood import rule_polite_conditional, rule_si_clause, rule_subjunctive
@@ -83,11 +86,12 @@ def _nlp() -> Language:
 
 
 def warm_up() -> None:
-    """Load the spaCy model, the word list and the lexicon tables now."""
+    """Load the spaCy model, the word list, the lexicon tables and the DELA index now."""
     _nlp()("Bonjour, je vais bien.")
     dictionary()
     noun_forms()
     verb_form_index()
+    dela.warm_up()  # builds the lexicon's index once per machine, opens it before the pool forks
 
 
 # Earlier rules win when two errors overlap: the specific before the general.
@@ -100,16 +104,19 @@ RULES: tuple[Rule, ...] = (
     rule_double_negation,
     rule_partitive_after_negation,
     rule_pronouns,
+    rule_relative_subject,
     rule_place_preposition,
     rule_jouer_preposition,
     rule_dependre_de,
     rule_chez_place,
+    rule_governed_preposition,
     rule_subjunctive,
     rule_si_clause,
     rule_polite_conditional,
     rule_pronoun_subject_verb,
     rule_noun_subject_verb,
     rule_participle_or_infinitive,
+    rule_preceding_object_participle,
     rule_noun_phrase_agreement,
     rule_predicate_agreement,
     rule_spelling,

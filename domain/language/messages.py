@@ -75,6 +75,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Con «être» il participio concorda con «{subject}»: «{fixed}».",
         "pt": "Com “être” o particípio concorda com “{subject}”: “{fixed}”.",
     },
+    "participle_preceding_object": {
+        "en": "With “avoir” the participle agrees with a direct object placed before it, “{object}”: “{fixed}”.",
+        "es": "Con «avoir» el participio concuerda con el complemento directo que va antes, «{object}»: «{fixed}».",
+        "de": "Mit „avoir“ richtet sich das Partizip nach dem vorangestellten direkten Objekt „{object}“: „{fixed}“.",
+        "it": "Con «avoir» il participio concorda con il complemento oggetto che lo precede, «{object}»: «{fixed}».",
+        "pt": "Com “avoir” o particípio concorda com o complemento direto que vem antes, “{object}”: “{fixed}”.",
+    },
     "participle_after_auxiliary": {
         "en": "After “{auxiliary}” use the past participle “{fixed}”.",
         "es": "Después de «{auxiliary}» va el participio pasado «{fixed}».",
@@ -155,6 +162,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Das Reflexivpronomen richtet sich nach „{subject}“: „{fixed}“.",
         "it": "Il pronome riflessivo concorda con «{subject}»: «{fixed}».",
         "pt": "O pronome reflexivo concorda com “{subject}”: “{fixed}”.",
+    },
+    "relative_qui": {
+        "en": "Here the relative pronoun is the subject of the verb: “qui”.",
+        "es": "Aquí el pronombre relativo es el sujeto del verbo: «qui».",
+        "de": "Hier ist das Relativpronomen Subjekt des Verbs: „qui“.",
+        "it": "Qui il pronome relativo è il soggetto del verbo: «qui».",
+        "pt": "Aqui o pronome relativo é o sujeito do verbo: “qui”.",
     },
     "relative_que": {
         "en": "Here the relative pronoun is the object: “que”.",
@@ -256,6 +270,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "„jouer {fixed}“ bei dieser Tätigkeit: „{fixed} {thing}“.",
         "it": "«jouer {fixed}» per questa attività: «{fixed} {thing}».",
         "pt": "“jouer {fixed}” para esta atividade: “{fixed} {thing}”.",
+    },
+    "governed_preposition": {
+        "en": "“{head}” takes “{fixed}”.",
+        "es": "«{head}» se construye con «{fixed}».",
+        "de": "„{head}“ wird mit „{fixed}“ verbunden.",
+        "it": "«{head}» vuole «{fixed}».",
+        "pt": "“{head}” pede “{fixed}”.",
     },
     "dependre_de": {
         "en": "“dépendre” takes “de”.",

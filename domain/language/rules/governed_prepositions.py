@@ -1,0 +1,91 @@
+"""Rule: the preposition a verb governs ("décider de partir", "commencer à lire",
+"participer à un projet"), from `lexicon/verb_prepositions.tsv`, the verb's lemma from
+the DELA lexicon (`domain.language.lexicon.dela`) or spaCy."""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Iterator
+
+from domain.language import lexicon
+from domain.language.lexicon import dela
+from domain.language.result import GrammarError
+from domain.language.rules.common import grammar_error
+from domain.language.tokens import lower, match_case, next_token, starts_with_vowel_sound
+
+if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
+    from spacy.tokens import Doc, Token
+
+
+# The prepositions a learner puts in place of the governed one.
+_WRONG = {"à": frozenset({"de", "d'", "pour"}), "de": frozenset({"à", "pour"})}
+_WRONG_BEFORE_NOUN = {"à": frozenset({"de", "pour", "dans", "contre", "sur"}),
+                      "de": frozenset({"à", "pour", "sur"})}
+
+
+_CONTRACTED = {("à", "le"): "au", ("à", "les"): "aux", ("de", "le"): "du", ("de", "les"): "des"}
+
+
+@functools.cache
+def _government() -> dict[str, tuple[str, str]]:
+    return {row["head"]: (row["preposition"], row["complement"]) for row in lexicon.table("verb_prepositions")}
+
+
+def _heads(token: Token) -> set[str]:
+    word = lower(token)
+    heads = {a.lemma for a in dela.analyses(word) if a.pos in ("V", "N")} | {token.lemma_.lower(), word}
+    return heads & set(_government())
+
+
+def _is_infinitive(token: Token) -> bool:
+    """An infinitive for the lexicon, and for spaCy too unless the lexicon knows it only as a verb."""
+    readings = dela.analyses(lower(token))
+    if not any(a.pos == "V" and "W" in a.features for a in readings):
+        return False
+    return token.pos_ in ("VERB", "AUX") or all(a.pos == "V" for a in readings)
+
+
+def rule_governed_preposition(doc: Doc) -> Iterator[GrammarError]:
+    """Fires on a verb (any form) or a noun listed in verb_prepositions.tsv directly followed
+    by a preposition that is not the one it governs: for an `infinitive` row only when an
+    infinitive comes next (optionally after an object pronoun), for an `any` row also
+    before a noun phrase. The wrong prepositions considered are the ones learners
+    substitute (à/de/pour, and dans/contre/sur before a noun); "avec" never, since "avec"
+    may open an adverbial ("participer avec enthousiasme"). Suggests the governed one,
+    elided before a vowel ("d'aller") and contracted with "le"/"les" ("au", "du")."""
+    for token in doc:
+        prep = next_token(token)
+        if prep is None or token.pos_ not in ("VERB", "NOUN", "AUX", "ADJ"):
+            continue
+        heads = _heads(token)
+        if not heads:
+            continue
+        head = sorted(heads)[0]
+        governed, complement = _government()[head]
+        word = lower(prep)
+        after = next_token(prep)
+        if after is None:
+            continue
+        target = after
+        if lower(target) in ("le", "la", "les", "l'", "lui", "leur", "y", "en", "me", "m'", "te", "t'", "se", "s'"):
+            target = next_token(target) or target
+        before_infinitive = _is_infinitive(target)
+        if before_infinitive and word in _WRONG[governed]:
+            pass
+        elif complement == "any" and not before_infinitive and word in _WRONG_BEFORE_NOUN[governed] \
+                and after.pos_ in ("DET", "NOUN", "PROPN", "PRON"):
+            pass
+        else:
+            continue
+        contracted = _CONTRACTED.get((governed, lower(after)))
+        if contracted:  # "participer dans le" -> "au"
+            yield grammar_error(prep, after, "preposition", "governed_preposition",
+                                [match_case(prep.text, contracted)], head=head, fixed=governed)
+            continue
+        fixed = "d'" if governed == "de" and starts_with_vowel_sound(after.text) else governed
+        if word == "d'" or fixed == "d'":
+            suggestion = match_case(prep.text, fixed) + ("" if fixed.endswith("'") else " ") + after.text
+            yield grammar_error(prep, after, "preposition", "governed_preposition", [suggestion],
+                                head=head, fixed=fixed)
+        else:
+            yield grammar_error(prep, prep, "preposition", "governed_preposition", [match_case(prep.text, fixed)],
+                                head=head, fixed=fixed)
