@@ -1,0 +1,70 @@
+"""Forgotten passwords: /api/v1/auth/password/forgot and /reset (domain/password_reset.py)."""
+from __future__ import annotations
+
+from functools import cache
+
+import marshmallow as ma
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.errors import documents_errors
+from api.extensions import db
+from domain import mail, password_reset
+from domain.config import get_settings
+from domain.redis_client import get_redis
+from workers.dispatch import dispatch_best_effort
+
+blp = Blueprint("auth_recovery", __name__, url_prefix="/api/v1/auth",
+                description="Forgotten passwords")
+
+
+class ForgotSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    new_password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+
+
+class AcceptedSchema(ma.Schema):
+    status = ma.fields.String()
+
+
+class DoneSchema(ma.Schema):
+    status = ma.fields.String()
+
+
+@cache
+def _throttle() -> password_reset.ResetThrottle:
+    return password_reset.ResetThrottle(get_settings(), connection_pool=get_redis().connection_pool)
+
+
+@blp.post("/password/forgot")
+@blp.arguments(ForgotSchema)
+@blp.response(202, AcceptedSchema)
+@documents_errors(blp, 400, 413, 429)
+def forgot(args: dict):
+    """Mail a one-time reset link (valid 30 minutes) if the address has an account. The
+    answer is the same whether it has one or not. Throttled per address and per account."""
+    _throttle().hit_address(request.remote_addr or "unknown")
+    message_id = None
+    if _throttle().account_allowed(args["email"]):
+        message_id = password_reset.request_reset(db(), get_redis(), get_settings(), email=args["email"])
+        db().commit()
+    if message_id is not None:
+        dispatch_best_effort(mail.OUTBOX_KIND, message_id)
+    return {"status": "accepted"}
+
+
+@blp.post("/password/reset")
+@blp.arguments(ResetSchema)
+@blp.response(200, DoneSchema)
+@documents_errors(blp, 400, 413, 503)
+def reset(args: dict):
+    """Set a new password with a mailed token (it works once). Every token of the
+    account is revoked: sign in again with the new password."""
+    password_reset.reset(db(), get_redis(), token=args["token"], new_password=args["new_password"])
+    db().commit()
+    return {"status": "password_reset"}
