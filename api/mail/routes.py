@@ -1,22 +1,26 @@
-"""Forgotten passwords: /api/v1/auth/password/forgot and /reset (domain/password_reset.py)."""
+"""Forgotten passwords (/api/v1/auth/password/forgot, /reset: domain/password_reset.py) and
+account deletion (DELETE /api/v1/auth/me: domain/account_deletion.py)."""
 from __future__ import annotations
 
 from functools import cache
 
 import marshmallow as ma
+import redis
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import validate
 
+from api.auth import signed_in
+from api.auth.tokens import current_user
 from api.errors import documents_errors
 from api.extensions import db
-from domain import mail, password_reset
+from domain import account_deletion, mail, password_reset
 from domain.config import get_settings
 from domain.redis_client import get_redis
 from workers.dispatch import dispatch_best_effort
 
 blp = Blueprint("auth_recovery", __name__, url_prefix="/api/v1/auth",
-                description="Forgotten passwords")
+                description="Forgotten passwords and account deletion")
 
 
 class ForgotSchema(ma.Schema):
@@ -68,3 +72,26 @@ def reset(args: dict):
     password_reset.reset(db(), get_redis(), token=args["token"], new_password=args["new_password"])
     db().commit()
     return {"status": "password_reset"}
+
+
+class DeleteAccountSchema(ma.Schema):
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+@blp.route("/me", methods=["DELETE"])
+@signed_in(blp)
+@blp.arguments(DeleteAccountSchema)
+@blp.response(204)
+@documents_errors(blp, 400, 401, 413)
+def delete_me(args: dict):
+    """Delete the account and everything it owns (password required): every row in one
+    transaction, its Redis keys, and a confirmation email to its address. Its tokens stop
+    working at once."""
+    message_id, names = account_deletion.delete_account(db(), current_user(), password=args["password"])
+    db().commit()
+    try:
+        password_reset.forget_tokens(get_redis(), names[0])
+    except redis.RedisError:
+        pass  # forget_redis below logs the outage; the tokens expire within 30 minutes anyway
+    account_deletion.forget_redis(get_redis(), names)
+    dispatch_best_effort(mail.OUTBOX_KIND, message_id)

@@ -91,3 +91,55 @@ def test_bad_input_is_refused_and_changes_nothing(stack, smtp):
     assert_error(_post(stack, RESET, {"token": "not-a-real-token", "new_password": "long enough pw"}), 422,
                  "invalid_reset_token")
     assert learner.get("/api/v1/auth/me").status_code == 200
+
+
+def _rows_naming(stack, values: list[str]) -> list[str]:
+    """Every (table.column) of the public schema holding one of `values` (as text) in a row."""
+    found = []
+    with stack.database() as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name <> 'alembic_version'").fetchall()
+        for table, column in columns:
+            hit = conn.execute(f'SELECT 1 FROM "{table}" WHERE "{column}"::text = ANY(%s) '
+                               f'OR "{column}"::text ILIKE ANY(%s) LIMIT 1',
+                               (values, [f"%{v}%" for v in values])).fetchone()
+            if hit:
+                found.append(f"{table}.{column}")
+    return found
+
+
+def _redis_keys_naming(stack, value: str) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    return list(client.scan_iter(match=f"*{value}*", count=1000))
+
+
+def test_deleting_the_account_leaves_nothing_of_it(stack, smtp):
+    learner = register(stack.base_url, stack.ws_url, native_language="es")
+    user_id = learner.user["id"]
+    session = learner.new_session()
+    assert _post(stack, FORGOT, {"email": learner.email}).status_code == 202  # a reset token in Redis
+    _one_mail(smtp, learner.email)
+    assert _rows_naming(stack, [user_id]) and _redis_keys_naming(stack, user_id)  # what the scans see
+
+    assert_error(requests.delete(stack.base_url + "/api/v1/auth/me", json={"password": "wrong one!"},
+                                 headers=learner.headers, timeout=10), 401, "invalid_credentials")
+    assert learner.get("/api/v1/auth/me").status_code == 200  # nothing changed
+    answer = requests.delete(stack.base_url + "/api/v1/auth/me", json={"password": learner.password},
+                             headers=learner.headers, timeout=10)
+    assert answer.status_code == 204, answer.text
+
+    confirmation = eventually(lambda: [m for m in smtp.to(learner.email)
+                                       if m["Subject"] == "Tu cuenta de Parlons ha sido eliminada"],
+                              "the confirmation mail", timeout=60)[0]
+    assert "Test Learner" in confirmation.get_content()
+    assert_error(learner.get("/api/v1/auth/me"), 401)
+    eventually(lambda: not _rows_naming(stack, [user_id, learner.email, session["id"]]),
+               lambda: f"rows still naming the learner: {_rows_naming(stack, [user_id, learner.email])}",
+               timeout=30)
+    assert _redis_keys_naming(stack, user_id) == []
+    assert _redis_keys_naming(stack, learner.email) == []
+    login = _post(stack, "/api/v1/auth/login", {"email": learner.email, "password": learner.password})
+    assert_error(login, 401)
