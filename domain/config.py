@@ -161,6 +161,7 @@ class Settings:
     password_reset_token_minutes: int = 30
     password_reset_rate_limit_account: str = "3/hour"  # over it: still 202, nothing sent
     password_reset_rate_limit_address: str = "20/hour"  # over it: 429
+    data_export_link_hours: int = 48  # how long a data export link works (once)
 
     @property
     def is_production(self) -> bool:

@@ -30,6 +30,7 @@ SESSIONS_END_IDLE = "sessions.end_idle"
 ACHIEVEMENTS_CHECK = "achievements.check"
 WEEKLY_REPORTS = "progress.weekly_reports"
 MAIL_SEND = "mail.send"
+DATA_EXPORT_BUILD = "data_export.build"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -51,4 +52,5 @@ QUEUES = {
     ACHIEVEMENTS_CHECK: "default",
     WEEKLY_REPORTS: "default",
     MAIL_SEND: "llm",  # waits on the SMTP server: the network queue
+    DATA_EXPORT_BUILD: "default",
 }

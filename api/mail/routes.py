@@ -6,15 +6,15 @@ from functools import cache
 
 import marshmallow as ma
 import redis
-from flask import request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.auth import signed_in
-from api.auth.tokens import current_user
-from api.errors import documents_errors
+from api.auth.tokens import current_user, current_user_id
+from api.errors import documents_errors, error_response
 from api.extensions import db
-from domain import account_deletion, mail, password_reset
+from domain import account_deletion, data_export, mail, password_reset
 from domain.config import get_settings
 from domain.redis_client import get_redis
 from workers.dispatch import dispatch_best_effort
@@ -95,3 +95,31 @@ def delete_me(args: dict):
         pass  # forget_redis below logs the outage; the tokens expire within 30 minutes anyway
     account_deletion.forget_redis(get_redis(), names)
     dispatch_best_effort(mail.OUTBOX_KIND, message_id)
+
+
+@blp.post("/me/export")
+@signed_in(blp)
+@blp.response(202, AcceptedSchema)
+def export_me():
+    """Build an archive of everything the learner owns; a link that serves it once is
+    mailed when it is ready."""
+    export = data_export.request_export(db(), user_id=current_user_id())
+    db().commit()
+    dispatch_best_effort(data_export.OUTBOX_KIND, export.id)
+    return {"status": "accepted"}
+
+
+@blp.get("/me/export/<string:token>")
+@documents_errors(blp, 404)
+def fetch_export(token: str):
+    """The archive behind a mailed link (no sign-in: the link is signed). Served once:
+    a second fetch is 410 `export_already_fetched`."""
+    try:
+        archive = data_export.fetch_once(db(), get_settings(), token)
+    except data_export.Gone as gone:
+        db().rollback()
+        return error_response(410, gone.code, gone.message)
+    db().commit()
+    response = jsonify(archive)
+    response.headers["Content-Disposition"] = 'attachment; filename="parlons-export.json"'
+    return response

@@ -143,3 +143,26 @@ def test_deleting_the_account_leaves_nothing_of_it(stack, smtp):
     assert _redis_keys_naming(stack, learner.email) == []
     login = _post(stack, "/api/v1/auth/login", {"email": learner.email, "password": learner.password})
     assert_error(login, 401)
+
+
+def test_export_mails_a_link_that_serves_the_archive_once(stack, smtp, other_learner):
+    learner = register(stack.base_url, stack.ws_url, native_language="fr")
+    session = learner.new_session()
+    other_learner.new_session()
+    assert learner.post("/api/v1/auth/me/export").status_code == 202
+    message = eventually(lambda: [m for m in smtp.to(learner.email) if "export" in m["Subject"]],
+                         "the export mail", timeout=90)[0]
+    assert message["Subject"] == "Votre export de données Parlons est prêt"
+    token = re.search(r"/api/v1/auth/me/export/(\S+)", message.get_content()).group(1)
+
+    archive = requests.get(f"{stack.base_url}/api/v1/auth/me/export/{token}", timeout=10)
+    assert archive.status_code == 200, archive.text
+    tables = archive.json()["tables"]
+    assert [row["email"] for row in tables["users"]] == [learner.email]
+    assert "password_hash" not in tables["users"][0]
+    assert [row["id"] for row in tables["chat_sessions"]] == [session["id"]]
+    assert other_learner.user["id"] not in archive.text  # only the learner's own rows
+
+    assert_error(requests.get(f"{stack.base_url}/api/v1/auth/me/export/{token}", timeout=10), 410,
+                 "export_already_fetched")
+    assert_error(requests.get(f"{stack.base_url}/api/v1/auth/me/export/{token[:-2]}xx", timeout=10), 404)
