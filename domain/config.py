@@ -152,6 +152,17 @@ class Settings:
     # Progress analytics (domain/analytics.py): a word counts as known while its card's
     # stability (days for recall to fall to 90%) is at least this.
     words_known_stability_days: float = 21.0
+    # Outgoing mail (domain/mail.py). Without SMTP_URL mail is written to the log instead.
+    smtp_url: str = ""  # smtp://user:pass@host:port (smtps:// for SSL from the first byte)
+    smtp_starttls: bool = False  # upgrade a smtp:// connection with STARTTLS
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "Parlons <no-reply@parlons.local>"
+    # Forgotten passwords (domain/password_reset.py); links in mail point at PUBLIC_BASE_URL.
+    public_base_url: str = "http://localhost:5000"
+    password_reset_token_minutes: int = 30
+    password_reset_rate_limit_account: str = "3/hour"  # over it: still 202, nothing sent
+    password_reset_rate_limit_address: str = "20/hour"  # over it: 429
+    data_export_link_hours: int = 48  # how long a data export link works (once)
 
     @property
     def is_production(self) -> bool:

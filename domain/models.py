@@ -539,3 +539,33 @@ class ReviewDaysBuilt(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     known_stability_days: Mapped[float] = mapped_column(Float)
     built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailMessage(Base):
+    """An email waiting to be sent (domain/mail.py): rendered when it was queued, removed
+    once the SMTP server accepted it. Its outbox entry (kind `mail`) carries the retries."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DataExport(Base):
+    """A learner's data export (domain/data_export.py): built by a task, served once
+    through a signed link, its archive dropped when fetched."""
+
+    __tablename__ = "data_exports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    archive: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    built_at: Mapped[datetime | None] = mapped_column()
+    fetched_at: Mapped[datetime | None] = mapped_column()

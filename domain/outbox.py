@@ -49,6 +49,8 @@ HINT = "hint"
 PENPAL = "penpal"  # a penpal reply to write
 JOURNEY = "journey"  # a journey answer to score
 GREETING = "greeting"  # a story session's opening line to write (ref_id: the session)
+MAIL = "mail"  # an email to send (ref_id: the mail_messages row)
+DATA_EXPORT = "data_export"  # a learner's archive to build (ref_id: the data_exports row)
 
 # What each kind starts (a turn's analysis then hands over to its model work), and
 # whether the task accepts `known`: inputs the sender already has, so the task need not
@@ -60,6 +62,8 @@ TASKS_BY_KIND: dict[str, tuple[tuple[str, bool], ...]] = {
     PENPAL: ((tasks.PENPAL_ANALYSE, False),),
     JOURNEY: ((tasks.JOURNEY_ANALYSE, False),),
     GREETING: ((tasks.SESSIONS_GREET, False),),
+    MAIL: ((tasks.MAIL_SEND, False),),
+    DATA_EXPORT: ((tasks.DATA_EXPORT_BUILD, False),),
 }
 # The values of turns.status (the table's check constraint): only `pending` is unfinished.
 UNFINISHED_TURN_STATUSES = ("pending",)

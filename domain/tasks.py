@@ -29,6 +29,8 @@ SESSIONS_GREET = "sessions.greet"
 SESSIONS_END_IDLE = "sessions.end_idle"
 ACHIEVEMENTS_CHECK = "achievements.check"
 WEEKLY_REPORTS = "progress.weekly_reports"
+MAIL_SEND = "mail.send"
+DATA_EXPORT_BUILD = "data_export.build"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -49,4 +51,6 @@ QUEUES = {
     SESSIONS_END_IDLE: "default",
     ACHIEVEMENTS_CHECK: "default",
     WEEKLY_REPORTS: "default",
+    MAIL_SEND: "llm",  # waits on the SMTP server: the network queue
+    DATA_EXPORT_BUILD: "default",
 }

@@ -71,6 +71,7 @@ celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTa
                 include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
                          "workers.penpal", "workers.journey", "workers.maintenance", "workers.sessions",
                          "workers.progress"])
+celery.conf.include = [*celery.conf.include, "workers.mail", "workers.data_export"]
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
