@@ -151,6 +151,14 @@ class Settings:
     # Progress analytics (domain/analytics.py): a word counts as known while its card's
     # stability (days for recall to fall to 90%) is at least this.
     words_known_stability_days: float = 21.0
+    # Anki export and import (domain/anki.py): a file larger than ANKI_IMPORT_MAX_BYTES, or
+    # with more than ANKI_IMPORT_MAX_ROWS cards, is refused (422); one with more than
+    # ANKI_IMPORT_SYNC_MAX_ROWS cards or reviews, or larger than ANKI_IMPORT_SYNC_MAX_BYTES,
+    # is imported by a task (202, `import_progress` events) instead of in the request.
+    anki_import_max_bytes: int = 20 * 1024 * 1024
+    anki_import_max_rows: int = 50_000
+    anki_import_sync_max_rows: int = 200
+    anki_import_sync_max_bytes: int = 1024 * 1024
 
     @property
     def is_production(self) -> bool:

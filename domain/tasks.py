@@ -50,3 +50,7 @@ QUEUES = {
     ACHIEVEMENTS_CHECK: "default",
     WEEKLY_REPORTS: "default",
 }
+
+# Anki (domain/anki.py): a large import, on the short-database-work queue.
+ANKI_IMPORT = "anki.import"
+QUEUES[ANKI_IMPORT] = "default"
