@@ -3,7 +3,8 @@
 Export: the learner's vocabulary cards (the word and its translation, with their review
 history as Anki's revlog), their own imported words, and their error cards (the mistake
 and its fix), as one .apkg of two decks ("Parlons" and "Parlons::Errors", built with
-genanki) or as CSV (`front,back,reviews,kind`).
+genanki; error cards tagged `parlons_error`, which an import skips) or as CSV
+(`front,back,reviews,kind`).
 
 Import: an .apkg is a zip holding a SQLite collection (`collection.anki21`, else
 `collection.anki2`): each note's first two fields are its front and back, and the revlog
