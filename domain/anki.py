@@ -118,7 +118,9 @@ def read(data: bytes, fmt: str, settings: Settings) -> list[Note]:
         if key in merged:
             merged[key].reviews.extend(note.reviews)
         else:
-            merged[key] = Note(note.front.strip()[:MAX_FRONT_CHARS], note.back.strip(), list(note.reviews))
+            # (PostgreSQL's text holds no NUL character.)
+            merged[key] = Note(note.front.replace("\x00", "").strip()[:MAX_FRONT_CHARS],
+                               note.back.replace("\x00", "").strip(), list(note.reviews))
     if len(merged) > settings.anki_import_max_rows:
         raise _bad(f"The file has {len(merged)} cards; at most {settings.anki_import_max_rows} are accepted.",
                    "anki_file_too_large", cards=len(merged), max_cards=settings.anki_import_max_rows)
@@ -128,7 +130,7 @@ def read(data: bytes, fmt: str, settings: Settings) -> list[Note]:
 
 
 def front_key(front: str) -> str:
-    return " ".join(front.split()).lower()[:MAX_FRONT_CHARS]
+    return " ".join(front.replace("\x00", "").split()).lower()[:MAX_FRONT_CHARS]
 
 
 def plain(field_html: str) -> str:
@@ -363,7 +365,7 @@ def start_import(db: Session, settings: Settings, *, user_id: uuid.UUID, data: b
         raise _bad(f"Unknown format {fmt!r}: apkg or csv.", "anki_format_unknown")
     notes = read(data, fmt, settings)
     now = utcnow()
-    record = AnkiImport(id=uuid.uuid4(), user_id=user_id, format=fmt, filename=(filename or "upload")[:255],
+    record = AnkiImport(id=uuid.uuid4(), user_id=user_id, format=fmt, filename=(filename.replace("\x00", "") or "upload")[:255],
                         size_bytes=len(data), sha256=sha256(data), status="queued", created_at=now)
     if is_large(data, notes, settings):
         record.payload = data

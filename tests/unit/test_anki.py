@@ -139,3 +139,8 @@ def test_export_round_trips_through_both_formats():
         chat = next(n for n in notes if n.front == "chat")
         assert [r.rating for r in chat.reviews] == [2, 0]
         assert chat.reviews[0].at == at
+
+
+def test_nul_characters_are_dropped():
+    [note] = anki.read(b"front,back\nch\x00at,c\x00at\n", "csv", SETTINGS)
+    assert (note.front, note.back, anki.front_key("ch\x00at")) == ("chat", "cat", "chat")
