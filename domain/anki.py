@@ -365,7 +365,8 @@ def start_import(db: Session, settings: Settings, *, user_id: uuid.UUID, data: b
         raise _bad(f"Unknown format {fmt!r}: apkg or csv.", "anki_format_unknown")
     notes = read(data, fmt, settings)
     now = utcnow()
-    record = AnkiImport(id=uuid.uuid4(), user_id=user_id, format=fmt, filename=(filename.replace("\x00", "") or "upload")[:255],
+    name = filename.replace("\x00", "") or "upload"
+    record = AnkiImport(id=uuid.uuid4(), user_id=user_id, format=fmt, filename=name[:255],
                         size_bytes=len(data), sha256=sha256(data), status="queued", created_at=now)
     if is_large(data, notes, settings):
         record.payload = data
