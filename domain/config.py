@@ -163,6 +163,14 @@ class Settings:
     password_reset_rate_limit_account: str = "3/hour"  # over it: still 202, nothing sent
     password_reset_rate_limit_address: str = "20/hour"  # over it: 429
     data_export_link_hours: int = 48  # how long a data export link works (once)
+    # Anki export and import (domain/anki.py): a file larger than ANKI_IMPORT_MAX_BYTES, or
+    # with more than ANKI_IMPORT_MAX_ROWS cards, is refused (422); one with more than
+    # ANKI_IMPORT_SYNC_MAX_ROWS cards or reviews, or larger than ANKI_IMPORT_SYNC_MAX_BYTES,
+    # is imported by a task (202, `import_progress` events) instead of in the request.
+    anki_import_max_bytes: int = 20 * 1024 * 1024
+    anki_import_max_rows: int = 50_000
+    anki_import_sync_max_rows: int = 200
+    anki_import_sync_max_bytes: int = 1024 * 1024
 
     @property
     def is_production(self) -> bool:

@@ -569,3 +569,57 @@ class DataExport(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     built_at: Mapped[datetime | None] = mapped_column()
     fetched_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- Anki export and import (domain/anki.py) -------------------------------------------------
+
+class AnkiImport(Base):
+    """One upload of an Anki deck (.apkg) or CSV: small ones are imported in the request,
+    large ones by a task (the file waits in `payload` until then). `result` counts what
+    the import did; `error` names why it failed (nothing of a failed import is kept)."""
+
+    __tablename__ = "anki_imports"
+    __table_args__ = (
+        CheckConstraint("format IN ('apkg', 'csv')", name="format_known"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        Index("ix_anki_imports_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(8))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[bytes | None]  # the file, until a task imports it
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class LearnerWord(Base):
+    """A word a learner imported that the vocabulary does not have: their own card, front
+    and back as the deck had them, scheduled by the same FSRS scheduler as `cards`."""
+
+    __tablename__ = "learner_words"
+    __table_args__ = (
+        UniqueConstraint("user_id", "front_key", name="uq_learner_words_user_front"),
+        CheckConstraint("state IN (1, 2, 3)", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    front: Mapped[str] = mapped_column(String(255))
+    front_key: Mapped[str] = mapped_column(String(255))  # lower-cased, trimmed: what makes it the same word
+    back: Mapped[str] = mapped_column(Text)
+    state: Mapped[int] = mapped_column(SmallInteger)
+    step: Mapped[int | None] = mapped_column(SmallInteger)
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[datetime]
+    last_review: Mapped[datetime | None]
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

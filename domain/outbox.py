@@ -65,6 +65,9 @@ TASKS_BY_KIND: dict[str, tuple[tuple[str, bool], ...]] = {
     MAIL: ((tasks.MAIL_SEND, False),),
     DATA_EXPORT: ((tasks.DATA_EXPORT_BUILD, False),),
 }
+# Anki (domain/anki.py): a large import waiting for its task (ref_id: the import).
+ANKI_IMPORT = "anki_import"
+TASKS_BY_KIND[ANKI_IMPORT] = ((tasks.ANKI_IMPORT, False),)
 # The values of turns.status (the table's check constraint): only `pending` is unfinished.
 UNFINISHED_TURN_STATUSES = ("pending",)
 

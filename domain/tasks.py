@@ -54,3 +54,7 @@ QUEUES = {
     MAIL_SEND: "llm",  # waits on the SMTP server: the network queue
     DATA_EXPORT_BUILD: "default",
 }
+
+# Anki (domain/anki.py): a large import, on the short-database-work queue.
+ANKI_IMPORT = "anki.import"
+QUEUES[ANKI_IMPORT] = "default"

@@ -183,3 +183,7 @@ def _fresh_connections_after_fork(**_: object) -> None:
     get_quotas.cache_clear()
     runtime.cache_clear()
     turn_pipeline.cache_clear()
+
+
+# Anki (domain/anki.py): its task module, beside the ones listed above.
+celery.conf.include = [*celery.conf.include, "workers.anki"]
