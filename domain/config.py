@@ -151,6 +151,13 @@ class Settings:
     # Progress analytics (domain/analytics.py): a word counts as known while its card's
     # stability (days for recall to fall to 90%) is at least this.
     words_known_stability_days: float = 21.0
+    # Reminders (domain/reminders.py): Web Push with these VAPID keys (push is off without
+    # the private and public key), checked by a beat job every REMINDER_CHECK_INTERVAL_SECONDS.
+    vapid_private_key: str = ""  # base64url of the raw P-256 private key, or a PEM file's path
+    vapid_public_key: str = ""  # base64url of the uncompressed P-256 public point (applicationServerKey)
+    vapid_subject: str = "mailto:admin@localhost"  # the VAPID `sub` claim: mailto: or https: of the operator
+    reminder_check_interval_seconds: float = 300.0
+    reminder_default_hour: int = 19  # a learner's reminder hour until they choose one
 
     @property
     def is_production(self) -> bool:

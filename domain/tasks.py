@@ -29,6 +29,8 @@ SESSIONS_GREET = "sessions.greet"
 SESSIONS_END_IDLE = "sessions.end_idle"
 ACHIEVEMENTS_CHECK = "achievements.check"
 WEEKLY_REPORTS = "progress.weekly_reports"
+# The streak reminders: on `llm`, as sending waits on the push services.
+REMINDERS_CHECK = "reminders.check"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -49,4 +51,5 @@ QUEUES = {
     SESSIONS_END_IDLE: "default",
     ACHIEVEMENTS_CHECK: "default",
     WEEKLY_REPORTS: "default",
+    REMINDERS_CHECK: "llm",
 }
