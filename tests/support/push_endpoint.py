@@ -70,7 +70,7 @@ class PushEndpoint:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = endpoint._receive(self.path, dict(self.headers), body)
+                status = endpoint._receive(self.path, self.headers, body)  # case-insensitive
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -99,7 +99,7 @@ class PushEndpoint:
         with self._lock:
             return [d for d in self.deliveries if d.endpoint == subscription.endpoint]
 
-    def _receive(self, path: str, headers: dict[str, str], body: bytes) -> int:
+    def _receive(self, path: str, headers: Any, body: bytes) -> int:
         subscription = self.subscriptions.get(self.origin + path)
         if subscription is None:
             return 404
