@@ -210,3 +210,47 @@ def requests_delete(learner, payload):
 
     return requests.delete(learner.base_url + "/api/v1/push/subscriptions", json=payload, headers=learner.headers,
                            timeout=30)
+
+
+@pytest.fixture
+def stack_with_push(stack, keys):
+    """The stack's llm worker and beat with VAPID keys, beat checking reminders every second."""
+    env = {"VAPID_PRIVATE_KEY": keys[0], "VAPID_PUBLIC_KEY": keys[1], "REMINDER_CHECK_INTERVAL_SECONDS": "1"}
+    beat = [stack_bin() / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
+            "--schedule", str(stack.data_dir / "beat-push-schedule")]
+    stack.stop_process("worker_llm")
+    stack.start_ready_worker("llm", **env)
+    stack.stop_process("beat")
+    stack.spawn("beat", beat, env)
+    stack.restart_web(**env)
+    yield stack
+    stack.stop_process("beat")
+    stack.start_beat()
+    stack.stop_process("worker_llm")
+    stack.start_ready_worker("llm")
+    stack.restart_web()
+
+
+def stack_bin():
+    from tests.support.stack import BIN
+
+    return BIN
+
+
+def test_the_beat_job_on_the_llm_workers_pushes_the_reminder(stack_with_push, push):
+    from tests.support.waits import eventually
+
+    stack = stack_with_push
+    learner = register(stack.base_url, stack.ws_url)
+    user_id = learner.user["id"]
+    with stack.database() as db:
+        word_id = db.execute("SELECT min(id) FROM vocabulary").fetchone()[0]
+        db.execute("INSERT INTO cards (user_id, word_id, state, due, reps, lapses, created_at)"
+                   " VALUES (%s, %s, 2, now() - interval '1 hour', 1, 0, now())", (user_id, word_id))
+        db.commit()
+    subscription = push.subscribe()
+    assert learner.post("/api/v1/push/subscriptions", subscription.as_json()).status_code == 201
+    assert learner.patch("/api/v1/push/reminders", {"reminder_hour": 0}).status_code == 200
+    [delivery] = eventually(lambda: push.delivered_to(subscription), "the reminder is pushed", timeout=60)
+    assert delivery.problems == []
+    assert delivery.payload["type"] == "streak_reminder" and delivery.payload["due_cards"] == 1
