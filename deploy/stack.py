@@ -186,6 +186,8 @@ def _banner(env: dict[str, str], node_name: str | None, data: Path) -> str:
                      f"Redis {_where(env['REDIS_URL'])}, folder {data}"]
     else:
         lines.append(f"  Demo learner  {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    if not (env.get("VAPID_PRIVATE_KEY") and env.get("VAPID_PUBLIC_KEY")):
+        lines.append("  Web Push      off: no VAPID_PRIVATE_KEY / VAPID_PUBLIC_KEY (README: Reminders)")
     return "\n" + "\n".join(lines) + "\n  Ctrl-C stops everything.\n"
 
 

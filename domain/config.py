@@ -171,6 +171,14 @@ class Settings:
     anki_import_max_rows: int = 50_000
     anki_import_sync_max_rows: int = 200
     anki_import_sync_max_bytes: int = 1024 * 1024
+    # Reminders (domain/reminders.py): Web Push with these VAPID keys (push is off without
+    # the private and public key), checked by a beat job every REMINDER_CHECK_INTERVAL_SECONDS.
+    vapid_private_key: str = ""  # base64url of the raw P-256 private key, or a PEM file's path
+    vapid_public_key: str = ""  # base64url of the uncompressed P-256 public point (applicationServerKey)
+    vapid_subject: str = "mailto:admin@localhost"  # the VAPID `sub` claim: mailto: or https: of the operator
+    reminder_check_interval_seconds: float = 300.0
+    reminder_default_hour: int = 19  # a learner's reminder hour until they choose one
+    reminder_email: bool = True  # learners without a push subscription are reminded by email (needs SMTP_URL)
 
     @property
     def is_production(self) -> bool:

@@ -622,4 +622,40 @@ class LearnerWord(Base):
     last_review: Mapped[datetime | None]
     reps: Mapped[int] = mapped_column(Integer, default=0)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (its PushSubscription JSON), one row per endpoint."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (Index("ix_push_subscriptions_user", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReminderSetting(Base):
+    """A learner's reminder choices; no row means the defaults (on, REMINDER_DEFAULT_HOUR)."""
+
+    __tablename__ = "reminder_settings"
+    __table_args__ = (CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="hour_of_day"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminder_hour: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReminderSent(Base):
+    """The streak reminder of one learner's local day: the row is the claim, so two beats send it once."""
+
+    __tablename__ = "reminders_sent"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    local_date: Mapped[date] = mapped_column(primary_key=True)
+    channels: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -51,6 +51,7 @@ JOURNEY = "journey"  # a journey answer to score
 GREETING = "greeting"  # a story session's opening line to write (ref_id: the session)
 MAIL = "mail"  # an email to send (ref_id: the mail_messages row)
 DATA_EXPORT = "data_export"  # a learner's archive to build (ref_id: the data_exports row)
+ANKI_IMPORT = "anki_import"  # a large Anki or CSV import waiting for its task (ref_id: the import)
 
 # What each kind starts (a turn's analysis then hands over to its model work), and
 # whether the task accepts `known`: inputs the sender already has, so the task need not
@@ -64,10 +65,8 @@ TASKS_BY_KIND: dict[str, tuple[tuple[str, bool], ...]] = {
     GREETING: ((tasks.SESSIONS_GREET, False),),
     MAIL: ((tasks.MAIL_SEND, False),),
     DATA_EXPORT: ((tasks.DATA_EXPORT_BUILD, False),),
+    ANKI_IMPORT: ((tasks.ANKI_IMPORT, False),),
 }
-# Anki (domain/anki.py): a large import waiting for its task (ref_id: the import).
-ANKI_IMPORT = "anki_import"
-TASKS_BY_KIND[ANKI_IMPORT] = ((tasks.ANKI_IMPORT, False),)
 # The values of turns.status (the table's check constraint): only `pending` is unfinished.
 UNFINISHED_TURN_STATUSES = ("pending",)
 

@@ -31,6 +31,9 @@ ACHIEVEMENTS_CHECK = "achievements.check"
 WEEKLY_REPORTS = "progress.weekly_reports"
 MAIL_SEND = "mail.send"
 DATA_EXPORT_BUILD = "data_export.build"
+# The streak reminders: on `llm`, as sending waits on the push services.
+REMINDERS_CHECK = "reminders.check"
+ANKI_IMPORT = "anki.import"
 
 QUEUES = {
     TURN_ANALYSE: "nlp",
@@ -53,8 +56,6 @@ QUEUES = {
     WEEKLY_REPORTS: "default",
     MAIL_SEND: "llm",  # waits on the SMTP server: the network queue
     DATA_EXPORT_BUILD: "default",
+    REMINDERS_CHECK: "llm",
+    ANKI_IMPORT: "default",  # a large import: short database work
 }
-
-# Anki (domain/anki.py): a large import, on the short-database-work queue.
-ANKI_IMPORT = "anki.import"
-QUEUES[ANKI_IMPORT] = "default"

@@ -70,8 +70,8 @@ class ParlonsTask(Task):
 celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTask,
                 include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
                          "workers.penpal", "workers.journey", "workers.maintenance", "workers.sessions",
-                         "workers.progress"])
-celery.conf.include = [*celery.conf.include, "workers.mail", "workers.data_export"]
+                         "workers.progress", "workers.mail", "workers.data_export", "workers.anki",
+                         "workers.reminders"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
@@ -109,6 +109,9 @@ celery.conf.update(
                               "options": {"expires": max(settings.session_idle_check_seconds, 1.0)}},
         # Every hour: a learner's week ends at Monday 00:00 in their own time zone.
         "weekly-reports": {"task": tasks.WEEKLY_REPORTS, "schedule": crontab(minute=1)},
+        # Streak reminders at each learner's local hour; a run that waited past the interval is dropped.
+        "streak-reminders": {"task": tasks.REMINDERS_CHECK, "schedule": settings.reminder_check_interval_seconds,
+                             "options": {"expires": max(settings.reminder_check_interval_seconds, 1.0)}},
     },
     worker_hijack_root_logger=False,
 )
@@ -184,6 +187,3 @@ def _fresh_connections_after_fork(**_: object) -> None:
     runtime.cache_clear()
     turn_pipeline.cache_clear()
 
-
-# Anki (domain/anki.py): its task module, beside the ones listed above.
-celery.conf.include = [*celery.conf.include, "workers.anki"]

@@ -1,7 +1,7 @@
 """anki: imports of Anki decks and CSV, and learners' own imported words
 
 Revision ID: a9e4c1d2b7f3
-Revises: 5f668fcc4175
+Revises: 3a9c5e7d1b20
 Create Date: 2026-12-06 12:05:00
 
 `anki_imports` holds each upload (the file itself only until a task imports it) and its
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'a9e4c1d2b7f3'
-down_revision: Union[str, Sequence[str], None] = '5f668fcc4175'
+down_revision: Union[str, Sequence[str], None] = '3a9c5e7d1b20'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -7,7 +7,7 @@ import pytest
 
 from domain import mail
 
-TEMPLATES = ("password_reset", "verify_email", "export_ready", "account_deleted", "streak_reminder",
+TEMPLATES = ("password_reset", "verify_email", "export_ready", "account_deleted", "streak_reminder", "practice_reminder",
              "assignment_due")
 
 
