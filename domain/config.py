@@ -151,6 +151,18 @@ class Settings:
     # Progress analytics (domain/analytics.py): a word counts as known while its card's
     # stability (days for recall to fall to 90%) is at least this.
     words_known_stability_days: float = 21.0
+    # Audio (domain/audio.py): OpenAI's speech and transcription endpoints when OpenAI is a
+    # configured provider with a key, else espeak-ng for speech, else 503.
+    audio_tts_model: str = "gpt-4o-mini-tts"
+    audio_tts_voice: str = "coral"
+    audio_stt_model: str = "gpt-4o-mini-transcribe"
+    audio_timeout_seconds: float = 30.0
+    audio_max_text_chars: int = 1000  # text sent to speech
+    audio_max_upload_bytes: int = 5 * 1024 * 1024  # a recording sent to transcription
+    audio_cache_ttl_seconds: int = 7 * 24 * 3600  # speech cached in Redis by engine, model, voice and text
+    audio_cache_max_entry_bytes: int = 2 * 1024 * 1024  # larger audio is not cached
+    quota_audio_per_minute: int = 30
+    quota_audio_per_day: int = 500
 
     @property
     def is_production(self) -> bool:
