@@ -111,7 +111,8 @@ def synthesize(user_id: uuid.UUID, text: str, voice: str | None) -> Speech:
     settings = get_settings()
     text = text.strip()
     if not text:
-        raise Invalid("Some fields are missing or invalid.", code="validation_error", details={"text": ["Must not be empty."]})
+        raise Invalid("Some fields are missing or invalid.", code="validation_error",
+                      details={"text": ["Must not be empty."]})
     if len(text) > settings.audio_max_text_chars:
         raise Invalid("Some fields are missing or invalid.", code="validation_error",
                       details={"text": [f"At most {settings.audio_max_text_chars} characters."]})
@@ -171,7 +172,8 @@ def check_upload(data: bytes, content_type: str | None, settings: Settings | Non
         raise Invalid("The file is not a supported audio type.", code="unsupported_audio",
                       details={"file": [f"Content type must be one of {', '.join(UPLOAD_TYPES)}."]})
     if not data:
-        raise Invalid("Some fields are missing or invalid.", code="validation_error", details={"file": ["The file is empty."]})
+        raise Invalid("Some fields are missing or invalid.", code="validation_error",
+                      details={"file": ["The file is empty."]})
     if len(data) > settings.audio_max_upload_bytes:
         raise Invalid("The file is too large.", code="audio_too_large",
                       details={"file": [f"At most {settings.audio_max_upload_bytes} bytes."]})

@@ -61,7 +61,8 @@ def speech(args: dict):
 @blp.post("/transcriptions")
 @signed_in(blp)
 @blp.response(200, TranscriptionSchema)
-@blp.alt_response(422, schema=ErrorSchema, description="No `file`, not an audio type, empty or over AUDIO_MAX_UPLOAD_BYTES")
+@blp.alt_response(422, schema=ErrorSchema,
+                  description="No `file`, not an audio type, empty or over AUDIO_MAX_UPLOAD_BYTES")
 @documents_errors(blp, 413, 429, 502, 503)
 def transcriptions():
     """A recording (multipart field `file`) as text; 503 `stt_unavailable` without OpenAI."""
