@@ -48,7 +48,8 @@ def get_capabilities():
 @blp.post("/speech")
 @signed_in(blp)
 @blp.arguments(SpeechSchema)
-@blp.response(200, description="The audio (audio/mpeg from OpenAI, audio/wav from espeak-ng)")
+@blp.response(200, content_type="audio/mpeg",
+              description="The audio (audio/mpeg from OpenAI, audio/wav from espeak-ng)")
 @documents_errors(blp, 429, 502, 503)
 def speech(args: dict):
     """A text read aloud, cached by text and voice; 503 `tts_unavailable` when no engine is."""
