@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(anki_blp)
     from api.push.routes import blp as push_blp
     api.register_blueprint(push_blp)
+    from api.audio.routes import blp as audio_blp
+    api.register_blueprint(audio_blp)
     document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 

@@ -179,6 +179,18 @@ class Settings:
     reminder_check_interval_seconds: float = 300.0
     reminder_default_hour: int = 19  # a learner's reminder hour until they choose one
     reminder_email: bool = True  # learners without a push subscription are reminded by email (needs SMTP_URL)
+    # Audio (domain/audio.py): OpenAI's speech and transcription endpoints when OpenAI is a
+    # configured provider with a key, else espeak-ng for speech, else 503.
+    audio_tts_model: str = "gpt-4o-mini-tts"
+    audio_tts_voice: str = "coral"
+    audio_stt_model: str = "gpt-4o-mini-transcribe"
+    audio_timeout_seconds: float = 30.0
+    audio_max_text_chars: int = 1000  # text sent to speech
+    audio_max_upload_bytes: int = 5 * 1024 * 1024  # a recording sent to transcription
+    audio_cache_ttl_seconds: int = 7 * 24 * 3600  # speech cached in Redis by engine, model, voice and text
+    audio_cache_max_entry_bytes: int = 2 * 1024 * 1024  # larger audio is not cached
+    quota_audio_per_minute: int = 30
+    quota_audio_per_day: int = 500
 
     @property
     def is_production(self) -> bool:

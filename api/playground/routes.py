@@ -18,7 +18,8 @@ blp = Blueprint("playground", __name__, static_folder=str(STATIC), static_url_pa
 # Only this origin's scripts, styles, HTTP and sockets: the page loads nothing from elsewhere,
 # and an injected tag could neither run nor phone home.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+                           "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+                           "; media-src blob:")  # audio.js plays the replies' speech from blob: URLs
 
 
 @blp.get("/")

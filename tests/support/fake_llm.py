@@ -201,7 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
         # By default one request per connection, so `down()` really stops answering.
         self.close_connection = not self.fake.keep_alive
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.loads(raw) if raw else None
+        if self.headers.get("Content-Type", "").startswith("multipart/"):  # a transcription's upload
+            body = {"multipart_bytes": len(raw), "raw": raw.decode("latin-1")}
+        else:
+            body = json.loads(raw) if raw else None
         path = self.path.split("?", 1)[0]
         self.fake._record(RecordedRequest(path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()))
         if self.fake.delay and self.fake._stopping.wait(self.fake.delay):
@@ -212,6 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("openai", "/v1/chat/completions"): self._openai_chat,
             ("openai", "/v1/moderations"): self._openai_moderation,
             ("openai", "/v1/realtime/client_secrets"): self._openai_client_secret,
+            ("openai", "/v1/audio/speech"): self._openai_speech,
+            ("openai", "/v1/audio/transcriptions"): self._openai_transcription,
             ("anthropic", "/v1/messages"): self._anthropic_messages,
         }
         route = routes.get((self.fake.flavour, path))
@@ -272,6 +277,19 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
     # --- Anthropic ------------------------------------------------------------------------
+
+    def _openai_speech(self, body: dict) -> None:
+        """Fake MP3 bytes that name the voice and text (tests compare them)."""
+        audio = b"ID3fake-mp3|" + f"{body.get('voice')}|{body.get('input')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/mpeg")
+        self.send_header("Content-Length", str(len(audio)))
+        self.end_headers()
+        self.wfile.write(audio)
+
+    def _openai_transcription(self, body: dict) -> None:
+        """The text in `transcript_text` (set on the FakeProvider), default a French sentence."""
+        self._send_json({"text": getattr(self.fake, "transcript_text", "Bonjour, je m'appelle Anna.")})
 
     def _anthropic_messages(self, body: dict) -> None:
         if {"temperature", "top_p", "top_k"} & set(body):
