@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.register_blueprint(blueprint)
     from api.achievements.routes import blp as achievements_blp
     api.register_blueprint(achievements_blp)
+    from api.classes.routes import blp as classes_blp
+    api.register_blueprint(classes_blp)
     document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 
