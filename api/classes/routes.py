@@ -13,7 +13,7 @@ from api.auth import signed_in
 from api.auth.tokens import current_user
 from api.errors import documents_errors
 from api.extensions import db
-from domain import classes
+from domain import admin, classes
 
 blp = Blueprint("classes", __name__, url_prefix="/api/v1/classes",
                 description="Teachers' classes: invite codes, rosters, joining and leaving")
@@ -134,3 +134,34 @@ def leave_class(class_id: uuid.UUID):
     """Leave a class the caller belongs to."""
     classes.leave(db(), current_user(), class_id)
     db().commit()
+
+
+# --- roles: an admin grants the teacher role ---------------------------------------------
+
+roles_blp = Blueprint("roles", __name__, url_prefix="/api/v1/admin/roles",
+                      description="Give an account a role (admins only; anyone else gets a 404)")
+
+
+class RoleSchema(ma.Schema):
+    email = ma.fields.Email(required=True)
+    role = ma.fields.String(required=True, validate=validate.OneOf(admin.ROLES))
+
+
+class RoleChangeSchema(ma.Schema):
+    user_id = ma.fields.String()
+    email = ma.fields.String()
+    role = ma.fields.String()
+    previous = ma.fields.String()
+
+
+@roles_blp.put("")
+@signed_in(roles_blp, admin_only=True)
+@documents_errors(roles_blp, 404)
+@roles_blp.arguments(RoleSchema)
+@roles_blp.response(200, RoleChangeSchema)
+def set_role(body: dict):
+    """Give the account with this email a role (learner, teacher or admin), as
+    `flask users set-role` does; it applies from the account's next request."""
+    user, previous = admin.set_role(db(), email=body["email"], role=body["role"])
+    db().commit()
+    return {"user_id": str(user.id), "email": user.email, "role": user.role, "previous": previous}

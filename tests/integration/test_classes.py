@@ -110,3 +110,18 @@ def test_a_deleted_teacher_takes_their_classes_and_memberships_with_them(stack, 
                             (world["class"]["id"],)).fetchone()[0]
     assert left == 0
     assert world["student"].get("/api/v1/classes").json()["items"] == []
+
+
+def test_an_admin_grants_the_teacher_role_over_the_api_and_nobody_else_can(stack, learner, other_learner):
+    boss = register(stack.base_url, stack.ws_url)
+    assert stack.flask("users", "set-role", boss.email, "admin").returncode == 0
+    assert_error(requests.put(stack.base_url + "/api/v1/admin/roles", headers=learner.headers, timeout=10,
+                              json={"email": other_learner.email, "role": "teacher"}), 404, "not_found")
+    assert other_learner.get("/api/v1/auth/me").json()["role"] == "learner"
+    assert_error(requests.put(stack.base_url + "/api/v1/admin/roles", headers=boss.headers, timeout=10,
+                              json={"email": other_learner.email, "role": "king"}), 422)
+    response = requests.put(stack.base_url + "/api/v1/admin/roles", headers=boss.headers, timeout=10,
+                            json={"email": other_learner.email, "role": "teacher"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["role"], response.json()["previous"]) == ("teacher", "learner")
+    assert other_learner.post("/api/v1/classes", {"name": "Seconde A"}).status_code == 201
