@@ -101,3 +101,11 @@ def remove_student(db: Session, teacher: User, class_id: uuid.UUID, user_id: uui
         raise _not_found()
     db.delete(membership)
     db.flush()
+
+
+def student_of(db: Session, teacher: User, class_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
+    """The student's id if they are in the teacher's class; NotFound for anyone else."""
+    teachers_class(db, teacher, class_id)
+    if db.get(ClassMembership, (class_id, user_id)) is None:
+        raise _not_found()
+    return user_id

@@ -13,7 +13,9 @@ from api.auth import signed_in
 from api.auth.tokens import current_user
 from api.errors import documents_errors
 from api.extensions import db
-from domain import admin, classes
+from api.notebook.routes import NotebookArgsSchema, PatternPageSchema
+from api.pagination import page_meta
+from domain import admin, classes, notebook
 
 blp = Blueprint("classes", __name__, url_prefix="/api/v1/classes",
                 description="Teachers' classes: invite codes, rosters, joining and leaving")
@@ -165,3 +167,18 @@ def set_role(body: dict):
     user, previous = admin.set_role(db(), email=body["email"], role=body["role"])
     db().commit()
     return {"user_id": str(user.id), "email": user.email, "role": user.role, "previous": previous}
+
+
+# --- a student's data, for the class's teacher ----------------------------------------------
+
+@blp.get("/<uuid:class_id>/students/<uuid:user_id>/notebook")
+@signed_in(blp)
+@documents_errors(blp, 404)
+@blp.arguments(NotebookArgsSchema, location="query")
+@blp.response(200, PatternPageSchema)
+def student_notebook(args: dict, class_id: uuid.UUID, user_id: uuid.UUID):
+    """A student's error patterns, as GET /api/v1/notebook shows them to the student
+    (the class's teacher only)."""
+    student_id = classes.student_of(db(), current_user(), class_id, user_id)
+    items, total = notebook.notebook(db(), user_id=student_id, **args)
+    return {"items": items, "meta": page_meta(total=total, page=args["page"], per_page=args["per_page"])}

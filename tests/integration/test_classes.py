@@ -83,6 +83,7 @@ def world(stack, learner, other_learner):
 ENDPOINTS = [
     ("get", "/api/v1/classes/{cid}/students"),
     ("post", "/api/v1/classes/{cid}/code"),
+    ("get", "/api/v1/classes/{cid}/students/{sid}/notebook"),
     ("delete", "/api/v1/classes/{cid}/students/{sid}"),
 ]
 
@@ -125,3 +126,12 @@ def test_an_admin_grants_the_teacher_role_over_the_api_and_nobody_else_can(stack
     assert response.status_code == 200, response.text
     assert (response.json()["role"], response.json()["previous"]) == ("teacher", "learner")
     assert other_learner.post("/api/v1/classes", {"name": "Seconde A"}).status_code == 201
+
+
+def test_the_teacher_reads_a_students_notebook_but_not_an_outsiders(world):
+    cid = world["class"]["id"]
+    mine = world["teacher"].get(f"/api/v1/classes/{cid}/students/{world['student'].user['id']}/notebook")
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["items"] == world["student"].get("/api/v1/notebook").json()["items"]
+    assert_error(world["teacher"].get(f"/api/v1/classes/{cid}/students/{world['outsider'].user['id']}/notebook"),
+                 404, "class_not_found")
