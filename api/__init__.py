@@ -84,6 +84,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(push_blp)
     from api.audio.routes import blp as audio_blp
     api.register_blueprint(audio_blp)
+    from api.classes.routes import blp as classes_blp
+    api.register_blueprint(classes_blp)
+    from api.classes.routes import roles_blp
+    api.register_blueprint(roles_blp)
     document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 

@@ -162,7 +162,7 @@ def register_user_commands(app: Flask) -> None:
     @click.argument("email")
     @click.argument("role", type=click.Choice(admin.ROLES))
     def set_role(email: str, role: str) -> None:
-        """Give an account a role (learner or admin); it applies from the account's next request."""
+        """Give an account a role (learner, teacher or admin); it applies from the account's next request."""
         try:
             with session_scope() as db:
                 user, previous = admin.set_role(db, email=email, role=role)

@@ -15,7 +15,7 @@ from domain import accounts, turns
 from domain.errors import Invalid, NotFound
 from domain.models import Turn, User
 
-ROLES = ("learner", "admin")
+ROLES = ("learner", "teacher", "admin")
 ADMIN = "admin"
 # The values of turns.status (the table's check constraint).
 TURN_STATUSES = ("pending", "complete", "failed")

@@ -659,3 +659,26 @@ class ReminderSent(Base):
     local_date: Mapped[date] = mapped_column(primary_key=True)
     channels: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchoolClass(Base):
+    """A teacher's class. Learners join it with its invite code."""
+
+    __tablename__ = "classes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    teacher_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    invite_code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClassMembership(Base):
+    """A learner in a class; goes with either side."""
+
+    __tablename__ = "class_memberships"
+
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
