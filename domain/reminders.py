@@ -236,8 +236,8 @@ def _queue_email(db: Session, settings: Settings, due: Due) -> uuid.UUID:
     """The reminder as an email, in the claim's transaction: `streak_reminder` when the
     learner has a streak to keep (it ends yesterday, as they have not practised today),
     else `practice_reminder`."""
-    days = list(db.scalars(_STREAK_DAYS, {"user_id": due.user_id,
-                                           "since": utcnow() - timedelta(days=STREAK_LOOKBACK_DAYS)}))
+    since = utcnow() - timedelta(days=STREAK_LOOKBACK_DAYS)
+    days = list(db.scalars(_STREAK_DAYS, {"user_id": due.user_id, "since": since}))
     streak_days = streak(days, today=due.local_date)
     context = {"due_cards": due.due_cards, "app_url": settings.public_base_url}
     if streak_days:

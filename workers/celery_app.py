@@ -186,4 +186,3 @@ def _fresh_connections_after_fork(**_: object) -> None:
     get_quotas.cache_clear()
     runtime.cache_clear()
     turn_pipeline.cache_clear()
-

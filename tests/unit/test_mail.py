@@ -7,8 +7,8 @@ import pytest
 
 from domain import mail
 
-TEMPLATES = ("password_reset", "verify_email", "export_ready", "account_deleted", "streak_reminder", "practice_reminder",
-             "assignment_due")
+TEMPLATES = ("password_reset", "verify_email", "export_ready", "account_deleted", "streak_reminder",
+             "practice_reminder", "assignment_due")
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
