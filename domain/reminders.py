@@ -193,6 +193,7 @@ def remind(settings: Settings, due: Due, *, now: datetime) -> bool:
             return False
         if EMAIL_CHANNEL in channels:
             mail_id = _queue_email(db, settings, due)
+        db.flush()  # the mail's outbox entry is written before the subscriptions are detached
         db.expunge_all()
     if mail_id is not None:
         from workers.dispatch import dispatch_best_effort  # the worker's side: publish after commit
