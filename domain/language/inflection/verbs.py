@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from domain.language import lexicon
 from domain.language.inflection import CACHE_SIZE
-from domain.language.lexicon import is_word
+from domain.language.lexicon import dela, is_word
 from domain.language.tokens import lower, match_case
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -281,6 +281,13 @@ def agreement_fix(verb: Token, person: str) -> str | None:
 def is_participle(token: Token) -> bool:
     participle = past_participle(token.lemma_.lower())
     return participle is not None and lower(token) in participle_forms(participle)
+
+
+def participle_infinitives(word: str) -> frozenset[str]:
+    """The verbs `word` is a past participle of, by the DELA lexicon ("répondu": répondre),
+    whatever spaCy took it for."""
+    return frozenset(a.lemma for a in dela.analyses(word)
+                     if a.pos == "V" and any(f.startswith("K") for f in a.features))
 
 
 def participle_by_cell(participle: str) -> dict[str, str]:

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
 from domain.language.inflection.nouns import NUMBER_WORDS
-from domain.language.inflection.verbs import SUBJECT_PERSON, is_finite_verb, verb_readings
+from domain.language.inflection.verbs import (
+    AVOIR_TO_ETRE, ETRE_PRESENT, SUBJECT_PERSON, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import grammar_error, is_clause_start
 from domain.language.rules.noun_phrases import noun_candidate
@@ -21,6 +22,14 @@ _STRESS_PREPOSITIONS = lexicon.words("stress_preposition")
 _REFLEXIVE_FOR = {pronoun: reflexive for pronoun, reflexive
                   in lexicon.column("subject_pronouns", "pronoun", "reflexive").items() if reflexive != "se"}
 _INDIRECT_ONLY_VERBS = lexicon.words("indirect_only_verb")
+_DIRECT_OBJECT_VERBS = lexicon.words("direct_object_verb")
+_DATIVE_VERBS = lexicon.words("dative_verb")
+_TIME_NOUNS = lexicon.words("time_noun")
+_NUMBER_WORDS = lexicon.words("number_word")
+# What "dont" stands for: "de" + a noun phrase after these verbs and "avoir" phrases.
+_DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
+                      if row["preposition"] == "de" and (row["complement"] == "any" or row["head"] in lexicon.nouns()))
+_SUBJECTS = frozenset(SUBJECT_PERSON) | {"j'"}
 
 
 def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
@@ -31,6 +40,10 @@ def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
         yield from _indirect_object_error(token)
         yield from _y_instead_of_en_error(token)
         yield from _indirect_question_error(token)
+        yield from _direct_object_error(token)
+        yield from _dative_with_a_thing_error(token)
+        yield from _en_for_quantity_error(token)
+        yield from _dont_error(token)
 
 
 def _stressed_pronoun_error(token: Token) -> Iterator[GrammarError]:
@@ -121,3 +134,99 @@ def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
                               or is_finite_verb(lower(before))):
         return
     yield grammar_error(token, ce, "pronoun", "indirect_question", ["ce"])
+
+
+def _after_subject(pronoun: Token) -> bool:
+    """An object pronoun in its place: right after the subject or "ne"."""
+    before = previous_token(pronoun)
+    return before is not None and (lower(before) in _SUBJECTS or lower(before) in ("ne", "n'"))
+
+
+def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
+    """The verb a pronoun is the object of and its possible infinitives: after an
+    auxiliary ("je lui ai vu"), the participle's."""
+    target = verb
+    if lower(verb) in AVOIR_TO_ETRE or lower(verb) in ETRE_PRESENT:
+        participle = next_token(verb)
+        if participle is not None and participle.is_alpha:
+            target = participle
+    lemmas = {r.infinitive for r in verb_readings(lower(target))} | {target.lemma_.lower()}
+    return target, lemmas | participle_infinitives(lower(target))
+
+
+def _direct_object_error(token: Token) -> Iterator[GrammarError]:
+    """ "je lui connais" -> "je le connais": verbs like "connaître", "aider", "appeler"
+    take their person object directly (le, la, les), never lui/leur.
+    Conditions: "lui"/"leur" right after a subject pronoun or "ne", then the verb (or an
+    auxiliary and its participle) of such a verb."""
+    word = lower(token)
+    verb = next_token(token)
+    if word not in ("lui", "leur") or verb is None or not _after_subject(token):
+        return
+    _, lemmas = _verb_lemmas(verb)
+    if not lemmas & _DIRECT_OBJECT_VERBS or lemmas & _DATIVE_VERBS:
+        return
+    if starts_with_vowel_sound(verb.text) and word == "lui":
+        yield grammar_error(token, verb, "pronoun", "direct_object",
+                            ["l'" + verb.text], fixed="l'")
+        return
+    fixed = ["les"] if word == "leur" else ["le", "la"]
+    yield grammar_error(token, token, "pronoun", "direct_object", fixed, fixed=fixed[0])
+
+
+def _dative_with_a_thing_error(token: Token) -> Iterator[GrammarError]:
+    """ "je les ai écrit une lettre" -> "je leur ai écrit": when a verb of giving or
+    telling already has its thing as a noun phrase after it, the pronoun before it is the
+    person, which is indirect.
+    Conditions: "le"/"la"/"les" right after a subject pronoun or "ne"; the verb (or its
+    participle after an auxiliary) is such a verb; a determiner follows it, not one of a
+    time phrase ("la semaine dernière")."""
+    word = lower(token)
+    verb = next_token(token)
+    if word not in ("le", "la", "les") or verb is None or not _after_subject(token):
+        return
+    target, lemmas = _verb_lemmas(verb)
+    if not lemmas & _DATIVE_VERBS:
+        return
+    determiner, noun = next_token(target), next_token(target, 2)
+    if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+        return
+    fixed = "leur" if word == "les" else "lui"
+    yield grammar_error(token, token, "pronoun", "indirect_object", [fixed], fixed=fixed)
+
+
+def _en_for_quantity_error(token: Token) -> Iterator[GrammarError]:
+    """ "j'y veux deux" -> "j'en veux deux": a quantity without its noun is taken up by "en".
+    Conditions: "y" after a subject pronoun, its verb (not "il y a", not "aller"), then a
+    number that ends the clause."""
+    verb, quantity = next_token(token), next_token(token, 2)
+    if lower(token) != "y" or verb is None or quantity is None or not _after_subject(token):
+        return
+    if lower(previous_token(token)) == "il" or any(r.infinitive == "aller" for r in verb_readings(lower(verb))):
+        return
+    end = next_token(quantity)
+    if (lower(quantity) in _NUMBER_WORDS or lower(quantity) == "plusieurs" or quantity.like_num) and (
+            end is None or end.is_punct):
+        yield grammar_error(token, token, "pronoun", "quantity_is_en", ["en"])
+
+
+def _dont_error(token: Token) -> Iterator[GrammarError]:
+    """ "la situation que j'ai peur" -> "dont": a relative clause whose verb is built with
+    "de" ("avoir peur de", "se souvenir de") takes "dont".
+    Conditions: "que" after a noun, a subject pronoun, the head ("peur", "souviens") at
+    most three words on, and no "de" after the head (then "que" may be its object)."""
+    before, subject = previous_token(token), next_token(token)
+    if lower(token) not in ("que", "qu'") or before is None or subject is None:
+        return
+    if noun_candidate(before) is None or lower(subject) not in _SUBJECTS:
+        return
+    for offset in range(1, 4):
+        head = next_token(subject, offset)
+        if head is None or head.is_punct:
+            return
+        lemmas = {r.infinitive for r in verb_readings(lower(head))} | {lower(head), head.lemma_.lower()}
+        if lemmas & _DE_HEADS:
+            after = next_token(head)
+            if after is None or lower(after) not in ("de", "d'", "des", "du", "à", "au", "aux"):
+                yield grammar_error(token, token, "pronoun", "relative_dont", ["dont"])
+            return

