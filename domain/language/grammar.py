@@ -33,12 +33,15 @@ from domain.language.rules.negation import rule_double_negation, rule_partitive_
 from domain.language.rules.prepositions import (
     rule_chez_place, rule_dependre_de, rule_jouer_preposition, rule_place_preposition)
 from domain.language.rules.governed_prepositions import rule_governed_preposition
+from domain.language.rules.participles import (
+    rule_infinitive_after_avoir, rule_participle_with_avoir, rule_pronominal_with_object)
 from domain.language.rules.preceding_object import rule_preceding_object_participle
 from domain.language.rules.pronouns import rule_pronouns
 from domain.language.rules.relative_subject import rule_relative_subject
 from domain.language.rules.spelling import rule_spelling
 from domain.language.rules.subject_verb import rule_noun_subject_verb, rule_pronoun_subject_verb
-from domain.language.rules.tense_mood import rule_polite_conditional, rule_si_clause, rule_subjunctive
+from domain.language.rules.tense_mood import (
+    rule_indicative_after_opinion, rule_polite_conditional, rule_si_clause, rule_subjunctive, rule_tense_of_time_marker)
 from domain.language.rules.word_order import rule_word_order
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -113,10 +116,15 @@ RULES: tuple[Rule, ...] = (
     rule_subjunctive,
     rule_si_clause,
     rule_polite_conditional,
+    rule_indicative_after_opinion,
+    rule_tense_of_time_marker,
     rule_pronoun_subject_verb,
     rule_noun_subject_verb,
     rule_participle_or_infinitive,
     rule_preceding_object_participle,
+    rule_participle_with_avoir,
+    rule_pronominal_with_object,
+    rule_infinitive_after_avoir,
     rule_noun_phrase_agreement,
     rule_predicate_agreement,
     rule_spelling,

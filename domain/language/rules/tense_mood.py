@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import PERSONS, SUBJECT_PERSON, VerbReading, best_reading, verb_readings
+from domain.language.inflection.verbs import (
+    PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
+    verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import grammar_error, skip_clitics
-from domain.language.tokens import lower, match_case, next_token, previous_token
+from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -16,6 +18,13 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 _SUBJUNCTIVE_TRIGGERS = lexicon.words("subjunctive_trigger")  # the word before "que"
 _WHETHER_VERBS = lexicon.words("whether_verb")
 _INDEFINITE_SUBJECTS = {word: "3s" for word in lexicon.ordered_words("indefinite_subject")}
+_INDICATIVE_TRIGGERS = lexicon.words("indicative_trigger")
+_PAST_MARKERS = lexicon.words("past_time_marker")
+_FUTURE_MARKERS = lexicon.words("future_time_marker")
+_STATIVE_VERBS = lexicon.words("stative_verb")
+_ETRE_VERBS = lexicon.words("etre_verb")
+_AVOIR = paradigm("avoir")
+_ETRE = paradigm("être")
 
 
 def rule_subjunctive(doc: Doc) -> Iterator[GrammarError]:
@@ -81,8 +90,35 @@ def rule_si_clause(doc: Doc) -> Iterator[GrammarError]:
         fix = _mood_fix(verb, person, "conditional", "imperfect") or \
             _mood_fix(verb, person, "future", "present")
         if fix:
-            yield grammar_error(verb, verb, "tense_mood",
-                                "tense_after_si", [fix], fixed=fix)
+            yield _with_elided_subject(verb, fix, "tense_after_si")
+        if fix or any(r.tense == "imperfect" for r in verb_readings(lower(verb))):
+            yield from _main_clause_after_si(verb)
+
+
+def _with_elided_subject(verb: Token, fix: str, message_key: str) -> GrammarError:
+    """ "j'aurais" -> "j'avais": an elided subject is part of the word it leans on."""
+    subject = previous_token(verb)
+    if subject is not None and lower(subject) == "j'" and starts_with_vowel_sound(fix):
+        fixed = subject.text + fix
+        return grammar_error(subject, verb, "tense_mood", message_key, [fixed], fixed=fixed)
+    return grammar_error(verb, verb, "tense_mood", message_key, [fix], fixed=fix)
+
+
+def _main_clause_after_si(si_verb: Token) -> Iterator[GrammarError]:
+    """ "si j'avais le temps, je voyagerai" -> "voyagerais": after "si" + imperfect the
+    main clause is in the conditional. Conditions: a comma after the "si" clause, then a
+    subject pronoun and a verb in the future (and not also a conditional)."""
+    token = next_token(si_verb)
+    while token is not None and lower(token) not in (",", ".", "?", "!", ";"):
+        token = next_token(token)
+    if token is None or lower(token) != ",":
+        return
+    person, verb = _clause_after(token)
+    if verb is None:
+        return
+    fix = _mood_fix(verb, person, "future", "conditional")
+    if fix:
+        yield grammar_error(verb, verb, "tense_mood", "conditional_after_si", [fix], fixed=fix)
 
 
 def _follows_whether_verb(si: Token) -> bool:
@@ -103,3 +139,94 @@ def rule_polite_conditional(doc: Doc) -> Iterator[GrammarError]:
             fixed = match_case(token.text, "voudrais")
             yield grammar_error(token, token, "tense_mood",
                                 "polite_conditional", [fixed], fixed=fixed)
+
+
+def rule_indicative_after_opinion(doc: Doc) -> Iterator[GrammarError]:
+    """ "je pense qu'il soit malade" -> "est": an affirmed opinion or certainty ("penser",
+    "croire", "espérer", "savoir que", "après que") takes the indicative.
+    Conditions: the trigger right before "que", not negated ("je ne pense pas qu'il
+    soit" is right), a subject and a verb that is a subjunctive and not an indicative."""
+    for token in doc:
+        if lower(token) not in ("que", "qu'"):
+            continue
+        trigger = previous_token(token)
+        if trigger is None or lower(trigger) not in _INDICATIVE_TRIGGERS or _negated(trigger):
+            continue
+        person, verb = _clause_after(token)
+        if verb is None:
+            continue
+        fix = _mood_fix(verb, person, "subjunctive", "present")
+        if fix:
+            yield grammar_error(verb, verb, "tense_mood", "indicative_after_opinion", [fix], fixed=fix)
+
+
+def _negated(verb: Token) -> bool:
+    before, after = previous_token(verb), next_token(verb)
+    return (before is not None and lower(before) in ("ne", "n'")) or (
+        after is not None and lower(after) in ("pas", "jamais", "plus"))
+
+
+def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
+    """ "hier, je regarde un film" -> "j'ai regardé"; "demain, je suis allé" -> "je vais".
+    Conditions: the sentence opens with "hier" (or "demain") and its first clause is a
+    subject pronoun and a verb in the present (after "hier"; not a verb of state, whose
+    past may be an imperfect) or in the passé composé (after "demain")."""
+    if not doc:
+        return
+    marker = lower(doc[0])
+    if marker not in _PAST_MARKERS and marker not in _FUTURE_MARKERS:
+        return
+    token = next_token(doc[0])
+    while token is not None and not (lower(token) in SUBJECT_PERSON or lower(token) == "j'"):
+        if lower(token) in (".", "?", "!", ";"):
+            return
+        token = next_token(token)
+    verb = next_token(token) if token is not None else None
+    if verb is None:
+        return
+    person = SUBJECT_PERSON.get("je" if lower(token) == "j'" else lower(token))
+    if marker in _PAST_MARKERS:
+        yield from _present_for_past(token, verb, person)
+    else:
+        yield from _past_for_future(token, verb, person)
+
+
+def _present_for_past(subject: Token, verb: Token, person: str) -> Iterator[GrammarError]:
+    wanted = PERSONS.index(person)
+    readings = [r for r in verb_readings(lower(verb)) if r.person == wanted]
+    if not any(r.tense == "present" for r in readings) or \
+            any(r.tense not in ("present", "subjunctive") for r in readings):
+        return
+    infinitive = best_reading(readings, verb.lemma_.lower()).infinitive
+    participle = past_participle(infinitive)
+    if infinitive in _STATIVE_VERBS or participle is None:
+        return
+    if infinitive in _ETRE_VERBS:
+        agreement = {"elle": "e", "elles": "es"}.get(lower(subject), "s" if person.endswith("p") else "")
+        auxiliary, participle = _ETRE["present"][wanted], participle + agreement
+    else:
+        auxiliary = _AVOIR["present"][wanted]
+    subject_word = "j'" if person == "1s" and starts_with_vowel_sound(auxiliary) else lower(subject)
+    fixed = match_case(subject.text, subject_word) + ("" if subject_word.endswith("'") else " ") + \
+        f"{auxiliary} {participle}"
+    yield grammar_error(subject, verb, "tense_mood", "past_after_marker", [fixed], fixed=fixed)
+
+
+def _past_for_future(subject: Token, auxiliary: Token, person: str) -> Iterator[GrammarError]:
+    wanted = PERSONS.index(person)
+    participle = next_token(auxiliary)
+    if participle is None or lower(auxiliary) not in (_AVOIR["present"][wanted], _ETRE["present"][wanted]):
+        return
+    infinitive = next((i for i in sorted(participle_infinitives(lower(participle))) if paradigm(i)), None)
+    if infinitive is None:
+        return
+    paradigm_of = paradigm(infinitive)
+    forms = [form for form in (paradigm_of["present"][wanted], paradigm_of["future"][wanted]) if form != "-"]
+    first = auxiliary
+    if lower(subject) == "j'":  # "j'ai fini" -> "je finis": the subject is no longer elided
+        first = subject
+        forms = [("j'" if starts_with_vowel_sound(form) else "je ") + form for form in forms]
+    fixes = [match_case(first.text, form) for form in forms]
+    if fixes:
+        yield grammar_error(first, participle, "tense_mood", "present_after_future_marker", fixes,
+                            fixed=fixes[0])

