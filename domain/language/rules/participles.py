@@ -36,13 +36,15 @@ def _agreed_readings(word: str) -> list[tuple[str, str]]:
 
 def _masculine_singular(token: Token) -> str | None:
     """The masculine singular of an agreed participle, when the word is nothing else
-    (not also the masculine singular of another verb, nor a noun or adverb: "une prise",
-    "plus"), and its verb takes "avoir" (with "être" the auxiliary is the error)."""
+    (not also the masculine singular of another verb, nor a noun or adverb here: "une
+    prise", "plus"), and its verb takes "avoir" (with "être" the auxiliary is the error)."""
     word = lower(token)
     readings = _agreed_readings(word)
     analyses = dela.analyses(word)
-    if not readings or any(a.pos not in ("V", "A") or "Kms" in a.features for a in analyses):
+    if not readings or any("Kms" in a.features for a in analyses if a.pos == "V"):
         return None
+    if token.pos_ != "VERB" and any(a.pos not in ("V", "A") for a in analyses):
+        return None  # read as a noun or an adverb here
     if any(infinitive in _ETRE_VERBS for infinitive, _ in readings):
         return None
     fixed = {dela.inflect(infinitive, "V", "Kms") for infinitive, _ in readings} - {None}
