@@ -26,7 +26,8 @@ from domain.language.inflection.verbs import agreement_fix, paradigm, past_parti
 from domain.language.lexicon import dela, dictionary
 from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
-from domain.language.rules.auxiliary import rule_auxiliary, rule_participle_or_infinitive, rule_regularized_participle
+from domain.language.rules.auxiliary import (
+    rule_auxiliary, rule_avoir_with_object, rule_participle_or_infinitive, rule_regularized_participle)
 from domain.language.rules.common import Rule
 from domain.language.rules.elision import rule_contraction, rule_elision
 from domain.language.rules.negation import rule_double_negation, rule_partitive_after_negation
@@ -102,6 +103,7 @@ RULES: tuple[Rule, ...] = (
     rule_elision,
     rule_contraction,
     rule_auxiliary,
+    rule_avoir_with_object,
     rule_regularized_participle,
     rule_word_order,
     rule_double_negation,

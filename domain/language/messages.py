@@ -140,6 +140,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "I verbi riflessivi usano «être» nei tempi composti.",
         "pt": "Os verbos pronominais usam “être” nos tempos compostos.",
     },
+    "verb_takes_avoir": {
+        "en": "This verb has a direct object, so its auxiliary is “avoir”: “{fixed}”.",
+        "es": "Este verbo tiene complemento directo: su auxiliar es «avoir»: «{fixed}».",
+        "de": "Dieses Verb hat ein direktes Objekt, also ist das Hilfsverb „avoir“: „{fixed}“.",
+        "it": "Questo verbo ha un complemento oggetto: l'ausiliare è «avoir»: «{fixed}».",
+        "pt": "Este verbo tem objeto direto, então o auxiliar é “avoir”: “{fixed}”.",
+    },
     "verb_takes_etre": {
         "en": "This verb takes “être”: “{fixed}”.",
         "es": "Este verbo se conjuga con «être»: «{fixed}».",

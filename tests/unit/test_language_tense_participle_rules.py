@@ -110,3 +110,32 @@ def test_avoir_takes_a_participle_not_an_infinitive(text, expected):
 ])
 def test_the_corrected_text_raises_nothing(text):
     assert check_grammar(check_grammar(text).corrected_text).errors == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mon frère est vendu sa moto.", [("est", "a")]),
+    ("Je suis acheté une robe.", [("Je suis", "J'ai")]),
+])
+def test_a_direct_object_calls_for_avoir(text, expected):
+    assert found(text, "verb_takes_avoir") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Il est né le 3 mai.", "Elle est partie la semaine dernière.", "Il est appelé le roi.",
+    "Elle s'est acheté une robe.", "Le gâteau est mangé par le chien.",
+])
+def test_etre_left_alone(text):
+    assert found(text, "verb_takes_avoir") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Elles ont descendu à la cave.", [("ont", "sont")]),
+    ("Ma voisine a tombée dans l'escalier.", [("a", "est")]),
+])
+def test_a_verb_of_motion_without_object_takes_etre(text, expected):
+    assert found(text, "verb_takes_etre") == expected
+
+
+@pytest.mark.parametrize("text", ["Elles ont descendu les poubelles.", "Nous avons passé trois jours à Nice."])
+def test_a_verb_of_motion_with_its_object_keeps_avoir(text):
+    assert found(text, "verb_takes_etre") == []

@@ -8,7 +8,7 @@ from domain.language import lexicon
 from domain.language.inflection.nouns import noun_forms
 from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, AVOIR_TO_ETRE, ETRE_PRESENT, MODAL_FORMS, irregular_lemmas, participle_forms,
-    paradigm, past_participle)
+    paradigm, participle_infinitives, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
 from domain.language.rules.common import NEGATION_AND_CLITICS, grammar_error
@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 # Verbs that only ever take "être" (the transitive ones, like "sortir", are left out).
 _ETRE_VERBS = lexicon.words("etre_verb")
 _ADVERBS_IN_COMPOUND_TENSES = lexicon.words("compound_tense_adverb")
+_DUAL_AUXILIARY_VERBS = lexicon.words("dual_auxiliary_verb")
+_NAMING_VERBS = lexicon.words("naming_verb")
+_TIME_NOUNS = lexicon.words("time_noun")
+_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
+ETRE_TO_AVOIR = {etre: avoir for avoir, etre in AVOIR_TO_ETRE.items()}
 
 
 def is_avoir_auxiliary(token: Token) -> bool:
@@ -54,11 +59,56 @@ def rule_auxiliary(doc: Doc) -> Iterator[GrammarError]:
             yield reflexive
             continue
         participle = _participle_after(token)
-        if participle is None or participle.lemma_.lower() not in _ETRE_VERBS:
+        if participle is None:
             continue
-        if lower(participle) not in participle_forms(past_participle(participle.lemma_.lower())):
+        verbs = _participle_verbs(participle)
+        if verbs & _ETRE_VERBS or (verbs & _DUAL_AUXILIARY_VERBS and not _has_direct_object(participle)):
+            yield _auxiliary_error(token)
+
+
+def _participle_verbs(participle: Token) -> set[str]:
+    """The verbs `participle` is a past participle of (by spaCy's lemma or the lexicon)."""
+    verbs = set(participle_infinitives(lower(participle)))
+    lemma = participle.lemma_.lower()
+    participle_of_lemma = past_participle(lemma)
+    if participle_of_lemma and lower(participle) in participle_forms(participle_of_lemma):
+        verbs.add(lemma)
+    return verbs
+
+
+def _has_direct_object(participle: Token) -> bool:
+    """A noun phrase or a name right after the participle ("sorti le chien", "passé une
+    semaine")."""
+    after = next_token(participle)
+    return after is not None and after.pos_ in ("DET", "NOUN", "PROPN", "NUM")
+
+
+def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
+    """ "il est reçu mon message" -> "il a reçu": a participle with "être" is a passive or
+    a verb of motion, neither of which has a direct object after it.
+    Conditions: a subject pronoun or noun, a present or imperfect form of "être", the
+    participle of a verb that takes "avoir" (not a pronominal verb, not a verb that names:
+    "il est appelé le roi"), then a determiner and a noun that is not a time."""
+    for etre in doc:
+        avoir = ETRE_TO_AVOIR.get(lower(etre))
+        participle = next_token(etre)
+        subject = previous_token(etre)
+        if avoir is None or participle is None or subject is None:
             continue
-        yield _auxiliary_error(token)
+        if lower(subject) in _REFLEXIVES or not (lower(subject) in SUBJECT_PERSON or subject.pos_ in ("NOUN", "PROPN")):
+            continue
+        verbs = _participle_verbs(participle)
+        if not verbs or verbs & (_ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
+            continue
+        determiner, noun = next_token(participle), next_token(participle, 2)
+        if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+            continue
+        if lower(subject) == "je" and starts_with_vowel_sound(avoir):  # "je suis" -> "j'ai"
+            fixed = match_case(subject.text, "j'") + avoir
+            yield grammar_error(subject, etre, "auxiliary", "verb_takes_avoir", [fixed], fixed=fixed)
+        else:
+            fixed = match_case(etre.text, avoir)
+            yield grammar_error(etre, etre, "auxiliary", "verb_takes_avoir", [fixed], fixed=fixed)
 
 
 def _reflexive_with_avoir(aux: Token) -> GrammarError | None:
