@@ -240,6 +240,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Una domanda indiretta mantiene l'ordine soggetto, verbo: «{fixed}».",
         "pt": "Uma pergunta indireta mantém a ordem sujeito, verbo: “{fixed}”.",
     },
+    "leur_pronoun": {
+        "en": "The pronoun “leur” (to them) never takes an s.",
+        "es": "El pronombre «leur» (les) nunca lleva s.",
+        "de": "Das Pronomen „leur“ (ihnen) hat nie ein s.",
+        "it": "Il pronome «leur» (a loro) non prende mai la s.",
+        "pt": "O pronome “leur” (lhes) nunca leva s.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

@@ -109,3 +109,42 @@ def test_direct_questions_keep_their_inversion(text):
 ])
 def test_the_corrected_text_raises_nothing(text):
     assert check_grammar(check_grammar(text).corrected_text).errors == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous voulons se reposer un peu.", [("se", "nous")]),
+    ("Tu ne peux pas s'asseoir ici.", [("s'asseoir", "t'asseoir")]),
+    ("Je préfère se doucher le soir.", [("se", "me")]),
+])
+def test_the_reflexive_of_an_infinitive_matches_the_subject(text, expected):
+    assert found(text, "reflexive_person") == expected
+
+
+@pytest.mark.parametrize("text", ["Il veut se reposer.", "Elles aiment se promener.", "On va se voir."])
+def test_third_person_reflexives_left_alone(text):
+    assert found(text, "reflexive_person") == []
+
+
+def test_the_pronoun_leur_takes_no_s():
+    text = "Mes cousins ? Je leurs écris souvent."
+    assert [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors] == [("leurs", "leur")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("C'est tu qui as gagné !", [("tu", "toi")]),
+    ("Qui a cassé le vase ? C'est il.", [("il", "lui")]),
+])
+def test_a_pronoun_after_cest_is_stressed(text, expected):
+    assert found(text, "stressed_pronoun") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Dis-moi ce que te dérange.", [("que", "qui")]),
+    ("Celui que gagne aura un prix.", [("que", "qui")]),
+])
+def test_ce_que_without_a_subject_is_ce_qui(text, expected):
+    assert found(text, "relative_qui") == expected
+
+
+def test_ce_qui_with_a_subject_is_ce_que():
+    assert found("Fais ce qui tu veux.", "relative_que") == [("qui", "que")]

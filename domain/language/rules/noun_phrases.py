@@ -53,7 +53,7 @@ def _determiner_of(token: Token) -> Determiner | None:
     if word not in DETERMINERS or token.pos_ == "PRON":
         return None
     before = previous_token(token)
-    if word in ("le", "la", "les", "leur") and _is_object_pronoun(token, before):
+    if word in ("le", "la", "les", "leur", "leurs") and _is_object_pronoun(token, before):
         return None
     if word in ("un", "une") and before is not None and (
             lower(before) == "et" or is_plural_number(before.text)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
+from domain.language.lexicon import dela
 from domain.language.inflection.nouns import NUMBER_WORDS
 from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_PRESENT, SUBJECT_PERSON, is_finite_verb, participle_infinitives, verb_readings)
@@ -44,6 +45,9 @@ def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
         yield from _dative_with_a_thing_error(token)
         yield from _en_for_quantity_error(token)
         yield from _dont_error(token)
+        yield from _reflexive_before_infinitive_error(token)
+        yield from _leurs_before_verb_error(token)
+        yield from _stressed_after_cest_error(token)
 
 
 def _stressed_pronoun_error(token: Token) -> Iterator[GrammarError]:
@@ -83,7 +87,8 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
         return
     if lower(after) not in ("je", "j'", "tu", "il", "elle", "on", "ils", "elles"):
         return
-    if noun_candidate(before) is None or lower(before) in NUMBER_WORDS:
+    if lower(before) not in ("ce", "celui", "celle", "ceux", "celles") and (
+            noun_candidate(before) is None or lower(before) in NUMBER_WORDS):
         return
     fixed = "qu'" if starts_with_vowel_sound(after.text) else "que"
     if fixed == "qu'":
@@ -230,3 +235,59 @@ def _dont_error(token: Token) -> Iterator[GrammarError]:
             if after is None or lower(after) not in ("de", "d'", "des", "du", "à", "au", "aux"):
                 yield grammar_error(token, token, "pronoun", "relative_dont", ["dont"])
             return
+
+
+def _reflexive_before_infinitive_error(token: Token) -> Iterator[GrammarError]:
+    """ "je vais se coucher" -> "me coucher": the reflexive pronoun of an infinitive
+    matches the subject of the verb it depends on.
+    Conditions: "se"/"s'" right before an infinitive, right after a finite verb (and its
+    "pas") whose subject pronoun (je, tu, nous, vous) is just before it (or before "ne")."""
+    word = lower(token)
+    verb, infinitive = previous_token(token), next_token(token)
+    if word not in ("se", "s'") or verb is None or infinitive is None:
+        return
+    if lower(verb) in ("pas", "jamais", "plus"):  # "je ne veux pas se lever"
+        verb = previous_token(verb)
+    subject = previous_token(verb) if verb is not None else None
+    if subject is not None and lower(subject) in ("ne", "n'"):
+        subject = previous_token(subject)
+    if subject is None or lower(subject) not in _REFLEXIVE_FOR and lower(subject) != "j'":
+        return
+    if not is_finite_verb(lower(verb)) or not _is_infinitive(infinitive):
+        return
+    reflexive = _REFLEXIVE_FOR.get(lower(subject), "me")
+    if word == "s'" and reflexive in ("me", "te"):
+        yield grammar_error(token, infinitive, "pronoun", "reflexive_person",
+                            [reflexive[0] + "'" + infinitive.text], subject=subject.text, fixed=reflexive[0] + "'")
+    else:
+        yield grammar_error(token, token, "pronoun", "reflexive_person",
+                            [reflexive], subject=subject.text, fixed=reflexive)
+
+
+def _is_infinitive(token: Token) -> bool:
+    verbs = [a for a in dela.analyses(lower(token)) if a.pos == "V"]
+    return bool(verbs) and all("W" in a.features for a in verbs)
+
+
+def _leurs_before_verb_error(token: Token) -> Iterator[GrammarError]:
+    """ "je leurs parle" -> "leur": the pronoun "leur" never takes an s.
+    Conditions: "leurs" right after a subject pronoun or "ne", before a finite verb."""
+    verb = next_token(token)
+    if lower(token) == "leurs" and verb is not None and _after_subject(token) and is_finite_verb(lower(verb)):
+        yield grammar_error(token, token, "pronoun", "leur_pronoun", ["leur"])
+
+
+def _stressed_after_cest_error(token: Token) -> Iterator[GrammarError]:
+    """ "c'est je qui paie" -> "c'est moi": after "c'est" a pronoun is stressed.
+    Conditions: "c'est"/"c'était" then je, tu, il, ils followed by "qui", punctuation or
+    the end."""
+    word = lower(token)
+    before, after = previous_token(token), next_token(token)
+    if word not in _STRESSED or word in ("elle", "nous", "vous", "elles") or before is None:
+        return
+    this = previous_token(before)
+    if this is None or lower(this) != "c'" or lower(before) not in ("est", "était"):
+        return
+    if after is None or after.is_punct or lower(after) == "qui":
+        fixed = _STRESSED[word]
+        yield grammar_error(token, token, "pronoun", "stressed_pronoun", [fixed], word=before.text, fixed=fixed)

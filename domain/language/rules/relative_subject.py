@@ -13,6 +13,9 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 _FINITE = frozenset("PIFCJST")  # DELA tense letters of finite forms
+# Antecedents that are not nouns: "ce qui", "celui qui".
+_DEMONSTRATIVES = frozenset({"ce", "celui", "celle", "ceux", "celles"})
+_CLITICS = frozenset({"me", "m'", "te", "t'", "se", "s'", "lui", "nous", "vous", "leur", "y", "en"})
 
 
 def _only_finite_verb(token: Token) -> bool:
@@ -22,7 +25,8 @@ def _only_finite_verb(token: Token) -> bool:
 
 
 def rule_relative_subject(doc: Doc) -> Iterator[GrammarError]:
-    """Fires on a noun + `que` + a word the lexicon knows only as a finite verb, when what
+    """Fires on a noun (or "ce", "celui"...) + `que` + [one object pronoun] + a word the
+    lexicon knows only as a finite verb, when what
     follows that verb cannot be its subject (not a determiner, noun, name or pronoun, so
     the stylistic inversion "le livre que lit Paul" is left alone). Then `que` has no
     subject after it and is itself the subject: suggests "qui"."""
@@ -32,7 +36,9 @@ def rule_relative_subject(doc: Doc) -> Iterator[GrammarError]:
         if lower(token) != "que":
             continue
         before, verb = previous_token(token), next_token(token)
-        if before is None or verb is None or before.pos_ != "NOUN":
+        if verb is not None and lower(verb) in _CLITICS:
+            verb = next_token(verb)  # "ce que se passe" -> "ce qui se passe"
+        if before is None or verb is None or not (before.pos_ == "NOUN" or lower(before) in _DEMONSTRATIVES):
             continue
         if not _only_finite_verb(verb):
             continue
