@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 _FINITE = frozenset("PIFCJST")  # DELA tense letters of finite forms
 # Antecedents that are not nouns: "ce qui", "celui qui".
 _DEMONSTRATIVES = frozenset({"ce", "celui", "celle", "ceux", "celles"})
-_CLITICS = frozenset({"me", "m'", "te", "t'", "se", "s'", "lui", "nous", "vous", "leur", "y", "en"})
+_CLITICS = frozenset({"me", "m'", "te", "t'", "se", "s'", "lui", "leur", "y", "en"})  # not nous, vous: subjects too
 
 
 def _only_finite_verb(token: Token) -> bool:
