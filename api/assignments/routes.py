@@ -26,7 +26,7 @@ class AssignmentCreateSchema(ma.Schema):
                                          "example": "a1-se-presenter"})
     due_at = ma.fields.AwareDateTime(required=True, metadata={
         "description": "ISO-8601 with a UTC offset, in the future (within a year)",
-        "example": "2030-01-15T18:00:00+01:00"})
+        "example": "2027-01-15T18:00:00+01:00"})
 
 
 class AssignmentStudentSchema(ma.Schema):
