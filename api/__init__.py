@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(classes_blp)
     from api.classes.routes import roles_blp
     api.register_blueprint(roles_blp)
+    from api.assignments.routes import blp as assignments_blp
+    api.register_blueprint(assignments_blp)
     document_input_errors(api)
     import api.realtime.sockets  # noqa: F401  (registers the socket routes on `sock`)
 

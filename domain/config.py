@@ -179,6 +179,9 @@ class Settings:
     reminder_check_interval_seconds: float = 300.0
     reminder_default_hour: int = 19  # a learner's reminder hour until they choose one
     reminder_email: bool = True  # learners without a push subscription are reminded by email (needs SMTP_URL)
+    # Assignments (domain/assignments.py): a student who has not completed an assigned unit
+    # gets one `assignment_due` reminder once it is due within this many hours.
+    assignment_reminder_hours: float = 24.0
     # Audio (domain/audio.py): OpenAI's speech and transcription endpoints when OpenAI is a
     # configured provider with a key, else espeak-ng for speech, else 503.
     audio_tts_model: str = "gpt-4o-mini-tts"

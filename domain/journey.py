@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,10 @@ def question(question_id: str) -> Question:
     raise NotFound("No such question.", code="question_not_found")
 
 
+def find_unit(unit_id: str) -> Unit | None:
+    return next((unit for unit in units() if unit.id == unit_id), None)
+
+
 def _curriculum_level(level: str) -> str:
     """The learner's level on the journey (C2 learners take the C1 units)."""
     upper = normalize_level(level).upper()
@@ -206,6 +211,21 @@ def unit_progress(db: Session, *, user_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every unit with the learner's progress in it."""
     best = _best_scores(db, user_id)
     return [_unit_view(unit, best) for unit in units()]
+
+
+def passed_units(db: Session, *, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    """The units each of these learners has passed, as `unit_progress` counts them (every
+    question of the unit with a best score of at least PASS_SCORE), in one query."""
+    passed_questions: dict[uuid.UUID, set[str]] = {user_id: set() for user_id in user_ids}
+    if passed_questions:
+        rows = db.execute(select(JourneyAnswer.user_id, JourneyAnswer.question_id).distinct()
+                          .where(JourneyAnswer.user_id.in_(list(passed_questions)),
+                                 JourneyAnswer.score >= PASS_SCORE))
+        for user_id, question_id in rows:
+            passed_questions[user_id].add(question_id)
+    every = units()
+    return {user_id: {unit.id for unit in every if all(q.id in questions for q in unit.questions)}
+            for user_id, questions in passed_questions.items()}
 
 
 def _average(scores: list[int | None]) -> float | None:

@@ -682,3 +682,30 @@ class ClassMembership(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
                                                index=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(Base):
+    """A journey unit a teacher set their class, due at a time (domain/assignments.py)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("class_id", "unit_id", name="uq_assignments_class_unit"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
+    unit_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssignmentReminder(Base):
+    """The `assignment_due` reminder of one assignment to one student: the row is the
+    claim, so two beats send it once."""
+
+    __tablename__ = "assignment_reminders"
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"),
+                                                     primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    channels: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -202,11 +202,14 @@ def remind(settings: Settings, due: Due, *, now: datetime) -> bool:
     if PUSH_CHANNEL in channels:
         message = payload(due)
         for subscription in subscriptions:
-            _send_push(settings, subscription, message)
+            send_push(settings, subscription, message)
     return True
 
 
-def _send_push(settings: Settings, subscription: PushSubscription, message: dict[str, Any]) -> None:
+def send_push(settings: Settings, subscription: PushSubscription, message: dict[str, Any]) -> None:
+    """Push `message` (JSON) to one subscription; a subscription the service says is gone
+    is deleted, any other failure is logged (one failed send never stops a run). The
+    streak reminders and the `assignment_due` reminders (domain/assignments.py) send with it."""
     from pywebpush import WebPushException, webpush
 
     try:

@@ -33,6 +33,8 @@ MAIL_SEND = "mail.send"
 DATA_EXPORT_BUILD = "data_export.build"
 # The streak reminders: on `llm`, as sending waits on the push services.
 REMINDERS_CHECK = "reminders.check"
+# The assignment_due reminders: on `llm` too, for the same reason.
+ASSIGNMENTS_REMIND = "assignments.remind"
 ANKI_IMPORT = "anki.import"
 
 QUEUES = {
@@ -57,5 +59,6 @@ QUEUES = {
     MAIL_SEND: "llm",  # waits on the SMTP server: the network queue
     DATA_EXPORT_BUILD: "default",
     REMINDERS_CHECK: "llm",
+    ASSIGNMENTS_REMIND: "llm",
     ANKI_IMPORT: "default",  # a large import: short database work
 }

@@ -71,7 +71,7 @@ celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTa
                 include=["workers.turns", "workers.language", "workers.hints", "workers.srs",
                          "workers.penpal", "workers.journey", "workers.maintenance", "workers.sessions",
                          "workers.progress", "workers.mail", "workers.data_export", "workers.anki",
-                         "workers.reminders"])
+                         "workers.reminders", "workers.assignments"])
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
@@ -112,6 +112,10 @@ celery.conf.update(
         # Streak reminders at each learner's local hour; a run that waited past the interval is dropped.
         "streak-reminders": {"task": tasks.REMINDERS_CHECK, "schedule": settings.reminder_check_interval_seconds,
                              "options": {"expires": max(settings.reminder_check_interval_seconds, 1.0)}},
+        # assignment_due reminders, at the streak reminders' interval.
+        "assignment-reminders": {"task": tasks.ASSIGNMENTS_REMIND,
+                                 "schedule": settings.reminder_check_interval_seconds,
+                                 "options": {"expires": max(settings.reminder_check_interval_seconds, 1.0)}},
     },
     worker_hijack_root_logger=False,
 )
