@@ -9,7 +9,8 @@ most AUDIO_CACHE_MAX_ENTRY_BYTES (larger audio is not cached), so the cache is b
 the TTL times the learners' quota. A Redis outage only skips the cache.
 
 Speech to text: OpenAI's transcription endpoint, same condition; otherwise Unavailable
-(`stt_unavailable`). Both count against the learner's `audio` quota (per minute and per
+(`stt_unavailable`). A recording sent as a turn is transcribed by the `llm` worker
+(domain/audio_turns.py) with `transcribe_recording`. Both count against the learner's `audio` quota (per minute and per
 day, QUOTA_AUDIO_PER_MINUTE / QUOTA_AUDIO_PER_DAY), counted in Redis as domain/quotas.py
 counts its actions.
 """
