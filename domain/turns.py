@@ -129,10 +129,10 @@ _FINISH = text("""
     FROM finished LEFT JOIN session ON session.id = finished.session_id
 """)
 # Accepting a turn is one statement: the ownership check, the turn (or nothing, when the
-# client_message_id was used already, or the session has ended), its message, its outbox
-# entry and the session's activity (a paused session resumes). One round trip, atomic
-# without a transaction around it. The turn keeps the session's target words of the
-# moment: what its reply is asked to use.
+# client_message_id was used already, or the session has ended), its message (a spoken
+# turn: its recording), its outbox entry and the session's activity (a paused session
+# resumes). One round trip, atomic without a transaction around it. The turn keeps the
+# session's target words of the moment: what its reply is asked to use.
 _SUBMIT = text("""
     WITH owned AS (
         SELECT s.id, s.user_id, s.character_id, s.level, s.status, u.native_language, s.target_words
