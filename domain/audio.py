@@ -9,7 +9,8 @@ most AUDIO_CACHE_MAX_ENTRY_BYTES (larger audio is not cached), so the cache is b
 the TTL times the learners' quota. A Redis outage only skips the cache.
 
 Speech to text: OpenAI's transcription endpoint, same condition; otherwise Unavailable
-(`stt_unavailable`). Both count against the learner's `audio` quota (per minute and per
+(`stt_unavailable`). A recording sent as a turn is transcribed by the `llm` worker
+(domain/audio_turns.py) with `transcribe_recording`. Both count against the learner's `audio` quota (per minute and per
 day, QUOTA_AUDIO_PER_MINUTE / QUOTA_AUDIO_PER_DAY), counted in Redis as domain/quotas.py
 counts its actions.
 """
@@ -164,32 +165,57 @@ def _espeak(text: str) -> bytes:
 
 # --- speech to text ------------------------------------------------------------------------
 
-def check_upload(data: bytes, content_type: str | None, settings: Settings | None = None) -> str:
-    """The upload's media type (without parameters), or Invalid."""
+def check_upload(data: bytes, content_type: str | None, settings: Settings | None = None, *,
+                 field: str = "file") -> str:
+    """The upload's media type (without parameters), or Invalid naming the form `field`."""
     settings = settings or get_settings()
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in UPLOAD_TYPES:
         raise Invalid("The file is not a supported audio type.", code="unsupported_audio",
-                      details={"file": [f"Content type must be one of {', '.join(UPLOAD_TYPES)}."]})
+                      details={field: [f"Content type must be one of {', '.join(UPLOAD_TYPES)}."]})
     if not data:
         raise Invalid("Some fields are missing or invalid.", code="validation_error",
-                      details={"file": ["The file is empty."]})
+                      details={field: ["The file is empty."]})
     if len(data) > settings.audio_max_upload_bytes:
         raise Invalid("The file is too large.", code="audio_too_large",
-                      details={"file": [f"At most {settings.audio_max_upload_bytes} bytes."]})
+                      details={field: [f"At most {settings.audio_max_upload_bytes} bytes."]})
     return media
+
+
+class TranscriptionRefused(UpstreamFailed):
+    """The provider refused this recording (a 4xx other than 408, 409 and 429: bad or
+    unreadable audio): asking again would be refused again."""
 
 
 def transcribe(user_id: uuid.UUID, data: bytes, content_type: str | None) -> str:
     settings = get_settings()
     if not openai_enabled(settings):
-        raise Unavailable("Speech to text is not available on this server (no OpenAI key).", code="stt_unavailable")
+        raise stt_unavailable()
     media = check_upload(data, content_type, settings)
     spend(user_id)
+    return transcribe_recording(settings, data, media)
+
+
+def stt_unavailable() -> Unavailable:
+    return Unavailable("Speech to text is not available on this server (no OpenAI key).", code="stt_unavailable")
+
+
+def transcribe_recording(settings: Settings, data: bytes, media: str) -> str:
+    """The recording's text (stripped; may be empty), through OpenAI's transcription
+    endpoint: one request (the SDK retries a 5xx, a 429 or a lost connection once).
+    TranscriptionRefused when the provider refuses the recording itself, UpstreamFailed
+    when it fails otherwise (worth asking again later)."""
     import openai
     try:
         result = _client(settings).audio.transcriptions.create(
-            model=settings.audio_stt_model, file=(f"audio.{_EXTENSIONS[media]}", data, media), language="fr")
+            model=settings.audio_stt_model, file=(f"audio.{_EXTENSIONS.get(media, 'webm')}", data, media),
+            language="fr")
+    except openai.APIStatusError as error:
+        log.warning("OpenAI transcription failed: %s", error)
+        if 400 <= error.status_code < 500 and error.status_code not in (408, 409, 429):
+            raise TranscriptionRefused("The transcription provider could not read the recording.",
+                                       code="stt_failed", details={"provider_status": error.status_code}) from error
+        raise UpstreamFailed("The transcription provider failed; try again shortly.", code="stt_failed") from error
     except openai.OpenAIError as error:
         log.warning("OpenAI transcription failed: %s", error)
         raise UpstreamFailed("The transcription provider failed; try again shortly.", code="stt_failed") from error

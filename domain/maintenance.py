@@ -26,7 +26,8 @@ def sweep(runtime: Runtime, pipeline: TurnPipeline, dispatch: Callable[[str, Any
     settings = runtime.settings
     with session_scope() as db:
         buried = outbox.bury_exhausted(db, max_attempts=settings.outbox_max_attempts)
-        given_up = turns.fail_given_up_turns(db, [ref for kind, ref in buried if kind == turns.OUTBOX_KIND])
+        given_up = turns.fail_given_up_turns(db, [ref for kind, ref in buried
+                                                  if kind in (turns.OUTBOX_KIND, outbox.TURN_AUDIO)])
         failed = [(turn.user_id, turns.present_turn(turn)) for turn in given_up]
     with session_scope() as db:
         due = outbox.claim_due(db, older_than_seconds=settings.outbox_republish_after_seconds)

@@ -167,6 +167,20 @@ class Turn(Base):
     )
 
 
+class TurnAudio(Base):
+    """A spoken turn's recording (POST /sessions/{id}/messages with an audio upload), stored
+    with the turn so an acknowledged recording is never lost, and deleted once it is
+    transcribed (its transcript becomes the turn's user message) or the turn has failed
+    (domain/audio_turns.py). Its outbox entry (kind `turn_audio`) carries the transcription."""
+
+    __tablename__ = "turn_audio"
+
+    turn_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes]
+    mime: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Hint(Base):
     """Two or three things the learner could say next, asked for (POST /hints, a
     `hint_request` frame) or prompted by a voice transcript. Suggestions are NULL until

@@ -38,12 +38,13 @@ from sqlalchemy.orm import Session
 
 from domain import tasks
 from domain.db import statement_scope
-from domain.models import OutboxEntry, Turn, utcnow
+from domain.models import OutboxEntry, Turn, TurnAudio, utcnow
 
 log = logging.getLogger(__name__)
 
 # The kinds of work (outbox.kind), each named after the thing its ref_id points to.
 TURN = "turn"  # a learner's message: its analysis, then its model-bound stages
+TURN_AUDIO = "turn_audio"  # a spoken turn's recording to transcribe; then the turn's own entry (TURN) takes over
 REVIEWS = "reviews"  # a finished turn's word feedback and mistakes: reviews, and the error notebook
 HINT = "hint"
 PENPAL = "penpal"  # a penpal reply to write
@@ -58,6 +59,7 @@ ANKI_IMPORT = "anki_import"  # a large Anki or CSV import waiting for its task (
 # read them back from the database (the sweeper, which has only the id, sends none).
 TASKS_BY_KIND: dict[str, tuple[tuple[str, bool], ...]] = {
     TURN: ((tasks.TURN_ANALYSE, True),),
+    TURN_AUDIO: ((tasks.TURN_TRANSCRIBE, False),),
     HINT: ((tasks.HINTS_GENERATE, False),),
     REVIEWS: ((tasks.SRS_CONVERSATION_REVIEWS, False),),
     PENPAL: ((tasks.PENPAL_ANALYSE, False),),
@@ -287,7 +289,9 @@ def requeue_stuck_turns(scope: Callable[[], AbstractContextManager[Session]], di
         stuck = db.execute(
             select(Turn.id, Turn.deadline_at)
             .where(Turn.status.in_(UNFINISHED_TURN_STATUSES),
-                   Turn.created_at < now - timedelta(seconds=older_than_seconds))
+                   Turn.created_at < now - timedelta(seconds=older_than_seconds),
+                   # a spoken turn still waiting for its transcript: its `turn_audio` entry has its work
+                   ~exists().where(TurnAudio.turn_id == Turn.id))
             .order_by(Turn.created_at, Turn.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

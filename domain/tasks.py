@@ -12,6 +12,7 @@ from __future__ import annotations
 
 TURN_ANALYSE = "turns.analyse"
 TURN_RESPOND = "turns.respond"
+TURN_TRANSCRIBE = "turns.transcribe"  # a spoken turn's recording, before its pipeline
 HINTS_GENERATE = "hints.generate"
 HINTS_AFTER_SPEECH = "hints.after_speech"
 LANGUAGE_ANALYSE = "language.analyse"
@@ -40,6 +41,7 @@ ANKI_IMPORT = "anki.import"
 QUEUES = {
     TURN_ANALYSE: "nlp",
     TURN_RESPOND: "llm",
+    TURN_TRANSCRIBE: "llm",  # waits on the transcription provider
     HINTS_GENERATE: "llm",
     HINTS_AFTER_SPEECH: "llm",
     LANGUAGE_ANALYSE: "nlp",

@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy import LargeBinary, and_, bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from domain import announcements, outbox, xp
 from domain.errors import Conflict, Invalid, NotFound
 from domain.ids import parse_uuid
-from domain.models import ChatSession, Message, Turn, User, utcnow
+from domain.models import ChatSession, Message, Turn, TurnAudio, User, utcnow
 from domain.srs import vocabulary
 
 if TYPE_CHECKING:
@@ -129,10 +129,10 @@ _FINISH = text("""
     FROM finished LEFT JOIN session ON session.id = finished.session_id
 """)
 # Accepting a turn is one statement: the ownership check, the turn (or nothing, when the
-# client_message_id was used already, or the session has ended), its message, its outbox
-# entry and the session's activity (a paused session resumes). One round trip, atomic
-# without a transaction around it. The turn keeps the session's target words of the
-# moment: what its reply is asked to use.
+# client_message_id was used already, or the session has ended), its message (a spoken
+# turn: its recording), its outbox entry and the session's activity (a paused session
+# resumes). One round trip, atomic without a transaction around it. The turn keeps the
+# session's target words of the moment: what its reply is asked to use.
 _SUBMIT = text("""
     WITH owned AS (
         SELECT s.id, s.user_id, s.character_id, s.level, s.status, u.native_language, s.target_words
@@ -149,6 +149,11 @@ _SUBMIT = text("""
     ), new_message AS (
         INSERT INTO messages (id, session_id, turn_id, role, content, created_at)
         SELECT :message_id, session_id, id, 'user', :content, :now FROM new_turn
+        WHERE CAST(:content AS text) IS NOT NULL
+    ), new_audio AS (
+        -- A spoken turn: its recording instead of its message, until it is transcribed.
+        INSERT INTO turn_audio (turn_id, content, mime, created_at)
+        SELECT id, :audio, :audio_mime, :now FROM new_turn WHERE CAST(:audio AS bytea) IS NOT NULL
     ), new_outbox AS (
         -- Stamped as published: the publish follows the commit (a failed one unstamps it).
         INSERT INTO outbox (kind, ref_id, created_at, last_published_at, publish_attempts, claims)
@@ -160,7 +165,7 @@ _SUBMIT = text("""
     SELECT (SELECT character_id FROM owned) AS character_id, (SELECT level FROM owned) AS level,
            (SELECT native_language FROM owned) AS native_language, EXISTS (SELECT 1 FROM new_turn) AS created,
            (SELECT target_words FROM owned) AS target_words, (SELECT status FROM owned) AS session_status
-""").bindparams(bindparam("suggested_word_ids", type_=JSONB))
+""").bindparams(bindparam("suggested_word_ids", type_=JSONB), bindparam("audio", type_=LargeBinary))
 
 
 @dataclass(frozen=True)
@@ -283,6 +288,14 @@ ANNOUNCED = announcements.Announced("turn_result", Turn, Turn.completed_at,
 
 
 @dataclass(frozen=True)
+class Recording:
+    """A spoken turn's upload, checked (domain/audio.py check_upload)."""
+
+    content: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
 class Submission:
     view: dict[str, Any]  # the turn as GET /turns/{id} returns it
     turn_id: uuid.UUID
@@ -302,15 +315,19 @@ class Submission:
                                      target_word_ids=target_word_ids(self.target_words))
 
 
-def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str,
+def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID, content: str | None,
                 client_message_id: str | None, suggested_word_ids: list[int],
-                deadline_seconds: int) -> Submission:
+                deadline_seconds: int, audio: Recording | None = None) -> Submission:
     """Store the turn, the learner's message and the outbox entry, in one statement.
- A `client_message_id` already used in this
+    A spoken turn (`audio`, no `content`) stores its recording instead of the message,
+    with an outbox entry of kind `turn_audio` (domain/audio_turns.py transcribes it, then
+    starts the pipeline). A `client_message_id` already used in this
     session returns the turn it created, so a client may safely resend after a timeout
     (the unique index decides, so two concurrent resends cannot both create a turn).
     Another learner's session, or none, is NotFound.
     """
+    if (content is None) == (audio is None):
+        raise ValueError("a turn is either written (content) or spoken (audio)")
     suggested_word_ids = list(dict.fromkeys(suggested_word_ids))
     unknown = vocabulary.missing_ids(db, suggested_word_ids)
     if unknown:
@@ -328,7 +345,8 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
         "session_id": turn.session_id, "user_id": user_id, "turn_id": turn.id, "message_id": message.id,
         "client_message_id": client_message_id, "suggested_word_ids": suggested_word_ids,
         "content": content, "now": now, "deadline_at": now + timedelta(seconds=deadline_seconds),
-        "outbox_kind": OUTBOX_KIND,
+        "outbox_kind": OUTBOX_KIND if audio is None else outbox.TURN_AUDIO,
+        "audio": audio.content if audio else None, "audio_mime": audio.mime if audio else None,
     }).one()
     if character_id is None:
         raise NotFound("No such session.", code="session_not_found")
@@ -339,8 +357,8 @@ def submit_turn(db: Session, *, user_id: uuid.UUID, session_id: str | uuid.UUID,
             raise Conflict("This session has ended; start a new one to keep talking.", code="session_ended")
         return Submission(present_turn(existing), existing.id, False, character_id, level, native_language,
                           existing.target_words)
-    return Submission(present_turn(turn, [message]), turn.id, True, character_id, level, native_language,
-                      turn.target_words)
+    return Submission(present_turn(turn, [message] if audio is None else []), turn.id, True, character_id, level,
+                      native_language, turn.target_words)
 
 
 def _find_by_client_message_id(db: Session, session_id: uuid.UUID, client_message_id: str) -> Turn | None:
@@ -483,7 +501,8 @@ def fail_overdue_turns(db: Session, *, limit: int = 100) -> list[Turn]:
         .limit(limit).with_for_update(skip_locked=True).scalar_subquery()
     failed = _fail(db, overdue, DEADLINE_EXCEEDED)
     if failed:
-        outbox.finish(db, kind=OUTBOX_KIND, ref_ids=[turn.id for turn in failed])
+        for kind in (OUTBOX_KIND, outbox.TURN_AUDIO):  # a spoken turn may still wait for its transcript
+            outbox.finish(db, kind=kind, ref_ids=[turn.id for turn in failed])
     return failed
 
 
@@ -493,9 +512,18 @@ def fail_given_up_turns(db: Session, turn_ids: list[uuid.UUID]) -> list[Turn]:
     return _fail(db, turn_ids, GAVE_UP) if turn_ids else []
 
 
+def fail_turn(db: Session, turn_id: uuid.UUID, error: dict[str, str]) -> Turn | None:
+    """Finish one pending turn as failed with `error` ({code, message}); None if it was
+    not pending (in the caller's transaction)."""
+    failed = _fail(db, [turn_id], error)
+    return failed[0] if failed else None
+
+
 def _fail(db: Session, which: Any, error: dict[str, str]) -> list[Turn]:
     ids = list(db.scalars(
         update(Turn).where(Turn.id.in_(which), Turn.status == "pending")
         .values(status="failed", completed_at=utcnow(), error=error).returning(Turn.id)
     ))
+    if ids:  # a failed spoken turn's recording is not kept
+        db.execute(delete(TurnAudio).where(TurnAudio.turn_id.in_(ids)))
     return [db.get(Turn, turn_id, populate_existing=True) for turn_id in ids]

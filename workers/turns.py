@@ -1,11 +1,12 @@
-"""Turn tasks: each calls one method of the turn pipeline (domain/turn_pipeline.py)."""
+"""Turn tasks: each calls one method of the turn pipeline (domain/turn_pipeline.py), or
+transcribes a spoken turn before it (domain/audio_turns.py)."""
 from __future__ import annotations
 
 import uuid
 
 from celery import signals
 
-from domain import tasks
+from domain import audio_turns, tasks
 from domain.turns import AnalysisInput
 from workers.celery_app import celery
 from workers.runtime import turn_pipeline
@@ -21,6 +22,12 @@ def analyse_turn(turn_id: str, known: dict | None = None) -> None:
 def respond(turn_id: str, rules: dict) -> None:
     """On `llm`: moderation, the model's grammar pass and the reply, in parallel."""
     turn_pipeline().respond(uuid.UUID(turn_id), rules)
+
+
+@celery.task(name=tasks.TURN_TRANSCRIBE)
+def transcribe(turn_id: str) -> None:
+    """On `llm`: a spoken turn's recording transcribed once, then `turns.analyse`."""
+    audio_turns.transcribe(turn_pipeline(), uuid.UUID(turn_id))
 
 
 @signals.celeryd_init.connect

@@ -1,22 +1,32 @@
 """Conversations and their messages: /api/v1/sessions."""
 from __future__ import annotations
 
+import functools
+
+import marshmallow as ma
+from flask import request
 from flask_smorest import Blueprint
 
 from api.auth import signed_in
 from api.auth.tokens import current_user, current_user_id
-from api.errors import documents_errors
+from api.errors import ErrorSchema, documents_errors
 from api.extensions import db
 from api.pagination import PageArgsSchema, page_meta
 from api.runtime import characters
-from api.sessions.schemas import (HintListSchema, HintSchema, MessageCreateSchema, MessagePageSchema,
-                                  SessionCreateSchema, SessionOverviewSchema, SessionPageSchema, SessionSchema,
-                                  SessionSummarySchema, SessionUpdateSchema, TranscriptCreateSchema,
-                                  TranscriptPageSchema, TranscriptSegmentSchema)
-from api.sessions.submit import accept_message, accept_transcript, announce_ended, request_hints, start_greeting
+from api.sessions.schemas import (SPOKEN_MESSAGE_BODY, HintListSchema, HintSchema, MessageCreateSchema,
+                                  MessagePageSchema, SessionCreateSchema, SessionOverviewSchema, SessionPageSchema,
+                                  SessionSchema, SessionSummarySchema, SessionUpdateSchema, SpokenMessageSchema,
+                                  TranscriptCreateSchema, TranscriptPageSchema, TranscriptSegmentSchema)
+from api.sessions.submit import (accept_message, accept_spoken_message, accept_transcript, announce_ended,
+                                 request_hints, start_greeting)
 from api.turns.schemas import TurnEnvelopeSchema
-from domain import conversations, hints, sandbox, session_summary, turns
+from domain import audio, conversations, hints, inputs, sandbox, session_summary, turns
+from domain.config import get_settings
+from domain.errors import Invalid
 from domain.llm.chain import get_chain
+
+# Room for the multipart envelope (and the form fields) around a recording.
+_MULTIPART_ROOM = 16 * 1024
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions", description="Conversations with characters")
 
@@ -99,16 +109,62 @@ def get_summary(session_id: str):
     return session_summary.summary(db(), user_id=current_user_id(), session_id=session_id)
 
 
+def _or_spoken(view):
+    """A multipart/form-data request is a spoken turn (`_spoken_message`); any other goes
+    on to the JSON body's schema."""
+    @functools.wraps(view)
+    def post(*args, **kwargs):
+        if request.mimetype == "multipart/form-data":
+            return _spoken_message(kwargs["session_id"])
+        return view(*args, **kwargs)
+    return post
+
+
 @blp.post("/<session_id>/messages")
 @signed_in(blp)
-@blp.arguments(MessageCreateSchema)
 @blp.response(202, TurnEnvelopeSchema)
+@blp.alt_response(422, schema=ErrorSchema, description="Bad fields; for a recording also: no `audio` part, not an "
+                  "audio type (unsupported_audio), empty, or over AUDIO_MAX_UPLOAD_BYTES (audio_too_large)")
+@blp.alt_response(503, schema=ErrorSchema, description="A recording on a server without speech to text "
+                  "(stt_unavailable); nothing is stored")
 @documents_errors(blp, 400, 404, 409, 413, 429)
+@blp.doc(requestBody={"content": SPOKEN_MESSAGE_BODY})
+@_or_spoken
+@blp.arguments(MessageCreateSchema)
 def post_message(args: dict, session_id: str):
-    """Send a message. The turn is stored before the answer; results follow as events
-    and through GET /turns/{id}. Resending a `client_message_id` returns the same turn.
-    A paused session resumes; an ended one refuses the message (409 session_ended)."""
+    """Send a message: typed (a JSON body) or spoken (multipart/form-data: the recording
+    as `audio`, with optional `client_message_id` and `suggested_word_ids`). The turn is
+    stored before the answer; results follow as events and through GET /turns/{id}.
+    Resending a `client_message_id` returns the same turn. A paused session resumes; an
+    ended one refuses the message (409 session_ended).
+
+    A spoken turn is `pending` with `user_message: null` until its recording is
+    transcribed (on the `llm` queue); the transcript then becomes its user message and
+    the turn runs as a typed one. A recording that cannot be transcribed fails the turn
+    (`error.code`: transcription_failed, transcription_empty...)."""
     view, _ = accept_message(user_id=current_user_id(), session_id=session_id, after_response=True, **args)
+    return {"turn": view}
+
+
+def _spoken_message(session_id: str) -> dict:
+    settings = get_settings()
+    if not audio.openai_enabled(settings):
+        raise audio.stt_unavailable()  # before reading the upload: nothing is stored
+    request.max_content_length = settings.audio_max_upload_bytes + _MULTIPART_ROOM
+    upload = request.files.get("audio")
+    if upload is None:
+        raise Invalid("Some fields are missing or invalid.", code="validation_error",
+                      details={"audio": ["Send the recording as multipart/form-data field `audio`."]})
+    data = upload.read(settings.audio_max_upload_bytes + 1)
+    media = audio.check_upload(data, upload.mimetype, settings, field="audio")
+    inputs.check_text("form", request.form.to_dict())
+    try:
+        fields = SpokenMessageSchema().load(request.form)
+    except ma.ValidationError as error:
+        raise Invalid("Some fields are missing or invalid.", code="validation_error",
+                      details={"form": error.messages}) from None
+    view, _ = accept_spoken_message(user_id=current_user_id(), session_id=session_id, after_response=True,
+                                    recording=turns.Recording(data, media), **fields)
     return {"turn": view}
 
 

@@ -70,13 +70,51 @@ class MessageCreateSchema(ma.Schema):
 
     @ma.pre_load
     def _suggested_words_spelling(self, data, **_):
-        """`suggested_words` (DESIGN §5's frame field) is the same as `suggested_word_ids`."""
-        if isinstance(data, dict) and "suggested_words" in data:
-            if "suggested_word_ids" in data:
-                raise ma.ValidationError("Send suggested_word_ids or suggested_words, not both.", "suggested_words")
-            data = {**data, "suggested_word_ids": data["suggested_words"]}
-            del data["suggested_words"]
-        return data
+        return _one_spelling(data)
+
+
+def _one_spelling(data):
+    """`suggested_words` (DESIGN §5's frame field) is the same as `suggested_word_ids`."""
+    if isinstance(data, dict) and "suggested_words" in data:
+        if "suggested_word_ids" in data:
+            raise ma.ValidationError("Send suggested_word_ids or suggested_words, not both.", "suggested_words")
+        data = {**data, "suggested_word_ids": data["suggested_words"]}
+        del data["suggested_words"]
+    return data
+
+
+class SpokenMessageSchema(ma.Schema):
+    """The form fields beside a spoken turn's recording (multipart field `audio`)."""
+
+    client_message_id = MessageCreateSchema._declared_fields["client_message_id"]
+    suggested_word_ids = MessageCreateSchema._declared_fields["suggested_word_ids"]
+
+    @ma.pre_load
+    def _from_form(self, data, **_):
+        """A form's fields as the JSON body has them: one value each, except the suggested
+        words, repeated or comma-separated (`suggested_words` works too)."""
+        if not hasattr(data, "getlist"):
+            return data
+        fields = {key: data.get(key) for key in data}
+        for name in ("suggested_word_ids", "suggested_words"):
+            if name in data:
+                fields[name] = [part.strip() for value in data.getlist(name) for part in value.split(",")
+                                if part.strip()]
+        return _one_spelling(fields)
+
+
+# The request body of a spoken turn, for the OpenAPI document (the view reads the form itself).
+SPOKEN_MESSAGE_BODY = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["audio"],
+    "properties": {
+        "audio": {"type": "string", "format": "binary",
+                  "description": "The recording: a type of GET /audio/capabilities' upload_types, at most "
+                                 "AUDIO_MAX_UPLOAD_BYTES"},
+        "client_message_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                              "description": "Your id for this message; resending it returns the same turn"},
+        "suggested_word_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 50,
+                               "description": "Words to practise (repeated, or comma-separated); "
+                                              "`suggested_words` also works"}}}}}
 
 
 class HintSchema(ma.Schema):

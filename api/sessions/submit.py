@@ -12,7 +12,7 @@ import flask
 import redis
 
 from api.runtime import characters
-from domain import greetings, hints, journey, penpal, sandbox, session_summary, turns
+from domain import audio, greetings, hints, journey, outbox, penpal, sandbox, session_summary, turns
 from domain.config import get_settings
 from domain.db import session_scope, statement_scope
 from domain.models import ChatSession, User
@@ -39,6 +39,26 @@ def accept_message(*, user_id: uuid.UUID, session_id: str, content: str, client_
         # The turn is safe in Postgres now. If what follows is lost (the process dies),
         # the outbox sweeper publishes the work.
         _soon(functools.partial(_start_pipeline, user_id, submitted, suggested_word_ids), after_response)
+    return submitted.view, submitted.created
+
+
+def accept_spoken_message(*, user_id: uuid.UUID, session_id: str, recording: turns.Recording,
+                          client_message_id: str | None, suggested_word_ids: list[int],
+                          after_response: bool = False) -> tuple[dict, bool]:
+    """Persist a spoken turn: the turn (pending, no message yet), its recording and its
+    `turn_audio` outbox entry; then, best effort, announce it and start its transcription
+    (domain/audio_turns.py), which starts the pipeline. Counts the `turns` quota and, for
+    the paid transcription, the `audio` one. Returns (turn view, created)."""
+    get_quotas().spend(user_id, "turns")
+    audio.spend(user_id)
+    with statement_scope() as db:
+        submitted = turns.submit_turn(
+            db, user_id=user_id, session_id=session_id, content=None, audio=recording,
+            client_message_id=client_message_id, suggested_word_ids=suggested_word_ids,
+            deadline_seconds=get_settings().turn_deadline_seconds,
+        )
+    if submitted.created:
+        _soon(functools.partial(_start_transcription, user_id, submitted), after_response)
     return submitted.view, submitted.created
 
 
@@ -124,6 +144,15 @@ def _soon(start, after_response: bool) -> None:
     def _start_when_sent(response: flask.Response) -> flask.Response:
         response.call_on_close(start)
         return response
+
+
+def _start_transcription(user_id: uuid.UUID, submitted: turns.Submission) -> None:
+    view = submitted.view
+    try:
+        get_publisher().publish(user_id, "turn_accepted", {"session_id": view["session_id"], "turn": view})
+    except redis.RedisError:
+        log.warning("turn_accepted for %s not published (Redis unavailable)", submitted.turn_id)
+    dispatch_best_effort(outbox.TURN_AUDIO, submitted.turn_id)  # domain/audio_turns.py
 
 
 def _start_pipeline(user_id: uuid.UUID, submitted: turns.Submission, suggested_word_ids: list[int]) -> None:

@@ -110,6 +110,7 @@ EXPECTED_UNAVAILABLE = {
     "POST /api/v1/sandbox/sessions": "realtime_unavailable",
     "POST /api/v1/audio/speech": "tts_unavailable",
     "POST /api/v1/audio/transcriptions": "stt_unavailable",
+    "POST /api/v1/sessions/{session_id}/messages": "stt_unavailable",  # a recording (multipart) sent as a turn
     "GET /api/v1/push/vapid-public-key": "push_unavailable",
     "POST /api/v1/push/subscriptions": "push_unavailable",
 }

@@ -62,6 +62,8 @@ class FakeProvider:
         self.piece_delay = 0.0  # seconds between streamed pieces
         self.json_delay = 0.0  # seconds before answering a JSON-format (structured output) request
         self.moderation_delay = 0.0  # seconds before answering a moderation request
+        self.transcription_delay = 0.0  # seconds before answering a transcription
+        self.transcript_text = "Bonjour, je m'appelle Anna."  # what every transcription hears
         self.malformed = False  # response bodies and stream events that are not JSON
         self.disconnect_after: int | None = None  # cut streams after this many pieces
         self.keep_alive = False  # True: connections serve many requests, as real APIs do
@@ -288,8 +290,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(audio)
 
     def _openai_transcription(self, body: dict) -> None:
-        """The text in `transcript_text` (set on the FakeProvider), default a French sentence."""
-        self._send_json({"text": getattr(self.fake, "transcript_text", "Bonjour, je m'appelle Anna.")})
+        """The text in `transcript_text` (set on the FakeProvider), after `transcription_delay`."""
+        if self.fake.transcription_delay and self.fake._stopping.wait(self.fake.transcription_delay):
+            return
+        self._send_json({"text": self.fake.transcript_text})
 
     def _anthropic_messages(self, body: dict) -> None:
         if {"temperature", "top_p", "top_k"} & set(body):

@@ -1,7 +1,8 @@
 // Audio in the playground: a play button on the character's replies (when the server can
 // speak: GET /audio/capabilities says tts) and a record button by the message box (when
-// it can transcribe: stt, and the browser has MediaRecorder). Uses app.js's globals
-// (API, state, refreshAccess); app.js itself is untouched.
+// it can transcribe: stt, and the browser has MediaRecorder) that sends the recording as a
+// turn of the open conversation. Uses app.js's globals (API, state, refreshAccess, newId,
+// turnView); app.js itself is untouched.
 "use strict";
 
 const audioState = { caps: null, asking: null, recorder: null, chunks: [], playing: null, cache: new Map() };
@@ -119,17 +120,11 @@ async function toggleRecording(button) {
     button.textContent = "… Transcribing";
     button.disabled = true;
     const type = (recorder.mimeType || "audio/webm").split(";")[0];
-    const form = new FormData();
-    form.append("file", new Blob(audioState.chunks, { type }), `recording.${type.split("/")[1] || "webm"}`);
+    const recording = new Blob(audioState.chunks, { type });
+    const name = `recording.${type.split("/")[1] || "webm"}`;
     try {
-      const response = await audioFetch("/audio/transcriptions", { method: "POST", body: form });
-      if (response.ok) {
-        const input = document.getElementById("chat-input");
-        input.value = (await response.json()).text;
-        input.focus();
-      } else {
-        button.title = await audioError(response);
-      }
+      if (state.session && state.session.status !== "ended") await sendSpokenTurn(button, recording, name);
+      else await transcribeIntoInput(button, recording, name);
     } finally {
       button.textContent = "● Record";
       button.disabled = false;
@@ -137,6 +132,40 @@ async function toggleRecording(button) {
   };
   recorder.start();
   button.textContent = "■ Stop";
+}
+
+/** The recording sent as a turn (POST /sessions/{id}/messages, field `audio`): the socket's
+ * turn_accepted and turn_result show it (app.js), the transcript as the learner's line;
+ * without a socket, the finished turn is long-polled. */
+async function sendSpokenTurn(button, recording, name) {
+  const form = new FormData();
+  form.append("audio", recording, name);
+  form.append("client_message_id", newId());
+  const response = await audioFetch(`/sessions/${state.session.id}/messages`, { method: "POST", body: form });
+  if (!response.ok) {
+    button.title = await audioError(response);
+    return;
+  }
+  const { turn } = await response.json();
+  const socket = state.sessionSocket;
+  if (socket && socket.isOpen) return;
+  const view = turnView(turn.id, turn);
+  const finished = await audioFetch(`/turns/${turn.id}?wait=30`);
+  if (finished.ok && !view.finished) view.applyTurn(await finished.json());
+}
+
+/** Without a conversation: the recording transcribed into the message box, to review. */
+async function transcribeIntoInput(button, recording, name) {
+  const form = new FormData();
+  form.append("file", recording, name);
+  const response = await audioFetch("/audio/transcriptions", { method: "POST", body: form });
+  if (response.ok) {
+    const input = document.getElementById("chat-input");
+    input.value = (await response.json()).text;
+    input.focus();
+  } else {
+    button.title = await audioError(response);
+  }
 }
 
 // --- wiring ----------------------------------------------------------------------------------
