@@ -1,14 +1,14 @@
 """turn_audio: a spoken turn's recording, kept until it is transcribed
 
 Revision ID: f9c3a4b5d6e7
-Revises: c1a55e5c0de1
+Revises: e8b2f3a4c5d6
 Create Date: 2026-12-06 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "f9c3a4b5d6e7"
-down_revision = "c1a55e5c0de1"
+down_revision = "e8b2f3a4c5d6"
 branch_labels = None
 depends_on = None
 
