@@ -247,6 +247,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Il pronome «leur» (a loro) non prende mai la s.",
         "pt": "O pronome “leur” (lhes) nunca leva s.",
     },
+    "pronoun_gender": {
+        "en": "The pronoun takes the gender of the noun it stands for: “{fixed}”.",
+        "es": "El pronombre toma el género del sustantivo al que sustituye: «{fixed}».",
+        "de": "Das Pronomen richtet sich nach dem Genus des ersetzten Nomens: „{fixed}“.",
+        "it": "Il pronome prende il genere del nome che sostituisce: «{fixed}».",
+        "pt": "O pronome toma o gênero do substantivo que substitui: “{fixed}”.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

@@ -148,3 +148,18 @@ def test_ce_que_without_a_subject_is_ce_qui(text, expected):
 
 def test_ce_qui_with_a_subject_is_ce_que():
     assert found("Fais ce qui tu veux.", "relative_que") == [("qui", "que")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ta valise est lourde, le mien est léger.", [("le mien", "la mienne")]),
+    ("Sa maison est grande mais la tienne est petite.", []),
+    ("Cette chanson est plus belle que celui de l'an dernier.", [("celui", "celle")]),
+    ("La voiture de mon père est plus vieille que celui de mon oncle.", [("celui", "celle")]),
+])
+def test_possessive_and_demonstrative_pronouns_take_the_gender_of_their_noun(text, expected):
+    assert found(text, "pronoun_gender") == expected
+
+
+@pytest.mark.parametrize("text", ["Ceux qui lisent beaucoup écrivent bien.", "J'aime tes livres, le mien est vieux."])
+def test_pronouns_without_a_clear_antecedent_left_alone(text):
+    assert found(text, "pronoun_gender") == []
