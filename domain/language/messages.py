@@ -254,6 +254,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Il pronome prende il genere del nome che sostituisce: «{fixed}».",
         "pt": "O pronome toma o gênero do substantivo que substitui: “{fixed}”.",
     },
+    "unstressed_object": {
+        "en": "Before the verb the object pronoun is “{fixed}”.",
+        "es": "Delante del verbo el pronombre complemento es «{fixed}».",
+        "de": "Vor dem Verb lautet das Objektpronomen „{fixed}“.",
+        "it": "Davanti al verbo il pronome complemento è «{fixed}».",
+        "pt": "Antes do verbo o pronome objeto é “{fixed}”.",
+    },
+    "missing_reflexive": {
+        "en": "Without an object this verb is pronominal: “{fixed}”.",
+        "es": "Sin complemento este verbo es pronominal: «{fixed}».",
+        "de": "Ohne Objekt ist dieses Verb reflexiv: „{fixed}“.",
+        "it": "Senza complemento questo verbo è pronominale: «{fixed}».",
+        "pt": "Sem objeto este verbo é pronominal: “{fixed}”.",
+    },
+    "relative_ou": {
+        "en": "This verb has no direct object: for a place or a time the relative pronoun is “où”.",
+        "es": "Este verbo no lleva complemento directo: para un lugar o un tiempo el relativo es «où».",
+        "de": "Dieses Verb hat kein direktes Objekt: für Ort oder Zeit ist das Relativpronomen „où“.",
+        "it": "Questo verbo non ha complemento oggetto: per un luogo o un tempo il relativo è «où».",
+        "pt": "Este verbo não tem objeto direto: para um lugar ou um tempo o relativo é “où”.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

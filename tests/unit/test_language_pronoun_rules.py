@@ -163,3 +163,38 @@ def test_possessive_and_demonstrative_pronouns_take_the_gender_of_their_noun(tex
 @pytest.mark.parametrize("text", ["Ceux qui lisent beaucoup écrivent bien.", "J'aime tes livres, le mien est vieux."])
 def test_pronouns_without_a_clear_antecedent_left_alone(text):
     assert found(text, "pronoun_gender") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Elle moi prête son vélo.", [("moi", "me")]),
+    ("Je toi attends ici.", [("toi attends", "t'attends")]),
+])
+def test_before_the_verb_the_object_pronoun_is_unstressed(text, expected):
+    assert found(text, "unstressed_object") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Le dimanche, nous reposons à la maison.", [("reposons", "nous reposons")]),
+    ("Tu dépêches ?", [("dépêches", "te dépêches")]),
+    ("J'endors toujours devant la télé.", [("J'endors", "Je m'endors")]),
+])
+def test_without_an_object_these_verbs_are_pronominal(text, expected):
+    assert found(text, "missing_reflexive") == expected
+
+
+@pytest.mark.parametrize("text", ["Je réveille mon fils à sept heures.", "Il promène le chien.", "Je me repose."])
+def test_the_same_verbs_with_an_object_left_alone(text):
+    assert found(text, "missing_reflexive") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Voici le village que ma mère est née.", [("que", "où")]),
+    ("L'année que nous sommes partis, il a neigé.", [("que", "où")]),
+])
+def test_a_relative_before_an_etre_verb_is_ou(text, expected):
+    assert found(text, "relative_ou") == expected
+
+
+@pytest.mark.parametrize("text", ["Le film que je vais voir est long.", "La maison que j'habite est grande."])
+def test_que_as_an_object_left_alone(text):
+    assert found(text, "relative_ou") == []

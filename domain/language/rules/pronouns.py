@@ -7,11 +7,12 @@ from domain.language import lexicon
 from domain.language.lexicon import dela
 from domain.language.inflection.nouns import NUMBER_WORDS
 from domain.language.inflection.verbs import (
-    AVOIR_TO_ETRE, ETRE_PRESENT, SUBJECT_PERSON, is_finite_verb, participle_infinitives, verb_readings)
+    AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
+    verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import grammar_error, is_clause_start
 from domain.language.rules.noun_phrases import noun_candidate
-from domain.language.tokens import lower, next_token, previous_token, starts_with_vowel_sound
+from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -31,6 +32,9 @@ _NUMBER_WORDS = lexicon.words("number_word")
 _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
                       if row["preposition"] == "de" and (row["complement"] == "any" or row["head"] in lexicon.nouns()))
 _SUBJECTS = frozenset(SUBJECT_PERSON) | {"j'"}
+_PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
+_ETRE_VERBS = lexicon.words("etre_verb")
+_REFLEXIVE_OF_PERSON = {"1s": "me", "2s": "te", "3s": "se", "1p": "nous", "2p": "vous", "3p": "se"}
 
 
 def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
@@ -48,6 +52,9 @@ def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
         yield from _reflexive_before_infinitive_error(token)
         yield from _leurs_before_verb_error(token)
         yield from _stressed_after_cest_error(token)
+        yield from _stressed_before_verb_error(token)
+        yield from _missing_reflexive_error(token)
+        yield from _ou_for_intransitive_error(token)
 
 
 def _stressed_pronoun_error(token: Token) -> Iterator[GrammarError]:
@@ -291,3 +298,83 @@ def _stressed_after_cest_error(token: Token) -> Iterator[GrammarError]:
     if after is None or after.is_punct or lower(after) == "qui":
         fixed = _STRESSED[word]
         yield grammar_error(token, token, "pronoun", "stressed_pronoun", [fixed], word=before.text, fixed=fixed)
+
+
+def _stressed_before_verb_error(token: Token) -> Iterator[GrammarError]:
+    """ "il moi donne un cadeau" -> "me": before the verb the object pronoun is unstressed.
+    Conditions: "moi"/"toi" right after a subject pronoun (or "ne") and before a finite verb."""
+    word = lower(token)
+    verb = next_token(token)
+    if word not in ("moi", "toi") or verb is None or not _after_subject(token):
+        return
+    if not is_finite_verb(lower(verb)):
+        return
+    if starts_with_vowel_sound(verb.text):
+        fixed = word[0] + "'" + verb.text
+        yield grammar_error(token, verb, "pronoun", "unstressed_object", [fixed], fixed=word[0] + "'")
+    else:
+        fixed = word[0] + "e"
+        yield grammar_error(token, token, "pronoun", "unstressed_object", [fixed], fixed=fixed)
+
+
+def _missing_reflexive_error(token: Token) -> Iterator[GrammarError]:
+    """ "je lève à sept heures" -> "je me lève": without an object these verbs are
+    pronominal ("se lever"; "je lève la main" is right).
+    Conditions: a subject pronoun right before a finite form of such a verb in its person,
+    and no object after it (no determiner, noun, name or pronoun)."""
+    subject, verb = previous_token(token), token
+    if subject is None or lower(subject) not in _SUBJECTS:
+        return
+    person = SUBJECT_PERSON.get("je" if lower(subject) == "j'" else lower(subject))
+    readings = [r for r in verb_readings(lower(verb)) if person and r.person == PERSONS.index(person)]
+    if not readings or not {r.infinitive for r in readings} & _PRONOMINAL_VERBS:
+        return
+    after = next_token(verb)
+    if after is not None and (after.pos_ in ("DET", "NOUN", "PROPN", "PRON", "NUM") or lower(after) in _SUBJECTS):
+        return
+    quantity_of = next_token(verb, 2)
+    if quantity_of is not None and lower(quantity_of) in ("de", "d'"):
+        return  # "elle intéresse beaucoup de gens"
+    reflexive = _REFLEXIVE_OF_PERSON[person]
+    if starts_with_vowel_sound(verb.text) and reflexive in ("me", "te", "se"):
+        fixed_verb = reflexive[0] + "'" + verb.text
+    else:
+        fixed_verb = f"{reflexive} {verb.text}"
+    if lower(subject) == "j'":
+        fixed = match_case(subject.text, "je") + " " + fixed_verb
+        yield grammar_error(subject, verb, "pronoun", "missing_reflexive", [fixed], fixed=fixed)
+    else:
+        yield grammar_error(verb, verb, "pronoun", "missing_reflexive", [fixed_verb], fixed=fixed_verb)
+
+
+def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
+    """ "la ville que je suis né" -> "où": a verb that takes "être" ("naître", "aller",
+    "venir") has no direct object, so "que" cannot be its object; a place or a time is "où".
+    Conditions: "que" after a noun, a subject (pronoun, or determiner and noun), [ne], then
+    a form of such a verb or "être" + its participle, not followed by an infinitive."""
+    before, subject = previous_token(token), next_token(token)
+    if lower(token) not in ("que", "qu'") or before is None or subject is None:
+        return
+    if noun_candidate(before) is None:
+        return
+    if lower(subject) in _SUBJECTS:
+        verb = next_token(subject)
+    elif subject.pos_ == "DET" and next_token(subject) is not None and next_token(subject).pos_ == "NOUN":
+        verb = next_token(subject, 2)  # "que ma mère est née"
+    else:
+        return
+    if verb is not None and lower(verb) in ("ne", "n'"):
+        verb = next_token(verb)
+    if verb is None:
+        return
+    infinitives = {r.infinitive for r in verb_readings(lower(verb))}
+    if lower(verb) in ETRE_FORMS:
+        verb = next_token(verb)
+        infinitives = set(participle_infinitives(lower(verb))) if verb is not None else set()
+    after = next_token(verb) if verb is not None else None
+    if not infinitives or not infinitives <= _ETRE_VERBS or (after is not None and _is_infinitive(after)):
+        return  # "le film que je vais voir": "que" is the object of the infinitive
+    if lower(token) == "qu'":
+        yield grammar_error(token, subject, "pronoun", "relative_ou", ["où " + subject.text])
+    else:
+        yield grammar_error(token, token, "pronoun", "relative_ou", ["où"])
