@@ -122,7 +122,8 @@ def set_password(user: User, new_password: str) -> None:
 
 def update_profile(user: User, changes: dict[str, Any]) -> User:
     zone = user.timezone
-    for name in ("display_name", "native_language", "level", "timezone", "target_language", "desired_retention"):
+    for name in ("display_name", "native_language", "level", "timezone", "target_language", "desired_retention",
+                 "share_letters_with_teachers"):
         if name in changes:
             value = changes[name]
             if name == "timezone":

@@ -2,7 +2,9 @@
 class and hands out its invite code; a learner joins with the code and may leave.
 
 Anyone outside a class (another teacher, a learner not in it) is told it does not
-exist: NotFound, never forbidden, as for another learner's data."""
+exist: NotFound, never forbidden, as for another learner's data. The class's teacher
+reads a student's figures through the student's own domain functions, called with the
+student's id (api/classes/routes.py); their letters only while the student shares them."""
 from __future__ import annotations
 
 import secrets
@@ -109,3 +111,19 @@ def student_of(db: Session, teacher: User, class_id: uuid.UUID, user_id: uuid.UU
     if db.get(ClassMembership, (class_id, user_id)) is None:
         raise _not_found()
     return user_id
+
+
+def student(db: Session, teacher: User, class_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """The student's account if they are in the teacher's class; NotFound for anyone else."""
+    return db.get(User, student_of(db, teacher, class_id, user_id))
+
+
+def letters_owner(db: Session, teacher: User, class_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
+    """The student's id if they are in the teacher's class and share their letters with
+    teachers. A student who does not is a 404 `letters_not_shared`: the teacher knows the
+    student is in the class (the roster says so), so the distinct code tells nothing new,
+    and it stays a 404 like every other refusal here."""
+    pupil = student(db, teacher, class_id, user_id)
+    if not pupil.share_letters_with_teachers:
+        raise NotFound("This student does not share their letters with their teachers.", code="letters_not_shared")
+    return pupil.id

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -51,6 +52,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="learner")
     xp: Mapped[int] = mapped_column(Integer, default=0)
     desired_retention: Mapped[float] = mapped_column(Float, default=0.9, server_default=text("0.9"))
+    # The teachers of the learner's classes may read their penpal letters (domain/classes.py); off by default.
+    share_letters_with_teachers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

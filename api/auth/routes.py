@@ -90,7 +90,8 @@ def me():
 @blp.response(200, UserSchema)
 @documents_errors(blp, 400, 413)
 def update_me(changes: dict):
-    """Change the learner's profile (name, languages, level, time zone)."""
+    """Change the learner's profile (name, languages, level, time zone, desired retention, and whether
+    their classes' teachers may read their penpal letters)."""
     user = accounts.update_profile(current_user(), changes)
     db().commit()
     return user

@@ -23,6 +23,8 @@ class UserSchema(ma.Schema):
     role = ma.fields.String(dump_only=True)
     xp = ma.fields.Integer(dump_only=True)
     desired_retention = ma.fields.Float(metadata={"description": "the recall probability reviews aim for"})
+    share_letters_with_teachers = ma.fields.Boolean(metadata={
+        "description": "the teachers of the learner's classes may read their penpal letters (off by default)"})
     created_at = ma.fields.DateTime(dump_only=True)
 
 
@@ -49,6 +51,8 @@ class ProfileUpdateSchema(ma.Schema):
     timezone = ma.fields.String(validate=validate.Length(max=64))
     desired_retention = ma.fields.Float(validate=validate.Range(min=0.7, max=0.99), metadata={
         "description": "the recall probability FSRS schedules for (0.70 to 0.99; higher means more reviews)"})
+    share_letters_with_teachers = ma.fields.Boolean(truthy={True}, falsy={False}, metadata={
+        "description": "let the teachers of your classes read your penpal letters; false hides them again"})
 
 
 class PasswordChangeSchema(ma.Schema):

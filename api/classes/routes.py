@@ -1,24 +1,37 @@
-"""Teachers' classes: /api/v1/classes (make, list, invite codes, roster, join, leave).
+"""Teachers' classes: /api/v1/classes (make, list, invite codes, roster, join, leave, and a
+student's notebook, stats, analytics, journey and shared letters for the class's teacher).
 
-Only the class's teacher sees its code and roster; anyone else gets 404 `class_not_found`."""
+Only the class's teacher sees its code, roster and students; anyone else gets 404
+`class_not_found`. A student's figures come from the very domain functions and schemas
+of the student's own endpoints, called with the student's id."""
 from __future__ import annotations
 
 import uuid
 
 import marshmallow as ma
+from flask import jsonify
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.auth import signed_in
 from api.auth.tokens import current_user
 from api.errors import documents_errors
-from api.extensions import db
+from api.extensions import close_db, db
+from api.journey.routes import ProgressSchema
 from api.notebook.routes import NotebookArgsSchema, PatternPageSchema
 from api.pagination import page_meta
-from domain import admin, classes, notebook
+from api.penpal.routes import ThreadArgsSchema, ThreadListSchema
+from api.progress.routes import AnalyticsArgsSchema, AnalyticsSchema, StatsSchema
+from api.runtime import characters
+from domain import admin, analytics, classes, journey, notebook, penpal
+from domain.config import get_settings
+from domain.db import statement_scope
+from domain.redis_client import get_redis
+from domain.srs import reviews as progress
 
 blp = Blueprint("classes", __name__, url_prefix="/api/v1/classes",
-                description="Teachers' classes: invite codes, rosters, joining and leaving")
+                description="Teachers' classes: invite codes, rosters, joining and leaving, "
+                            "and a student's progress for the class's teacher")
 
 
 class ClassCreateSchema(ma.Schema):
@@ -182,3 +195,52 @@ def student_notebook(args: dict, class_id: uuid.UUID, user_id: uuid.UUID):
     student_id = classes.student_of(db(), current_user(), class_id, user_id)
     items, total = notebook.notebook(db(), user_id=student_id, **args)
     return {"items": items, "meta": page_meta(total=total, page=args["page"], per_page=args["per_page"])}
+
+
+@blp.get("/<uuid:class_id>/students/<uuid:user_id>/stats")
+@signed_in(blp)
+@documents_errors(blp, 404)
+@blp.response(200, StatsSchema)
+def student_stats(class_id: uuid.UUID, user_id: uuid.UUID):
+    """A student's flashcard stats, as GET /api/v1/progress/stats shows them to the student
+    (the class's teacher only)."""
+    student_id = classes.student_of(db(), current_user(), class_id, user_id)
+    return progress.stats(db(), user_id=student_id)
+
+
+@blp.get("/<uuid:class_id>/students/<uuid:user_id>/analytics")
+@signed_in(blp)
+@documents_errors(blp, 404)
+@blp.arguments(AnalyticsArgsSchema, location="query")
+@blp.response(200, AnalyticsSchema)
+def student_analytics(args: dict, class_id: uuid.UUID, user_id: uuid.UUID):
+    """A student's history over the last `days` days, as GET /api/v1/progress/analytics
+    shows it to the student (the class's teacher only)."""
+    student_id = classes.student_of(db(), current_user(), class_id, user_id)
+    close_db()  # the analytics read on a connection of their own, as the student's endpoint does
+    with statement_scope() as conn:
+        found = analytics.analytics(conn, get_settings(), user_id=student_id, days=args["days"], cache=get_redis())
+    return jsonify(found)  # already in AnalyticsSchema's shape (see api/progress/routes.py)
+
+
+@blp.get("/<uuid:class_id>/students/<uuid:user_id>/journey")
+@signed_in(blp)
+@documents_errors(blp, 404)
+@blp.response(200, ProgressSchema)
+def student_journey(class_id: uuid.UUID, user_id: uuid.UUID):
+    """A student's journey in figures, as GET /api/v1/journey/progress shows it to the
+    student (the class's teacher only)."""
+    return journey.progress(db(), user=classes.student(db(), current_user(), class_id, user_id))
+
+
+@blp.get("/<uuid:class_id>/students/<uuid:user_id>/letters")
+@signed_in(blp)
+@documents_errors(blp, 404)
+@blp.arguments(ThreadArgsSchema, location="query")
+@blp.response(200, ThreadListSchema)
+def student_letters(args: dict, class_id: uuid.UUID, user_id: uuid.UUID):
+    """A student's penpal correspondence, as GET /api/v1/penpal/letters shows it to the
+    student, while the student shares it (`share_letters_with_teachers` in PATCH
+    /api/v1/auth/me); otherwise 404 `letters_not_shared` (the class's teacher only)."""
+    student_id = classes.letters_owner(db(), current_user(), class_id, user_id)
+    return {"threads": penpal.list_threads(db(), user_id=student_id, characters=characters(), **args)}
