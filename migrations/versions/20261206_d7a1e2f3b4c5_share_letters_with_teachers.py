@@ -1,14 +1,14 @@
 """users.share_letters_with_teachers: a learner lets their classes' teachers read their letters
 
 Revision ID: d7a1e2f3b4c5
-Revises: c1a55e5c0de1
+Revises: f9c3a4b5d6e7
 Create Date: 2026-12-06 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "d7a1e2f3b4c5"
-down_revision = "c1a55e5c0de1"
+down_revision = "f9c3a4b5d6e7"
 branch_labels = None
 depends_on = None
 
