@@ -56,9 +56,16 @@ def _determiner_of(token: Token) -> Determiner | None:
     if word in ("le", "la", "les", "leur", "leurs") and _is_object_pronoun(token, before):
         return None
     if word in ("un", "une") and before is not None and (
-            lower(before) == "et" or is_plural_number(before.text)):
+            _after_number_and(before) or is_plural_number(before.text)):
         return None  # "vingt et un ans"
     return DETERMINERS[word]
+
+
+def _after_number_and(before: Token) -> bool:
+    """ "vingt et": "un" is then part of a number ("un chat et un chien" is not)."""
+    number = previous_token(before)
+    return lower(before) == "et" and number is not None and (
+        lower(number) in NUMBER_WORDS or number.like_num)
 
 
 def _is_object_pronoun(word: Token, before: Token | None) -> bool:

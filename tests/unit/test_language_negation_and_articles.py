@@ -1,4 +1,4 @@
-"""Articles after a negation (domain/language/rules/negation.py), on sentences written
+"""Articles after a negation and after "et" (domain/language/rules/negation.py, noun_phrases.py),
 for the rules."""
 from __future__ import annotations
 
@@ -43,3 +43,12 @@ def test_a_verb_of_liking_keeps_the_definite_article(text, expected):
 
 def test_liking_an_infinitive_left_alone():
     assert found("Je n'aime pas de voyager.", "definite_after_liking") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("J'ai un lapin et un souris.", [("un", "une")]),
+    ("Il a vingt et un ans.", []),
+])
+def test_un_after_et_is_a_determiner_unless_a_number_precedes(text, expected):
+    assert [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors
+            if e.category == "gender_agreement"] == expected
