@@ -1,5 +1,5 @@
 """Articles after a negation and after "et" (domain/language/rules/negation.py, noun_phrases.py),
-for the rules."""
+on sentences written for the rules."""
 from __future__ import annotations
 
 import pytest
