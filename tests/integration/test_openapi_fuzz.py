@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import hypothesis
 import requests
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, strategies as st
 from schemathesis import GenerationMode
@@ -187,6 +188,9 @@ def fuzz(operation, mode: GenerationMode, ids: dict[str, object], *, learner: Le
         pass  # nothing to make invalid (an operation without parameters has no negative cases)
 
 
+# Every operation is fuzzed (about 90, 50 cases each way): several minutes, more on a busy
+# machine, so more than the suite's 300 s per test.
+@pytest.mark.timeout(900)
 def test_schemathesis_finds_no_server_error_and_every_answer_matches_the_document(stack):
     learner = register(stack.base_url, stack.ws_url)
     throwaway = Throwaway(register(stack.base_url, stack.ws_url))
