@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 import hypothesis
-import requests
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, strategies as st
 from schemathesis import GenerationMode
