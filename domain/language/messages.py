@@ -282,6 +282,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Un verbo di gradimento mantiene l'articolo determinativo, anche negato: «{fixed}».",
         "pt": "Um verbo de gosto mantém o artigo definido, mesmo negado: “{fixed}”.",
     },
+    "adjective_before_noun": {
+        "en": "“{adjective}” comes before the noun: “{fixed}”.",
+        "es": "«{adjective}» va delante del sustantivo: «{fixed}».",
+        "de": "„{adjective}“ steht vor dem Nomen: „{fixed}“.",
+        "it": "«{adjective}» va prima del nome: «{fixed}».",
+        "pt": "“{adjective}” vem antes do substantivo: “{fixed}”.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

@@ -98,6 +98,13 @@ def prenominal_forms() -> dict[str, str]:
 
 
 @functools.cache
+def before_noun_forms() -> dict[str, str]:
+    """Every form of the adjectives that never follow the noun ("une maison petite")."""
+    return {spelling: base for base in lexicon.words("before_noun_adjective")
+            for spellings in (adjective_forms(base) or {}).values() for spelling in spellings}
+
+
+@functools.cache
 def postnominal_forms() -> dict[str, str]:
     forms: dict[str, str] = {}
     for base in _POSTNOMINAL_ADJECTIVES:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
 from domain.language.lexicon import dela
-from domain.language.inflection.adjectives import postnominal_forms
+from domain.language.inflection.adjectives import before_noun_forms, postnominal_forms
 from domain.language.inflection.nouns import DETERMINERS, noun_forms
 from domain.language.inflection.verbs import (
     SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
@@ -33,6 +33,7 @@ def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
         yield from _clitic_before_ne(token)
         yield from _clitic_pair_order(token)
         yield from _postnominal_adjective_before_noun(token)
+        yield from _prenominal_adjective_after_noun(token)
         yield from _object_pronoun_after_verb(token)
         yield from _adverb_after_participle(token)
         yield from _pronoun_after_auxiliary(token)
@@ -79,6 +80,23 @@ def _postnominal_adjective_before_noun(token: Token) -> Iterator[GrammarError]:
     yield grammar_error(token, noun, "word_order",
                         "adjective_after_noun", [fixed],
                         adjective=token.text, fixed=fixed)
+
+
+def _prenominal_adjective_after_noun(token: Token) -> Iterator[GrammarError]:
+    """ "une maison petite" -> "une petite maison": adjectives of beauty, age, goodness and
+    size come before the noun.
+    Conditions: a determiner, a noun, one of these adjectives, and not "bon marché"."""
+    det, adjective = previous_token(token), next_token(token)
+    if det is None or adjective is None or lower(det) not in DETERMINERS:
+        return
+    if lower(token) not in noun_forms() or lower(adjective) not in before_noun_forms():
+        return
+    after = next_token(adjective)
+    if after is not None and lower(after) in ("marché", "enfant", "vivant"):
+        return  # "bon marché", "bon enfant", "bon vivant"
+    fixed = f"{adjective.text} {token.text}"
+    yield grammar_error(token, adjective, "word_order", "adjective_before_noun", [fixed],
+                        adjective=adjective.text, fixed=fixed)
 
 
 def _object_pronoun_after_verb(token: Token) -> Iterator[GrammarError]:

@@ -1,5 +1,5 @@
-"""Object pronouns, "en", "dont" and the order of pronouns and questions
-(domain/language/rules/pronouns.py, word_order.py), on sentences written for the rules."""
+"""Object pronouns, "en", "dont", "où", reflexives, and the order of pronouns, adjectives,
+adverbs and questions (rules/pronouns.py, antecedents.py, word_order.py), on sentences written for the rules."""
 from __future__ import annotations
 
 import pytest
@@ -198,3 +198,24 @@ def test_a_relative_before_an_etre_verb_is_ou(text, expected):
 @pytest.mark.parametrize("text", ["Le film que je vais voir est long.", "La maison que j'habite est grande."])
 def test_que_as_an_object_left_alone(text):
     assert found(text, "relative_ou") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous avons loué un appartement joli.", [("appartement joli", "joli appartement")]),
+    ("C'est une fille jeune.", [("fille jeune", "jeune fille")]),
+])
+def test_adjectives_of_beauty_age_goodness_size_come_first(text, expected):
+    assert found(text, "adjective_before_noun") == expected
+
+
+@pytest.mark.parametrize("text", ["Ce sont des chaussures bon marché.", "Il a les cheveux longs."])
+def test_other_adjectives_after_the_noun_left_alone(text):
+    assert found(text, "adjective_before_noun") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Elle a dormi mal cette nuit.", [("dormi mal", "mal dormi")]),
+    ("Tu as travaillé trop.", [("travaillé trop", "trop travaillé")]),
+])
+def test_short_adverbs_go_between_auxiliary_and_participle(text, expected):
+    assert found(text, "adverb_before_participle") == expected
