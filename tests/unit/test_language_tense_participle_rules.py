@@ -139,3 +139,21 @@ def test_a_verb_of_motion_without_object_takes_etre(text, expected):
 @pytest.mark.parametrize("text", ["Elles ont descendu les poubelles.", "Nous avons passé trois jours à Nice."])
 def test_a_verb_of_motion_with_its_object_keeps_avoir(text):
     assert found(text, "verb_takes_etre") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Vous avez chantez très bien.", [("chantez", "chanté")]),
+    ("Elle a voulait partir.", [("voulait", "voulu")]),
+    ("Nous sommes arriver en retard.", [("arriver", "arrivés")]),
+])
+def test_a_conjugated_form_or_an_infinitive_after_the_auxiliary_becomes_the_participle(text, expected):
+    assert found(text, "participle_after_auxiliary") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Tout ce qu'il a vaut une fortune.",   # "a" is the verb of the relative clause
+    "Nous avons cours demain.",             # "cours" is a noun here
+    "Il a un aller simple.",
+])
+def test_words_after_avoir_that_are_not_a_compound_tense_left_alone(text):
+    assert found(text, "participle_after_auxiliary") == []

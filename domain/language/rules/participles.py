@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import ETRE_FORMS, participle_infinitives, past_participle
+from domain.language.inflection.verbs import ETRE_FORMS, ETRE_PRESENT, past_participle
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 
 _TIME_NOUNS = lexicon.words("time_noun")
 _ETRE_VERBS = lexicon.words("etre_verb")
+_FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
+_SUBJECT_PRONOUNS = frozenset({"je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
 _REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
 
 
@@ -97,20 +99,45 @@ def rule_pronominal_with_object(doc: Doc) -> Iterator[GrammarError]:
 
 
 def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
-    """ "j'ai prendre le train" -> "pris" (the -er verbs: rules/auxiliary.py).
-    Conditions: a form of "avoir" after its subject, then a word that is only an
-    infinitive (not -er) of a verb whose participle is known."""
+    """ "j'ai prendre le train" -> "pris", "j'ai mangez" -> "mangé", "je suis aller" ->
+    "allé": a compound tense is an auxiliary and a participle, not an infinitive or a
+    conjugated form.
+    Conditions: a form of "avoir" after its subject (or a form of "être" after a subject
+    pronoun, for the verbs that take "être"), then a word that the lexicon knows only as
+    an infinitive or only as finite forms of one verb, never as a participle (the -er
+    infinitive after "avoir" is rules/auxiliary.py's)."""
     if not dela.available():
         return
     for aux in doc:
         word = next_token(aux)
-        if word is None or not is_avoir_auxiliary(aux) or lower(word).endswith("er"):
+        if word is None or not word.is_alpha:
+            continue
+        with_avoir = is_avoir_auxiliary(aux)
+        with_etre = lower(aux) in ETRE_PRESENT and lower(previous_token(aux) or aux) in _SUBJECT_PRONOUNS
+        if not (with_avoir or with_etre):
             continue
         verbs = [a for a in dela.analyses(lower(word)) if a.pos == "V"]
-        if not verbs or any("W" not in a.features for a in verbs):
-            continue  # not a verb, or also a conjugated form
-        participle = past_participle(verbs[0].lemma) or dela.inflect(verbs[0].lemma, "V", "Kms")
-        if participle and not participle_infinitives(lower(word)):
-            fixed = match_case(word.text, participle)
-            yield grammar_error(word, word, "past_participle",
-                                "participle_after_auxiliary", [fixed], auxiliary=aux.text, fixed=fixed)
+        if not verbs or len({a.lemma for a in verbs}) != 1:
+            continue
+        if word.pos_ != "VERB" and any(a.pos != "V" for a in dela.analyses(lower(word))):
+            continue  # also a noun, and read as one here ("un aller")
+        features = [f for a in verbs for f in a.features]
+        infinitive_only = all(f == "W" for f in features)
+        finite_only = all(f[:1] in _FINITE for f in features)
+        lemma = verbs[0].lemma
+        if not (infinitive_only or finite_only) or (with_avoir and infinitive_only and lemma.endswith("er")):
+            continue
+        if finite_only and (lemma in ("être", "avoir") or _in_relative_clause(previous_token(aux))
+                            or any(a.pos != "V" for a in dela.analyses(lower(word)))):
+            continue  # "ce qu'il a est à toi", "nous avons cours": not a compound tense
+        if with_etre and (lemma not in _ETRE_VERBS or not infinitive_only):
+            continue
+        participle = past_participle(lemma) or dela.inflect(lemma, "V", "Kms")
+        if not participle:
+            continue
+        if with_etre:
+            participle += {"elle": "e", "elles": "es", "ils": "s", "nous": "s", "vous": "s"}.get(
+                lower(previous_token(aux)), "")
+        fixed = match_case(word.text, participle)
+        yield grammar_error(word, word, "past_participle",
+                            "participle_after_auxiliary", [fixed], auxiliary=aux.text, fixed=fixed)
