@@ -42,7 +42,8 @@ from domain.language.rules.preceding_object import rule_preceding_object_partici
 from domain.language.rules.pronouns import rule_pronouns
 from domain.language.rules.relative_subject import rule_relative_subject
 from domain.language.rules.spelling import rule_spelling
-from domain.language.rules.subject_verb import rule_noun_subject_verb, rule_pronoun_subject_verb
+from domain.language.rules.subject_verb import (
+    rule_coordinated_subject_verb, rule_noun_subject_verb, rule_pronoun_subject_verb)
 from domain.language.rules.tense_mood import (
     rule_indicative_after_opinion, rule_polite_conditional, rule_si_clause, rule_subjunctive, rule_tense_of_time_marker)
 from domain.language.rules.word_order import rule_word_order
@@ -126,6 +127,7 @@ RULES: tuple[Rule, ...] = (
     rule_tense_of_time_marker,
     rule_pronoun_subject_verb,
     rule_noun_subject_verb,
+    rule_coordinated_subject_verb,
     rule_participle_or_infinitive,
     rule_preceding_object_participle,
     rule_participle_with_avoir,

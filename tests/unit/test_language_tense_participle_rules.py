@@ -157,3 +157,17 @@ def test_a_conjugated_form_or_an_infinitive_after_the_auxiliary_becomes_the_part
 ])
 def test_words_after_avoir_that_are_not_a_compound_tense_left_alone(text):
     assert found(text, "participle_after_auxiliary") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ma mère et moi prépare le dîner.", [("prépare", "préparons")]),
+    ("Ton père et toi vient ce soir ?", [("vient", "venez")]),
+    ("La pluie et le vent arrive.", [("arrive", "arrivent")]),
+])
+def test_two_subjects_joined_by_et_make_a_plural(text, expected):
+    assert found(text, "verb_after_noun") == expected
+
+
+@pytest.mark.parametrize("text", ["Mon frère et moi allons bien.", "Je lis un livre et Paul regarde la télé."])
+def test_coordinations_that_agree_left_alone(text):
+    assert found(text, "verb_after_noun") == []

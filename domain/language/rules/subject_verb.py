@@ -11,7 +11,8 @@ from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
     NEGATION_AND_CLITICS, PREPOSITIONS, grammar_error, is_clause_start, skip_clitics, span_text)
-from domain.language.rules.noun_phrases import NounPhrase, coordinated, noun_phrases, phrase_gender, phrase_number
+from domain.language.rules.noun_phrases import (
+    NounPhrase, coordinated, noun_candidate, noun_phrases, phrase_gender, phrase_number)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -113,3 +114,70 @@ def _agrees_as_adjective(token: Token, phrase: NounPhrase) -> bool:
     gender, number = phrase_gender(phrase), phrase_number(phrase)
     wanted = {g + (number or "s") for g in ((gender,) if gender else ("m", "f"))}
     return bool(adjective.cells_of(lower(token)) & wanted) or is_noun
+
+
+_STRESSED_PERSON = {"moi": "1p", "toi": "2p", "lui": "3p", "elle": "3p", "eux": "3p", "elles": "3p"}
+
+
+def rule_coordinated_subject_verb(doc: Doc) -> Iterator[GrammarError]:
+    """ "Mon copain et moi va" -> "allons": two subjects joined by "et" make a plural, in
+    the first person with "moi", the second with "toi", else the third.
+    Conditions: the clause opens with a noun phrase, a name or a stressed pronoun, then
+    "et", then a stressed pronoun, a name or a noun phrase of at most three words, then a
+    finite verb (after "ne" and object pronouns)."""
+    for conjunction in doc:
+        if lower(conjunction) != "et":
+            continue
+        first = _first_conjunct(conjunction)
+        last = _second_conjunct_end(conjunction)
+        if first is None or last is None:
+            continue
+        verb = skip_clitics(last) if lower(next_token(last) or last) in NEGATION_AND_CLITICS else next_token(last)
+        if verb is None or not verb.text.isalpha():
+            continue
+        words = {lower(t) for t in doc[first.i: last.i + 1]}
+        person = "1p" if "moi" in words else "2p" if "toi" in words else "3p"
+        fix = agreement_fix(verb, person)
+        if fix:
+            yield grammar_error(verb, verb, "subject_verb", "verb_after_noun", [fix],
+                                subject=span_text(first, last), fixed=fix)
+
+
+def _first_conjunct(conjunction: Token) -> Token | None:
+    """The clause-opening start of the subject before "et" (a stressed pronoun, a name, or
+    a determiner and its noun), or None."""
+    before = previous_token(conjunction)
+    if before is None:
+        return None
+    if lower(before) in _STRESSED_PERSON or _is_name(before):
+        return before if is_clause_start(before) else None
+    for size in (1, 2, 3):
+        start = previous_token(conjunction, size + 1)
+        if start is not None and start.pos_ == "DET" and is_clause_start(start) and _is_noun(before):
+            return start
+    return None
+
+
+def _is_name(token: Token) -> bool:
+    return token.is_alpha and token.text[:1].isupper() and lower(token) not in SUBJECT_PERSON and (
+        token.pos_ == "PROPN" or noun_candidate(token) is None)
+
+
+def _is_noun(token: Token) -> bool:
+    return token.pos_ == "NOUN" or lower(token) in noun_forms()
+
+
+def _second_conjunct_end(conjunction: Token) -> Token | None:
+    after = next_token(conjunction)
+    if after is None:
+        return None
+    if lower(after) in _STRESSED_PERSON or _is_name(after):
+        return after
+    if after.pos_ == "DET":
+        for size in (1, 2):
+            end = next_token(after, size)
+            if end is not None and _is_noun(end):
+                following = next_token(end)
+                if following is None or not _is_noun(following) or following.pos_ in ("VERB", "AUX"):
+                    return end
+    return None
