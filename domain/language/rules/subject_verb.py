@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
 from domain.language.inflection.adjectives import as_adjective
-from domain.language.inflection.nouns import noun_forms
+from domain.language.inflection.nouns import DETERMINERS, noun_forms
 from domain.language.inflection.verbs import SUBJECT_PERSON, agreement_fix, paradigm
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
@@ -153,7 +153,7 @@ def _first_conjunct(conjunction: Token) -> Token | None:
         return before if is_clause_start(before) else None
     for size in (1, 2, 3):
         start = previous_token(conjunction, size + 1)
-        if start is not None and start.pos_ == "DET" and is_clause_start(start) and _is_noun(before):
+        if start is not None and lower(start) in DETERMINERS and is_clause_start(start) and _is_noun(before):
             return start
     return None
 
@@ -173,7 +173,7 @@ def _second_conjunct_end(conjunction: Token) -> Token | None:
         return None
     if lower(after) in _STRESSED_PERSON or _is_name(after):
         return after
-    if after.pos_ == "DET":
+    if lower(after) in DETERMINERS:
         for size in (1, 2):
             end = next_token(after, size)
             if end is not None and _is_noun(end):
