@@ -51,8 +51,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="learner")
     xp: Mapped[int] = mapped_column(Integer, default=0)
     desired_retention: Mapped[float] = mapped_column(Float, default=0.9, server_default=text("0.9"))
+    # When the address was confirmed (domain/email_verification.py); accounts older than
+    # verification, and those an operator made, count as verified.
+    email_verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class ChatSession(Base):
