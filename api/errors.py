@@ -113,8 +113,8 @@ def register_error_handlers(app: Flask) -> None:
 _ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON (or not UTF-8, or nested too deep)",
     401: "No valid access token (missing, malformed, expired or revoked)",
-    404: "Not found (another learner's resource is not found either)",
     403: "This account may not do this yet (see the code)",
+    404: "Not found (another learner's resource is not found either)",
     409: "Conflicts with an existing resource",
     410: "Gone: a token that is invalid, used or expired",
     413: "The body is larger than MAX_REQUEST_BYTES",

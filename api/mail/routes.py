@@ -101,7 +101,7 @@ def verify_email(args: dict):
 @blp.post("/email/verify/resend")
 @blp.arguments(ForgotSchema)
 @blp.response(202, AcceptedSchema)
-@documents_errors(blp, 400, 413, 429)
+@documents_errors(blp, 400, 413, 429, 503)
 def resend_verification(args: dict):
     """Mail a new verification link if the address has an account that is not verified
     yet. The answer is the same whatever the address. Throttled per address and per account."""
