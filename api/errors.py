@@ -13,14 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain import db as database
-from domain.errors import (Conflict, DomainError, Invalid, Malformed, NotFound, RateLimited, Unauthorized,
-                           Unavailable, UpstreamFailed)
+from domain.errors import (Conflict, DomainError, Forbidden, Gone, Invalid, Malformed, NotFound, RateLimited,
+                           Unauthorized, Unavailable, UpstreamFailed)
 
 log = logging.getLogger(__name__)
 
 _STATUS_BY_DOMAIN_ERROR: dict[type[DomainError], int] = {
-    Malformed: 400, NotFound: 404, Invalid: 422, Conflict: 409, Unauthorized: 401, RateLimited: 429, Unavailable: 503,
-    UpstreamFailed: 502,
+    Malformed: 400, NotFound: 404, Invalid: 422, Conflict: 409, Unauthorized: 401, Forbidden: 403, Gone: 410,
+    RateLimited: 429, Unavailable: 503, UpstreamFailed: 502,
 }
 
 _CODE_BY_STATUS = {
@@ -30,6 +30,7 @@ _CODE_BY_STATUS = {
     404: ("not_found", "Nothing lives at this address."),
     405: ("method_not_allowed", "This method is not allowed here."),
     409: ("conflict", "The request conflicts with the current state."),
+    410: ("gone", "This no longer exists."),
     413: ("payload_too_large", "The request body is too large."),
     415: ("unsupported_media_type", "Send the body as application/json."),
     422: ("validation_error", "Some fields are missing or invalid."),
@@ -112,8 +113,10 @@ def register_error_handlers(app: Flask) -> None:
 _ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON (or not UTF-8, or nested too deep)",
     401: "No valid access token (missing, malformed, expired or revoked)",
+    403: "This account may not do this yet (see the code)",
     404: "Not found (another learner's resource is not found either)",
     409: "Conflicts with an existing resource",
+    410: "Gone: a token that is invalid, used or expired",
     413: "The body is larger than MAX_REQUEST_BYTES",
     429: "Rate limited; see Retry-After",
     502: "A provider we depend on refused or failed",

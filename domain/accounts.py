@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from domain import analytics, revocation
 from domain.config import get_settings
 from domain.errors import Conflict, Invalid, Unauthorized, Unavailable
-from domain.models import User
+from domain.models import User, utcnow
 from domain.redis_client import get_redis
 
 T = TypeVar("T")
@@ -64,7 +64,9 @@ def validate_timezone(name: str) -> str:
 
 def register(db: Session, *, email: str, password: str, display_name: str, target_language: str = "fr",
              native_language: str | None = None, level: str = "A1", timezone: str = "UTC",
-             role: str = "learner") -> User:
+             role: str = "learner", verified: bool = False) -> User:
+    """A new account; `verified` for one an operator makes (its address counts as
+    confirmed: domain/email_verification.py)."""
     user = User(
         email=normalize_email(email),
         password_hash=_hash(password),
@@ -74,6 +76,7 @@ def register(db: Session, *, email: str, password: str, display_name: str, targe
         level=level.upper(),
         timezone=validate_timezone(timezone),
         role=role,
+        email_verified_at=utcnow() if verified else None,
     )
     db.add(user)
     try:

@@ -162,6 +162,13 @@ class Settings:
     password_reset_token_minutes: int = 30
     password_reset_rate_limit_account: str = "3/hour"  # over it: still 202, nothing sent
     password_reset_rate_limit_address: str = "20/hour"  # over it: 429
+    # Email verification (domain/email_verification.py): a link mailed at registration
+    # (when SMTP_URL is set, or verification is required), valid EMAIL_VERIFICATION_HOURS.
+    # Required: an unverified account cannot log in or refresh its tokens (403).
+    require_email_verification: bool = False
+    email_verification_hours: int = 48
+    email_verification_rate_limit_account: str = "3/hour"  # resends; over it: still 202, nothing sent
+    email_verification_rate_limit_address: str = "20/hour"  # resends; over it: 429
     data_export_link_hours: int = 48  # how long a data export link works (once)
     # Anki export and import (domain/anki.py): a file larger than ANKI_IMPORT_MAX_BYTES, or
     # with more than ANKI_IMPORT_MAX_ROWS cards, is refused (422); one with more than

@@ -36,6 +36,18 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class Forbidden(DomainError):
+    """Signed in (or with the right password), but this account may not do it yet."""
+
+    code = "forbidden"
+
+
+class Gone(DomainError):
+    """What the request names existed once and does not any more (a spent or expired token)."""
+
+    code = "gone"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
 

@@ -54,8 +54,15 @@ class User(Base):
     desired_retention: Mapped[float] = mapped_column(Float, default=0.9, server_default=text("0.9"))
     # The teachers of the learner's classes may read their penpal letters (domain/classes.py); off by default.
     share_letters_with_teachers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the address was confirmed (domain/email_verification.py); accounts older than
+    # verification, and those an operator made, count as verified.
+    email_verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class ChatSession(Base):

@@ -45,12 +45,24 @@ def hash_token(token: str) -> str:
 
 
 class ResetThrottle:
+    """Requests that mail a link to an address: per client address (429 over the window)
+    and per account (over the window the caller sends nothing and answers the same).
+    Subclasses (email_verification.ResendThrottle) change the names and the limits."""
+
+    key_prefix = "parlons:password-reset-limit"
+    code = "too_many_password_resets"
+    message = "Too many password reset requests; wait before trying again."
+
     def __init__(self, settings: Settings, connection_pool: redis.ConnectionPool | None = None):
-        storage = RedisStorage(settings.redis_url, connection_pool=connection_pool,
-                               key_prefix="parlons:password-reset-limit")
+        storage = RedisStorage(settings.redis_url, connection_pool=connection_pool, key_prefix=self.key_prefix)
         self._limiter = MovingWindowRateLimiter(storage)
-        self._per_account = parse(settings.password_reset_rate_limit_account)
-        self._per_address = parse(settings.password_reset_rate_limit_address)
+        per_account, per_address = self.limits(settings)
+        self._per_account = parse(per_account)
+        self._per_address = parse(per_address)
+
+    def limits(self, settings: Settings) -> tuple[str, str]:
+        """(per account, per client address)"""
+        return settings.password_reset_rate_limit_account, settings.password_reset_rate_limit_address
 
     def hit_address(self, address: str) -> None:
         try:
@@ -58,9 +70,7 @@ class ResetThrottle:
         except redis.RedisError:
             return
         if not allowed:
-            raise RateLimited("Too many password reset requests; wait before trying again.",
-                              code="too_many_password_resets", retry_after=60,
-                              details={"retry_after_seconds": 60})
+            raise RateLimited(self.message, code=self.code, retry_after=60, details={"retry_after_seconds": 60})
 
     def account_allowed(self, email: str) -> bool:
         try:

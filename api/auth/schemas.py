@@ -21,6 +21,9 @@ class UserSchema(ma.Schema):
     level = ma.fields.String()
     timezone = ma.fields.String()
     role = ma.fields.String(dump_only=True)
+    email_verified = ma.fields.Boolean(dump_only=True, metadata={
+        "description": "whether the address was confirmed with the mailed link (accounts made before "
+                       "verification existed, or by an operator, count as confirmed)"})
     xp = ma.fields.Integer(dump_only=True)
     desired_retention = ma.fields.Float(metadata={"description": "the recall probability reviews aim for"})
     share_letters_with_teachers = ma.fields.Boolean(metadata={
@@ -64,6 +67,14 @@ class TokensSchema(ma.Schema):
     user = ma.fields.Nested(UserSchema)
     access_token = ma.fields.String()
     refresh_token = ma.fields.String()
+
+
+class RegisteredSchema(TokensSchema):
+    """The new account, and its tokens unless it must confirm its address first."""
+
+    verification_required = ma.fields.Boolean(metadata={
+        "description": "true when REQUIRE_EMAIL_VERIFICATION is on: no tokens yet; open the mailed link "
+                       "(POST /auth/email/verify), then log in"})
 
 
 class RefreshedTokensSchema(ma.Schema):

@@ -1,5 +1,6 @@
-"""Forgotten passwords (/api/v1/auth/password/forgot, /reset: domain/password_reset.py) and
-account deletion (DELETE /api/v1/auth/me: domain/account_deletion.py)."""
+"""Forgotten passwords (/api/v1/auth/password/forgot, /reset: domain/password_reset.py),
+email verification (/api/v1/auth/email/verify, /verify/resend: domain/email_verification.py)
+and account deletion (DELETE /api/v1/auth/me: domain/account_deletion.py)."""
 from __future__ import annotations
 
 from functools import cache
@@ -11,16 +12,17 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.auth import signed_in
+from api.auth.schemas import UserSchema
 from api.auth.tokens import current_user, current_user_id
 from api.errors import documents_errors, error_response
 from api.extensions import db
-from domain import account_deletion, data_export, mail, password_reset
+from domain import account_deletion, data_export, email_verification, mail, password_reset
 from domain.config import get_settings
 from domain.redis_client import get_redis
 from workers.dispatch import dispatch_best_effort
 
 blp = Blueprint("auth_recovery", __name__, url_prefix="/api/v1/auth",
-                description="Forgotten passwords and account deletion")
+                description="Forgotten passwords, email verification and account deletion")
 
 
 class ForgotSchema(ma.Schema):
@@ -74,6 +76,45 @@ def reset(args: dict):
     return {"status": "password_reset"}
 
 
+class VerifySchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+@cache
+def _resend_throttle() -> email_verification.ResendThrottle:
+    return email_verification.ResendThrottle(get_settings(), connection_pool=get_redis().connection_pool)
+
+
+@blp.post("/email/verify")
+@blp.arguments(VerifySchema)
+@blp.response(200, UserSchema)
+@documents_errors(blp, 400, 410, 413, 503)
+def verify_email(args: dict):
+    """Confirm the account's address with the mailed token (it works once; valid
+    EMAIL_VERIFICATION_HOURS). 410 `invalid_verification_token` when it is invalid, used
+    or expired. Answers the account (`email_verified`: true); then log in."""
+    user = email_verification.verify(db(), get_redis(), token=args["token"])
+    db().commit()
+    return user
+
+
+@blp.post("/email/verify/resend")
+@blp.arguments(ForgotSchema)
+@blp.response(202, AcceptedSchema)
+@documents_errors(blp, 400, 413, 429, 503)
+def resend_verification(args: dict):
+    """Mail a new verification link if the address has an account that is not verified
+    yet. The answer is the same whatever the address. Throttled per address and per account."""
+    _resend_throttle().hit_address(request.remote_addr or "unknown")
+    message_id = None
+    if _resend_throttle().account_allowed(args["email"]):
+        message_id = email_verification.resend(db(), get_redis(), get_settings(), email=args["email"])
+        db().commit()
+    if message_id is not None:
+        dispatch_best_effort(mail.OUTBOX_KIND, message_id)
+    return {"status": "accepted"}
+
+
 class DeleteAccountSchema(ma.Schema):
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
 
@@ -91,6 +132,7 @@ def delete_me(args: dict):
     db().commit()
     try:
         password_reset.forget_tokens(get_redis(), names[0])
+        email_verification.forget_tokens(get_redis(), names[0])
     except redis.RedisError:
         pass  # forget_redis below logs the outage; the tokens expire within 30 minutes anyway
     account_deletion.forget_redis(get_redis(), names)

@@ -8,8 +8,10 @@ from domain import config
 
 _PUBLIC = {("post", "/api/v1/auth/register"), ("post", "/api/v1/auth/login"), ("get", "/api/v1/healthz"),
            ("get", "/api/v1/readyz"), ("get", "/api/v1/metrics"),
-           # A forgotten password, a mailed export link and the push key work without signing in.
+           # A forgotten password, email verification, a mailed export link and the push key
+           # work without signing in.
            ("post", "/api/v1/auth/password/forgot"), ("post", "/api/v1/auth/password/reset"),
+           ("post", "/api/v1/auth/email/verify"), ("post", "/api/v1/auth/email/verify/resend"),
            ("get", "/api/v1/auth/me/export/{token}"), ("get", "/api/v1/push/vapid-public-key")}
 
 

@@ -1,6 +1,7 @@
 /* Forgotten password (README "Email, forgotten passwords, your data"): a link under the
    login form that asks for a reset mail, and a form that sets a new password with the
-   mailed token (prefilled from a #reset=<token> link). */
+   mailed token (prefilled from a #reset=<token> link). Email verification: a mailed
+   #verify=<token> (or ?verify=<token>) link confirms the address on opening. */
 (function () {
   "use strict";
 
@@ -51,6 +52,19 @@
     });
     const match = location.hash.match(/^#reset=([A-Za-z0-9_-]+)$/);
     if (match) { $("reset-token").value = match[1]; reset.hidden = false; }
+    verifyFromLink();
+    window.addEventListener("hashchange", verifyFromLink);  // a link opened in this tab
+  }
+
+  async function verifyFromLink() {
+    const match = location.hash.match(/^#verify=([A-Za-z0-9_-]+)$/) ||
+      location.search.match(/[?&]verify=([A-Za-z0-9_-]+)/);
+    if (!match) return;
+    history.replaceState(null, "", location.pathname);
+    try {
+      await post("/api/v1/auth/email/verify", { token: match[1] });
+      say("Email address confirmed: you can log in.", false);
+    } catch (error) { say(error.message, true); }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

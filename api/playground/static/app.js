@@ -401,8 +401,14 @@ async function register(event) {
     level: form.level.value,
   };
   if (form.native_language.value) body.native_language = form.native_language.value;
-  await signIn(await request("POST", "/auth/register", { body }));
+  const registered = await request("POST", "/auth/register", { body });
   form.reset();
+  if (!registered.verification_required) { await signIn(registered); return; }
+  // REQUIRE_EMAIL_VERIFICATION: no tokens until the mailed link is opened (account.js).
+  const status = $("account-status");
+  status.textContent = `Check your mail: open the link sent to ${registered.user.email} to confirm it, then log in.`;
+  status.className = "account-status";
+  status.hidden = false;
 }
 
 async function logIn(event) {
