@@ -5,8 +5,10 @@ serves it once (GET /api/v1/auth/me/export/<token>; a second fetch is 410).
 What the learner owns is found from the models' metadata, so tables added later are
 included without a change here: the users row, then every table with a foreign key to a
 table already included (user_id to users, session_id to chat_sessions, turn_id to
-turns...), its rows those pointing at the included rows. Left out: password hashes, the
-exports themselves and mail waiting to be sent.
+turns...), its rows those pointing at the included rows, and of a table that names a user,
+only the rows that name this learner (a teacher's archive has their classes, not their
+students' memberships). Left out: password hashes, the exports themselves and mail
+waiting to be sent.
 """
 from __future__ import annotations
 
@@ -74,7 +76,13 @@ def collect(db: Session, user_id: uuid.UUID) -> dict[str, list[dict]]:
                           and keys[fk.column.table.name][fk.column.name]]
         if not conditions:
             continue
-        rows = db.execute(select(table).where(or_(*conditions))).mappings().all()
+        query = select(table).where(or_(*conditions))
+        user_columns = [fk.parent for fk in table.foreign_keys if fk.column.table.name == "users"]
+        if user_columns and table.name != "users":
+            # A row that names a learner is theirs alone: a teacher's archive holds their
+            # classes and assignments, not their students' memberships or reminders.
+            query = query.where(or_(*(column == user_id for column in user_columns)))
+        rows = db.execute(query).mappings().all()
         if not rows:
             continue
         archive[table.name] = [{name: _plain(value) for name, value in row.items()

@@ -166,3 +166,21 @@ def test_export_mails_a_link_that_serves_the_archive_once(stack, smtp, other_lea
     assert_error(requests.get(f"{stack.base_url}/api/v1/auth/me/export/{token}", timeout=10), 410,
                  "export_already_fetched")
     assert_error(requests.get(f"{stack.base_url}/api/v1/auth/me/export/{token[:-2]}xx", timeout=10), 404)
+
+
+def test_a_teachers_export_holds_their_class_not_their_students_rows(stack, smtp, other_learner):
+    teacher = register(stack.base_url, stack.ws_url)
+    assert stack.flask("users", "set-role", teacher.email, "teacher").returncode == 0
+    school_class = teacher.post("/api/v1/classes", {"name": "Export class"}).json()
+    joined = other_learner.post("/api/v1/classes/join", {"code": school_class["invite_code"]})
+    assert joined.status_code == 200, joined.text
+
+    assert teacher.post("/api/v1/auth/me/export").status_code == 202
+    message = eventually(lambda: [m for m in smtp.to(teacher.email) if "export" in m["Subject"].lower()
+                                  or "données" in m["Subject"]], "the export mail", timeout=90)[0]
+    token = re.search(r"/api/v1/auth/me/export/(\S+)", message.get_content()).group(1)
+    archive = requests.get(f"{stack.base_url}/api/v1/auth/me/export/{token}", timeout=10)
+    assert archive.status_code == 200, archive.text
+    tables = archive.json()["tables"]
+    assert [row["id"] for row in tables["classes"]] == [school_class["id"]]
+    assert other_learner.user["id"] not in archive.text  # the student's membership is theirs

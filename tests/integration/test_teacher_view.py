@@ -63,9 +63,12 @@ def write_a_letter_and_get_the_reply(student: Learner) -> list[dict]:
     response = student.post("/api/v1/penpal/letters", {"character_id": "camille", "body": LETTER})
     assert response.status_code == 201, response.text
 
-    def answered():
+    def answered():  # the reply delivered (not only written) and the student's letter moderated
         threads = student.get("/api/v1/penpal/letters").json()["threads"]
-        return threads if threads and threads[0]["letter_count"] == 2 else None
+        settled = threads and threads[0]["letter_count"] == 2 and all(
+            letter["reply_id"] is not None and letter["moderation"] is not None
+            for letter in threads[0]["letters"] if letter["author"] == "learner")
+        return threads if settled else None
     return eventually(answered, "the penpal reply delivered")
 
 
