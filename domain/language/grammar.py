@@ -34,7 +34,8 @@ from domain.language.rules.elision import rule_contraction, rule_elision
 from domain.language.rules.negation import (
     rule_definite_after_liking, rule_double_negation, rule_partitive_after_negation)
 from domain.language.rules.prepositions import (
-    rule_chez_place, rule_dependre_de, rule_jouer_preposition, rule_place_preposition)
+    rule_chez_place, rule_dependre_de, rule_duration_preposition, rule_jouer_preposition, rule_penser_a,
+    rule_place_preposition)
 from domain.language.rules.governed_prepositions import rule_governed_preposition
 from domain.language.rules.participles import (
     rule_infinitive_after_avoir, rule_participle_with_avoir, rule_pronominal_with_object)
@@ -119,6 +120,8 @@ RULES: tuple[Rule, ...] = (
     rule_jouer_preposition,
     rule_dependre_de,
     rule_chez_place,
+    rule_duration_preposition,
+    rule_penser_a,
     rule_governed_preposition,
     rule_subjunctive,
     rule_si_clause,

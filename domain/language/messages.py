@@ -289,6 +289,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "«{adjective}» va prima del nome: «{fixed}».",
         "pt": "“{adjective}” vem antes do substantivo: “{fixed}”.",
     },
+    "duration_preposition": {
+        "en": "For how long it has lasted (or lasted), French says “{fixed}”, not “pour”.",
+        "es": "Para lo que dura (o duró), el francés dice «{fixed}», no «pour».",
+        "de": "Für die Dauer bis jetzt (oder eine vergangene) sagt man „{fixed}“, nicht „pour“.",
+        "it": "Per quanto dura (o è durato), il francese dice «{fixed}», non «pour».",
+        "pt": "Para quanto dura (ou durou), o francês diz “{fixed}”, não “pour”.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

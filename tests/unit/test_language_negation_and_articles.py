@@ -1,5 +1,5 @@
-"""Articles after a negation and after "et" (domain/language/rules/negation.py, noun_phrases.py),
-on sentences written for the rules."""
+"""Articles after a negation and after "et", and prepositions of time and of "penser"
+(rules/negation.py, noun_phrases.py, prepositions.py), on sentences written for the rules."""
 from __future__ import annotations
 
 import pytest
@@ -52,3 +52,27 @@ def test_liking_an_infinitive_left_alone():
 def test_un_after_et_is_a_determiner_unless_a_number_precedes(text, expected):
     assert [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors
             if e.category == "gender_agreement"] == expected
+
+
+def prepositions(text: str) -> list[tuple[str, str]]:
+    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.category == "preposition"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous vivons à Lille pour cinq ans.", [("pour", "depuis")]),
+    ("Elle a étudié à Rome pour deux semestres.", []),          # not a unit of time we read
+    ("Il a enseigné ici pour dix ans.", [("pour", "pendant")]),
+    ("Je pars à Rome pour trois jours.", []),                    # what is planned
+])
+def test_a_duration_so_far_takes_depuis_and_a_past_one_pendant(text, expected):
+    assert prepositions(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Elle pense toujours de son chat.", [("de", "à")]),
+    ("Tu penses des examens ?", [("des", "aux")]),
+    ("Que penses-tu de mon idée ?", []),
+    ("Il pense du bien de toi.", []),
+])
+def test_penser_a_someone_or_something(text, expected):
+    assert prepositions(text) == expected

@@ -5,13 +5,14 @@ import functools
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import paradigm
+from domain.language.inflection.nouns import DETERMINERS
+from domain.language.inflection.verbs import paradigm, participle_infinitives, verb_readings
 from domain.language.result import GrammarError
 from domain.language.rules.common import grammar_error
 from domain.language.tokens import lower, match_case, next_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Token
 
 
 def _places(kind: str) -> frozenset[str]:
@@ -110,3 +111,73 @@ def rule_chez_place(doc: Doc) -> Iterator[GrammarError]:
             fixed = match_case(token.text, "au" if word == "le" else "aux")
             yield grammar_error(token, article, "preposition", "chez_is_for_people",
                                 [fixed])
+
+
+_DURATION_VERBS = lexicon.words("duration_verb")
+_TIME_UNITS = lexicon.words("time_noun")
+_NUMBER_WORDS = lexicon.words("number_word")
+_TO_A = {"de": "à", "d'": "à l'", "du": "au", "des": "aux"}
+
+
+def rule_duration_preposition(doc: Doc) -> Iterator[GrammarError]:
+    """ "j'habite ici pour deux ans" -> "depuis"; "j'ai travaillé pour trois mois" ->
+    "pendant": "pour" + a duration only says what is planned ("je pars pour deux
+    semaines"); a state lasting until now takes "depuis", one that lasted, "pendant".
+    Conditions: "pour", a number, a unit of time; the clause's verb (within five words
+    before) is a verb of state (habiter, travailler...) in the present, or its participle
+    after "avoir"."""
+    for token in doc[:-2]:
+        number, unit = next_token(token), next_token(token, 2)
+        if lower(token) != "pour" or not (number.like_num or lower(number) in _NUMBER_WORDS or
+                                          lower(number) in ("un", "une", "quelques", "plusieurs")):
+            continue
+        if lower(unit) not in _TIME_UNITS:
+            continue
+        fixed = _duration_preposition(token)
+        if fixed:
+            yield grammar_error(token, token, "preposition", "duration_preposition",
+                                [match_case(token.text, fixed)], fixed=fixed)
+
+
+def _duration_preposition(pour: Token) -> str | None:
+    for verb in reversed(pour.doc[max(0, pour.i - 5): pour.i]):
+        if verb.is_punct:
+            return None
+        readings = verb_readings(lower(verb))
+        participle_of = participle_infinitives(lower(verb))
+        if participle_of & _DURATION_VERBS:
+            return "pendant"
+        if any(r.infinitive in _DURATION_VERBS and r.tense == "present" for r in readings):
+            return "depuis"
+    return None
+
+
+def rule_penser_a(doc: Doc) -> Iterator[GrammarError]:
+    """ "je pense souvent de mes grands-parents" -> "à": "penser à" someone or something;
+    "penser de" asks for an opinion ("qu'est-ce que tu penses de ce film ?").
+    Conditions: a form of "penser", at most one adverb, then de/du/des/d' and a noun
+    phrase; no "que"/"qu'"/"quoi" before the verb in the sentence."""
+    for verb in doc[:-2]:
+        if not any(r.infinitive == "penser" for r in verb_readings(lower(verb))):
+            continue
+        if any(lower(t) in ("que", "qu'", "quoi", "qu'est-ce") for t in doc[:verb.i]):
+            continue
+        prep = next_token(verb)
+        if prep is not None and prep.pos_ == "ADV" and lower(prep) not in _TO_A:
+            prep = next_token(prep)
+        after = next_token(prep) if prep is not None else None
+        if prep is None or after is None or lower(prep) not in _TO_A or after.pos_ in ("VERB", "AUX"):
+            continue
+        if lower(after) in ("bien", "mal"):
+            continue  # "penser du bien de quelqu'un"
+        fixed = _TO_A[lower(prep)]
+        if lower(prep) == "de" and lower(after) in ("la", "l'"):
+            yield grammar_error(prep, prep, "preposition", "governed_preposition", [match_case(prep.text, "à")],
+                                head="penser", fixed="à")
+        elif lower(prep) == "d'":
+            yield grammar_error(prep, after, "preposition", "governed_preposition",
+                                [match_case(prep.text, fixed) + after.text], head="penser", fixed="à")
+        elif lower(prep) != "de" or after.pos_ == "PROPN" or lower(after) in DETERMINERS or \
+                lower(after) in ("moi", "toi", "lui", "elle", "nous", "vous", "eux", "elles"):
+            yield grammar_error(prep, prep, "preposition", "governed_preposition", [match_case(prep.text, fixed)],
+                                head="penser", fixed=fixed)
