@@ -296,6 +296,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Per quanto dura (o è durato), il francese dice «{fixed}», non «pour».",
         "pt": "Para quanto dura (ou durou), o francês diz “{fixed}”, não “pour”.",
     },
+    "thought_takes_y": {
+        "en": "“penser à” takes “y” for a thing (“à lui” after the verb for a person): “{fixed}”.",
+        "es": "«penser à» lleva «y» para una cosa («à lui» tras el verbo para una persona): «{fixed}».",
+        "de": "„penser à“ nimmt „y“ für eine Sache („à lui“ nach dem Verb für eine Person): „{fixed}“.",
+        "it": "«penser à» vuole «y» per una cosa («à lui» dopo il verbo per una persona): «{fixed}».",
+        "pt": "“penser à” leva “y” para uma coisa (“à lui” depois do verbo para uma pessoa): “{fixed}”.",
+    },
     "place_is_y": {
         "en": "A place is replaced by “y”, not “en”.",
         "es": "Un lugar se sustituye por «y», no por «en».",

@@ -219,3 +219,24 @@ def test_other_adjectives_after_the_noun_left_alone(text):
 ])
 def test_short_adverbs_go_between_auxiliary_and_participle(text, expected):
     assert found(text, "adverb_before_participle") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ton examen ? Je lui pense tout le temps.", [("Je lui", "J'y")]),
+    ("Vos projets ? Nous leur réfléchissons.", [("leur", "y")]),
+])
+def test_penser_a_takes_y_not_lui(text, expected):
+    assert found(text, "thought_takes_y") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Des croissants ? Oui, nous prenons six.", [("nous prenons", "nous en prenons")]),
+    ("Des enfants ? Oui, j'ai trois.", [("j'ai", "j'en ai")]),
+])
+def test_a_number_standing_for_a_noun_needs_en(text, expected):
+    assert found(text, "quantity_is_en") == expected
+
+
+@pytest.mark.parametrize("text", ["Quel âge as-tu ? J'ai dix.", "J'en veux deux.", "Il est deux."])
+def test_numbers_that_need_no_en_left_alone(text):
+    assert found(text, "quantity_is_en") == []

@@ -34,6 +34,8 @@ _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
 _SUBJECTS = frozenset(SUBJECT_PERSON) | {"j'"}
 _PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
 _ETRE_VERBS = lexicon.words("etre_verb")
+_THOUGHT_VERBS = lexicon.words("thought_verb")
+_QUANTITY_VERBS = lexicon.words("quantity_verb")
 _REFLEXIVE_OF_PERSON = {"1s": "me", "2s": "te", "3s": "se", "1p": "nous", "2p": "vous", "3p": "se"}
 
 
@@ -55,6 +57,8 @@ def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
         yield from _stressed_before_verb_error(token)
         yield from _missing_reflexive_error(token)
         yield from _ou_for_intransitive_error(token)
+        yield from _y_for_thought_error(token)
+        yield from _missing_en_error(token)
 
 
 def _stressed_pronoun_error(token: Token) -> Iterator[GrammarError]:
@@ -378,3 +382,41 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         yield grammar_error(token, subject, "pronoun", "relative_ou", ["où " + subject.text])
     else:
         yield grammar_error(token, token, "pronoun", "relative_ou", ["où"])
+
+
+def _y_for_thought_error(token: Token) -> Iterator[GrammarError]:
+    """ "je lui pense" -> "j'y pense": "penser à" takes "y" for a thing and "à lui" for a
+    person, never "lui" before the verb.
+    Conditions: "lui"/"leur" right after a subject pronoun, then a form of such a verb."""
+    verb = next_token(token)
+    if lower(token) not in ("lui", "leur") or verb is None or not _after_subject(token):
+        return
+    if not {r.infinitive for r in verb_readings(lower(verb))} & _THOUGHT_VERBS:
+        return
+    subject = previous_token(token)
+    if lower(subject) == "je":
+        fixed = match_case(subject.text, "j'") + "y"
+        yield grammar_error(subject, token, "pronoun", "thought_takes_y", [fixed], fixed=fixed)
+    else:
+        yield grammar_error(token, token, "pronoun", "thought_takes_y", ["y"], fixed="y")
+
+
+def _missing_en_error(token: Token) -> Iterator[GrammarError]:
+    """ "Des frères ? J'ai deux." -> "J'en ai deux": a number standing for a noun needs
+    "en" before the verb.
+    Conditions: a subject pronoun, a present form of avoir/vouloir/prendre/acheter/...,
+    a number that ends the sentence; not when the text speaks of age ("âge", "ans")."""
+    subject, number = previous_token(token), next_token(token)
+    if subject is None or number is None or lower(subject) not in _SUBJECTS:
+        return
+    end = next_token(number)
+    if not (lower(number) in _NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):
+        return
+    if any(lower(t) in ("âge", "ans", "an") for t in token.doc):
+        return
+    if not any(r.infinitive in _QUANTITY_VERBS and r.tense == "present" for r in verb_readings(lower(token))):
+        return
+    subject_word = "je" if lower(subject) == "j'" else lower(subject)
+    fixed = f"{match_case(subject.text, 'j' if subject_word == 'je' else subject_word)}" + \
+        ("'en " if subject_word == "je" else " en ") + token.text
+    yield grammar_error(subject, token, "pronoun", "quantity_is_en", [fixed])
