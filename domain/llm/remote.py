@@ -169,7 +169,7 @@ class RemoteProvider:
         try:
             yield
         except sdk.APITimeoutError as error:
-            raise ProviderFailure("timeout", retryable=True) from error
+            raise ProviderFailure("timeout", retryable=_never_sent(error.__cause__)) from error
         except sdk.APIConnectionError as error:
             raise ProviderFailure("connection error", retryable=True) from error
         except sdk.APIStatusError as error:
@@ -185,8 +185,18 @@ class RemoteProvider:
             raise ProviderFailure(f"malformed response: {error!r}"[:200]) from error
         except sdk.APIError as error:  # e.g. an error event inside a stream
             raise ProviderFailure(f"API error: {error.message[:200]}") from error
+        except httpx2.TimeoutException as error:  # waiting for a streamed answer, when the SDK does not wrap it
+            raise ProviderFailure("timeout", retryable=_never_sent(error)) from error
         except httpx2.TransportError as error:  # a stream cut short, when the SDK does not wrap it
             raise ProviderFailure("connection error", retryable=True) from error
+
+
+def _never_sent(timeout: BaseException | None) -> bool:
+    """Whether a timed-out request never reached the provider (no connection in time), so
+    that asking again cannot pay twice. Once sent, the provider may be answering it — a
+    starved process reads the answer too late — and a paid call is made once: the chain
+    falls back instead."""
+    return isinstance(timeout, (httpx2.ConnectTimeout, httpx2.PoolTimeout))
 
 
 @functools.lru_cache(maxsize=64)
