@@ -354,6 +354,9 @@ def main() -> None:
     results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
                           f"{round(psutil.virtual_memory().total / 2**30)} GiB",
                "python": platform.python_version(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
+                                        text=True).stdout.strip(),
+               "load_average": os.getloadavg(),
                "model_latency_s": args.model_latency, "seconds_per_rate": args.seconds, "env": extra_env,
                "rates": []}
     deployment = Deployment(data_dir, args.model_latency, extra_env)
