@@ -76,3 +76,18 @@ def test_the_direct_object_comes_first_after_an_imperative(text, expected):
 ])
 def test_imperative_pronouns_left_alone(text):
     assert found(text, "imperative_stressed_pronoun") == found(text, "imperative_pronoun_order") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je vais lui le dire demain.", [("lui le", "le lui")]),
+    ("Tu peux le me prêter ?", [("le me", "me le")]),
+    ("Il veut en y mettre.", [("en y", "y en")]),
+])
+def test_object_pronouns_before_an_infinitive_keep_their_order(text, expected):
+    assert found(text, "pronoun_order") == expected
+
+
+@pytest.mark.parametrize("text", ["Il va le lui donner.", "Je dois leur en parler.", "Tu peux me le prêter ?",
+                                  "Il est tombé en y allant."])
+def test_object_pronouns_before_an_infinitive_left_alone(text):
+    assert found(text, "pronoun_order") == []

@@ -11,7 +11,7 @@ from domain.language.inflection.verbs import (
     SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import grammar_error, looks_like_infinitive
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -55,16 +55,22 @@ def _clitic_before_ne(token: Token) -> Iterator[GrammarError]:
 
 
 def _clitic_pair_order(token: Token) -> Iterator[GrammarError]:
-    """ "tu le me rends" -> "tu me le rends"."""
+    """ "tu le me rends" -> "tu me le rends"; "je vais lui le dire" -> "le lui dire".
+    Conditions: two object pronouns out of order, after a subject (or "ne") and before
+    a finite verb, or after a finite verb and before an infinitive."""
     second, before = next_token(token), previous_token(token)
-    if before is None or lower(before) not in {*SUBJECT_PERSON, "ne", "n'"}:
+    if before is None:
         return
     first_rank = _CLITIC_RANK.get(lower(token))
     second_rank = _CLITIC_RANK.get(lower(second))
     if not first_rank or not second_rank or first_rank <= second_rank:
         return
     verb = next_token(second)
-    if verb is not None and is_finite_verb(lower(verb)):
+    if verb is None:
+        return
+    if lower(before) in {*SUBJECT_PERSON, "ne", "n'"} and is_finite_verb(lower(verb)):
+        yield _swap(token, second, "pronoun_order")
+    elif is_finite_verb(lower(before)) and looks_like_infinitive(verb) and not lower(verb).endswith("ant"):
         yield _swap(token, second, "pronoun_order")
 
 
