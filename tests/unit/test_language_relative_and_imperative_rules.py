@@ -91,3 +91,21 @@ def test_object_pronouns_before_an_infinitive_keep_their_order(text, expected):
                                   "Il est tombé en y allant."])
 def test_object_pronouns_before_an_infinitive_left_alone(text):
     assert found(text, "pronoun_order") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mes voisins ? Je les ai téléphoné hier.", [("les", "leur")]),
+    ("Ma sœur ? Je l'ai téléphoné hier soir.", [("l'ai", "lui ai")]),
+    ("Ma grand-mère ? Je la rends visite le dimanche.", [("la", "lui")]),
+    ("Mon chef ? Je ne le fais pas confiance.", [("le", "lui")]),
+    ("Mes parents ? Je les ai fait plaisir.", [("les", "leur")]),
+])
+def test_verbs_built_with_a_take_lui_leur_in_every_tense(text, expected):
+    assert found(text, "indirect_object") == expected
+    assert found(text, "participle_preceding_object") == [], "not a direct object: nothing agrees with it"
+
+
+@pytest.mark.parametrize("text", ["Je le fais mal.", "Je l'appelle demain.", "Je les ai vues hier.",
+                                  "Je lui fais confiance.", "Je l'ai fait hier."])
+def test_direct_objects_left_alone(text):
+    assert found(text, "indirect_object") == []

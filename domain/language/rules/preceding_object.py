@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.common import grammar_error
+from domain.language.rules.pronouns import is_indirect_object
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -56,8 +57,8 @@ def rule_preceding_object_participle(doc: Doc) -> Iterator[GrammarError]:
             error = _check_after(subject, noun, [wanted])
         elif word in ("la", "les"):
             subject = previous_token(token)
-            if subject is None or lower(subject) not in _SUBJECTS:
-                continue
+            if subject is None or lower(subject) not in _SUBJECTS or is_indirect_object(token):
+                continue  # "je les ai téléphoné": "les" (for "leur") is not a direct object
             wanted = ["fs"] if word == "la" else ["mp", "fp"]
             error = _check_after(token, token, wanted)
         else:

@@ -36,6 +36,9 @@ _PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
 _ETRE_VERBS = lexicon.words("etre_verb")
 _THOUGHT_VERBS = lexicon.words("thought_verb")
 _QUANTITY_VERBS = lexicon.words("quantity_verb")
+# (infinitive, noun): a verb and a bare noun after it built with "à" + a person ("faire confiance à").
+_NEGATIVE_WORDS = lexicon.words("negative_word") | {"pas"}
+_INDIRECT_PHRASES = frozenset(tuple(phrase.split()) for phrase in lexicon.words("indirect_verb_phrase"))
 _REFLEXIVE_OF_PERSON = {"1s": "me", "2s": "te", "3s": "se", "1p": "nous", "2p": "vous", "3p": "se"}
 
 
@@ -110,18 +113,39 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
 
 
 def _indirect_object_error(token: Token) -> Iterator[GrammarError]:
-    """ "je la téléphone" -> "je lui téléphone"."""
+    """ "je la téléphone" -> "je lui téléphone"; "je les ai téléphoné" -> "je leur ai
+    téléphoné"; "je la fais confiance" -> "je lui fais confiance": verbs (and verb + noun
+    phrases) built with "à" + a person take lui/leur.
+    Conditions: le/la/les (or l' before an auxiliary) right after a subject pronoun or
+    "ne", then such a verb, or its participle after an auxiliary."""
+    word = lower(token)
+    if not is_indirect_object(token):
+        return
+    verb = next_token(token)
+    if word == "l'":
+        if lower(verb) in AVOIR_TO_ETRE:  # "je l'ai téléphoné" -> "je lui ai téléphoné"
+            yield grammar_error(token, verb, "pronoun", "indirect_object", [f"lui {verb.text}"], fixed="lui")
+        return  # "je l'appelle": which pronoun was elided is unknown
+    fixed = "leur" if word == "les" else "lui"
+    yield grammar_error(token, token, "pronoun", "indirect_object", [fixed], fixed=fixed)
+
+
+def is_indirect_object(token: Token) -> bool:
+    """Whether le/la/les/l' right after a subject pronoun (or "ne") stands for the object
+    of a verb built with "à" + a person ("téléphoner à", "faire confiance à"), itself
+    or its participle after an auxiliary: then it is not a direct object, whatever its form."""
     word = lower(token)
     before, verb = previous_token(token), next_token(token)
-    if word not in ("le", "la", "les") or before is None or verb is None:
-        return
+    if word not in ("le", "la", "les", "l'") or before is None or verb is None:
+        return False
     if lower(before) not in SUBJECT_PERSON and lower(before) not in ("ne", "n'"):
-        return
-    lemmas = {r.infinitive for r in verb_readings(lower(verb))}
-    if lemmas & _INDIRECT_ONLY_VERBS:
-        fixed = "leur" if word == "les" else "lui"
-        yield grammar_error(token, token, "pronoun",
-                            "indirect_object", [fixed], fixed=fixed)
+        return False
+    target, lemmas = _verb_lemmas(verb)
+    after = next_token(target)
+    if after is not None and lower(after) in _NEGATIVE_WORDS:  # "je ne lui fais pas confiance"
+        after = next_token(after)
+    phrase = after is not None and any((lemma, lower(after)) in _INDIRECT_PHRASES for lemma in lemmas)
+    return bool(lemmas & _INDIRECT_ONLY_VERBS) or phrase
 
 
 def _y_instead_of_en_error(token: Token) -> Iterator[GrammarError]:
