@@ -27,6 +27,7 @@ from domain.language.lexicon import dela, dictionary
 from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
 from domain.language.rules.imperatives import rule_imperative_pronouns
+from domain.language.rules.y_and_en import rule_y_and_en
 from domain.language.rules.antecedents import (
     rule_pronoun_antecedent, rule_relative_lequel, rule_relative_without_antecedent)
 from domain.language.rules.auxiliary import (
@@ -120,6 +121,7 @@ RULES: tuple[Rule, ...] = (
     rule_relative_lequel,
     rule_relative_without_antecedent,
     rule_imperative_pronouns,
+    rule_y_and_en,
     rule_relative_subject,
     rule_place_preposition,
     rule_jouer_preposition,

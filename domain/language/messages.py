@@ -282,6 +282,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Dopo un imperativo, il pronome complemento oggetto viene per primo: «{fixed}».",
         "pt": "Depois de um imperativo, o pronome objeto direto vem primeiro: “{fixed}”.",
     },
+    "de_takes_en": {
+        "en": "This verb is built with “de”: a thing it speaks of is taken up by “en”.",
+        "es": "Este verbo se construye con «de»: la cosa se retoma con «en».",
+        "de": "Dieses Verb wird mit „de“ gebildet: eine Sache wird mit „en“ aufgenommen.",
+        "it": "Questo verbo si costruisce con «de»: la cosa si riprende con «en».",
+        "pt": "Este verbo se constrói com “de”: a coisa é retomada por “en”.",
+    },
+    "a_takes_y": {
+        "en": "This verb is built with “à”: a thing it speaks of is taken up by “y”.",
+        "es": "Este verbo se construye con «à»: la cosa se retoma con «y».",
+        "de": "Dieses Verb wird mit „à“ gebildet: eine Sache wird mit „y“ aufgenommen.",
+        "it": "Questo verbo si costruisce con «à»: la cosa si riprende con «y».",
+        "pt": "Este verbo se constrói com “à”: a coisa é retomada por “y”.",
+    },
     "unstressed_object": {
         "en": "Before the verb the object pronoun is “{fixed}”.",
         "es": "Delante del verbo el pronombre complemento es «{fixed}».",

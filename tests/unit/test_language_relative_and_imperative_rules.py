@@ -109,3 +109,45 @@ def test_verbs_built_with_a_take_lui_leur_in_every_tense(text, expected):
                                   "Je lui fais confiance.", "Je l'ai fait hier."])
 def test_direct_objects_left_alone(text):
     assert found(text, "indirect_object") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Tu as besoin de ce livre ? Oui, j'y ai besoin.", [("y", "en")]),
+    ("Je n'y ai pas besoin.", [("y", "en")]),
+    ("Ce jour-là ? Je m'y souviens bien.", [("y", "en")]),
+    ("Ce problème ? Je m'y occupe demain.", [("y", "en")]),
+])
+def test_a_thing_after_de_is_taken_up_by_en(text, expected):
+    assert found(text, "de_takes_en") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ton examen ? J'en pense souvent.", [("en", "y")]),
+    ("Le sport ? Je m'en intéresse beaucoup.", [("en", "y")]),
+])
+def test_a_thing_after_a_is_taken_up_by_y(text, expected):
+    assert found(text, "a_takes_y") == expected
+
+
+@pytest.mark.parametrize("text", ["Qu'en penses-tu ?", "J'en pense du bien.", "J'en pense beaucoup de bien.",
+                                  "Je m'en souviens.", "J'y pense.", "J'en ai besoin.", "J'y suis habitué."])
+def test_y_and_en_left_alone(text):
+    assert found(text, "de_takes_en") == found(text, "a_takes_y") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Des amis ? J'ai beaucoup.", [("J'ai", "J'en ai")]),
+    ("Du temps ? Nous avons assez.", [("Nous avons", "Nous en avons")]),
+])
+def test_a_quantity_ending_the_clause_needs_en(text, expected):
+    assert found(text, "quantity_is_en") == expected
+
+
+@pytest.mark.parametrize("text", ["Je mange beaucoup.", "J'en ai beaucoup.", "J'ai beaucoup de livres."])
+def test_quantities_left_alone(text):
+    assert found(text, "quantity_is_en") == []
+
+
+def test_an_indirect_question_after_an_imperative_takes_ce():
+    assert found("Dis-moi qu'est-ce qui se passe.", "indirect_question") == [("qu'est-ce", "ce")]
+    assert found("Dis-moi, qu'est-ce que tu veux ?", "indirect_question") == []

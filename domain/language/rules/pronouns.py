@@ -163,16 +163,17 @@ def _y_instead_of_en_error(token: Token) -> Iterator[GrammarError]:
 
 
 def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
-    """ "je ne sais pas qu'est-ce qu'il veut" -> "ce qu'il veut"."""
+    """ "je ne sais pas qu'est-ce qu'il veut" -> "ce qu'il veut"; "dis-moi qu'est-ce
+    qui se passe" -> "ce qui se passe"."""
     if lower(token) != "qu'":
         return
     est, ce = next_token(token), next_token(token, 2)
     before = previous_token(token)
     if est is None or ce is None or lower(est) != "est" or lower(ce) != "-ce":
         return
-    if before is None or not (before.pos_ in ("VERB", "AUX") or lower(before) == "pas"
+    if before is None or not (before.pos_ in ("VERB", "AUX") or lower(before) in ("pas", "-moi", "-nous")
                               or is_finite_verb(lower(before))):
-        return
+        return  # not after a verb ("dis-moi"): a real question
     yield grammar_error(token, ce, "pronoun", "indirect_question", ["ce"])
 
 

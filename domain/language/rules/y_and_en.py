@@ -1,0 +1,107 @@
+"""Rules: "y" and "en" stand for what the verb governs.
+
+Grammar: "y" takes up "à" + a thing ("je pense à mon examen" -> "j'y pense"), "en" takes
+up "de" + a thing ("j'ai besoin de ce livre" -> "j'en ai besoin", "je me souviens de ce
+jour" -> "je m'en souviens") and a quantity without its noun ("j'en ai beaucoup"). The
+government comes from the lexicon (verb_prepositions.tsv: the verbs and "avoir" nouns
+built with "à" or "de" before a noun phrase; the thought verbs).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from domain.language import lexicon
+from domain.language.inflection.verbs import (
+    AVOIR_TO_ETRE, ETRE_FORMS, SUBJECT_PERSON, participle_infinitives, verb_readings)
+from domain.language.result import GrammarError
+from domain.language.rules.common import grammar_error
+from domain.language.tokens import lower, match_case, next_token, previous_token
+
+if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
+    from spacy.tokens import Doc, Token
+
+
+def _governing(preposition: str) -> frozenset[str]:
+    return frozenset(row["head"] for row in lexicon.table("verb_prepositions")
+                     if row["preposition"] == preposition and row["complement"] == "any")
+
+
+_A_HEADS = (_governing("à") | lexicon.words("thought_verb")) - _governing("de")
+_DE_HEADS = _governing("de") - _governing("à")
+_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
+# A quantity standing for its noun at the end of a clause: "j'en ai beaucoup".
+_QUANTITIES = frozenset({"beaucoup", "trop", "plusieurs", "assez"})
+_HAVING_VERBS = frozenset({"avoir", "vouloir", "acheter"})
+
+
+def rule_y_and_en(doc: Doc) -> Iterator[GrammarError]:
+    for token in doc[:-1]:
+        yield from _y_or_en_error(token)
+        yield from _quantity_without_en_error(token)
+
+
+def _y_or_en_error(token: Token) -> Iterator[GrammarError]:
+    """ "j'y ai besoin" -> "j'en ai besoin"; "je m'y souviens" -> "je m'en souviens";
+    "j'en pense souvent" -> "j'y pense".
+    Conditions: "y"/"en" after a subject pronoun (then "ne" and a reflexive pronoun may
+    come between), before a verb (or an auxiliary and its participle, or "avoir" and its
+    noun) governing only the other preposition; for "en" -> "y", nothing but adverbs or
+    the end of the clause after the verb ("j'en pense du bien" speaks of an opinion)."""
+    word = lower(token)
+    if word not in ("y", "en") or not _after_subject(token):
+        return
+    verb = next_token(token)
+    heads, after = _heads(verb)
+    if word == "y" and heads & _DE_HEADS:
+        yield grammar_error(token, token, "pronoun", "de_takes_en", ["en"])
+    elif word == "en" and heads & _A_HEADS and (after is None or after.is_punct or after.pos_ == "ADV"):
+        if after is not None and lower(next_token(after)) in ("de", "d'", "du", "des"):
+            return
+        yield grammar_error(token, token, "pronoun", "a_takes_y", ["y"])
+
+
+def _quantity_without_en_error(token: Token) -> Iterator[GrammarError]:
+    """ "Des amis ? J'ai beaucoup." -> "J'en ai beaucoup".
+    Conditions: a subject pronoun, a form of avoir/vouloir/acheter, then one of
+    beaucoup/trop/plusieurs/assez that ends the clause."""
+    subject, quantity = previous_token(token), next_token(token)
+    if subject is None or quantity is None or not _is_subject(subject):
+        return
+    end = next_token(quantity)
+    if lower(quantity) not in _QUANTITIES or not (end is None or end.is_punct):
+        return
+    if not {r.infinitive for r in verb_readings(lower(token))} & _HAVING_VERBS:
+        return
+    elided = lower(subject) in ("je", "j'")
+    fixed = (match_case(subject.text, "j'en ") if elided else f"{subject.text} en ") + token.text
+    yield grammar_error(subject, token, "pronoun", "quantity_is_en", [fixed])
+
+
+def _after_subject(token: Token) -> bool:
+    before = previous_token(token)
+    if before is not None and lower(before) in _REFLEXIVES:
+        before = previous_token(before)
+    if before is not None and lower(before) in ("ne", "n'"):
+        before = previous_token(before)
+    return before is not None and _is_subject(before)
+
+
+def _is_subject(token: Token) -> bool:
+    return lower(token) in SUBJECT_PERSON or lower(token) == "j'"
+
+
+def _heads(verb: Token | None) -> tuple[set[str], Token | None]:
+    """The infinitives (or "avoir" noun) a verb stands for, and the token after it all:
+    "ai besoin" -> {"besoin"}; "suis souvenu" -> {"souvenir"}; "pense" -> {"penser"}."""
+    if verb is None:
+        return set(), None
+    following = next_token(verb)
+    if following is not None and lower(following) in ("pas", "plus", "jamais"):  # "je n'en ai pas besoin"
+        following = next_token(following)
+    if following is not None and (lower(verb) in AVOIR_TO_ETRE or lower(verb) in ETRE_FORMS):
+        if lower(following) in _DE_HEADS:  # "j'en ai besoin"
+            return {lower(following)}, next_token(following)
+        infinitives = participle_infinitives(lower(following))
+        if infinitives:
+            return set(infinitives), next_token(following)
+    return {r.infinitive for r in verb_readings(lower(verb))}, following
