@@ -11,7 +11,7 @@ from domain.language.inflection.verbs import (
     paradigm, participle_infinitives, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_AND_CLITICS, grammar_error
+from domain.language.rules.common import NEGATION_AND_CLITICS, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -38,7 +38,7 @@ def is_avoir_auxiliary(token: Token) -> bool:
     word = lower(before)
     if word == "y":
         return False  # "il y a"
-    return word in SUBJECT_PERSON or word in NEGATION_AND_CLITICS or (
+    return word in SUBJECT_PRONOUNS or word in NEGATION_AND_CLITICS or (
         before.pos_ in ("NOUN", "PROPN") and lower(token) in ("a", "ont", "avait"))
 
 
@@ -95,7 +95,8 @@ def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
         subject = previous_token(etre)
         if avoir is None or participle is None or subject is None:
             continue
-        if lower(subject) in _REFLEXIVES or not (lower(subject) in SUBJECT_PERSON or subject.pos_ in ("NOUN", "PROPN")):
+        if lower(subject) in _REFLEXIVES or not (
+                lower(subject) in SUBJECT_PRONOUNS or subject.pos_ in ("NOUN", "PROPN")):
             continue
         verbs = _participle_verbs(participle)
         if not verbs or verbs & (_ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):

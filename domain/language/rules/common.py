@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from domain.language import lexicon, messages
 from domain.language.inflection.nouns import noun_forms
-from domain.language.inflection.verbs import paradigm
+from domain.language.inflection.verbs import SUBJECT_PERSON, paradigm
 from domain.language.result import GrammarError
 from domain.language.tokens import lower, next_token, previous_token
 
@@ -18,6 +18,8 @@ OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_prono
 # A preposition that is also a pronoun ("en") says nothing about the word after it.
 PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
 NEGATION_AND_CLITICS = OBJECT_CLITICS | {"ne", "n'"}
+# je, j', tu, il, elle, on, nous, vous, ils, elles (lexicon/subject_pronouns.tsv).
+SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
 
 Rule = Callable[["Doc"], Iterator[GrammarError]]
 

@@ -16,7 +16,7 @@ from domain.language.inflection.verbs import ETRE_FORMS, ETRE_PRESENT, past_part
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import OBJECT_CLITICS, grammar_error
+from domain.language.rules.common import OBJECT_CLITICS, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 _TIME_NOUNS = lexicon.words("time_noun")
 _ETRE_VERBS = lexicon.words("etre_verb")
 _FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
-_SUBJECT_PRONOUNS = frozenset({"je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
+# A subject before a present of "être": not the elided "j'", which only a misspelt "j'est" puts there.
+_ETRE_SUBJECTS = SUBJECT_PRONOUNS - {"j'"}
 _REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
 
 
@@ -113,7 +114,7 @@ def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
         if word is None or not word.is_alpha:
             continue
         with_avoir = is_avoir_auxiliary(aux)
-        with_etre = lower(aux) in ETRE_PRESENT and lower(previous_token(aux) or aux) in _SUBJECT_PRONOUNS
+        with_etre = lower(aux) in ETRE_PRESENT and lower(previous_token(aux) or aux) in _ETRE_SUBJECTS
         if not (with_avoir or with_etre):
             continue
         verbs = [a for a in dela.analyses(lower(word)) if a.pos == "V"]

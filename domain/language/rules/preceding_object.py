@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_SUBJECTS = frozenset({"je", "j'", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
 _AVOIR = frozenset({"ai", "as", "a", "avons", "avez", "ont", "avais", "avait", "avions", "aviez", "avaient",
                     "aurai", "auras", "aura", "aurons", "aurez", "auront", "aurais", "aurait", "aurions",
                     "auriez", "auraient"})
@@ -56,7 +55,7 @@ def rule_preceding_object_participle(doc: Doc) -> Iterator[GrammarError]:
             error = _check_after(subject, noun, [wanted])
         elif word in ("la", "les"):
             subject = previous_token(token)
-            if subject is None or lower(subject) not in _SUBJECTS:
+            if subject is None or lower(subject) not in SUBJECT_PRONOUNS:
                 continue
             wanted = ["fs"] if word == "la" else ["mp", "fp"]
             error = _check_after(token, token, wanted)
@@ -72,7 +71,7 @@ def _subject_end(que: Token) -> Token | None:
     first = next_token(que)
     if first is None:
         return None
-    if lower(first) in _SUBJECTS:
+    if lower(first) in SUBJECT_PRONOUNS:
         return first
     current, words = first, 0
     while current is not None and words < 3 and current.pos_ in ("DET", "ADJ", "NOUN", "PROPN"):

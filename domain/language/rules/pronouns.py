@@ -10,7 +10,7 @@ from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error, is_clause_start
+from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error, is_clause_start
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -31,11 +31,12 @@ _NUMBER_WORDS = lexicon.words("number_word")
 # What "dont" stands for: "de" + a noun phrase after these verbs and "avoir" phrases.
 _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
                       if row["preposition"] == "de" and (row["complement"] == "any" or row["head"] in lexicon.nouns()))
-_SUBJECTS = frozenset(SUBJECT_PERSON) | {"j'"}
 _PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
 _ETRE_VERBS = lexicon.words("etre_verb")
 _THOUGHT_VERBS = lexicon.words("thought_verb")
 _QUANTITY_VERBS = lexicon.words("quantity_verb")
+# Subject pronouns that are never object pronouns ("nous", "vous" are: "qui nous parle").
+_SUBJECTS_NOT_OBJECTS = SUBJECT_PRONOUNS - {"nous", "vous"}
 _REFLEXIVE_OF_PERSON = {"1s": "me", "2s": "te", "3s": "se", "1p": "nous", "2p": "vous", "3p": "se"}
 
 
@@ -96,7 +97,7 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
     before, after = previous_token(token), next_token(token)
     if lower(token) != "qui" or before is None or after is None:
         return
-    if lower(after) not in ("je", "j'", "tu", "il", "elle", "on", "ils", "elles"):
+    if lower(after) not in _SUBJECTS_NOT_OBJECTS:
         return
     if lower(before) not in ("ce", "celui", "celle", "ceux", "celles") and (
             noun_candidate(before) is None or lower(before) in NUMBER_WORDS):
@@ -115,7 +116,7 @@ def _indirect_object_error(token: Token) -> Iterator[GrammarError]:
     before, verb = previous_token(token), next_token(token)
     if word not in ("le", "la", "les") or before is None or verb is None:
         return
-    if lower(before) not in SUBJECT_PERSON and lower(before) not in ("ne", "n'"):
+    if lower(before) not in SUBJECT_PRONOUNS and lower(before) not in ("ne", "n'"):
         return
     lemmas = {r.infinitive for r in verb_readings(lower(verb))}
     if lemmas & _INDIRECT_ONLY_VERBS:
@@ -129,7 +130,7 @@ def _y_instead_of_en_error(token: Token) -> Iterator[GrammarError]:
     before, verb = previous_token(token), next_token(token)
     if lower(token) != "en" or before is None or verb is None:
         return
-    if lower(before) not in SUBJECT_PERSON or lower(before) in ("nous", "vous"):
+    if lower(before) not in _SUBJECTS_NOT_OBJECTS:
         return
     after = next_token(verb)
     if after is not None and lower(after) in ("de", "ainsi"):
@@ -155,7 +156,7 @@ def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
 def _after_subject(pronoun: Token) -> bool:
     """An object pronoun in its place: right after the subject or "ne"."""
     before = previous_token(pronoun)
-    return before is not None and (lower(before) in _SUBJECTS or lower(before) in ("ne", "n'"))
+    return before is not None and (lower(before) in SUBJECT_PRONOUNS or lower(before) in ("ne", "n'"))
 
 
 def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
@@ -234,7 +235,7 @@ def _dont_error(token: Token) -> Iterator[GrammarError]:
     before, subject = previous_token(token), next_token(token)
     if lower(token) not in ("que", "qu'") or before is None or subject is None:
         return
-    if noun_candidate(before) is None or lower(subject) not in _SUBJECTS:
+    if noun_candidate(before) is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     for offset in range(1, 4):
         head = next_token(subject, offset)
@@ -327,14 +328,15 @@ def _missing_reflexive_error(token: Token) -> Iterator[GrammarError]:
     Conditions: a subject pronoun right before a finite form of such a verb in its person,
     and no object after it (no determiner, noun, name or pronoun)."""
     subject, verb = previous_token(token), token
-    if subject is None or lower(subject) not in _SUBJECTS:
+    if subject is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     person = SUBJECT_PERSON.get("je" if lower(subject) == "j'" else lower(subject))
     readings = [r for r in verb_readings(lower(verb)) if person and r.person == PERSONS.index(person)]
     if not readings or not {r.infinitive for r in readings} & _PRONOMINAL_VERBS:
         return
     after = next_token(verb)
-    if after is not None and (after.pos_ in ("DET", "NOUN", "PROPN", "PRON", "NUM") or lower(after) in _SUBJECTS):
+    if after is not None and (
+            after.pos_ in ("DET", "NOUN", "PROPN", "PRON", "NUM") or lower(after) in SUBJECT_PRONOUNS):
         return
     quantity_of = next_token(verb, 2)
     if quantity_of is not None and lower(quantity_of) in ("de", "d'"):
@@ -361,7 +363,7 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         return
     if noun_candidate(before) is None:
         return
-    if lower(subject) in _SUBJECTS:
+    if lower(subject) in SUBJECT_PRONOUNS:
         verb = next_token(subject)
     elif subject.pos_ == "DET" and next_token(subject) is not None and next_token(subject).pos_ == "NOUN":
         verb = next_token(subject, 2)  # "que ma mère est née"
@@ -407,7 +409,7 @@ def _missing_en_error(token: Token) -> Iterator[GrammarError]:
     Conditions: a subject pronoun, a present form of avoir/vouloir/prendre/acheter/...,
     a number that ends the sentence; not when the text speaks of age ("âge", "ans")."""
     subject, number = previous_token(token), next_token(token)
-    if subject is None or number is None or lower(subject) not in _SUBJECTS:
+    if subject is None or number is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     end = next_token(number)
     if not (lower(number) in _NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):

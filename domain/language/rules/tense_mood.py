@@ -8,7 +8,7 @@ from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error, skip_clitics
+from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error, skip_clitics
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -177,7 +177,7 @@ def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
     if marker not in _PAST_MARKERS and marker not in _FUTURE_MARKERS:
         return
     token = next_token(doc[0])
-    while token is not None and not (lower(token) in SUBJECT_PERSON or lower(token) == "j'"):
+    while token is not None and lower(token) not in SUBJECT_PRONOUNS:
         if lower(token) in (".", "?", "!", ";"):
             return
         token = next_token(token)

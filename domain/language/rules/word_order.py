@@ -8,10 +8,10 @@ from domain.language.lexicon import dela
 from domain.language.inflection.adjectives import before_noun_forms, postnominal_forms
 from domain.language.inflection.nouns import DETERMINERS, noun_forms
 from domain.language.inflection.verbs import (
-    SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
+    ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -23,8 +23,7 @@ _STANDALONE_ADVERBS = lexicon.words("standalone_adverb")
 _MOVABLE_ADVERBS = lexicon.words("movable_adverb")
 _QUESTION_VERBS = lexicon.words("question_verb")
 _QUESTION_WORDS = lexicon.words("question_word")
-_INVERTED_SUBJECTS = {"-" + pronoun: pronoun
-                      for pronoun in ("je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles")}
+_INVERTED_SUBJECTS = {"-" + pronoun: pronoun for pronoun in SUBJECT_PRONOUNS - {"j'"}}
 _ELIDED = {"le": "l'", "la": "l'", "me": "m'", "te": "t'"}
 
 
@@ -50,14 +49,14 @@ def _clitic_before_ne(token: Token) -> Iterator[GrammarError]:
     ne, before = next_token(token), previous_token(token)
     if lower(token) not in _CLITIC_RANK or lower(ne) != "ne" or before is None:
         return
-    if lower(before) in SUBJECT_PERSON:
+    if lower(before) in SUBJECT_PRONOUNS:
         yield _swap(token, ne, "ne_before_pronoun")
 
 
 def _clitic_pair_order(token: Token) -> Iterator[GrammarError]:
     """ "tu le me rends" -> "tu me le rends"."""
     second, before = next_token(token), previous_token(token)
-    if before is None or lower(before) not in {*SUBJECT_PERSON, "ne", "n'"}:
+    if before is None or lower(before) not in {*SUBJECT_PRONOUNS, "ne", "n'"}:
         return
     first_rank = _CLITIC_RANK.get(lower(token))
     second_rank = _CLITIC_RANK.get(lower(second))
@@ -103,7 +102,7 @@ def _object_pronoun_after_verb(token: Token) -> Iterator[GrammarError]:
     """ "je vois le souvent" -> "je le vois souvent"."""
     pronoun, subject = next_token(token), previous_token(token)
     after = next_token(token, 2)
-    if subject is None or lower(subject) not in SUBJECT_PERSON or pronoun is None:
+    if subject is None or lower(subject) not in SUBJECT_PRONOUNS or pronoun is None:
         return
     if lower(pronoun) not in ("le", "la", "les") or not is_finite_verb(lower(token)):
         return
@@ -139,7 +138,7 @@ def _pronoun_after_auxiliary(token: Token) -> Iterator[GrammarError]:
     participle. The fix rewrites subject to participle, with the elisions it needs."""
     aux, pronoun, participle = token, next_token(token), next_token(token, 2)
     subject = previous_token(aux)
-    if subject is None or lower(subject) not in {*SUBJECT_PERSON, "j'"} or participle is None:
+    if subject is None or lower(subject) not in SUBJECT_PRONOUNS or participle is None:
         return
     word = lower(pronoun)
     if word not in _CLITIC_RANK or word in ("nous", "vous", "se", "s'") or "'" in word:
