@@ -11,7 +11,7 @@ from domain.language.inflection.verbs import (
     paradigm, participle_infinitives, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_AND_CLITICS, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -24,7 +24,6 @@ _ADVERBS_IN_COMPOUND_TENSES = lexicon.words("compound_tense_adverb")
 _DUAL_AUXILIARY_VERBS = lexicon.words("dual_auxiliary_verb")
 _NAMING_VERBS = lexicon.words("naming_verb")
 _TIME_NOUNS = lexicon.words("time_noun")
-_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
 ETRE_TO_AVOIR = {etre: avoir for avoir, etre in AVOIR_TO_ETRE.items()}
 
 
@@ -95,7 +94,7 @@ def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
         subject = previous_token(etre)
         if avoir is None or participle is None or subject is None:
             continue
-        if lower(subject) in _REFLEXIVES or not (
+        if lower(subject) in REFLEXIVE_PRONOUNS or not (
                 lower(subject) in SUBJECT_PRONOUNS or subject.pos_ in ("NOUN", "PROPN")):
             continue
         verbs = _participle_verbs(participle)

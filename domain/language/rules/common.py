@@ -20,6 +20,10 @@ PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
 NEGATION_AND_CLITICS = OBJECT_CLITICS | {"ne", "n'"}
 # je, j', tu, il, elle, on, nous, vous, ils, elles (lexicon/subject_pronouns.tsv).
 SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
+# me, te, se, nous, vous (the subject pronouns' reflexives) and the elided m', t', s'.
+_REFLEXIVES = frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive").values())
+_ELIDED = lexicon.column("elisions", "word", "elided")
+REFLEXIVE_PRONOUNS = _REFLEXIVES | {_ELIDED[word] for word in _REFLEXIVES if word in _ELIDED}
 
 Rule = Callable[["Doc"], Iterator[GrammarError]]
 

@@ -16,7 +16,7 @@ from domain.language.inflection.verbs import ETRE_FORMS, ETRE_PRESENT, past_part
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import OBJECT_CLITICS, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import OBJECT_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -28,7 +28,6 @@ _ETRE_VERBS = lexicon.words("etre_verb")
 _FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
 # A subject before a present of "être": not the elided "j'", which only a misspelt "j'est" puts there.
 _ETRE_SUBJECTS = SUBJECT_PRONOUNS - {"j'"}
-_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
 
 
 def _agreed_readings(word: str) -> list[tuple[str, str]]:
@@ -88,7 +87,7 @@ def rule_pronominal_with_object(doc: Doc) -> Iterator[GrammarError]:
         return
     for reflexive in doc:
         etre, participle = next_token(reflexive), next_token(reflexive, 2)
-        if lower(reflexive) not in _REFLEXIVES or participle is None or lower(etre) not in ETRE_FORMS:
+        if lower(reflexive) not in REFLEXIVE_PRONOUNS or participle is None or lower(etre) not in ETRE_FORMS:
             continue
         determiner, noun = next_token(participle), next_token(participle, 2)
         if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
