@@ -11,7 +11,8 @@ from domain.language.inflection.verbs import (
     paradigm, participle_infinitives, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import (
+    NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -23,7 +24,6 @@ _ETRE_VERBS = lexicon.words("etre_verb")
 _ADVERBS_IN_COMPOUND_TENSES = lexicon.words("compound_tense_adverb")
 _DUAL_AUXILIARY_VERBS = lexicon.words("dual_auxiliary_verb")
 _NAMING_VERBS = lexicon.words("naming_verb")
-_TIME_NOUNS = lexicon.words("time_noun")
 ETRE_TO_AVOIR = {etre: avoir for avoir, etre in AVOIR_TO_ETRE.items()}
 
 
@@ -100,8 +100,7 @@ def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
         verbs = _participle_verbs(participle)
         if not verbs or verbs & (_ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
             continue
-        determiner, noun = next_token(participle), next_token(participle, 2)
-        if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+        if not object_after(participle):
             continue
         if lower(subject) == "je" and starts_with_vowel_sound(avoir):  # "je suis" -> "j'ai"
             fixed = match_case(subject.text, "j'") + avoir

@@ -24,6 +24,7 @@ SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
 _REFLEXIVES = frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive").values())
 _ELIDED = lexicon.column("elisions", "word", "elided")
 REFLEXIVE_PRONOUNS = _REFLEXIVES | {_ELIDED[word] for word in _REFLEXIVES if word in _ELIDED}
+TIME_NOUNS = lexicon.words("time_noun")
 
 Rule = Callable[["Doc"], Iterator[GrammarError]]
 
@@ -55,6 +56,13 @@ def skip_clitics(token: Token, limit: int = 4) -> Token | None:
         current = next_token(current)
         limit -= 1
     return current
+
+
+def object_after(token: Token) -> bool:
+    """A determiner and a noun right after `token`, not a time ("la semaine dernière"):
+    its direct object."""
+    determiner, noun = next_token(token), next_token(token, 2)
+    return determiner is not None and noun is not None and determiner.pos_ == "DET" and lower(noun) not in TIME_NOUNS
 
 
 def looks_like_infinitive(token: Token) -> bool:

@@ -16,14 +16,14 @@ from domain.language.inflection.verbs import ETRE_FORMS, ETRE_PRESENT, past_part
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import OBJECT_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import (
+    OBJECT_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_TIME_NOUNS = lexicon.words("time_noun")
 _ETRE_VERBS = lexicon.words("etre_verb")
 _FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
 # A subject before a present of "être": not the elided "j'", which only a misspelt "j'est" puts there.
@@ -89,8 +89,7 @@ def rule_pronominal_with_object(doc: Doc) -> Iterator[GrammarError]:
         etre, participle = next_token(reflexive), next_token(reflexive, 2)
         if lower(reflexive) not in REFLEXIVE_PRONOUNS or participle is None or lower(etre) not in ETRE_FORMS:
             continue
-        determiner, noun = next_token(participle), next_token(participle, 2)
-        if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+        if not object_after(participle):
             continue
         fixed = _masculine_singular(participle)
         if fixed:

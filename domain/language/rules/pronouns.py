@@ -10,7 +10,7 @@ from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error, is_clause_start
+from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error, is_clause_start, object_after
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -26,7 +26,6 @@ _REFLEXIVE_FOR = {pronoun: reflexive for pronoun, reflexive
 _INDIRECT_ONLY_VERBS = lexicon.words("indirect_only_verb")
 _DIRECT_OBJECT_VERBS = lexicon.words("direct_object_verb")
 _DATIVE_VERBS = lexicon.words("dative_verb")
-_TIME_NOUNS = lexicon.words("time_noun")
 _NUMBER_WORDS = lexicon.words("number_word")
 # What "dont" stands for: "de" + a noun phrase after these verbs and "avoir" phrases.
 _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
@@ -205,8 +204,7 @@ def _dative_with_a_thing_error(token: Token) -> Iterator[GrammarError]:
     target, lemmas = _verb_lemmas(verb)
     if not lemmas & _DATIVE_VERBS:
         return
-    determiner, noun = next_token(target), next_token(target, 2)
-    if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+    if not object_after(target):
         return
     fixed = "leur" if word == "les" else "lui"
     yield grammar_error(token, token, "pronoun", "indirect_object", [fixed], fixed=fixed)
