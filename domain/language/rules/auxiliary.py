@@ -12,15 +12,13 @@ from domain.language.inflection.verbs import (
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
+    ETRE_VERBS, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-# Verbs that only ever take "être" (the transitive ones, like "sortir", are left out).
-_ETRE_VERBS = lexicon.words("etre_verb")
 _ADVERBS_IN_COMPOUND_TENSES = lexicon.words("compound_tense_adverb")
 _DUAL_AUXILIARY_VERBS = lexicon.words("dual_auxiliary_verb")
 _NAMING_VERBS = lexicon.words("naming_verb")
@@ -61,7 +59,7 @@ def rule_auxiliary(doc: Doc) -> Iterator[GrammarError]:
         if participle is None:
             continue
         verbs = _participle_verbs(participle)
-        if verbs & _ETRE_VERBS or (verbs & _DUAL_AUXILIARY_VERBS and not _has_direct_object(participle)):
+        if verbs & ETRE_VERBS or (verbs & _DUAL_AUXILIARY_VERBS and not _has_direct_object(participle)):
             yield _auxiliary_error(token)
 
 
@@ -98,7 +96,7 @@ def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
                 lower(subject) in SUBJECT_PRONOUNS or subject.pos_ in ("NOUN", "PROPN")):
             continue
         verbs = _participle_verbs(participle)
-        if not verbs or verbs & (_ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
+        if not verbs or verbs & (ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
             continue
         if not object_after(participle):
             continue

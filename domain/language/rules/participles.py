@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
-from domain.language import lexicon
 from domain.language.inflection.verbs import ETRE_FORMS, ETRE_PRESENT, past_participle
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
 from domain.language.rules.common import (
-    OBJECT_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
+    ETRE_VERBS, OBJECT_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_ETRE_VERBS = lexicon.words("etre_verb")
 _FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
 # A subject before a present of "être": not the elided "j'", which only a misspelt "j'est" puts there.
 _ETRE_SUBJECTS = SUBJECT_PRONOUNS - {"j'"}
@@ -47,7 +45,7 @@ def _masculine_singular(token: Token) -> str | None:
         return None
     if token.pos_ != "VERB" and any(a.pos not in ("V", "A") for a in analyses):
         return None  # read as a noun or an adverb here
-    if any(infinitive in _ETRE_VERBS for infinitive, _ in readings):
+    if any(infinitive in ETRE_VERBS for infinitive, _ in readings):
         return None
     fixed = {dela.inflect(infinitive, "V", "Kms") for infinitive, _ in readings} - {None}
     return match_case(token.text, fixed.pop()) if len(fixed) == 1 else None
@@ -129,7 +127,7 @@ def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
         if finite_only and (lemma in ("être", "avoir") or _in_relative_clause(previous_token(aux))
                             or any(a.pos != "V" for a in dela.analyses(lower(word)))):
             continue  # "ce qu'il a est à toi", "nous avons cours": not a compound tense
-        if with_etre and (lemma not in _ETRE_VERBS or not infinitive_only):
+        if with_etre and (lemma not in ETRE_VERBS or not infinitive_only):
             continue
         participle = past_participle(lemma) or dela.inflect(lemma, "V", "Kms")
         if not participle:

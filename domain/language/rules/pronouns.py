@@ -10,7 +10,7 @@ from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error, is_clause_start, object_after
+from domain.language.rules.common import ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, object_after
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -26,12 +26,10 @@ _REFLEXIVE_FOR = {pronoun: reflexive for pronoun, reflexive
 _INDIRECT_ONLY_VERBS = lexicon.words("indirect_only_verb")
 _DIRECT_OBJECT_VERBS = lexicon.words("direct_object_verb")
 _DATIVE_VERBS = lexicon.words("dative_verb")
-_NUMBER_WORDS = lexicon.words("number_word")
 # What "dont" stands for: "de" + a noun phrase after these verbs and "avoir" phrases.
 _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
                       if row["preposition"] == "de" and (row["complement"] == "any" or row["head"] in lexicon.nouns()))
 _PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
-_ETRE_VERBS = lexicon.words("etre_verb")
 _THOUGHT_VERBS = lexicon.words("thought_verb")
 _QUANTITY_VERBS = lexicon.words("quantity_verb")
 # Subject pronouns that are never object pronouns ("nous", "vous" are: "qui nous parle").
@@ -220,7 +218,7 @@ def _en_for_quantity_error(token: Token) -> Iterator[GrammarError]:
     if lower(previous_token(token)) == "il" or any(r.infinitive == "aller" for r in verb_readings(lower(verb))):
         return
     end = next_token(quantity)
-    if (lower(quantity) in _NUMBER_WORDS or lower(quantity) == "plusieurs" or quantity.like_num) and (
+    if (lower(quantity) in NUMBER_WORDS or lower(quantity) == "plusieurs" or quantity.like_num) and (
             end is None or end.is_punct):
         yield grammar_error(token, token, "pronoun", "quantity_is_en", ["en"])
 
@@ -376,7 +374,7 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         verb = next_token(verb)
         infinitives = set(participle_infinitives(lower(verb))) if verb is not None else set()
     after = next_token(verb) if verb is not None else None
-    if not infinitives or not infinitives <= _ETRE_VERBS or (after is not None and _is_infinitive(after)):
+    if not infinitives or not infinitives <= ETRE_VERBS or (after is not None and _is_infinitive(after)):
         return  # "le film que je vais voir": "que" is the object of the infinitive
     if lower(token) == "qu'":
         yield grammar_error(token, subject, "pronoun", "relative_ou", ["où " + subject.text])
@@ -410,7 +408,7 @@ def _missing_en_error(token: Token) -> Iterator[GrammarError]:
     if subject is None or number is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     end = next_token(number)
-    if not (lower(number) in _NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):
+    if not (lower(number) in NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):
         return
     if any(lower(t) in ("âge", "ans", "an") for t in token.doc):
         return

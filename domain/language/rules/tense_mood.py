@@ -8,7 +8,7 @@ from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error, skip_clitics
+from domain.language.rules.common import ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, skip_clitics
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -22,7 +22,6 @@ _INDICATIVE_TRIGGERS = lexicon.words("indicative_trigger")
 _PAST_MARKERS = lexicon.words("past_time_marker")
 _FUTURE_MARKERS = lexicon.words("future_time_marker")
 _STATIVE_VERBS = lexicon.words("stative_verb")
-_ETRE_VERBS = lexicon.words("etre_verb")
 _AVOIR = paradigm("avoir")
 _ETRE = paradigm("être")
 
@@ -201,7 +200,7 @@ def _present_for_past(subject: Token, verb: Token, person: str) -> Iterator[Gram
     participle = past_participle(infinitive)
     if infinitive in _STATIVE_VERBS or participle is None:
         return
-    if infinitive in _ETRE_VERBS:
+    if infinitive in ETRE_VERBS:
         agreement = {"elle": "e", "elles": "es"}.get(lower(subject), "s" if person.endswith("p") else "")
         auxiliary, participle = _ETRE["present"][wanted], participle + agreement
     else:
