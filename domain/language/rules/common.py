@@ -17,7 +17,10 @@ CLAUSE_LINKS = lexicon.words("clause_link")
 OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_pronouns"))
 # A preposition that is also a pronoun ("en") says nothing about the word after it.
 PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
-NEGATION_AND_CLITICS = OBJECT_CLITICS | {"ne", "n'"}
+NE = frozenset({"ne", "n'"})
+NEGATION_AND_CLITICS = OBJECT_CLITICS | NE
+# The word after the verb that completes "ne" ("je ne sais pas").
+NEGATION_ENDS = frozenset({"pas", "plus", "jamais"})
 # je, j', tu, il, elle, on, nous, vous, ils, elles (lexicon/subject_pronouns.tsv).
 SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
 # me, te, se, nous, vous (the subject pronouns' reflexives) and the elided m', t', s'.
@@ -58,6 +61,21 @@ def skip_clitics(token: Token, limit: int = 4) -> Token | None:
         current = next_token(current)
         limit -= 1
     return current
+
+
+def has_ne_before(verb: Token, *, across_clitics: bool = True) -> bool:
+    """ "ne" before `verb`, across its object pronouns ("je ne le vois"); with
+    `across_clitics` False, only right before it."""
+    ne = previous_token(verb)
+    while across_clitics and ne is not None and lower(ne) in OBJECT_CLITICS:
+        ne = previous_token(ne)
+    return ne is not None and lower(ne) in NE
+
+
+def is_negated(verb: Token, *, across_clitics: bool = True) -> bool:
+    """ "ne" before `verb` (`has_ne_before`) or pas/plus/jamais right after it."""
+    after = next_token(verb)
+    return has_ne_before(verb, across_clitics=across_clitics) or (after is not None and lower(after) in NEGATION_ENDS)
 
 
 def object_after(token: Token) -> bool:

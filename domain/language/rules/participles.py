@@ -16,7 +16,7 @@ from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
 from domain.language.rules.common import (
-    ETRE_VERBS, OBJECT_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
+    ETRE_VERBS, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -63,7 +63,7 @@ def rule_participle_with_avoir(doc: Doc) -> Iterator[GrammarError]:
         if participle is None or not is_avoir_auxiliary(aux):
             continue
         subject = previous_token(aux)
-        if lower(subject) in OBJECT_CLITICS or lower(subject) in ("ne", "n'") or _in_relative_clause(subject):
+        if lower(subject) in NEGATION_AND_CLITICS or _in_relative_clause(subject):
             continue
         fixed = _masculine_singular(participle)
         if fixed:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import NE, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -95,7 +95,7 @@ def _noun_before(que: Token) -> tuple[Token, str] | None:
 
 def _check_after(before_aux: Token, antecedent: Token, wanted: list[str]) -> GrammarError | None:
     current = next_token(before_aux)
-    if current is not None and lower(current) in ("ne", "n'"):
+    if current is not None and lower(current) in NE:
         current = next_token(current)
     if current is None or lower(current) not in _AVOIR:
         return None

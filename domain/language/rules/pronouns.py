@@ -10,7 +10,8 @@ from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, object_after
+from domain.language.rules.common import (
+    ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, object_after)
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -113,7 +114,7 @@ def _indirect_object_error(token: Token) -> Iterator[GrammarError]:
     before, verb = previous_token(token), next_token(token)
     if word not in ("le", "la", "les") or before is None or verb is None:
         return
-    if lower(before) not in SUBJECT_PRONOUNS and lower(before) not in ("ne", "n'"):
+    if lower(before) not in SUBJECT_PRONOUNS and lower(before) not in NE:
         return
     lemmas = {r.infinitive for r in verb_readings(lower(verb))}
     if lemmas & _INDIRECT_ONLY_VERBS:
@@ -153,7 +154,7 @@ def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
 def _after_subject(pronoun: Token) -> bool:
     """An object pronoun in its place: right after the subject or "ne"."""
     before = previous_token(pronoun)
-    return before is not None and (lower(before) in SUBJECT_PRONOUNS or lower(before) in ("ne", "n'"))
+    return before is not None and (lower(before) in SUBJECT_PRONOUNS or lower(before) in NE)
 
 
 def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
@@ -254,10 +255,10 @@ def _reflexive_before_infinitive_error(token: Token) -> Iterator[GrammarError]:
     verb, infinitive = previous_token(token), next_token(token)
     if word not in ("se", "s'") or verb is None or infinitive is None:
         return
-    if lower(verb) in ("pas", "jamais", "plus"):  # "je ne veux pas se lever"
+    if lower(verb) in NEGATION_ENDS:  # "je ne veux pas se lever"
         verb = previous_token(verb)
     subject = previous_token(verb) if verb is not None else None
-    if subject is not None and lower(subject) in ("ne", "n'"):
+    if subject is not None and lower(subject) in NE:
         subject = previous_token(subject)
     if subject is None or lower(subject) not in _REFLEXIVE_FOR and lower(subject) != "j'":
         return
@@ -365,7 +366,7 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         verb = next_token(subject, 2)  # "que ma mère est née"
     else:
         return
-    if verb is not None and lower(verb) in ("ne", "n'"):
+    if verb is not None and lower(verb) in NE:
         verb = next_token(verb)
     if verb is None:
         return

@@ -8,7 +8,7 @@ from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, skip_clitics
+from domain.language.rules.common import ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_negated, skip_clitics
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -149,7 +149,7 @@ def rule_indicative_after_opinion(doc: Doc) -> Iterator[GrammarError]:
         if lower(token) not in ("que", "qu'"):
             continue
         trigger = previous_token(token)
-        if trigger is None or lower(trigger) not in _INDICATIVE_TRIGGERS or _negated(trigger):
+        if trigger is None or lower(trigger) not in _INDICATIVE_TRIGGERS or is_negated(trigger, across_clitics=False):
             continue
         person, verb = _clause_after(token)
         if verb is None:
@@ -157,12 +157,6 @@ def rule_indicative_after_opinion(doc: Doc) -> Iterator[GrammarError]:
         fix = _mood_fix(verb, person, "subjunctive", "present")
         if fix:
             yield grammar_error(verb, verb, "tense_mood", "indicative_after_opinion", [fix], fixed=fix)
-
-
-def _negated(verb: Token) -> bool:
-    before, after = previous_token(verb), next_token(verb)
-    return (before is not None and lower(before) in ("ne", "n'")) or (
-        after is not None and lower(after) in ("pas", "jamais", "plus"))
 
 
 def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
