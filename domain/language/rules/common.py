@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from domain.language import lexicon, messages
 from domain.language.inflection.nouns import noun_forms
 from domain.language.inflection.verbs import SUBJECT_PERSON, paradigm
+from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.tokens import lower, next_token, previous_token
 
@@ -83,6 +84,20 @@ def object_after(token: Token) -> bool:
     its direct object."""
     determiner, noun = next_token(token), next_token(token, 2)
     return determiner is not None and noun is not None and determiner.pos_ == "DET" and lower(noun) not in TIME_NOUNS
+
+
+def is_infinitive(token: Token, *, every_verb_reading: bool = False) -> bool:
+    """The lexicon reads `token` as an infinitive, and so does spaCy unless the lexicon
+    knows the word only as a verb. With `every_verb_reading`, instead: the lexicon knows
+    the word as a verb, and only as an infinitive ("lever" yes, "sortie" no), whatever
+    else it may be and whatever spaCy says."""
+    readings = dela.analyses(lower(token))
+    if every_verb_reading:
+        verbs = [a for a in readings if a.pos == "V"]
+        return bool(verbs) and all("W" in a.features for a in verbs)
+    if not any(a.pos == "V" and "W" in a.features for a in readings):
+        return False
+    return token.pos_ in ("VERB", "AUX") or all(a.pos == "V" for a in readings)
 
 
 def looks_like_infinitive(token: Token) -> bool:

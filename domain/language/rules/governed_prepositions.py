@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator
 from domain.language import lexicon
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import grammar_error, is_infinitive
 from domain.language.tokens import lower, match_case, next_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -36,14 +36,6 @@ def _heads(token: Token) -> set[str]:
     return heads & set(_government())
 
 
-def _is_infinitive(token: Token) -> bool:
-    """An infinitive for the lexicon, and for spaCy too unless the lexicon knows it only as a verb."""
-    readings = dela.analyses(lower(token))
-    if not any(a.pos == "V" and "W" in a.features for a in readings):
-        return False
-    return token.pos_ in ("VERB", "AUX") or all(a.pos == "V" for a in readings)
-
-
 def rule_governed_preposition(doc: Doc) -> Iterator[GrammarError]:
     """Fires on a verb (any form) or a noun listed in verb_prepositions.tsv directly followed
     by a preposition that is not the one it governs: for an `infinitive` row only when an
@@ -68,7 +60,7 @@ def rule_governed_preposition(doc: Doc) -> Iterator[GrammarError]:
         target = after
         if lower(target) in ("le", "la", "les", "l'", "lui", "leur", "y", "en", "me", "m'", "te", "t'", "se", "s'"):
             target = next_token(target) or target
-        before_infinitive = _is_infinitive(target)
+        before_infinitive = is_infinitive(target)
         if before_infinitive and word in _WRONG[governed]:
             pass
         elif complement == "any" and not before_infinitive and word in _WRONG_BEFORE_NOUN[governed] \

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import NE, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import NE, SUBJECT_PRONOUNS, grammar_error, is_infinitive
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -105,8 +105,7 @@ def _check_after(before_aux: Token, antecedent: Token, wanted: list[str]) -> Gra
     if participle is None:
         return None
     after = next_token(participle)
-    if after is not None and after.pos_ in ("VERB", "AUX") and any(
-            a.pos == "V" and "W" in a.features for a in dela.analyses(lower(after))):
+    if after is not None and after.pos_ in ("VERB", "AUX") and is_infinitive(after):
         return None
     if after is not None and lower(after) in _OBJECT_DETERMINERS:
         return None  # another direct object follows: "je les ai écrit une lettre" (les = leur)

@@ -4,14 +4,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.lexicon import dela
 from domain.language.inflection.nouns import NUMBER_WORDS
 from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
     verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, object_after)
+    ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, is_infinitive, object_after)
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -262,7 +261,7 @@ def _reflexive_before_infinitive_error(token: Token) -> Iterator[GrammarError]:
         subject = previous_token(subject)
     if subject is None or lower(subject) not in _REFLEXIVE_FOR and lower(subject) != "j'":
         return
-    if not is_finite_verb(lower(verb)) or not _is_infinitive(infinitive):
+    if not is_finite_verb(lower(verb)) or not is_infinitive(infinitive, every_verb_reading=True):
         return
     reflexive = _REFLEXIVE_FOR.get(lower(subject), "me")
     if word == "s'" and reflexive in ("me", "te"):
@@ -271,11 +270,6 @@ def _reflexive_before_infinitive_error(token: Token) -> Iterator[GrammarError]:
     else:
         yield grammar_error(token, token, "pronoun", "reflexive_person",
                             [reflexive], subject=subject.text, fixed=reflexive)
-
-
-def _is_infinitive(token: Token) -> bool:
-    verbs = [a for a in dela.analyses(lower(token)) if a.pos == "V"]
-    return bool(verbs) and all("W" in a.features for a in verbs)
 
 
 def _leurs_before_verb_error(token: Token) -> Iterator[GrammarError]:
@@ -375,7 +369,8 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         verb = next_token(verb)
         infinitives = set(participle_infinitives(lower(verb))) if verb is not None else set()
     after = next_token(verb) if verb is not None else None
-    if not infinitives or not infinitives <= ETRE_VERBS or (after is not None and _is_infinitive(after)):
+    if not infinitives or not infinitives <= ETRE_VERBS or (
+            after is not None and is_infinitive(after, every_verb_reading=True)):
         return  # "le film que je vais voir": "que" is the object of the infinitive
     if lower(token) == "qu'":
         yield grammar_error(token, subject, "pronoun", "relative_ou", ["où " + subject.text])
