@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from domain.language import lexicon
+from domain.language.inflection.nouns import DETERMINERS
+from domain.language.inflection.verbs import AVOIR_FORMS
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.common import NE, SUBJECT_PRONOUNS, grammar_error, is_infinitive
@@ -19,17 +22,17 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_AVOIR = frozenset({"ai", "as", "a", "avons", "avez", "ont", "avais", "avait", "avions", "aviez", "avaient",
-                    "aurai", "auras", "aura", "aurons", "aurez", "auront", "aurais", "aurait", "aurions",
-                    "auriez", "auraient"})
-_BETWEEN = frozenset({"pas", "jamais", "déjà", "toujours", "bien", "souvent", "enfin", "vraiment", "tous",
-                      "toutes", "tout", "encore", "n'", "ne"})
-# A noun phrase opened by one of these after the participle is its direct object ("ce
-# matin", a time, is not).
-_OBJECT_DETERMINERS = frozenset({"un", "une", "des", "du", "le", "la", "les", "l'", "mon", "ma", "mes", "ton",
-                                 "ta", "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "leur", "leurs"})
-# Participles that never agree: impersonal verbs ("les efforts qu'il a fallu").
-_INVARIABLE = frozenset({"falloir", "pleuvoir", "neiger"})
+# What may stand between "avoir" and the participle: the lexicon's compound-tense adverbs
+# less five this rule does not skip (a participle after them is left unchecked), with
+# "tous"/"toutes" ("ils les ont toutes lues") and "ne".
+_BETWEEN = (lexicon.words("compound_tense_adverb") - {"plus", "beaucoup", "trop", "rien", "aussi"}
+            | {"tous", "toutes"} | NE)
+# A noun phrase opened by an article or a possessive after the participle is its direct
+# object (not "au"/"aux", which hold a preposition, nor "ce matin", a time).
+_OBJECT_DETERMINERS = frozenset(word for word, determiner in DETERMINERS.items()
+                                if determiner.kind in ("article", "possessive")) - {"au", "aux"} | {"l'"}
+# Participles that never agree ("les efforts qu'il a fallu").
+_IMPERSONAL_VERBS = lexicon.words("impersonal_verb")
 
 
 def rule_preceding_object_participle(doc: Doc) -> Iterator[GrammarError]:
@@ -97,7 +100,7 @@ def _check_after(before_aux: Token, antecedent: Token, wanted: list[str]) -> Gra
     current = next_token(before_aux)
     if current is not None and lower(current) in NE:
         current = next_token(current)
-    if current is None or lower(current) not in _AVOIR:
+    if current is None or lower(current) not in AVOIR_FORMS:
         return None
     participle = next_token(current)
     while participle is not None and lower(participle) in _BETWEEN:
@@ -111,7 +114,7 @@ def _check_after(before_aux: Token, antecedent: Token, wanted: list[str]) -> Gra
         return None  # another direct object follows: "je les ai écrit une lettre" (les = leur)
     readings = [a for a in dela.analyses(lower(participle)) if a.pos == "V"
                 and any(f.startswith("K") for f in a.features)]
-    if not readings or any(a.lemma in _INVARIABLE for a in readings):
+    if not readings or any(a.lemma in _IMPERSONAL_VERBS for a in readings):
         return None
     if any("K" + cell in a.features for a in readings for cell in wanted):
         return None
