@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from domain.language import lexicon, messages
 from domain.language.inflection.nouns import noun_forms
-from domain.language.inflection.verbs import SUBJECT_PERSON, paradigm
+from domain.language.inflection.verbs import SUBJECT_PERSON, paradigm, verb_readings
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.tokens import lower, next_token, previous_token
@@ -98,6 +98,11 @@ def is_infinitive(token: Token, *, every_verb_reading: bool = False) -> bool:
     if not any(a.pos == "V" and "W" in a.features for a in readings):
         return False
     return token.pos_ in ("VERB", "AUX") or all(a.pos == "V" for a in readings)
+
+
+def verb_lemmas(token: Token) -> set[str]:
+    """The infinitives `token` may be a form of: its readings as a conjugated verb, and spaCy's lemma."""
+    return {r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()}
 
 
 def looks_like_infinitive(token: Token) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives, verb_readings
+from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_ENDS, grammar_error, has_ne_before, span_text
+from domain.language.rules.common import NEGATION_ENDS, grammar_error, has_ne_before, span_text, verb_lemmas
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, next_token, previous_token, starts_with_vowel_sound
 
@@ -71,7 +71,7 @@ def _negated_verb_takes_de(negation: Token, participle: Token | None = None) -> 
         return False
     if lower(verb) in ETRE_FORMS:
         return False  # "ce ne sont pas des pommes"
-    lemmas = {r.infinitive for r in verb_readings(lower(verb))} | {verb.lemma_.lower()}
+    lemmas = verb_lemmas(verb)
     return bool(lemmas & _PARTITIVE_VERB_LEMMAS)
 
 
@@ -86,7 +86,7 @@ def rule_definite_after_liking(doc: Doc) -> Iterator[GrammarError]:
         verb, article, noun = previous_token(token), next_token(token), next_token(token, 2)
         if verb is None or noun is None or lower(article) not in ("de", "d'") or not has_ne_before(verb):
             continue
-        lemmas = {r.infinitive for r in verb_readings(lower(verb))} | {verb.lemma_.lower()}
+        lemmas = verb_lemmas(verb)
         if not lemmas & _APPRECIATION_VERBS:
             continue
         info = noun_candidate(noun)

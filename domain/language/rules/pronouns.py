@@ -10,7 +10,8 @@ from domain.language.inflection.verbs import (
     verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, is_infinitive, object_after)
+    ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, is_infinitive, object_after,
+    verb_lemmas)
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -164,8 +165,7 @@ def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
         participle = next_token(verb)
         if participle is not None and participle.is_alpha:
             target = participle
-    lemmas = {r.infinitive for r in verb_readings(lower(target))} | {target.lemma_.lower()}
-    return target, lemmas | participle_infinitives(lower(target))
+    return target, verb_lemmas(target) | participle_infinitives(lower(target))
 
 
 def _direct_object_error(token: Token) -> Iterator[GrammarError]:
@@ -237,7 +237,7 @@ def _dont_error(token: Token) -> Iterator[GrammarError]:
         head = next_token(subject, offset)
         if head is None or head.is_punct:
             return
-        lemmas = {r.infinitive for r in verb_readings(lower(head))} | {lower(head), head.lemma_.lower()}
+        lemmas = verb_lemmas(head) | {lower(head)}
         if lemmas & _DE_HEADS:
             after = next_token(head)
             if after is None or lower(after) not in ("de", "d'", "des", "du", "à", "au", "aux"):

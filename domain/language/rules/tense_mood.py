@@ -8,7 +8,8 @@ from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_negated, skip_clitics
+from domain.language.rules.common import (
+    ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_negated, skip_clitics, verb_lemmas)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -125,8 +126,7 @@ def _follows_whether_verb(si: Token) -> bool:
     for token in reversed(si.doc[max(0, si.i - 4): si.i]):
         if token.is_punct:
             return False
-        lemmas = {r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()}
-        if lemmas & _WHETHER_VERBS:
+        if verb_lemmas(token) & _WHETHER_VERBS:
             return True
     return False
 
