@@ -29,6 +29,8 @@ _REFLEXIVES = frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive
 _ELIDED = lexicon.column("elisions", "word", "elided")
 REFLEXIVE_PRONOUNS = _REFLEXIVES | {_ELIDED[word] for word in _REFLEXIVES if word in _ELIDED}
 TIME_NOUNS = lexicon.words("time_noun")
+# "ce", "celui"...: what stands for a noun before a relative pronoun ("ce qui", "celui que").
+DEMONSTRATIVE_PRONOUNS = lexicon.words("demonstrative_pronoun")
 # Verbs that only ever take "être" (the transitive ones, like "sortir", are left out).
 ETRE_VERBS = lexicon.words("etre_verb")
 

@@ -10,8 +10,8 @@ from domain.language.inflection.verbs import (
     verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, is_infinitive, object_after,
-    verb_lemmas)
+    DEMONSTRATIVE_PRONOUNS, ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start,
+    is_infinitive, object_after, verb_lemmas)
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -97,7 +97,7 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
         return
     if lower(after) not in _SUBJECTS_NOT_OBJECTS:
         return
-    if lower(before) not in ("ce", "celui", "celle", "ceux", "celles") and (
+    if lower(before) not in DEMONSTRATIVE_PRONOUNS and (
             noun_candidate(before) is None or lower(before) in NUMBER_WORDS):
         return
     fixed = "qu'" if starts_with_vowel_sound(after.text) else "que"
