@@ -22,6 +22,8 @@ NE = frozenset({"ne", "n'"})
 NEGATION_AND_CLITICS = OBJECT_CLITICS | NE
 # The word after the verb that completes "ne" ("je ne sais pas").
 NEGATION_ENDS = frozenset({"pas", "plus", "jamais"})
+# DELA tense letters of finite forms (lexicon/dela.py), the imperative (Y) included.
+FINITE_TENSES = frozenset("PIJFCSTY")
 # je, j', tu, il, elle, on, nous, vous, ils, elles (lexicon/subject_pronouns.tsv).
 SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
 # me, te, se, nous, vous (the subject pronouns' reflexives) and the elided m', t', s'.

@@ -16,14 +16,13 @@ from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
 from domain.language.rules.common import (
-    ETRE_VERBS, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
+    ETRE_VERBS, FINITE_TENSES, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
 # A subject before a present of "être": not the elided "j'", which only a misspelt "j'est" puts there.
 _ETRE_SUBJECTS = SUBJECT_PRONOUNS - {"j'"}
 
@@ -120,7 +119,7 @@ def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
             continue  # also a noun, and read as one here ("un aller")
         features = [f for a in verbs for f in a.features]
         infinitive_only = all(f == "W" for f in features)
-        finite_only = all(f[:1] in _FINITE for f in features)
+        finite_only = all(f[:1] in FINITE_TENSES for f in features)
         lemma = verbs[0].lemma
         if not (infinitive_only or finite_only) or (with_avoir and infinitive_only and lemma.endswith("er")):
             continue

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import DEMONSTRATIVE_PRONOUNS, grammar_error
+from domain.language.rules.common import DEMONSTRATIVE_PRONOUNS, FINITE_TENSES, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
-_FINITE = frozenset("PIFCJST")  # DELA tense letters of finite forms
+# Not the imperative: a form the lexicon knows only as one ("sachons") is not read as the verb after "que".
+_FINITE = FINITE_TENSES - {"Y"}
 _CLITICS = frozenset({"me", "m'", "te", "t'", "se", "s'", "lui", "leur", "y", "en"})  # not nous, vous: subjects too
 
 
