@@ -26,6 +26,8 @@ NEGATION_ENDS = frozenset({"pas", "plus", "jamais"})
 FINITE_TENSES = frozenset("PIJFCSTY")
 # je, j', tu, il, elle, on, nous, vous, ils, elles (lexicon/subject_pronouns.tsv).
 SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
+# Subject pronouns that are also object or stressed pronouns ("il nous parle", "c'est elle").
+_ALSO_OBJECTS = frozenset({"nous", "vous", "elle", "elles"})
 # me, te, se, nous, vous (the subject pronouns' reflexives) and the elided m', t', s'.
 _REFLEXIVES = frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive").values())
 _ELIDED = lexicon.column("elisions", "word", "elided")
@@ -66,6 +68,13 @@ def skip_clitics(token: Token, limit: int = 4) -> Token | None:
         current = next_token(current)
         limit -= 1
     return current
+
+
+def may_be_subject(pronoun: Token) -> bool:
+    """A subject pronoun that can be the subject here: "nous", "vous", "elle" and "elles"
+    only at the start of their clause (after it they are objects or stressed)."""
+    word = lower(pronoun)
+    return word in SUBJECT_PRONOUNS and (word not in _ALSO_OBJECTS or is_clause_start(pronoun))
 
 
 def has_ne_before(verb: Token, *, across_clitics: bool = True) -> bool:
