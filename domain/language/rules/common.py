@@ -18,6 +18,8 @@ CLAUSE_LINKS = lexicon.words("clause_link")
 OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_pronouns"))
 # A preposition that is also a pronoun ("en") says nothing about the word after it.
 PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
+# A word elided before a vowel sound -> its elided form ("je" -> "j'").
+ELISIONS = lexicon.column("elisions", "word", "elided")
 NE = frozenset({"ne", "n'"})
 NEGATION_AND_CLITICS = OBJECT_CLITICS | NE
 # The word after the verb that completes "ne" ("je ne sais pas").
@@ -30,8 +32,7 @@ SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
 _ALSO_OBJECTS = frozenset({"nous", "vous", "elle", "elles"})
 # me, te, se, nous, vous (the subject pronouns' reflexives) and the elided m', t', s'.
 _REFLEXIVES = frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive").values())
-_ELIDED = lexicon.column("elisions", "word", "elided")
-REFLEXIVE_PRONOUNS = _REFLEXIVES | {_ELIDED[word] for word in _REFLEXIVES if word in _ELIDED}
+REFLEXIVE_PRONOUNS = _REFLEXIVES | {ELISIONS[word] for word in _REFLEXIVES if word in ELISIONS}
 TIME_NOUNS = lexicon.words("time_noun")
 # "ce", "celui"...: what stands for a noun before a relative pronoun ("ce qui", "celui que").
 DEMONSTRATIVE_PRONOUNS = lexicon.words("demonstrative_pronoun")

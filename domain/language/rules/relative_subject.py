@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import DEMONSTRATIVE_PRONOUNS, FINITE_TENSES, grammar_error
+from domain.language.rules.common import (
+    DEMONSTRATIVE_PRONOUNS, FINITE_TENSES, OBJECT_CLITICS, SUBJECT_PRONOUNS, grammar_error)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -14,7 +15,8 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 
 # Not the imperative: a form the lexicon knows only as one ("sachons") is not read as the verb after "que".
 _FINITE = FINITE_TENSES - {"Y"}
-_CLITICS = frozenset({"me", "m'", "te", "t'", "se", "s'", "lui", "leur", "y", "en"})  # not nous, vous: subjects too
+# Object pronouns between "que" and its verb: not nous/vous, subjects too, nor le/la/les/l', articles too.
+_CLITICS = OBJECT_CLITICS - SUBJECT_PRONOUNS - {"le", "la", "les", "l'"}
 
 
 def _only_finite_verb(token: Token) -> bool:

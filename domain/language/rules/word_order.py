@@ -11,7 +11,7 @@ from domain.language.inflection.verbs import (
     ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import NE, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import ELISIONS, NE, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -24,7 +24,8 @@ _MOVABLE_ADVERBS = lexicon.words("movable_adverb")
 _QUESTION_VERBS = lexicon.words("question_verb")
 _QUESTION_WORDS = lexicon.words("question_word")
 _INVERTED_SUBJECTS = {"-" + pronoun: pronoun for pronoun in SUBJECT_PRONOUNS - {"j'"}}
-_ELIDED = {"le": "l'", "la": "l'", "me": "m'", "te": "t'"}
+# Reflexive pronouns that are not also subjects (nous, vous).
+_REFLEXIVE_CLITICS = REFLEXIVE_PRONOUNS - SUBJECT_PRONOUNS
 
 
 def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
@@ -150,7 +151,7 @@ def _pronoun_after_auxiliary(token: Token) -> Iterator[GrammarError]:
     if word in ("le", "la", "les") and participle.pos_ != "VERB" and (
             lower(participle) in noun_forms() or any(a.pos == "N" for a in dela.analyses(lower(participle)))):
         return  # "il a la vue", "elle a le permis": a determiner and its noun
-    clitic = _ELIDED[word] if word in _ELIDED and starts_with_vowel_sound(aux.text) else word + " "
+    clitic = ELISIONS[word] if word in ELISIONS and starts_with_vowel_sound(aux.text) else word + " "
     subject_word = "je" if lower(subject) == "j'" else lower(subject)
     if subject_word == "je" and starts_with_vowel_sound(clitic):
         subject_word = "j'"
@@ -168,7 +169,7 @@ def _inverted_indirect_question(token: Token) -> Iterator[GrammarError]:
     if lower(token) not in _QUESTION_WORDS or not _after_question_verb(token):
         return
     first = next_token(token)
-    verb = next_token(first) if first is not None and lower(first) in ("s'", "se", "me", "m'", "te", "t'") else first
+    verb = next_token(first) if first is not None and lower(first) in _REFLEXIVE_CLITICS else first
     if verb is None or not is_finite_verb(lower(verb)):
         return
     last = next_token(verb)
