@@ -71,6 +71,12 @@ def skip_clitics(token: Token, limit: int = 4) -> Token | None:
     return current
 
 
+def after_subject(pronoun: Token) -> bool:
+    """An object pronoun in its place: right after a subject pronoun or "ne"."""
+    before = previous_token(pronoun)
+    return before is not None and (lower(before) in SUBJECT_PRONOUNS or lower(before) in NE)
+
+
 def may_be_subject(pronoun: Token) -> bool:
     """A subject pronoun that can be the subject here: "nous", "vous", "elle" and "elles"
     only at the start of their clause (after it they are objects or stressed)."""

@@ -10,8 +10,8 @@ from domain.language.inflection.verbs import (
     verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    DEMONSTRATIVE_PRONOUNS, ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, grammar_error, is_clause_start,
-    is_infinitive, object_after, verb_lemmas)
+    DEMONSTRATIVE_PRONOUNS, ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, after_subject, grammar_error,
+    is_clause_start, is_infinitive, object_after, verb_lemmas)
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -111,10 +111,8 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
 def _indirect_object_error(token: Token) -> Iterator[GrammarError]:
     """ "je la téléphone" -> "je lui téléphone"."""
     word = lower(token)
-    before, verb = previous_token(token), next_token(token)
-    if word not in ("le", "la", "les") or before is None or verb is None:
-        return
-    if lower(before) not in SUBJECT_PRONOUNS and lower(before) not in NE:
+    verb = next_token(token)
+    if word not in ("le", "la", "les") or verb is None or not after_subject(token):
         return
     lemmas = {r.infinitive for r in verb_readings(lower(verb))}
     if lemmas & _INDIRECT_ONLY_VERBS:
@@ -151,12 +149,6 @@ def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
     yield grammar_error(token, ce, "pronoun", "indirect_question", ["ce"])
 
 
-def _after_subject(pronoun: Token) -> bool:
-    """An object pronoun in its place: right after the subject or "ne"."""
-    before = previous_token(pronoun)
-    return before is not None and (lower(before) in SUBJECT_PRONOUNS or lower(before) in NE)
-
-
 def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
     """The verb a pronoun is the object of and its possible infinitives: after an
     auxiliary ("je lui ai vu"), the participle's."""
@@ -175,7 +167,7 @@ def _direct_object_error(token: Token) -> Iterator[GrammarError]:
     auxiliary and its participle) of such a verb."""
     word = lower(token)
     verb = next_token(token)
-    if word not in ("lui", "leur") or verb is None or not _after_subject(token):
+    if word not in ("lui", "leur") or verb is None or not after_subject(token):
         return
     _, lemmas = _verb_lemmas(verb)
     if not lemmas & _DIRECT_OBJECT_VERBS or lemmas & _DATIVE_VERBS:
@@ -197,7 +189,7 @@ def _dative_with_a_thing_error(token: Token) -> Iterator[GrammarError]:
     time phrase ("la semaine dernière")."""
     word = lower(token)
     verb = next_token(token)
-    if word not in ("le", "la", "les") or verb is None or not _after_subject(token):
+    if word not in ("le", "la", "les") or verb is None or not after_subject(token):
         return
     target, lemmas = _verb_lemmas(verb)
     if not lemmas & _DATIVE_VERBS:
@@ -213,7 +205,7 @@ def _en_for_quantity_error(token: Token) -> Iterator[GrammarError]:
     Conditions: "y" after a subject pronoun, its verb (not "il y a", not "aller"), then a
     number that ends the clause."""
     verb, quantity = next_token(token), next_token(token, 2)
-    if lower(token) != "y" or verb is None or quantity is None or not _after_subject(token):
+    if lower(token) != "y" or verb is None or quantity is None or not after_subject(token):
         return
     if lower(previous_token(token)) == "il" or any(r.infinitive == "aller" for r in verb_readings(lower(verb))):
         return
@@ -276,7 +268,7 @@ def _leurs_before_verb_error(token: Token) -> Iterator[GrammarError]:
     """ "je leurs parle" -> "leur": the pronoun "leur" never takes an s.
     Conditions: "leurs" right after a subject pronoun or "ne", before a finite verb."""
     verb = next_token(token)
-    if lower(token) == "leurs" and verb is not None and _after_subject(token) and is_finite_verb(lower(verb)):
+    if lower(token) == "leurs" and verb is not None and after_subject(token) and is_finite_verb(lower(verb)):
         yield grammar_error(token, token, "pronoun", "leur_pronoun", ["leur"])
 
 
@@ -301,7 +293,7 @@ def _stressed_before_verb_error(token: Token) -> Iterator[GrammarError]:
     Conditions: "moi"/"toi" right after a subject pronoun (or "ne") and before a finite verb."""
     word = lower(token)
     verb = next_token(token)
-    if word not in ("moi", "toi") or verb is None or not _after_subject(token):
+    if word not in ("moi", "toi") or verb is None or not after_subject(token):
         return
     if not is_finite_verb(lower(verb)):
         return
@@ -383,7 +375,7 @@ def _y_for_thought_error(token: Token) -> Iterator[GrammarError]:
     person, never "lui" before the verb.
     Conditions: "lui"/"leur" right after a subject pronoun, then a form of such a verb."""
     verb = next_token(token)
-    if lower(token) not in ("lui", "leur") or verb is None or not _after_subject(token):
+    if lower(token) not in ("lui", "leur") or verb is None or not after_subject(token):
         return
     if not {r.infinitive for r in verb_readings(lower(verb))} & _THOUGHT_VERBS:
         return

@@ -11,7 +11,7 @@ from domain.language.inflection.verbs import (
     ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import ELISIONS, NE, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import ELISIONS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, after_subject, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -56,8 +56,8 @@ def _clitic_before_ne(token: Token) -> Iterator[GrammarError]:
 
 def _clitic_pair_order(token: Token) -> Iterator[GrammarError]:
     """ "tu le me rends" -> "tu me le rends"."""
-    second, before = next_token(token), previous_token(token)
-    if before is None or lower(before) not in SUBJECT_PRONOUNS | NE:
+    second = next_token(token)
+    if not after_subject(token):
         return
     first_rank = _CLITIC_RANK.get(lower(token))
     second_rank = _CLITIC_RANK.get(lower(second))
