@@ -1,4 +1,5 @@
-"""What every rule uses: clause boundaries, object pronouns, and building an error."""
+"""What the rules share: the closed sets of pronouns and words several of them read, clause
+boundaries, negation, infinitives, a verb's possible lemmas, and building an error."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
@@ -15,29 +16,33 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 
 
 CLAUSE_LINKS = lexicon.words("clause_link")
-OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_pronouns"))
-# A preposition that is also a pronoun ("en") says nothing about the word after it.
-PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
-# A word elided before a vowel sound -> its elided form ("je" -> "j'").
-ELISIONS = lexicon.column("elisions", "word", "elided")
-NE = frozenset({"ne", "n'"})
-NEGATION_AND_CLITICS = OBJECT_CLITICS | NE
-# The word after the verb that completes "ne" ("je ne sais pas").
-NEGATION_ENDS = frozenset({"pas", "plus", "jamais"})
-# DELA tense letters of finite forms (lexicon/dela.py), the imperative (Y) included.
-FINITE_TENSES = frozenset("PIJFCSTY")
+
+# --- pronouns ----------------------------------------------------------------------------
 # je, j', tu, il, elle, on, nous, vous, ils, elles (lexicon/subject_pronouns.tsv).
 SUBJECT_PRONOUNS = frozenset(SUBJECT_PERSON)
 # Subject pronouns that are also object or stressed pronouns ("il nous parle", "c'est elle").
 _ALSO_OBJECTS = frozenset({"nous", "vous", "elle", "elles"})
+OBJECT_CLITICS = frozenset(row["pronoun"] for row in lexicon.table("object_pronouns"))
+# A word elided before a vowel sound -> its elided form ("je" -> "j'").
+ELISIONS = lexicon.column("elisions", "word", "elided")
 # me, te, se, nous, vous (the subject pronouns' reflexives) and the elided m', t', s'.
 _REFLEXIVES = frozenset(lexicon.column("subject_pronouns", "pronoun", "reflexive").values())
 REFLEXIVE_PRONOUNS = _REFLEXIVES | {ELISIONS[word] for word in _REFLEXIVES if word in ELISIONS}
-TIME_NOUNS = lexicon.words("time_noun")
 # "ce", "celui"...: what stands for a noun before a relative pronoun ("ce qui", "celui que").
 DEMONSTRATIVE_PRONOUNS = lexicon.words("demonstrative_pronoun")
+
+# --- other closed sets -------------------------------------------------------------------
+# A preposition that is also a pronoun ("en") says nothing about the word after it.
+PREPOSITIONS = lexicon.words("preposition") - OBJECT_CLITICS
+NE = frozenset({"ne", "n'"})
+NEGATION_AND_CLITICS = OBJECT_CLITICS | NE
+# The word after the verb that completes "ne" ("je ne sais pas").
+NEGATION_ENDS = frozenset({"pas", "plus", "jamais"})
+TIME_NOUNS = lexicon.words("time_noun")
 # Verbs that only ever take "être" (the transitive ones, like "sortir", are left out).
 ETRE_VERBS = lexicon.words("etre_verb")
+# DELA tense letters of finite forms (lexicon/dela.py), the imperative (Y) included.
+FINITE_TENSES = frozenset("PIJFCSTY")
 
 Rule = Callable[["Doc"], Iterator[GrammarError]]
 
@@ -126,6 +131,8 @@ def verb_lemmas(token: Token) -> set[str]:
 
 
 def looks_like_infinitive(token: Token) -> bool:
+    """An infinitive by its ending, when it is not a noun and spaCy or the verb paradigms
+    take it for a verb (no DELA lookup: `is_infinitive` asks the lexicon)."""
     word = lower(token)
     if word in noun_forms():
         return False
