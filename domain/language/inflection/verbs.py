@@ -304,9 +304,11 @@ def participle_forms(participle: str) -> dict[str, str]:
 _ETRE = paradigm("être")
 ETRE_PRESENT = _ETRE["present"]
 ETRE_FORMS = frozenset(_ETRE["present"] + _ETRE["imperfect"] + _ETRE["future"] + _ETRE["conditional"])
+_AVOIR = paradigm("avoir")
+AVOIR_FORMS = frozenset(_AVOIR["present"] + _AVOIR["imperfect"] + _AVOIR["future"] + _AVOIR["conditional"])
 # "avoir" -> "être" in the same tense and person (the auxiliary a verb of motion takes).
 AVOIR_TO_ETRE = {avoir: etre for tense in ("present", "imperfect")
-                 for avoir, etre in zip(paradigm("avoir")[tense], _ETRE[tense])}
+                 for avoir, etre in zip(_AVOIR[tense], _ETRE[tense])}
 # Present forms of the verbs followed by an infinitive ("je vais manger").
 MODAL_FORMS = frozenset(form for verb in ("aller", "pouvoir", "vouloir", "devoir", "savoir")
                         for form in paradigm(verb)["present"])

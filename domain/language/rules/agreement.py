@@ -11,7 +11,7 @@ from domain.language.inflection.verbs import (
     ETRE_FORMS, is_participle, participle_by_cell, is_finite_verb, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import OBJECT_CLITICS, grammar_error, is_clause_start
+from domain.language.rules.common import NE, OBJECT_CLITICS, grammar_error, may_be_subject
 from domain.language.rules.noun_phrases import (
     NounPhrase, clause_initial_phrase_ending_at, noun_phrases, phrase_gender, phrase_number)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
@@ -165,13 +165,13 @@ def rule_predicate_agreement(doc: Doc) -> Iterator[GrammarError]:
 def _subject_before(verb: Token) -> tuple[str | None, str | None, Token] | None:
     """Gender and number of the subject written just before a form of "être"."""
     token = previous_token(verb)
-    if token is not None and lower(token) in ("ne", "n'"):
+    if token is not None and lower(token) in NE:
         token = previous_token(token)
     if token is None:
         return None
     word = lower(token)
     if word in _PRONOUN_AGREEMENT:
-        if word in ("nous", "vous", "elle", "elles") and not is_clause_start(token):
+        if not may_be_subject(token):
             return None
         gender, number = _PRONOUN_AGREEMENT[word]
         return gender, number, token

@@ -11,20 +11,17 @@ from domain.language.inflection.verbs import (
     paradigm, participle_infinitives, past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_AND_CLITICS, grammar_error
+from domain.language.rules.common import (
+    ETRE_VERBS, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-# Verbs that only ever take "être" (the transitive ones, like "sortir", are left out).
-_ETRE_VERBS = lexicon.words("etre_verb")
 _ADVERBS_IN_COMPOUND_TENSES = lexicon.words("compound_tense_adverb")
 _DUAL_AUXILIARY_VERBS = lexicon.words("dual_auxiliary_verb")
 _NAMING_VERBS = lexicon.words("naming_verb")
-_TIME_NOUNS = lexicon.words("time_noun")
-_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
 ETRE_TO_AVOIR = {etre: avoir for avoir, etre in AVOIR_TO_ETRE.items()}
 
 
@@ -38,7 +35,7 @@ def is_avoir_auxiliary(token: Token) -> bool:
     word = lower(before)
     if word == "y":
         return False  # "il y a"
-    return word in SUBJECT_PERSON or word in NEGATION_AND_CLITICS or (
+    return word in SUBJECT_PRONOUNS or word in NEGATION_AND_CLITICS or (
         before.pos_ in ("NOUN", "PROPN") and lower(token) in ("a", "ont", "avait"))
 
 
@@ -62,7 +59,7 @@ def rule_auxiliary(doc: Doc) -> Iterator[GrammarError]:
         if participle is None:
             continue
         verbs = _participle_verbs(participle)
-        if verbs & _ETRE_VERBS or (verbs & _DUAL_AUXILIARY_VERBS and not _has_direct_object(participle)):
+        if verbs & ETRE_VERBS or (verbs & _DUAL_AUXILIARY_VERBS and not _has_direct_object(participle)):
             yield _auxiliary_error(token)
 
 
@@ -95,13 +92,13 @@ def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
         subject = previous_token(etre)
         if avoir is None or participle is None or subject is None:
             continue
-        if lower(subject) in _REFLEXIVES or not (lower(subject) in SUBJECT_PERSON or subject.pos_ in ("NOUN", "PROPN")):
+        if lower(subject) in REFLEXIVE_PRONOUNS or not (
+                lower(subject) in SUBJECT_PRONOUNS or subject.pos_ in ("NOUN", "PROPN")):
             continue
         verbs = _participle_verbs(participle)
-        if not verbs or verbs & (_ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
+        if not verbs or verbs & (ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
             continue
-        determiner, noun = next_token(participle), next_token(participle, 2)
-        if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+        if not object_after(participle):
             continue
         if lower(subject) == "je" and starts_with_vowel_sound(avoir):  # "je suis" -> "j'ai"
             fixed = match_case(subject.text, "j'") + avoir

@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING, Iterator
 from domain.language import lexicon
 from domain.language.inflection.verbs import PERSONS, AVOIR_TO_ETRE, verb_readings
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error, looks_like_infinitive, span_text
+from domain.language.rules.common import ELISIONS, grammar_error, looks_like_infinitive, span_text
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_ELISIONS = lexicon.column("elisions", "word", "elided")
 _NO_ELISION_BEFORE = lexicon.words("no_elision_before")
 _CONTRACTIONS = lexicon.contractions()
 
@@ -39,7 +38,7 @@ def _elided_form(token: Token, following: Token) -> str | None:
         return "s'"
     if word == "ce" and nxt in ("est", "était", "étaient"):
         return "c'"
-    if word not in _ELISIONS or nxt in _NO_ELISION_BEFORE:
+    if word not in ELISIONS or nxt in _NO_ELISION_BEFORE:
         return None
     if word in ("le", "la") and nxt in _NUMBER_ONE:
         return None
@@ -53,7 +52,7 @@ def _elided_form(token: Token, following: Token) -> str | None:
         return None  # "ils se a lavés" is an auxiliary error: "se sont"
     if word in ("le", "la") and previous_token(token) is not None and previous_token(token).text.endswith("-"):
         return None
-    return _ELISIONS[word] if starts_with_vowel_sound(nxt) else None
+    return ELISIONS[word] if starts_with_vowel_sound(nxt) else None
 
 
 def _is_verb_of_other_person(word: str, person: str) -> bool:

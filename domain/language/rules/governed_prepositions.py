@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator
 from domain.language import lexicon
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import OBJECT_CLITICS, grammar_error, is_infinitive
 from domain.language.tokens import lower, match_case, next_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -22,6 +22,9 @@ _WRONG_BEFORE_NOUN = {"à": frozenset({"de", "pour", "dans", "contre", "sur"}),
                       "de": frozenset({"à", "pour", "sur"})}
 
 
+# Object pronouns read past, to the infinitive after them ("décider de le faire"); not
+# "nous"/"vous", which are read as the complement itself.
+_CLITICS_BEFORE_INFINITIVE = OBJECT_CLITICS - {"nous", "vous"}
 _CONTRACTED = {("à", "le"): "au", ("à", "les"): "aux", ("de", "le"): "du", ("de", "les"): "des"}
 
 
@@ -34,14 +37,6 @@ def _heads(token: Token) -> set[str]:
     word = lower(token)
     heads = {a.lemma for a in dela.analyses(word) if a.pos in ("V", "N")} | {token.lemma_.lower(), word}
     return heads & set(_government())
-
-
-def _is_infinitive(token: Token) -> bool:
-    """An infinitive for the lexicon, and for spaCy too unless the lexicon knows it only as a verb."""
-    readings = dela.analyses(lower(token))
-    if not any(a.pos == "V" and "W" in a.features for a in readings):
-        return False
-    return token.pos_ in ("VERB", "AUX") or all(a.pos == "V" for a in readings)
 
 
 def rule_governed_preposition(doc: Doc) -> Iterator[GrammarError]:
@@ -66,9 +61,9 @@ def rule_governed_preposition(doc: Doc) -> Iterator[GrammarError]:
         if after is None:
             continue
         target = after
-        if lower(target) in ("le", "la", "les", "l'", "lui", "leur", "y", "en", "me", "m'", "te", "t'", "se", "s'"):
+        if lower(target) in _CLITICS_BEFORE_INFINITIVE:
             target = next_token(target) or target
-        before_infinitive = _is_infinitive(target)
+        before_infinitive = is_infinitive(target)
         if before_infinitive and word in _WRONG[governed]:
             pass
         elif complement == "any" and not before_infinitive and word in _WRONG_BEFORE_NOUN[governed] \

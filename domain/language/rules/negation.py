@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives, verb_readings
+from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives
 from domain.language.result import GrammarError
-from domain.language.rules.common import OBJECT_CLITICS, grammar_error, span_text
+from domain.language.rules.common import NEGATION_ENDS, grammar_error, has_ne_before, span_text, verb_lemmas
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, next_token, previous_token, starts_with_vowel_sound
 
@@ -36,7 +36,7 @@ def rule_partitive_after_negation(doc: Doc) -> Iterator[GrammarError]:
     """ "je n'ai pas des frères" -> "pas de frères"; in a compound tense the article
     follows the participle ("je n'ai pas mangé de la viande" -> "de")."""
     for token in doc[:-1]:
-        if lower(token) not in ("pas", "plus", "jamais"):
+        if lower(token) not in NEGATION_ENDS:
             continue
         article = next_token(token)
         if article is not None and _negated_verb_takes_de(token, participle=article):
@@ -66,20 +66,13 @@ def _negated_verb_takes_de(negation: Token, participle: Token | None = None) -> 
         if verb is None or lower(verb) not in AVOIR_TO_ETRE:
             return False
         lemmas = set(participle_infinitives(lower(participle))) | {participle.lemma_.lower()}
-        return bool(lemmas & _PARTITIVE_VERB_LEMMAS) and _has_ne_before(verb)
-    if verb is None or not _has_ne_before(verb):
+        return bool(lemmas & _PARTITIVE_VERB_LEMMAS) and has_ne_before(verb)
+    if verb is None or not has_ne_before(verb):
         return False
     if lower(verb) in ETRE_FORMS:
         return False  # "ce ne sont pas des pommes"
-    lemmas = {r.infinitive for r in verb_readings(lower(verb))} | {verb.lemma_.lower()}
+    lemmas = verb_lemmas(verb)
     return bool(lemmas & _PARTITIVE_VERB_LEMMAS)
-
-
-def _has_ne_before(verb: Token) -> bool:
-    ne = previous_token(verb)
-    while ne is not None and lower(ne) in OBJECT_CLITICS:
-        ne = previous_token(ne)
-    return ne is not None and lower(ne) in ("ne", "n'")
 
 
 def rule_definite_after_liking(doc: Doc) -> Iterator[GrammarError]:
@@ -88,12 +81,12 @@ def rule_definite_after_liking(doc: Doc) -> Iterator[GrammarError]:
     Conditions: "ne" + a form of aimer/adorer/détester/préférer + pas/plus/jamais, then
     "de"/"d'" and a noun whose gender and number the lexicon knows."""
     for token in doc[:-2]:
-        if lower(token) not in ("pas", "plus", "jamais"):
+        if lower(token) not in NEGATION_ENDS:
             continue
         verb, article, noun = previous_token(token), next_token(token), next_token(token, 2)
-        if verb is None or noun is None or lower(article) not in ("de", "d'") or not _has_ne_before(verb):
+        if verb is None or noun is None or lower(article) not in ("de", "d'") or not has_ne_before(verb):
             continue
-        lemmas = {r.infinitive for r in verb_readings(lower(verb))} | {verb.lemma_.lower()}
+        lemmas = verb_lemmas(verb)
         if not lemmas & _APPRECIATION_VERBS:
             continue
         info = noun_candidate(noun)

@@ -8,8 +8,8 @@ from domain.language import lexicon
 from domain.language.inflection.adjectives import prenominal_forms
 from domain.language.lexicon import Determiner
 from domain.language.inflection.nouns import NounInfo, DETERMINERS, NUMBER_WORDS, is_plural_number, noun_info
-from domain.language.inflection.verbs import SUBJECT_PERSON, is_finite_verb
-from domain.language.rules.common import NEGATION_AND_CLITICS, is_clause_start
+from domain.language.inflection.verbs import is_finite_verb
+from domain.language.rules.common import NEGATION_AND_CLITICS, SUBJECT_PRONOUNS, is_clause_start
 from domain.language.tokens import lower, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -73,7 +73,7 @@ def _is_object_pronoun(word: Token, before: Token | None) -> bool:
     if before is None:
         return False
     previous = lower(before)
-    if previous in SUBJECT_PERSON or previous in NEGATION_AND_CLITICS:
+    if previous in SUBJECT_PRONOUNS or previous in NEGATION_AND_CLITICS:
         return True
     following = next_token(word)
     could_be_verb = following is not None and is_finite_verb(lower(following))

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
-from domain.language import lexicon
 from domain.language.inflection.verbs import ETRE_FORMS, ETRE_PRESENT, past_participle
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import OBJECT_CLITICS, grammar_error
+from domain.language.rules.common import (
+    ETRE_VERBS, FINITE_TENSES, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_TIME_NOUNS = lexicon.words("time_noun")
-_ETRE_VERBS = lexicon.words("etre_verb")
-_FINITE = frozenset("PIFCJSTY")  # DELA tense letters of finite forms
-_SUBJECT_PRONOUNS = frozenset({"je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
-_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
+# A subject before a present of "être": not the elided "j'", which only a misspelt "j'est" puts there.
+_ETRE_SUBJECTS = SUBJECT_PRONOUNS - {"j'"}
 
 
 def _agreed_readings(word: str) -> list[tuple[str, str]]:
@@ -47,7 +44,7 @@ def _masculine_singular(token: Token) -> str | None:
         return None
     if token.pos_ != "VERB" and any(a.pos not in ("V", "A") for a in analyses):
         return None  # read as a noun or an adverb here
-    if any(infinitive in _ETRE_VERBS for infinitive, _ in readings):
+    if any(infinitive in ETRE_VERBS for infinitive, _ in readings):
         return None
     fixed = {dela.inflect(infinitive, "V", "Kms") for infinitive, _ in readings} - {None}
     return match_case(token.text, fixed.pop()) if len(fixed) == 1 else None
@@ -65,7 +62,7 @@ def rule_participle_with_avoir(doc: Doc) -> Iterator[GrammarError]:
         if participle is None or not is_avoir_auxiliary(aux):
             continue
         subject = previous_token(aux)
-        if lower(subject) in OBJECT_CLITICS or lower(subject) in ("ne", "n'") or _in_relative_clause(subject):
+        if lower(subject) in NEGATION_AND_CLITICS or _in_relative_clause(subject):
             continue
         fixed = _masculine_singular(participle)
         if fixed:
@@ -87,10 +84,9 @@ def rule_pronominal_with_object(doc: Doc) -> Iterator[GrammarError]:
         return
     for reflexive in doc:
         etre, participle = next_token(reflexive), next_token(reflexive, 2)
-        if lower(reflexive) not in _REFLEXIVES or participle is None or lower(etre) not in ETRE_FORMS:
+        if lower(reflexive) not in REFLEXIVE_PRONOUNS or participle is None or lower(etre) not in ETRE_FORMS:
             continue
-        determiner, noun = next_token(participle), next_token(participle, 2)
-        if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+        if not object_after(participle):
             continue
         fixed = _masculine_singular(participle)
         if fixed:
@@ -113,7 +109,7 @@ def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
         if word is None or not word.is_alpha:
             continue
         with_avoir = is_avoir_auxiliary(aux)
-        with_etre = lower(aux) in ETRE_PRESENT and lower(previous_token(aux) or aux) in _SUBJECT_PRONOUNS
+        with_etre = lower(aux) in ETRE_PRESENT and lower(previous_token(aux) or aux) in _ETRE_SUBJECTS
         if not (with_avoir or with_etre):
             continue
         verbs = [a for a in dela.analyses(lower(word)) if a.pos == "V"]
@@ -123,14 +119,14 @@ def rule_infinitive_after_avoir(doc: Doc) -> Iterator[GrammarError]:
             continue  # also a noun, and read as one here ("un aller")
         features = [f for a in verbs for f in a.features]
         infinitive_only = all(f == "W" for f in features)
-        finite_only = all(f[:1] in _FINITE for f in features)
+        finite_only = all(f[:1] in FINITE_TENSES for f in features)
         lemma = verbs[0].lemma
         if not (infinitive_only or finite_only) or (with_avoir and infinitive_only and lemma.endswith("er")):
             continue
         if finite_only and (lemma in ("être", "avoir") or _in_relative_clause(previous_token(aux))
                             or any(a.pos != "V" for a in dela.analyses(lower(word)))):
             continue  # "ce qu'il a est à toi", "nous avons cours": not a compound tense
-        if with_etre and (lemma not in _ETRE_VERBS or not infinitive_only):
+        if with_etre and (lemma not in ETRE_VERBS or not infinitive_only):
             continue
         participle = past_participle(lemma) or dela.inflect(lemma, "V", "Kms")
         if not participle:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from domain.language import lexicon
+from domain.language.inflection.nouns import DETERMINERS
+from domain.language.inflection.verbs import AVOIR_FORMS
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import NE, SUBJECT_PRONOUNS, grammar_error, is_infinitive
 from domain.language.rules.pronouns import is_indirect_object
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
@@ -20,18 +23,17 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
 
-_SUBJECTS = frozenset({"je", "j'", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
-_AVOIR = frozenset({"ai", "as", "a", "avons", "avez", "ont", "avais", "avait", "avions", "aviez", "avaient",
-                    "aurai", "auras", "aura", "aurons", "aurez", "auront", "aurais", "aurait", "aurions",
-                    "auriez", "auraient"})
-_BETWEEN = frozenset({"pas", "jamais", "déjà", "toujours", "bien", "souvent", "enfin", "vraiment", "tous",
-                      "toutes", "tout", "encore", "n'", "ne"})
-# A noun phrase opened by one of these after the participle is its direct object ("ce
-# matin", a time, is not).
-_OBJECT_DETERMINERS = frozenset({"un", "une", "des", "du", "le", "la", "les", "l'", "mon", "ma", "mes", "ton",
-                                 "ta", "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "leur", "leurs"})
-# Participles that never agree: impersonal verbs ("les efforts qu'il a fallu").
-_INVARIABLE = frozenset({"falloir", "pleuvoir", "neiger"})
+# What may stand between "avoir" and the participle: the lexicon's compound-tense adverbs
+# less five this rule does not skip (a participle after them is left unchecked), with
+# "tous"/"toutes" ("ils les ont toutes lues") and "ne".
+_BETWEEN = (lexicon.words("compound_tense_adverb") - {"plus", "beaucoup", "trop", "rien", "aussi"}
+            | {"tous", "toutes"} | NE)
+# A noun phrase opened by an article or a possessive after the participle is its direct
+# object (not "au"/"aux", which hold a preposition, nor "ce matin", a time).
+_OBJECT_DETERMINERS = frozenset(word for word, determiner in DETERMINERS.items()
+                                if determiner.kind in ("article", "possessive")) - {"au", "aux"} | {"l'"}
+# Participles that never agree ("les efforts qu'il a fallu").
+_IMPERSONAL_VERBS = lexicon.words("impersonal_verb")
 
 
 def rule_preceding_object_participle(doc: Doc) -> Iterator[GrammarError]:
@@ -57,7 +59,7 @@ def rule_preceding_object_participle(doc: Doc) -> Iterator[GrammarError]:
             error = _check_after(subject, noun, [wanted])
         elif word in ("la", "les"):
             subject = previous_token(token)
-            if subject is None or lower(subject) not in _SUBJECTS or is_indirect_object(token):
+            if subject is None or lower(subject) not in SUBJECT_PRONOUNS or is_indirect_object(token):
                 continue  # "je les ai téléphoné": "les" (for "leur") is not a direct object
             wanted = ["fs"] if word == "la" else ["mp", "fp"]
             error = _check_after(token, token, wanted)
@@ -73,7 +75,7 @@ def _subject_end(que: Token) -> Token | None:
     first = next_token(que)
     if first is None:
         return None
-    if lower(first) in _SUBJECTS:
+    if lower(first) in SUBJECT_PRONOUNS:
         return first
     current, words = first, 0
     while current is not None and words < 3 and current.pos_ in ("DET", "ADJ", "NOUN", "PROPN"):
@@ -97,9 +99,9 @@ def _noun_before(que: Token) -> tuple[Token, str] | None:
 
 def _check_after(before_aux: Token, antecedent: Token, wanted: list[str]) -> GrammarError | None:
     current = next_token(before_aux)
-    if current is not None and lower(current) in ("ne", "n'"):
+    if current is not None and lower(current) in NE:
         current = next_token(current)
-    if current is None or lower(current) not in _AVOIR:
+    if current is None or lower(current) not in AVOIR_FORMS:
         return None
     participle = next_token(current)
     while participle is not None and lower(participle) in _BETWEEN:
@@ -107,14 +109,13 @@ def _check_after(before_aux: Token, antecedent: Token, wanted: list[str]) -> Gra
     if participle is None:
         return None
     after = next_token(participle)
-    if after is not None and after.pos_ in ("VERB", "AUX") and any(
-            a.pos == "V" and "W" in a.features for a in dela.analyses(lower(after))):
+    if after is not None and after.pos_ in ("VERB", "AUX") and is_infinitive(after):
         return None
     if after is not None and lower(after) in _OBJECT_DETERMINERS:
         return None  # another direct object follows: "je les ai écrit une lettre" (les = leur)
     readings = [a for a in dela.analyses(lower(participle)) if a.pos == "V"
                 and any(f.startswith("K") for f in a.features)]
-    if not readings or any(a.lemma in _INVARIABLE for a in readings):
+    if not readings or any(a.lemma in _IMPERSONAL_VERBS for a in readings):
         return None
     if any("K" + cell in a.features for a in readings for cell in wanted):
         return None

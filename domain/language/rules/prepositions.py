@@ -5,10 +5,10 @@ import functools
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.nouns import DETERMINERS
+from domain.language.inflection.nouns import DETERMINERS, NUMBER_WORDS
 from domain.language.inflection.verbs import paradigm, participle_infinitives, verb_readings
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import TIME_NOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -114,8 +114,6 @@ def rule_chez_place(doc: Doc) -> Iterator[GrammarError]:
 
 
 _DURATION_VERBS = lexicon.words("duration_verb")
-_TIME_UNITS = lexicon.words("time_noun")
-_NUMBER_WORDS = lexicon.words("number_word")
 _TO_A = {"de": "à", "d'": "à l'", "du": "au", "des": "aux"}
 
 
@@ -128,10 +126,10 @@ def rule_duration_preposition(doc: Doc) -> Iterator[GrammarError]:
     after "avoir"."""
     for token in doc[:-2]:
         number, unit = next_token(token), next_token(token, 2)
-        if lower(token) != "pour" or not (number.like_num or lower(number) in _NUMBER_WORDS or
+        if lower(token) != "pour" or not (number.like_num or lower(number) in NUMBER_WORDS or
                                           lower(number) in ("un", "une", "quelques", "plusieurs")):
             continue
-        if lower(unit) not in _TIME_UNITS:
+        if lower(unit) not in TIME_NOUNS:
             continue
         fixed = _duration_preposition(token)
         if fixed:

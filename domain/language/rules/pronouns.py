@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.lexicon import dela
 from domain.language.inflection.nouns import NUMBER_WORDS
 from domain.language.inflection.verbs import (
     AVOIR_TO_ETRE, ETRE_FORMS, ETRE_PRESENT, PERSONS, SUBJECT_PERSON, is_finite_verb, participle_infinitives,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error, is_clause_start
+from domain.language.rules.common import (
+    DEMONSTRATIVE_PRONOUNS, ETRE_VERBS, NE, NEGATION_ENDS, SUBJECT_PRONOUNS, after_subject, grammar_error,
+    is_clause_start, is_infinitive, object_after, verb_lemmas)
 from domain.language.rules.noun_phrases import noun_candidate
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
@@ -26,19 +27,16 @@ _REFLEXIVE_FOR = {pronoun: reflexive for pronoun, reflexive
 _INDIRECT_ONLY_VERBS = lexicon.words("indirect_only_verb")
 _DIRECT_OBJECT_VERBS = lexicon.words("direct_object_verb")
 _DATIVE_VERBS = lexicon.words("dative_verb")
-_TIME_NOUNS = lexicon.words("time_noun")
-_NUMBER_WORDS = lexicon.words("number_word")
 # What "dont" stands for: "de" + a noun phrase after these verbs and "avoir" phrases.
 _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
                       if row["preposition"] == "de" and (row["complement"] == "any" or row["head"] in lexicon.nouns()))
-_SUBJECTS = frozenset(SUBJECT_PERSON) | {"j'"}
 _PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
-_ETRE_VERBS = lexicon.words("etre_verb")
 _THOUGHT_VERBS = lexicon.words("thought_verb")
 _QUANTITY_VERBS = lexicon.words("quantity_verb")
 # (infinitive, noun): a verb and a bare noun after it built with "à" + a person ("faire confiance à").
-_NEGATIVE_WORDS = lexicon.words("negative_word") | {"pas"}
 _INDIRECT_PHRASES = frozenset(tuple(phrase.split()) for phrase in lexicon.words("indirect_verb_phrase"))
+# Subject pronouns that are never object pronouns ("nous", "vous" are: "qui nous parle").
+_SUBJECTS_NOT_OBJECTS = SUBJECT_PRONOUNS - {"nous", "vous"}
 _REFLEXIVE_OF_PERSON = {"1s": "me", "2s": "te", "3s": "se", "1p": "nous", "2p": "vous", "3p": "se"}
 
 
@@ -99,9 +97,9 @@ def _relative_que_error(token: Token) -> Iterator[GrammarError]:
     before, after = previous_token(token), next_token(token)
     if lower(token) != "qui" or before is None or after is None:
         return
-    if lower(after) not in ("je", "j'", "tu", "il", "elle", "on", "ils", "elles"):
+    if lower(after) not in _SUBJECTS_NOT_OBJECTS:
         return
-    if lower(before) not in ("ce", "celui", "celle", "ceux", "celles") and (
+    if lower(before) not in DEMONSTRATIVE_PRONOUNS and (
             noun_candidate(before) is None or lower(before) in NUMBER_WORDS):
         return
     fixed = "qu'" if starts_with_vowel_sound(after.text) else "que"
@@ -135,14 +133,12 @@ def is_indirect_object(token: Token) -> bool:
     of a verb built with "à" + a person ("téléphoner à", "faire confiance à"), itself
     or its participle after an auxiliary: then it is not a direct object, whatever its form."""
     word = lower(token)
-    before, verb = previous_token(token), next_token(token)
-    if word not in ("le", "la", "les", "l'") or before is None or verb is None:
-        return False
-    if lower(before) not in SUBJECT_PERSON and lower(before) not in ("ne", "n'"):
+    verb = next_token(token)
+    if word not in ("le", "la", "les", "l'") or verb is None or not after_subject(token):
         return False
     target, lemmas = _verb_lemmas(verb)
     after = next_token(target)
-    if after is not None and lower(after) in _NEGATIVE_WORDS:  # "je ne lui fais pas confiance"
+    if after is not None and lower(after) in NEGATION_ENDS:  # "je ne lui fais pas confiance"
         after = next_token(after)
     phrase = after is not None and any((lemma, lower(after)) in _INDIRECT_PHRASES for lemma in lemmas)
     return bool(lemmas & _INDIRECT_ONLY_VERBS) or phrase
@@ -153,7 +149,7 @@ def _y_instead_of_en_error(token: Token) -> Iterator[GrammarError]:
     before, verb = previous_token(token), next_token(token)
     if lower(token) != "en" or before is None or verb is None:
         return
-    if lower(before) not in SUBJECT_PERSON or lower(before) in ("nous", "vous"):
+    if lower(before) not in _SUBJECTS_NOT_OBJECTS:
         return
     after = next_token(verb)
     if after is not None and lower(after) in ("de", "ainsi"):
@@ -177,12 +173,6 @@ def _indirect_question_error(token: Token) -> Iterator[GrammarError]:
     yield grammar_error(token, ce, "pronoun", "indirect_question", ["ce"])
 
 
-def _after_subject(pronoun: Token) -> bool:
-    """An object pronoun in its place: right after the subject or "ne"."""
-    before = previous_token(pronoun)
-    return before is not None and (lower(before) in _SUBJECTS or lower(before) in ("ne", "n'"))
-
-
 def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
     """The verb a pronoun is the object of and its possible infinitives: after an
     auxiliary ("je lui ai vu"), the participle's."""
@@ -191,8 +181,7 @@ def _verb_lemmas(verb: Token) -> tuple[Token, set[str]]:
         participle = next_token(verb)
         if participle is not None and participle.is_alpha:
             target = participle
-    lemmas = {r.infinitive for r in verb_readings(lower(target))} | {target.lemma_.lower()}
-    return target, lemmas | participle_infinitives(lower(target))
+    return target, verb_lemmas(target) | participle_infinitives(lower(target))
 
 
 def _direct_object_error(token: Token) -> Iterator[GrammarError]:
@@ -202,7 +191,7 @@ def _direct_object_error(token: Token) -> Iterator[GrammarError]:
     auxiliary and its participle) of such a verb."""
     word = lower(token)
     verb = next_token(token)
-    if word not in ("lui", "leur") or verb is None or not _after_subject(token):
+    if word not in ("lui", "leur") or verb is None or not after_subject(token):
         return
     _, lemmas = _verb_lemmas(verb)
     if not lemmas & _DIRECT_OBJECT_VERBS or lemmas & _DATIVE_VERBS:
@@ -224,13 +213,12 @@ def _dative_with_a_thing_error(token: Token) -> Iterator[GrammarError]:
     time phrase ("la semaine dernière")."""
     word = lower(token)
     verb = next_token(token)
-    if word not in ("le", "la", "les") or verb is None or not _after_subject(token):
+    if word not in ("le", "la", "les") or verb is None or not after_subject(token):
         return
     target, lemmas = _verb_lemmas(verb)
     if not lemmas & _DATIVE_VERBS:
         return
-    determiner, noun = next_token(target), next_token(target, 2)
-    if determiner is None or noun is None or determiner.pos_ != "DET" or lower(noun) in _TIME_NOUNS:
+    if not object_after(target):
         return
     fixed = "leur" if word == "les" else "lui"
     yield grammar_error(token, token, "pronoun", "indirect_object", [fixed], fixed=fixed)
@@ -241,12 +229,12 @@ def _en_for_quantity_error(token: Token) -> Iterator[GrammarError]:
     Conditions: "y" after a subject pronoun, its verb (not "il y a", not "aller"), then a
     number that ends the clause."""
     verb, quantity = next_token(token), next_token(token, 2)
-    if lower(token) != "y" or verb is None or quantity is None or not _after_subject(token):
+    if lower(token) != "y" or verb is None or quantity is None or not after_subject(token):
         return
     if lower(previous_token(token)) == "il" or any(r.infinitive == "aller" for r in verb_readings(lower(verb))):
         return
     end = next_token(quantity)
-    if (lower(quantity) in _NUMBER_WORDS or lower(quantity) == "plusieurs" or quantity.like_num) and (
+    if (lower(quantity) in NUMBER_WORDS or lower(quantity) == "plusieurs" or quantity.like_num) and (
             end is None or end.is_punct):
         yield grammar_error(token, token, "pronoun", "quantity_is_en", ["en"])
 
@@ -259,13 +247,13 @@ def _dont_error(token: Token) -> Iterator[GrammarError]:
     before, subject = previous_token(token), next_token(token)
     if lower(token) not in ("que", "qu'") or before is None or subject is None:
         return
-    if noun_candidate(before) is None or lower(subject) not in _SUBJECTS:
+    if noun_candidate(before) is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     for offset in range(1, 4):
         head = next_token(subject, offset)
         if head is None or head.is_punct:
             return
-        lemmas = {r.infinitive for r in verb_readings(lower(head))} | {lower(head), head.lemma_.lower()}
+        lemmas = verb_lemmas(head) | {lower(head)}
         if lemmas & _DE_HEADS:
             after = next_token(head)
             if after is None or lower(after) not in ("de", "d'", "des", "du", "à", "au", "aux"):
@@ -282,14 +270,14 @@ def _reflexive_before_infinitive_error(token: Token) -> Iterator[GrammarError]:
     verb, infinitive = previous_token(token), next_token(token)
     if word not in ("se", "s'") or verb is None or infinitive is None:
         return
-    if lower(verb) in ("pas", "jamais", "plus"):  # "je ne veux pas se lever"
+    if lower(verb) in NEGATION_ENDS:  # "je ne veux pas se lever"
         verb = previous_token(verb)
     subject = previous_token(verb) if verb is not None else None
-    if subject is not None and lower(subject) in ("ne", "n'"):
+    if subject is not None and lower(subject) in NE:
         subject = previous_token(subject)
     if subject is None or lower(subject) not in _REFLEXIVE_FOR and lower(subject) != "j'":
         return
-    if not is_finite_verb(lower(verb)) or not _is_infinitive(infinitive):
+    if not is_finite_verb(lower(verb)) or not is_infinitive(infinitive, every_verb_reading=True):
         return
     reflexive = _REFLEXIVE_FOR.get(lower(subject), "me")
     if word == "s'" and reflexive in ("me", "te"):
@@ -300,16 +288,11 @@ def _reflexive_before_infinitive_error(token: Token) -> Iterator[GrammarError]:
                             [reflexive], subject=subject.text, fixed=reflexive)
 
 
-def _is_infinitive(token: Token) -> bool:
-    verbs = [a for a in dela.analyses(lower(token)) if a.pos == "V"]
-    return bool(verbs) and all("W" in a.features for a in verbs)
-
-
 def _leurs_before_verb_error(token: Token) -> Iterator[GrammarError]:
     """ "je leurs parle" -> "leur": the pronoun "leur" never takes an s.
     Conditions: "leurs" right after a subject pronoun or "ne", before a finite verb."""
     verb = next_token(token)
-    if lower(token) == "leurs" and verb is not None and _after_subject(token) and is_finite_verb(lower(verb)):
+    if lower(token) == "leurs" and verb is not None and after_subject(token) and is_finite_verb(lower(verb)):
         yield grammar_error(token, token, "pronoun", "leur_pronoun", ["leur"])
 
 
@@ -334,7 +317,7 @@ def _stressed_before_verb_error(token: Token) -> Iterator[GrammarError]:
     Conditions: "moi"/"toi" right after a subject pronoun (or "ne") and before a finite verb."""
     word = lower(token)
     verb = next_token(token)
-    if word not in ("moi", "toi") or verb is None or not _after_subject(token):
+    if word not in ("moi", "toi") or verb is None or not after_subject(token):
         return
     if not is_finite_verb(lower(verb)):
         return
@@ -352,14 +335,15 @@ def _missing_reflexive_error(token: Token) -> Iterator[GrammarError]:
     Conditions: a subject pronoun right before a finite form of such a verb in its person,
     and no object after it (no determiner, noun, name or pronoun)."""
     subject, verb = previous_token(token), token
-    if subject is None or lower(subject) not in _SUBJECTS:
+    if subject is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     person = SUBJECT_PERSON.get("je" if lower(subject) == "j'" else lower(subject))
     readings = [r for r in verb_readings(lower(verb)) if person and r.person == PERSONS.index(person)]
     if not readings or not {r.infinitive for r in readings} & _PRONOMINAL_VERBS:
         return
     after = next_token(verb)
-    if after is not None and (after.pos_ in ("DET", "NOUN", "PROPN", "PRON", "NUM") or lower(after) in _SUBJECTS):
+    if after is not None and (
+            after.pos_ in ("DET", "NOUN", "PROPN", "PRON", "NUM") or lower(after) in SUBJECT_PRONOUNS):
         return
     quantity_of = next_token(verb, 2)
     if quantity_of is not None and lower(quantity_of) in ("de", "d'"):
@@ -386,13 +370,13 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         return
     if noun_candidate(before) is None:
         return
-    if lower(subject) in _SUBJECTS:
+    if lower(subject) in SUBJECT_PRONOUNS:
         verb = next_token(subject)
     elif subject.pos_ == "DET" and next_token(subject) is not None and next_token(subject).pos_ == "NOUN":
         verb = next_token(subject, 2)  # "que ma mère est née"
     else:
         return
-    if verb is not None and lower(verb) in ("ne", "n'"):
+    if verb is not None and lower(verb) in NE:
         verb = next_token(verb)
     if verb is None:
         return
@@ -401,7 +385,8 @@ def _ou_for_intransitive_error(token: Token) -> Iterator[GrammarError]:
         verb = next_token(verb)
         infinitives = set(participle_infinitives(lower(verb))) if verb is not None else set()
     after = next_token(verb) if verb is not None else None
-    if not infinitives or not infinitives <= _ETRE_VERBS or (after is not None and _is_infinitive(after)):
+    if not infinitives or not infinitives <= ETRE_VERBS or (
+            after is not None and is_infinitive(after, every_verb_reading=True)):
         return  # "le film que je vais voir": "que" is the object of the infinitive
     if lower(token) == "qu'":
         yield grammar_error(token, subject, "pronoun", "relative_ou", ["où " + subject.text])
@@ -414,7 +399,7 @@ def _y_for_thought_error(token: Token) -> Iterator[GrammarError]:
     person, never "lui" before the verb.
     Conditions: "lui"/"leur" right after a subject pronoun, then a form of such a verb."""
     verb = next_token(token)
-    if lower(token) not in ("lui", "leur") or verb is None or not _after_subject(token):
+    if lower(token) not in ("lui", "leur") or verb is None or not after_subject(token):
         return
     if not {r.infinitive for r in verb_readings(lower(verb))} & _THOUGHT_VERBS:
         return
@@ -432,10 +417,10 @@ def _missing_en_error(token: Token) -> Iterator[GrammarError]:
     Conditions: a subject pronoun, a present form of avoir/vouloir/prendre/acheter/...,
     a number that ends the sentence; not when the text speaks of age ("âge", "ans")."""
     subject, number = previous_token(token), next_token(token)
-    if subject is None or number is None or lower(subject) not in _SUBJECTS:
+    if subject is None or number is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     end = next_token(number)
-    if not (lower(number) in _NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):
+    if not (lower(number) in NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):
         return
     if any(lower(t) in ("âge", "ans", "an") for t in token.doc):
         return

@@ -6,16 +6,17 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language.lexicon import dela
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import (
+    DEMONSTRATIVE_PRONOUNS, FINITE_TENSES, OBJECT_CLITICS, SUBJECT_PRONOUNS, grammar_error)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
 
-_FINITE = frozenset("PIFCJST")  # DELA tense letters of finite forms
-# Antecedents that are not nouns: "ce qui", "celui qui".
-_DEMONSTRATIVES = frozenset({"ce", "celui", "celle", "ceux", "celles"})
-_CLITICS = frozenset({"me", "m'", "te", "t'", "se", "s'", "lui", "leur", "y", "en"})  # not nous, vous: subjects too
+# Not the imperative: a form the lexicon knows only as one ("sachons") is not read as the verb after "que".
+_FINITE = FINITE_TENSES - {"Y"}
+# Object pronouns between "que" and its verb: not nous/vous, subjects too, nor le/la/les/l', articles too.
+_CLITICS = OBJECT_CLITICS - SUBJECT_PRONOUNS - {"le", "la", "les", "l'"}
 
 
 def _only_finite_verb(token: Token) -> bool:
@@ -38,7 +39,7 @@ def rule_relative_subject(doc: Doc) -> Iterator[GrammarError]:
         before, verb = previous_token(token), next_token(token)
         if verb is not None and lower(verb) in _CLITICS:
             verb = next_token(verb)  # "ce que se passe" -> "ce qui se passe"
-        if before is None or verb is None or not (before.pos_ == "NOUN" or lower(before) in _DEMONSTRATIVES):
+        if before is None or verb is None or not (before.pos_ == "NOUN" or lower(before) in DEMONSTRATIVE_PRONOUNS):
             continue
         if not _only_finite_verb(verb):
             continue

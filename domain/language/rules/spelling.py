@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
 from domain.language.inflection.nouns import DETERMINERS, is_plural_number
-from domain.language.inflection.verbs import SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, verb_readings
+from domain.language.inflection.verbs import ETRE_FORMS, is_participle, is_finite_verb, verb_readings
 from domain.language.lexicon import dictionary, is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_AND_CLITICS, grammar_error, looks_like_infinitive
+from domain.language.rules.common import NEGATION_AND_CLITICS, SUBJECT_PRONOUNS, grammar_error, looks_like_infinitive
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -44,7 +44,7 @@ def _accent_confusion(token: Token) -> GrammarError | None:
 def _a_means_a_grave(before: Token, after: Token) -> bool:
     """ "a" right after a verb (not after its subject) is the preposition "à"."""
     word = lower(before)
-    if word in SUBJECT_PERSON or word in NEGATION_AND_CLITICS or word in ETRE_FORMS:
+    if word in SUBJECT_PRONOUNS or word in NEGATION_AND_CLITICS or word in ETRE_FORMS:
         return False
     if before.pos_ not in ("VERB", "AUX") or not is_finite_verb(word) and \
             not looks_like_infinitive(before):

@@ -10,7 +10,8 @@ from domain.language.inflection.verbs import SUBJECT_PERSON, agreement_fix, para
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    NEGATION_AND_CLITICS, PREPOSITIONS, grammar_error, is_clause_start, skip_clitics, span_text)
+    NEGATION_AND_CLITICS, PREPOSITIONS, SUBJECT_PRONOUNS, grammar_error, is_clause_start, may_be_subject, skip_clitics,
+    span_text)
 from domain.language.rules.noun_phrases import (
     NounPhrase, coordinated, noun_candidate, noun_phrases, phrase_gender, phrase_number)
 from domain.language.tokens import lower, match_case, next_token, previous_token
@@ -45,7 +46,7 @@ def _subject_pronoun_person(token: Token) -> str | None:
     before = previous_token(token)
     if before is not None and (lower(before) in PREPOSITIONS or before.text.endswith("-")):
         return None
-    if word in ("nous", "vous", "elle", "elles") and not is_clause_start(token):
+    if not may_be_subject(token):
         return None  # object or stressed pronoun: "il nous parle", "c'est elle"
     return SUBJECT_PERSON[word]
 
@@ -159,7 +160,7 @@ def _first_conjunct(conjunction: Token) -> Token | None:
 
 
 def _is_name(token: Token) -> bool:
-    return token.is_alpha and token.text[:1].isupper() and lower(token) not in SUBJECT_PERSON and (
+    return token.is_alpha and token.text[:1].isupper() and lower(token) not in SUBJECT_PRONOUNS and (
         token.pos_ == "PROPN" or noun_candidate(token) is None)
 
 

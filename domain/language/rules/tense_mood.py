@@ -8,7 +8,8 @@ from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
     verb_readings)
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error, skip_clitics
+from domain.language.rules.common import (
+    ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_negated, skip_clitics, verb_lemmas)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -22,7 +23,6 @@ _INDICATIVE_TRIGGERS = lexicon.words("indicative_trigger")
 _PAST_MARKERS = lexicon.words("past_time_marker")
 _FUTURE_MARKERS = lexicon.words("future_time_marker")
 _STATIVE_VERBS = lexicon.words("stative_verb")
-_ETRE_VERBS = lexicon.words("etre_verb")
 _AVOIR = paradigm("avoir")
 _ETRE = paradigm("être")
 
@@ -126,8 +126,7 @@ def _follows_whether_verb(si: Token) -> bool:
     for token in reversed(si.doc[max(0, si.i - 4): si.i]):
         if token.is_punct:
             return False
-        lemmas = {r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()}
-        if lemmas & _WHETHER_VERBS:
+        if verb_lemmas(token) & _WHETHER_VERBS:
             return True
     return False
 
@@ -150,7 +149,7 @@ def rule_indicative_after_opinion(doc: Doc) -> Iterator[GrammarError]:
         if lower(token) not in ("que", "qu'"):
             continue
         trigger = previous_token(token)
-        if trigger is None or lower(trigger) not in _INDICATIVE_TRIGGERS or _negated(trigger):
+        if trigger is None or lower(trigger) not in _INDICATIVE_TRIGGERS or is_negated(trigger, across_clitics=False):
             continue
         person, verb = _clause_after(token)
         if verb is None:
@@ -158,12 +157,6 @@ def rule_indicative_after_opinion(doc: Doc) -> Iterator[GrammarError]:
         fix = _mood_fix(verb, person, "subjunctive", "present")
         if fix:
             yield grammar_error(verb, verb, "tense_mood", "indicative_after_opinion", [fix], fixed=fix)
-
-
-def _negated(verb: Token) -> bool:
-    before, after = previous_token(verb), next_token(verb)
-    return (before is not None and lower(before) in ("ne", "n'")) or (
-        after is not None and lower(after) in ("pas", "jamais", "plus"))
 
 
 def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
@@ -177,7 +170,7 @@ def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
     if marker not in _PAST_MARKERS and marker not in _FUTURE_MARKERS:
         return
     token = next_token(doc[0])
-    while token is not None and not (lower(token) in SUBJECT_PERSON or lower(token) == "j'"):
+    while token is not None and lower(token) not in SUBJECT_PRONOUNS:
         if lower(token) in (".", "?", "!", ";"):
             return
         token = next_token(token)
@@ -201,7 +194,7 @@ def _present_for_past(subject: Token, verb: Token, person: str) -> Iterator[Gram
     participle = past_participle(infinitive)
     if infinitive in _STATIVE_VERBS or participle is None:
         return
-    if infinitive in _ETRE_VERBS:
+    if infinitive in ETRE_VERBS:
         agreement = {"elle": "e", "elles": "es"}.get(lower(subject), "s" if person.endswith("p") else "")
         auxiliary, participle = _ETRE["present"][wanted], participle + agreement
     else:

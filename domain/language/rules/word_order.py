@@ -8,10 +8,11 @@ from domain.language.lexicon import dela
 from domain.language.inflection.adjectives import before_noun_forms, postnominal_forms
 from domain.language.inflection.nouns import DETERMINERS, noun_forms
 from domain.language.inflection.verbs import (
-    SUBJECT_PERSON, ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
+    ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
-from domain.language.rules.common import grammar_error, looks_like_infinitive
+from domain.language.rules.common import (
+    ELISIONS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, after_subject, grammar_error, looks_like_infinitive)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -23,9 +24,9 @@ _STANDALONE_ADVERBS = lexicon.words("standalone_adverb")
 _MOVABLE_ADVERBS = lexicon.words("movable_adverb")
 _QUESTION_VERBS = lexicon.words("question_verb")
 _QUESTION_WORDS = lexicon.words("question_word")
-_INVERTED_SUBJECTS = {"-" + pronoun: pronoun
-                      for pronoun in ("je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles")}
-_ELIDED = {"le": "l'", "la": "l'", "me": "m'", "te": "t'"}
+_INVERTED_SUBJECTS = {"-" + pronoun: pronoun for pronoun in SUBJECT_PRONOUNS - {"j'"}}
+# Reflexive pronouns that are not also subjects (nous, vous).
+_REFLEXIVE_CLITICS = REFLEXIVE_PRONOUNS - SUBJECT_PRONOUNS
 
 
 def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
@@ -50,7 +51,7 @@ def _clitic_before_ne(token: Token) -> Iterator[GrammarError]:
     ne, before = next_token(token), previous_token(token)
     if lower(token) not in _CLITIC_RANK or lower(ne) != "ne" or before is None:
         return
-    if lower(before) in SUBJECT_PERSON:
+    if lower(before) in SUBJECT_PRONOUNS:
         yield _swap(token, ne, "ne_before_pronoun")
 
 
@@ -68,7 +69,7 @@ def _clitic_pair_order(token: Token) -> Iterator[GrammarError]:
     verb = next_token(second)
     if verb is None:
         return
-    if lower(before) in {*SUBJECT_PERSON, "ne", "n'"} and is_finite_verb(lower(verb)):
+    if after_subject(token) and is_finite_verb(lower(verb)):
         yield _swap(token, second, "pronoun_order")
     elif is_finite_verb(lower(before)) and looks_like_infinitive(verb) and not lower(verb).endswith("ant"):
         yield _swap(token, second, "pronoun_order")
@@ -109,7 +110,7 @@ def _object_pronoun_after_verb(token: Token) -> Iterator[GrammarError]:
     """ "je vois le souvent" -> "je le vois souvent"."""
     pronoun, subject = next_token(token), previous_token(token)
     after = next_token(token, 2)
-    if subject is None or lower(subject) not in SUBJECT_PERSON or pronoun is None:
+    if subject is None or lower(subject) not in SUBJECT_PRONOUNS or pronoun is None:
         return
     if lower(pronoun) not in ("le", "la", "les") or not is_finite_verb(lower(token)):
         return
@@ -145,7 +146,7 @@ def _pronoun_after_auxiliary(token: Token) -> Iterator[GrammarError]:
     participle. The fix rewrites subject to participle, with the elisions it needs."""
     aux, pronoun, participle = token, next_token(token), next_token(token, 2)
     subject = previous_token(aux)
-    if subject is None or lower(subject) not in {*SUBJECT_PERSON, "j'"} or participle is None:
+    if subject is None or lower(subject) not in SUBJECT_PRONOUNS or participle is None:
         return
     word = lower(pronoun)
     if word not in _CLITIC_RANK or word in ("nous", "vous", "se", "s'") or "'" in word:
@@ -157,7 +158,7 @@ def _pronoun_after_auxiliary(token: Token) -> Iterator[GrammarError]:
     if word in ("le", "la", "les") and participle.pos_ != "VERB" and (
             lower(participle) in noun_forms() or any(a.pos == "N" for a in dela.analyses(lower(participle)))):
         return  # "il a la vue", "elle a le permis": a determiner and its noun
-    clitic = _ELIDED[word] if word in _ELIDED and starts_with_vowel_sound(aux.text) else word + " "
+    clitic = ELISIONS[word] if word in ELISIONS and starts_with_vowel_sound(aux.text) else word + " "
     subject_word = "je" if lower(subject) == "j'" else lower(subject)
     if subject_word == "je" and starts_with_vowel_sound(clitic):
         subject_word = "j'"
@@ -175,7 +176,7 @@ def _inverted_indirect_question(token: Token) -> Iterator[GrammarError]:
     if lower(token) not in _QUESTION_WORDS or not _after_question_verb(token):
         return
     first = next_token(token)
-    verb = next_token(first) if first is not None and lower(first) in ("s'", "se", "me", "m'", "te", "t'") else first
+    verb = next_token(first) if first is not None and lower(first) in _REFLEXIVE_CLITICS else first
     if verb is None or not is_finite_verb(lower(verb)):
         return
     last = next_token(verb)

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import (
-    AVOIR_TO_ETRE, ETRE_FORMS, SUBJECT_PERSON, participle_infinitives, verb_readings)
+from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives, verb_readings
 from domain.language.result import GrammarError
-from domain.language.rules.common import grammar_error
+from domain.language.rules.common import NE, NEGATION_ENDS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -28,7 +27,6 @@ def _governing(preposition: str) -> frozenset[str]:
 
 _A_HEADS = (_governing("à") | lexicon.words("thought_verb")) - _governing("de")
 _DE_HEADS = _governing("de") - _governing("à")
-_REFLEXIVES = frozenset({"me", "m'", "te", "t'", "se", "s'", "nous", "vous"})
 # A quantity standing for its noun at the end of a clause: "j'en ai beaucoup".
 _QUANTITIES = frozenset({"beaucoup", "trop", "plusieurs", "assez"})
 _HAVING_VERBS = frozenset({"avoir", "vouloir", "acheter"})
@@ -65,7 +63,7 @@ def _quantity_without_en_error(token: Token) -> Iterator[GrammarError]:
     Conditions: a subject pronoun, a form of avoir/vouloir/acheter, then one of
     beaucoup/trop/plusieurs/assez that ends the clause."""
     subject, quantity = previous_token(token), next_token(token)
-    if subject is None or quantity is None or not _is_subject(subject):
+    if subject is None or quantity is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     end = next_token(quantity)
     if lower(quantity) not in _QUANTITIES or not (end is None or end.is_punct):
@@ -79,15 +77,11 @@ def _quantity_without_en_error(token: Token) -> Iterator[GrammarError]:
 
 def _after_subject(token: Token) -> bool:
     before = previous_token(token)
-    if before is not None and lower(before) in _REFLEXIVES:
+    if before is not None and lower(before) in REFLEXIVE_PRONOUNS:
         before = previous_token(before)
-    if before is not None and lower(before) in ("ne", "n'"):
+    if before is not None and lower(before) in NE:
         before = previous_token(before)
-    return before is not None and _is_subject(before)
-
-
-def _is_subject(token: Token) -> bool:
-    return lower(token) in SUBJECT_PERSON or lower(token) == "j'"
+    return before is not None and lower(before) in SUBJECT_PRONOUNS
 
 
 def _heads(verb: Token | None) -> tuple[set[str], Token | None]:
@@ -96,7 +90,7 @@ def _heads(verb: Token | None) -> tuple[set[str], Token | None]:
     if verb is None:
         return set(), None
     following = next_token(verb)
-    if following is not None and lower(following) in ("pas", "plus", "jamais"):  # "je n'en ai pas besoin"
+    if following is not None and lower(following) in NEGATION_ENDS:  # "je n'en ai pas besoin"
         following = next_token(following)
     if following is not None and (lower(verb) in AVOIR_TO_ETRE or lower(verb) in ETRE_FORMS):
         if lower(following) in _DE_HEADS:  # "j'en ai besoin"
