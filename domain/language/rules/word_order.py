@@ -194,6 +194,6 @@ def _after_question_verb(word: Token) -> bool:
     for token in reversed(word.doc[max(0, word.i - 4): word.i]):
         if token.is_punct:
             return False
-        if {r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()} & _QUESTION_VERBS:
+        if ({r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()}) & _QUESTION_VERBS:
             return True
     return False
