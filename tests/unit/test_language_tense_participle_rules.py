@@ -171,3 +171,24 @@ def test_two_subjects_joined_by_et_make_a_plural(text, expected):
 @pytest.mark.parametrize("text", ["Mon frère et moi allons bien.", "Je lis un livre et Paul regarde la télé."])
 def test_coordinations_that_agree_left_alone(text):
     assert found(text, "verb_after_noun") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Elle s'est levé à sept heures.", [("levé", "levée")]),
+    ("Nous nous sommes promené au parc.", [("promené", "promenés")]),
+    ("Elles se sont rencontré à Paris.", [("rencontré", "rencontrées")]),
+    ("Ma mère s'est couché tard.", [("couché", "couchée")]),
+    ("La maison a été construit en 1900.", [("construit", "construite")]),
+    ("Elles ont été invité à la fête.", [("invité", "invitées")]),
+])
+def test_pronominal_and_passive_participles_agree_with_the_subject(text, expected):
+    assert found(text, "participle_agreement") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Elle s'est levée tôt.", "Elle s'est lavé les mains.", "Ils se sont parlé hier.", "Ils se sont téléphoné.",
+    "Elle s'est demandé pourquoi.", "Ils se sont rendu compte du problème.", "Elle s'est fait couper les cheveux.",
+    "Elle a été malade.", "Il a été décidé de partir.", "Je me suis levée tôt.",
+])
+def test_pronominal_and_passive_participles_left_alone(text):
+    assert found(text, "participle_agreement") == []

@@ -8,10 +8,12 @@ from domain.language.inflection.adjectives import Adjective, as_adjective
 from domain.language.inflection.nouns import (
     NounInfo, DETERMINERS, OTHER_GENDER, PLURAL_DETERMINER, noun_forms, pluralize)
 from domain.language.inflection.verbs import (
-    ETRE_FORMS, is_participle, participle_by_cell, is_finite_verb, past_participle)
+    AVOIR_FORMS, ETRE_FORMS, is_participle, participle_by_cell, participle_infinitives, is_finite_verb,
+    past_participle)
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
-from domain.language.rules.common import NE, OBJECT_CLITICS, grammar_error, may_be_subject
+from domain.language.rules.common import (
+    NE, OBJECT_CLITICS, REFLEXIVE_PRONOUNS, grammar_error, may_be_subject)
 from domain.language.rules.noun_phrases import (
     NounPhrase, clause_initial_phrase_ending_at, noun_phrases, phrase_gender, phrase_number)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
@@ -25,6 +27,9 @@ _ADVERBS_AFTER_ETRE = lexicon.words("adverb_after_etre")
 # Subject pronoun -> (gender, number) a predicate agrees with (None: either).
 _PRONOUN_AGREEMENT = {pronoun: tuple(None if cell == "-" else cell for cell in agreement)
                       for pronoun, agreement in lexicon.column("subject_pronouns", "pronoun", "agreement").items()}
+# Pronominal verbs whose "se" is indirect ("ils se sont parlé": to each other), so that
+# their participle agrees with nothing.
+_INDIRECT_REFLEXIVE_VERBS = lexicon.words("indirect_only_verb") | lexicon.words("indirect_reflexive_verb")
 
 
 def rule_noun_phrase_agreement(doc: Doc) -> Iterator[GrammarError]:
@@ -144,16 +149,26 @@ def _adjective_form(adjective: Adjective, cell: str, token: Token, noun: Token) 
 
 
 def rule_predicate_agreement(doc: Doc) -> Iterator[GrammarError]:
-    """ "Ma voiture est vieux" -> "vieille"; "Elle est tombé" -> "tombée"."""
+    """ "Ma voiture est vieux" -> "vieille"; "Elle est tombé" -> "tombée"; "elle s'est
+    levé" -> "levée"; "la maison a été construit" -> "construite".
+    A pronominal verb's participle agrees with the subject too, unless its "se" is
+    indirect ("ils se sont parlé") or an object follows ("elle s'est lavé les mains")."""
     for verb in doc:
-        if lower(verb) not in ETRE_FORMS:
+        word = lower(verb)
+        before = previous_token(verb)
+        if word == "été" and before is not None and lower(before) in AVOIR_FORMS:
+            subject = _subject_before(before)  # the passive: "a été construite"
+        elif word in ETRE_FORMS:
+            subject = _subject_before(verb)
+        else:
             continue
-        subject = _subject_before(verb)
         if subject is None:
             continue
         gender, number, subject_token = subject
         predicate = _predicate_after(verb)
         if predicate is None or number is None:
+            continue
+        if lower(before) in REFLEXIVE_PRONOUNS and not _agrees_as_pronominal(predicate):
             continue
         error = _participle_agreement_error(predicate, subject_token, gender, number) \
             if is_participle(predicate) else \
@@ -162,25 +177,39 @@ def rule_predicate_agreement(doc: Doc) -> Iterator[GrammarError]:
             yield error
 
 
-def _subject_before(verb: Token) -> tuple[str | None, str | None, Token] | None:
-    """Gender and number of the subject written just before a form of "être"."""
+def _subject_before(verb: Token, reflexive: bool = False) -> tuple[str | None, str | None, Token] | None:
+    """Gender and number of the subject written just before a form of "être" (or before
+    its reflexive pronoun, when `reflexive`)."""
     token = previous_token(verb)
     if token is not None and lower(token) in NE:
         token = previous_token(token)
     if token is None:
         return None
     word = lower(token)
+    if word in REFLEXIVE_PRONOUNS and not reflexive and not may_be_subject(token):
+        return _subject_before(token, reflexive=True)  # "elle s'est levée": the subject is before "se"
     if word in _PRONOUN_AGREEMENT:
         if not may_be_subject(token):
             return None
         gender, number = _PRONOUN_AGREEMENT[word]
         return gender, number, token
     if word in OBJECT_CLITICS:
-        return None  # reflexive: "elle s'est lavé les mains" agrees differently
+        return None  # "elle l'est"
     phrase = clause_initial_phrase_ending_at(token)
     if phrase is None:
         return None
     return phrase_gender(phrase), phrase_number(phrase), phrase.noun
+
+
+def _agrees_as_pronominal(participle: Token) -> bool:
+    """A pronominal verb's participle agrees with its subject: not when its "se" is
+    indirect, nor when a determiner or noun follows it (its object, "s'est lavé les mains";
+    "se sont rendu compte")."""
+    infinitives = participle_infinitives(lower(participle)) | {participle.lemma_.lower()}
+    if not is_participle(participle) or infinitives & _INDIRECT_REFLEXIVE_VERBS:
+        return False
+    after = next_token(participle)
+    return after is None or after.pos_ not in ("DET", "NOUN", "PROPN", "NUM")
 
 
 def _predicate_after(verb: Token) -> Token | None:
