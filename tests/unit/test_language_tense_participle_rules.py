@@ -192,3 +192,8 @@ def test_pronominal_and_passive_participles_agree_with_the_subject(text, expecte
 ])
 def test_pronominal_and_passive_participles_left_alone(text):
     assert found(text, "participle_agreement") == []
+
+
+def test_faire_mal_is_a_phrase_not_an_adverb_to_move():
+    assert found("Elle s'est fait mal au genou.", "adverb_before_participle") == []
+    assert found("J'ai lu déjà ce livre.", "adverb_before_participle") == [("lu déjà", "déjà lu")]

@@ -129,8 +129,8 @@ def _adverb_after_participle(token: Token) -> Iterator[GrammarError]:
         return
     if not (is_avoir_auxiliary(token) or (lower(token) in ETRE_FORMS)):
         return
-    if not is_participle(participle):
-        return
+    if not is_participle(participle) or (lower(participle) == "fait" and lower(adverb) == "mal"):
+        return  # "elle s'est fait mal": "faire mal", to hurt
     after = next_token(adverb)
     if after is not None and lower(after) in ("de", "des", "du", "que", "qu'", "d'"):
         return  # "il a fait bien des erreurs"
