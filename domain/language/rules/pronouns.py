@@ -37,7 +37,7 @@ _QUANTITY_VERBS = lexicon.words("quantity_verb")
 _INDIRECT_PHRASES = frozenset(tuple(phrase.split()) for phrase in lexicon.words("indirect_verb_phrase"))
 # Subject pronouns that are never object pronouns ("nous", "vous" are: "qui nous parle").
 _SUBJECTS_NOT_OBJECTS = SUBJECT_PRONOUNS - {"nous", "vous"}
-_REFLEXIVE_OF_PERSON = {"1s": "me", "2s": "te", "3s": "se", "1p": "nous", "2p": "vous", "3p": "se"}
+_REFLEXIVE_OF_PERSON = lexicon.column("subject_pronouns", "person", "reflexive")
 
 
 def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
