@@ -151,3 +151,15 @@ def test_quantities_left_alone(text):
 def test_an_indirect_question_after_an_imperative_takes_ce():
     assert found("Dis-moi qu'est-ce qui se passe.", "indirect_question") == [("qu'est-ce", "ce")]
     assert found("Dis-moi, qu'est-ce que tu veux ?", "indirect_question") == []
+
+
+@pytest.mark.parametrize("text", [
+    "C'est la raison pour lequel je suis venu.", "Tout que je veux, c'est dormir.", "Lève-te tout de suite !",
+    "Donne-moi-le.", "Je vais lui le dire demain.", "Mes voisins ? Je les ai téléphoné hier.",
+    "Tu as besoin de ce livre ? Oui, j'y ai besoin.", "Ton examen ? J'en pense souvent.", "Des amis ? J'ai beaucoup.",
+    "Elle s'est levé à sept heures.", "La maison a été construit en 1900.",
+])
+def test_the_corrected_text_raises_nothing(text):
+    corrected = check_grammar(text).corrected_text
+    assert corrected != text
+    assert check_grammar(corrected).errors == [], corrected
