@@ -7,25 +7,13 @@ Skipped, with the reason, when Chromium, chromedriver or Selenium is not install
 """
 from __future__ import annotations
 
-import pytest
+from tests.browser.page import by_id, figures, fill, register, screenshot, wait  # first: it skips without Chromium
 
-from tests.support.chromium import chromium_paths
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
 from tests.support.client import register as register_over_api
 from tests.support.stack import REPO
-
-_binary, _driver = chromium_paths()
-if _binary is None or _driver is None:
-    pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver): browser test skipped",
-                allow_module_level=True)
-pytest.importorskip("selenium", reason="Selenium is not installed (pip install -r requirements-dev.txt): "
-                                       "browser test skipped")
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-
-from tests.browser.test_playground import by_id, figures, fill, register, screenshot, wait  # noqa: E402
-
-pytestmark = pytest.mark.integration
 
 SCREENSHOT = REPO / ".data" / "browser" / "classes.png"
 LETTER = "Chère Camille, je t'écris de Lyon. Il fait beau et je vais au musée avec ma sœur demain."
