@@ -12,6 +12,7 @@ from tests.browser.page import by_id, figures, fill, register, screenshot, wait 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
+from tests.support.classes import make_class, teacher
 from tests.support.client import register as register_over_api
 from tests.support.stack import REPO
 
@@ -62,9 +63,8 @@ def test_a_teacher_makes_a_class_and_sees_a_students_stats_and_shared_letters(st
 
 
 def test_a_learner_joins_with_the_code_and_shares_their_letters(stack, browser):
-    mme = register_over_api(stack.base_url, stack.ws_url, display_name="M. Api")
-    assert stack.flask("users", "set-role", mme.email, "teacher").returncode == 0
-    made = mme.post("/api/v1/classes", {"name": "Terminale B"}).json()
+    mme = teacher(stack, display_name="M. Api")
+    made = make_class(mme, "Terminale B")
     register(browser, stack, display_name="Browser student")
 
     by_id(browser, "tab-classes").click()
