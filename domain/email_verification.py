@@ -1,7 +1,7 @@
 """Email verification: a one-time link mailed at registration, valid
-EMAIL_VERIFICATION_HOURS (48), kept like a password reset token: only its SHA-256 in
-Redis (`parlons:email-verify:<hash>` -> user id, expiring with the token; GETDEL makes it
-one-time), the account's pending hashes in a set to drop them all once it is verified.
+EMAIL_VERIFICATION_HOURS (48), kept like a password reset token in Redis under
+`parlons:email-verify` (domain/one_time_tokens.py); all of the account's pending tokens
+are dropped once it is verified.
 
 The mail is queued at registration when mail is configured (SMTP_URL) or verification is
 required (without SMTP_URL the mail is then written to the log, as all mail): verifying is
@@ -17,7 +17,6 @@ verified address gets the same answer and no mail.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 
 import redis
@@ -27,20 +26,16 @@ from domain import accounts, mail
 from domain.config import Settings
 from domain.errors import Forbidden, Gone, Unavailable
 from domain.models import User, utcnow
-from domain.password_reset import ResetThrottle, hash_token
+from domain.one_time_tokens import OneTimeTokens
+from domain.password_reset import ResetThrottle
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "verify_email"
 
 
-def _key(token_hash: str) -> str:
-    return f"parlons:email-verify:{token_hash}"
-
-
-def _account_key(user_id: uuid.UUID | str) -> str:
-    """The hashes of the account's pending tokens (a set), to drop them all once verified."""
-    return f"parlons:email-verify-user:{user_id}"
+TOKENS = OneTimeTokens("parlons:email-verify",
+                       unavailable="Email verification is unavailable right now; try again shortly.")
 
 
 class ResendThrottle(ResetThrottle):
@@ -87,18 +82,7 @@ def on_registration(db: Session, client: redis.Redis, settings: Settings, user: 
 def request_verification(db: Session, client: redis.Redis, settings: Settings, user: User) -> uuid.UUID:
     """Store a new token for the account and queue the mail with its link (in the
     caller's transaction); the queued mail's id."""
-    token = secrets.token_urlsafe(32)
-    token_hash = hash_token(token)
-    ttl = settings.email_verification_hours * 3600
-    try:
-        with client.pipeline() as pipe:
-            pipe.set(_key(token_hash), str(user.id), ex=ttl)
-            pipe.sadd(_account_key(user.id), token_hash)
-            pipe.expire(_account_key(user.id), ttl)
-            pipe.execute()
-    except redis.RedisError:
-        raise Unavailable("Email verification is unavailable right now; try again shortly.",
-                          code="auth_unavailable") from None
+    token = TOKENS.issue(client, user.id, seconds=settings.email_verification_hours * 3600)
     url = f"{settings.public_base_url.rstrip('/')}/#verify={token}"
     return mail.queue_mail(db, user_id=user.id, template=TEMPLATE,
                            context={"verify_url": url, "hours": settings.email_verification_hours})
@@ -116,12 +100,8 @@ def resend(db: Session, client: redis.Redis, settings: Settings, *, email: str) 
 def verify(db: Session, client: redis.Redis, *, token: str) -> User:
     """Spend the token and mark the address verified (every other pending link dropped).
     410 `invalid_verification_token` for a token that is unknown, used or expired."""
-    try:
-        user_id = client.getdel(_key(hash_token(token)))
-    except redis.RedisError:
-        raise Unavailable("Email verification is unavailable right now; try again shortly.",
-                          code="auth_unavailable") from None
-    user = db.get(User, uuid.UUID(user_id.decode() if isinstance(user_id, bytes) else user_id)) if user_id else None
+    user_id = TOKENS.redeem(client, token)
+    user = db.get(User, user_id) if user_id else None
     if user is None:
         raise Gone("This verification link is invalid, used or expired; ask for a new one.",
                    code="invalid_verification_token", details={"token": ["invalid, used or expired"]})
@@ -136,9 +116,4 @@ def verify(db: Session, client: redis.Redis, *, token: str) -> User:
 
 def forget_tokens(client: redis.Redis, user_id: uuid.UUID | str) -> None:
     """Drop every pending verification token of the account (once verified, or deleted)."""
-    hashes = client.smembers(_account_key(user_id))
-    with client.pipeline() as pipe:
-        for token_hash in hashes:
-            pipe.delete(_key(token_hash.decode() if isinstance(token_hash, bytes) else token_hash))
-        pipe.delete(_account_key(user_id))
-        pipe.execute()
+    TOKENS.drop_all(client, user_id)

@@ -1,8 +1,7 @@
 """Forgotten passwords: a one-time token mailed to the account's address, valid
-PASSWORD_RESET_TOKEN_MINUTES (30), stored only as its SHA-256 in Redis
-(`parlons:password-reset:<hash>` -> user id, expiring with the token; GETDEL makes it
-one-time). Resetting goes through accounts.set_password, which revokes every token of
-the account, and drops any other reset token still pending for it.
+PASSWORD_RESET_TOKEN_MINUTES (30), kept in Redis under `parlons:password-reset`
+(domain/one_time_tokens.py). Resetting goes through accounts.set_password, which revokes
+every token of the account, and drops any other reset token still pending for it.
 
 Requests are throttled per client address (429 when the window is full) and per account
 (a request over that window is answered the same 202 but sends nothing, so the answer
@@ -10,9 +9,7 @@ never tells whether the address has an account).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import uuid
 
 import redis
@@ -23,25 +20,17 @@ from sqlalchemy.orm import Session
 
 from domain import accounts, mail
 from domain.config import Settings
-from domain.errors import Invalid, RateLimited, Unavailable
+from domain.errors import Invalid, RateLimited
 from domain.models import User
+from domain.one_time_tokens import OneTimeTokens
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "password_reset"
 
 
-def _key(token_hash: str) -> str:
-    return f"parlons:password-reset:{token_hash}"
-
-
-def _account_key(user_id: uuid.UUID | str) -> str:
-    """The hashes of the account's pending tokens (a set), to drop them all at a reset."""
-    return f"parlons:password-reset-user:{user_id}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+TOKENS = OneTimeTokens("parlons:password-reset",
+                       unavailable="Password resets are unavailable right now; try again shortly.")
 
 
 class ResetThrottle:
@@ -85,18 +74,7 @@ def request_reset(db: Session, client: redis.Redis, settings: Settings, *, email
     user = accounts.find_by_email(db, email)
     if user is None:
         return None
-    token = secrets.token_urlsafe(32)
-    token_hash = hash_token(token)
-    ttl = settings.password_reset_token_minutes * 60
-    try:
-        with client.pipeline() as pipe:
-            pipe.set(_key(token_hash), str(user.id), ex=ttl)
-            pipe.sadd(_account_key(user.id), token_hash)
-            pipe.expire(_account_key(user.id), ttl)
-            pipe.execute()
-    except redis.RedisError:
-        raise Unavailable("Password resets are unavailable right now; try again shortly.",
-                          code="auth_unavailable") from None
+    token = TOKENS.issue(client, user.id, seconds=settings.password_reset_token_minutes * 60)
     url = f"{settings.public_base_url.rstrip('/')}/#reset={token}"
     return mail.queue_mail(db, user_id=user.id, template=TEMPLATE,
                            context={"reset_url": url, "minutes": settings.password_reset_token_minutes})
@@ -104,12 +82,8 @@ def request_reset(db: Session, client: redis.Redis, settings: Settings, *, email
 
 def reset(db: Session, client: redis.Redis, *, token: str, new_password: str) -> User:
     """Spend the token and set the new password (every token of the account revoked)."""
-    try:
-        user_id = client.getdel(_key(hash_token(token)))
-    except redis.RedisError:
-        raise Unavailable("Password resets are unavailable right now; try again shortly.",
-                          code="auth_unavailable") from None
-    user = db.get(User, uuid.UUID(user_id.decode() if isinstance(user_id, bytes) else user_id)) if user_id else None
+    user_id = TOKENS.redeem(client, token)
+    user = db.get(User, user_id) if user_id else None
     if user is None:
         raise Invalid("This reset link is invalid, used or expired; ask for a new one.",
                       code="invalid_reset_token", details={"token": ["invalid, used or expired"]})
@@ -120,9 +94,4 @@ def reset(db: Session, client: redis.Redis, *, token: str, new_password: str) ->
 
 def forget_tokens(client: redis.Redis, user_id: uuid.UUID | str) -> None:
     """Drop every pending reset token of the account (after a reset, or its deletion)."""
-    hashes = client.smembers(_account_key(user_id))
-    with client.pipeline() as pipe:
-        for token_hash in hashes:
-            pipe.delete(_key(token_hash.decode() if isinstance(token_hash, bytes) else token_hash))
-        pipe.delete(_account_key(user_id))
-        pipe.execute()
+    TOKENS.drop_all(client, user_id)

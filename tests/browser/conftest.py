@@ -2,7 +2,8 @@
 and headless Chromium driven by Selenium through the system's chromedriver.
 
 Nothing is downloaded: the browser and its driver come from the system
-(`apt-get install chromium chromium-driver`); without them the tests are skipped.
+(`apt-get install chromium chromium-driver`); without them the tests are skipped
+(tests/browser/page.py).
 """
 from __future__ import annotations
 
@@ -46,3 +47,10 @@ def browser():
         except Exception:  # the log is a help, never a failure
             pass
         driver.quit()
+
+
+def pytest_collection_modifyitems(items):
+    # Like the integration tests, they cross processes: `-m "not integration"` leaves them out.
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)

@@ -9,23 +9,10 @@ from __future__ import annotations
 
 import zipfile
 
-import pytest
+from tests.browser.page import by_id, register, wait  # first: it skips without Chromium
 
-from tests.support.chromium import chromium_paths
-
-_binary, _driver = chromium_paths()
-if _binary is None or _driver is None:
-    pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver): browser test skipped",
-                allow_module_level=True)
-pytest.importorskip("selenium", reason="Selenium is not installed (pip install -r requirements-dev.txt): "
-                                       "browser test skipped")
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-
-from tests.browser.test_playground import by_id, register, wait  # noqa: E402
-
-pytestmark = pytest.mark.integration
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 
 def test_anki_export_links_download_and_a_csv_imports(stack, browser, tmp_path):

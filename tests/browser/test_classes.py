@@ -7,25 +7,14 @@ Skipped, with the reason, when Chromium, chromedriver or Selenium is not install
 """
 from __future__ import annotations
 
-import pytest
+from tests.browser.page import by_id, figures, fill, register, screenshot, wait  # first: it skips without Chromium
 
-from tests.support.chromium import chromium_paths
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+from tests.support.classes import make_class, teacher
 from tests.support.client import register as register_over_api
 from tests.support.stack import REPO
-
-_binary, _driver = chromium_paths()
-if _binary is None or _driver is None:
-    pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver): browser test skipped",
-                allow_module_level=True)
-pytest.importorskip("selenium", reason="Selenium is not installed (pip install -r requirements-dev.txt): "
-                                       "browser test skipped")
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-
-from tests.browser.test_playground import by_id, figures, fill, register, screenshot, wait  # noqa: E402
-
-pytestmark = pytest.mark.integration
 
 SCREENSHOT = REPO / ".data" / "browser" / "classes.png"
 LETTER = "Chère Camille, je t'écris de Lyon. Il fait beau et je vais au musée avec ma sœur demain."
@@ -74,9 +63,8 @@ def test_a_teacher_makes_a_class_and_sees_a_students_stats_and_shared_letters(st
 
 
 def test_a_learner_joins_with_the_code_and_shares_their_letters(stack, browser):
-    mme = register_over_api(stack.base_url, stack.ws_url, display_name="M. Api")
-    assert stack.flask("users", "set-role", mme.email, "teacher").returncode == 0
-    made = mme.post("/api/v1/classes", {"name": "Terminale B"}).json()
+    mme = teacher(stack, display_name="M. Api")
+    made = make_class(mme, "Terminale B")
     register(browser, stack, display_name="Browser student")
 
     by_id(browser, "tab-classes").click()

@@ -26,23 +26,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
+from tests.browser.page import by_id, figures, fill, register, screenshot, wait  # first: it skips without Chromium
 
-from tests.support.chromium import chromium_paths
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
 from tests.support.stack import REPO
-
-_binary, _driver = chromium_paths()
-if _binary is None or _driver is None:
-    pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver): browser test skipped",
-                allow_module_level=True)
-pytest.importorskip("selenium", reason="Selenium is not installed (pip install -r requirements-dev.txt): "
-                                       "browser test skipped")
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
-pytestmark = pytest.mark.integration
 
 SCREENSHOT = REPO / ".data" / "browser" / "playground.png"
 SUMMARY_SCREENSHOT = REPO / ".data" / "browser" / "summary.png"
@@ -50,45 +40,6 @@ NOTEBOOK_SCREENSHOT = REPO / ".data" / "browser" / "notebook.png"
 PROGRESS_SCREENSHOT = REPO / ".data" / "browser" / "progress.png"
 SAME_MISTAKE = ["Je ai un chat noir.", "Hier, je ai mangé une pomme."]  # "je ai" twice: an error card
 MESSAGE = "Je suis allé au marché hier avec mes amie."
-PASSWORD = "parlons-playground"
-
-
-def wait(browser, seconds: float = 30) -> WebDriverWait:
-    return WebDriverWait(browser, seconds, poll_frequency=0.2)
-
-
-def by_id(browser, element_id: str):
-    return browser.find_element(By.ID, element_id)
-
-
-def fill(browser, element_id: str, text: str) -> None:
-    field = by_id(browser, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def figures(browser, element_id: str) -> dict[str, str]:
-    """A <dl>'s terms and values."""
-    terms = by_id(browser, element_id).find_elements(By.TAG_NAME, "dt")
-    values = by_id(browser, element_id).find_elements(By.TAG_NAME, "dd")
-    return {term.text: value.text for term, value in zip(terms, values)}
-
-
-def register(browser, stack, *, display_name: str = "Browser learner") -> str:
-    """Open the page and register a new learner through the form; their email."""
-    browser.get(stack.base_url + "/")
-    wait(browser).until(EC.visibility_of_element_located((By.ID, "register-form")))
-    email = f"browser-{uuid.uuid4().hex[:10]}@example.com"
-    fill(browser, "register-email", email)
-    fill(browser, "register-password", PASSWORD)
-    fill(browser, "register-name", display_name)
-    Select(by_id(browser, "register-level")).select_by_value("A1")
-    Select(by_id(browser, "register-native")).select_by_value("en")
-    by_id(browser, "register-submit").click()
-    wait(browser).until(EC.visibility_of_element_located((By.ID, "app")))
-    wait(browser).until(lambda b: "camille" in [o.get_attribute("value") for o in
-                                                Select(by_id(b, "chat-character")).options])
-    return email
 
 
 def test_chat_highlights_the_mistake_and_streams_the_reply(stack, browser):
@@ -137,9 +88,7 @@ def test_chat_highlights_the_mistake_and_streams_the_reply(stack, browser):
     hint.click()
     assert by_id(browser, "chat-input").get_attribute("value") == suggestion
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 0
+    screenshot(browser, SCREENSHOT)
 
 
 def test_an_api_error_is_shown(stack, browser):
@@ -229,12 +178,6 @@ def test_a_reload_resumes_the_conversation_and_refreshes_the_token(stack, browse
     assert any("amie" in mark.text for mark in turn.find_elements(By.CSS_SELECTOR, "mark.grammar-error"))
     reply = turn.find_element(By.CSS_SELECTOR, "[data-testid=character-reply]")
     assert reply.get_attribute("data-status") == "complete" and reply.text.strip()
-
-
-def screenshot(browser, path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(path))
-    assert path.exists() and path.stat().st_size > 0
 
 
 def completed_turns(browser) -> int:

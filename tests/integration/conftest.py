@@ -1,5 +1,6 @@
 """Fixtures of the integration tests: one real stack for the session (tests/support/stack.py),
-fresh learners on it, the fake model servers, and a scratch database per module."""
+fresh learners on it, the fake model servers, a loopback Web Push service, and a scratch
+database per module."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,6 +9,7 @@ import pytest
 
 from tests.support.client import Learner, register
 from tests.support.fake_llm import FakeLLM
+from tests.support.push_endpoint import PushEndpoint, vapid_keys
 from tests.support.stack import Stack, fresh_database, running_stack
 
 
@@ -52,6 +54,19 @@ def fake() -> Iterator[FakeLLM]:
     """Loopback OpenAI and Anthropic servers for one test."""
     with FakeLLM() as servers:
         yield servers
+
+
+@pytest.fixture(scope="module")
+def vapid() -> tuple[str, str]:
+    """The module's VAPID key pair (private, public), base64url, as the server is configured with it."""
+    return vapid_keys()
+
+
+@pytest.fixture
+def push(vapid) -> Iterator[PushEndpoint]:
+    """A loopback Web Push service for one test that accepts pushes signed with `vapid`."""
+    with PushEndpoint(vapid[1]) as endpoint:
+        yield endpoint
 
 
 def pytest_collection_modifyitems(items):

@@ -13,17 +13,11 @@ import pytest
 import requests
 
 from domain import journey
-from tests.support.client import EventSocket, Learner, assert_error, register
-from tests.support.push_endpoint import PushEndpoint, vapid_keys
+from tests.support.classes import make_class, teacher
+from tests.support.client import EventSocket, Learner, assert_error
+from tests.support.push_endpoint import subscribe_user
 
 UNIT = "a1-se-presenter"
-
-
-def _teacher(stack) -> Learner:
-    person = register(stack.base_url, stack.ws_url)
-    result = stack.flask("users", "set-role", person.email, "teacher")
-    assert result.returncode == 0, result.stderr
-    return person
 
 
 def _delete(person: Learner, path: str) -> requests.Response:
@@ -37,13 +31,11 @@ def _in(**delta) -> str:
 
 @pytest.fixture
 def world(stack, learner, other_learner):
-    mme = _teacher(stack)
-    made = mme.post("/api/v1/classes", {"name": "Seconde C"})
-    assert made.status_code == 201, made.text
-    made = made.json()
+    mme = teacher(stack)
+    made = make_class(mme, "Seconde C")
     assert learner.post("/api/v1/classes/join", {"code": made["invite_code"]}).status_code == 200
     return {"teacher": mme, "class": made, "student": learner, "outsider": other_learner,
-            "other_teacher": _teacher(stack)}
+            "other_teacher": teacher(stack)}
 
 
 def _assign(world, unit_id: str = UNIT, **delta) -> dict:
@@ -168,17 +160,6 @@ NOW = datetime.now(timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def keys():
-    return vapid_keys()
-
-
-@pytest.fixture
-def push(keys):
-    with PushEndpoint(keys[1]) as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module")
 def publisher(stack):
     import redis
 
@@ -188,10 +169,10 @@ def publisher(stack):
 
 
 @pytest.fixture(scope="module")
-def job_settings(db_scope, keys):
+def job_settings(db_scope, vapid):
     from domain.config import get_settings
 
-    return dataclasses.replace(get_settings(), vapid_private_key=keys[0], vapid_public_key=keys[1],
+    return dataclasses.replace(get_settings(), vapid_private_key=vapid[0], vapid_public_key=vapid[1],
                                vapid_subject="mailto:ops@parlons.test", assignment_reminder_hours=24,
                                public_base_url="https://parlons.test")
 
@@ -233,17 +214,6 @@ def _pass_the_unit(db_scope, user_id: uuid.UUID, unit_id: str = UNIT) -> None:
                                  score=90, result={}, provider="offline", scored_at=NOW))
 
 
-def _subscribe(db_scope, push: PushEndpoint, user_id: uuid.UUID):
-    from domain import reminders
-
-    subscription = push.subscribe()
-    data = subscription.as_json()
-    with db_scope() as db:
-        reminders.subscribe(db, user_id=user_id, endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
-                            auth=data["keys"]["auth"])
-    return subscription
-
-
 def _events(publisher, user_id: uuid.UUID) -> list[dict]:
     return [e.data for e in publisher.replay(user_id, "0-0") if e.type == "assignment_due"]
 
@@ -265,9 +235,9 @@ def test_the_beat_job_reminds_each_student_once_by_event_and_push_or_email(db_sc
 
     class_id, assignment_id, (pushed, mailed, done, quiet) = _class_with(db_scope, due_in=timedelta(hours=5),
                                                                          students=4)
-    subscription = _subscribe(db_scope, push, pushed)
+    subscription = subscribe_user(db_scope, push, pushed)
     _pass_the_unit(db_scope, done)
-    quiet_subscription = _subscribe(db_scope, push, quiet)
+    quiet_subscription = subscribe_user(db_scope, push, quiet)
     with db_scope() as db:
         reminders.update_settings(db, job_settings, user_id=quiet, changes={"reminders_enabled": False})
     with LoopbackSMTP() as smtp:

@@ -7,24 +7,12 @@ import uuid
 import pytest
 import requests
 
+from tests.support.classes import make_class, teacher
 from tests.support.client import Learner, assert_error, register
-
-
-def teacher(stack) -> Learner:
-    person = register(stack.base_url, stack.ws_url)
-    result = stack.flask("users", "set-role", person.email, "teacher")
-    assert result.returncode == 0, result.stderr
-    return person
 
 
 def delete(person: Learner, path: str) -> requests.Response:
     return requests.delete(person.base_url + path, headers=person.headers, timeout=10)
-
-
-def make_class(person: Learner, name: str = "Terminale B") -> dict:
-    response = person.post("/api/v1/classes", {"name": name})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_the_role_is_never_self_assigned(stack, learner):

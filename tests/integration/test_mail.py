@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support import classes
 from tests.support.client import assert_error, register
 from tests.support.smtp import LoopbackSMTP
 from tests.support.stack import llm_worker_stopped
@@ -169,9 +170,8 @@ def test_export_mails_a_link_that_serves_the_archive_once(stack, smtp, other_lea
 
 
 def test_a_teachers_export_holds_their_class_not_their_students_rows(stack, smtp, other_learner):
-    teacher = register(stack.base_url, stack.ws_url)
-    assert stack.flask("users", "set-role", teacher.email, "teacher").returncode == 0
-    school_class = teacher.post("/api/v1/classes", {"name": "Export class"}).json()
+    teacher = classes.teacher(stack)
+    school_class = classes.make_class(teacher, "Export class")
     joined = other_learner.post("/api/v1/classes/join", {"code": school_class["invite_code"]})
     assert joined.status_code == 200, joined.text
 

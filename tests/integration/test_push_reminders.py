@@ -11,27 +11,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.support.client import assert_error, register
-from tests.support.push_endpoint import PushEndpoint, vapid_keys
+from tests.support.push_endpoint import subscribe_user
 
 NOW = datetime.now(timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def keys():
-    return vapid_keys()
-
-
-@pytest.fixture
-def push(keys):
-    with PushEndpoint(keys[1]) as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module")
-def push_settings(db_scope, keys):
+def push_settings(db_scope, vapid):
     from domain.config import get_settings
 
-    return dataclasses.replace(get_settings(), vapid_private_key=keys[0], vapid_public_key=keys[1],
+    return dataclasses.replace(get_settings(), vapid_private_key=vapid[0], vapid_public_key=vapid[1],
                                vapid_subject="mailto:ops@parlons.test", reminder_default_hour=0)
 
 
@@ -64,17 +53,6 @@ def _learner(db_scope, *, zone: str = "UTC", due_cards: int = 2, hour: int | Non
     return user_id
 
 
-def _subscribe(db_scope, push: PushEndpoint, user_id: uuid.UUID, status: int = 201):
-    from domain import reminders
-
-    subscription = push.subscribe(status)
-    data = subscription.as_json()
-    with db_scope() as db:
-        reminders.subscribe(db, user_id=user_id, endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
-                            auth=data["keys"]["auth"])
-    return subscription
-
-
 def _sent_dates(db_scope, user_id: uuid.UUID) -> list:
     from sqlalchemy import text
 
@@ -82,15 +60,15 @@ def _sent_dates(db_scope, user_id: uuid.UUID) -> list:
         return list(db.scalars(text("SELECT local_date FROM reminders_sent WHERE user_id = :u"), {"u": user_id}))
 
 
-def test_the_reminder_is_pushed_encrypted_with_a_valid_vapid_header(db_scope, push, push_settings, keys):
+def test_the_reminder_is_pushed_encrypted_with_a_valid_vapid_header(db_scope, push, push_settings, vapid):
     from domain import reminders
 
     user_id = _learner(db_scope, zone="Pacific/Auckland", due_cards=2)
-    subscription = _subscribe(db_scope, push, user_id)
+    subscription = subscribe_user(db_scope, push, user_id)
     reminders.run(push_settings, now=NOW)
     [delivery] = push.delivered_to(subscription)
     assert delivery.problems == []
-    assert delivery.vapid_key == keys[1]
+    assert delivery.vapid_key == vapid[1]
     local_date = NOW.astimezone(__import__("zoneinfo").ZoneInfo("Pacific/Auckland")).date()
     assert delivery.payload == {
         "type": "streak_reminder", "title": "Parlons : keep your streak",
@@ -103,7 +81,7 @@ def test_at_most_once_a_day_even_under_concurrent_runs(db_scope, push, push_sett
     from domain import reminders
 
     user_id = _learner(db_scope)
-    subscription = _subscribe(db_scope, push, user_id)
+    subscription = subscribe_user(db_scope, push, user_id)
     runs = [threading.Thread(target=reminders.run, args=(push_settings,), kwargs={"now": NOW}) for _ in range(4)]
     for run in runs:
         run.start()
@@ -131,9 +109,9 @@ def test_not_sent_when_practised_today_no_cards_due_disabled_or_before_the_hour(
     local_hour = NOW.hour
     too_early = _learner(db_scope, hour=local_hour + 1) if local_hour < 23 else None
     learners = [practised, nothing_due, disabled] + ([too_early] if too_early else [])
-    subscriptions = [_subscribe(db_scope, push, user_id) for user_id in learners]
+    subscriptions = [subscribe_user(db_scope, push, user_id) for user_id in learners]
     reminded = _learner(db_scope)  # the positive signal that the run did look at everyone
-    signal = _subscribe(db_scope, push, reminded)
+    signal = subscribe_user(db_scope, push, reminded)
     reminders.run(push_settings, now=NOW)
     assert len(push.delivered_to(signal)) == 1
     assert all(push.delivered_to(subscription) == [] for subscription in subscriptions)
@@ -146,8 +124,8 @@ def test_a_subscription_the_push_service_says_is_gone_is_deleted(db_scope, push,
     from domain import reminders
 
     user_id = _learner(db_scope)
-    gone = _subscribe(db_scope, push, user_id, status=410)
-    kept = _subscribe(db_scope, push, user_id)
+    gone = subscribe_user(db_scope, push, user_id, status=410)
+    kept = subscribe_user(db_scope, push, user_id)
     reminders.run(push_settings, now=NOW)
     assert len(push.delivered_to(gone)) == 1 and len(push.delivered_to(kept)) == 1
     with db_scope() as db:
@@ -169,7 +147,7 @@ def test_learners_without_a_subscription_are_reminded_by_email(db_scope, push, p
                 INSERT INTO review_logs (user_id, word_id, rating, reviewed_at, source, previous_state, result)
                 VALUES (:u, :w, 3, :at, 'review', 2, '{"state": "review", "stability": 3.0}')
             """), {"u": with_streak, "w": word_id, "at": NOW - timedelta(days=days_ago)})
-    pushed = _subscribe(db_scope, push, subscribed)
+    pushed = subscribe_user(db_scope, push, subscribed)
     with LoopbackSMTP() as smtp:
         settings = dataclasses.replace(push_settings, smtp_url=smtp.url, public_base_url="https://parlons.test")
         reminders.run(settings, now=NOW)
@@ -217,17 +195,17 @@ def test_without_vapid_keys_push_answers_503_and_reminder_settings_still_work(st
 
 
 @pytest.fixture
-def web_with_push(stack, keys):
-    stack.restart_web(VAPID_PRIVATE_KEY=keys[0], VAPID_PUBLIC_KEY=keys[1])
+def web_with_push(stack, vapid):
+    stack.restart_web(VAPID_PRIVATE_KEY=vapid[0], VAPID_PUBLIC_KEY=vapid[1])
     yield stack
     stack.restart_web()
 
 
-def test_subscriptions_are_validated_idempotent_and_private(web_with_push, keys, push):
+def test_subscriptions_are_validated_idempotent_and_private(web_with_push, vapid, push):
     stack = web_with_push
     learner = register(stack.base_url, stack.ws_url)
     other = register(stack.base_url, stack.ws_url)
-    assert requests_get(stack.base_url + "/api/v1/push/vapid-public-key").json() == {"public_key": keys[1]}
+    assert requests_get(stack.base_url + "/api/v1/push/vapid-public-key").json() == {"public_key": vapid[1]}
     subscription = push.subscribe().as_json()
     first = learner.post("/api/v1/push/subscriptions", subscription)
     assert first.status_code == 201, first.text
@@ -260,9 +238,9 @@ def requests_delete(learner, payload):
 
 
 @pytest.fixture
-def stack_with_push(stack, keys):
+def stack_with_push(stack, vapid):
     """The stack's llm worker and beat with VAPID keys, beat checking reminders every second."""
-    env = {"VAPID_PRIVATE_KEY": keys[0], "VAPID_PUBLIC_KEY": keys[1], "REMINDER_CHECK_INTERVAL_SECONDS": "1"}
+    env = {"VAPID_PRIVATE_KEY": vapid[0], "VAPID_PUBLIC_KEY": vapid[1], "REMINDER_CHECK_INTERVAL_SECONDS": "1"}
     beat = [stack_bin() / "celery", "-A", "workers.celery_app", "beat", "--loglevel=WARNING",
             "--schedule", str(stack.data_dir / "beat-push-schedule")]
     stack.stop_process("worker_llm")

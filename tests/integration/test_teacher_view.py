@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.support.classes import make_class, teacher
 from tests.support.client import Learner, assert_error, register
 from tests.support.waits import eventually
 
@@ -14,19 +15,6 @@ LETTER = ("Bonjour Camille ! Samedi, je suis allé au marché avec mes amis. "
           "Nous avons acheté des fromages. Et toi, qu'est-ce que tu fais le week-end ?")
 ANSWER = "Je m'appelle Alex et je viens de Berlin. J'habite à Paris depuis deux ans."
 QUESTION = "a1-se-presenter-01"
-
-
-def teacher(stack) -> Learner:
-    person = register(stack.base_url, stack.ws_url)
-    result = stack.flask("users", "set-role", person.email, "teacher")
-    assert result.returncode == 0, result.stderr
-    return person
-
-
-def make_class(person: Learner, name: str) -> dict:
-    response = person.post("/api/v1/classes", {"name": name})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def join(person: Learner, school_class: dict) -> None:

@@ -2,7 +2,8 @@
 private key and auth secret, as a browser does), receives pushes on their endpoints,
 checks the VAPID Authorization header (RFC 8292: an ES256 JWT whose `aud` is this
 server's origin, signed by the key in `k=`) and decrypts the payload (RFC 8291,
-aes128gcm). A subscription may be told to answer a status (410: gone) instead of 201."""
+aes128gcm). A subscription may be told to answer a status (410: gone) instead of 201.
+subscribe_user stores one for a user in the database, as the API does."""
 from __future__ import annotations
 
 import base64
@@ -147,3 +148,15 @@ class PushEndpoint:
         if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
             problems.append(f"VAPID sub {claims.get('sub')!r}")
         return key
+
+
+def subscribe_user(db_scope, push: PushEndpoint, user_id: uuid.UUID, status: int = 201) -> Subscription:
+    """A new subscription at `push`, stored for the user as POST /api/v1/push/subscriptions stores it."""
+    from domain import reminders
+
+    subscription = push.subscribe(status)
+    data = subscription.as_json()
+    with db_scope() as db:
+        reminders.subscribe(db, user_id=user_id, endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"],
+                            auth=data["keys"]["auth"])
+    return subscription
