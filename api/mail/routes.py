@@ -134,7 +134,7 @@ def delete_me(args: dict):
         password_reset.forget_tokens(get_redis(), names[0])
         email_verification.forget_tokens(get_redis(), names[0])
     except redis.RedisError:
-        pass  # forget_redis below logs the outage; the tokens expire within 30 minutes anyway
+        pass  # forget_redis below logs the outage; a left-over token names no account any more (410)
     account_deletion.forget_redis(get_redis(), names)
     dispatch_best_effort(mail.OUTBOX_KIND, message_id)
 
