@@ -197,3 +197,10 @@ def test_pronominal_and_passive_participles_left_alone(text):
 def test_faire_mal_is_a_phrase_not_an_adverb_to_move():
     assert found("Elle s'est fait mal au genou.", "adverb_before_participle") == []
     assert found("J'ai lu déjà ce livre.", "adverb_before_participle") == [("lu déjà", "déjà lu")]
+
+
+def test_si_with_a_future_mistaken_for_the_present_keeps_the_future_in_the_main_clause():
+    # "si tu viens, on ira": only "si" + imperfect calls for a conditional.
+    assert found("Si tu viendras, on ira au parc.", "tense_after_si") == [("viendras", "viens")]
+    assert found("Si tu viendras, on ira au parc.", "conditional_after_si") == []
+    assert found("Si j'aurais le temps, je voyagerai.", "conditional_after_si") == [("voyagerai", "voyagerais")]

@@ -87,11 +87,12 @@ def rule_si_clause(doc: Doc) -> Iterator[GrammarError]:
         person, verb = _clause_after(token)
         if verb is None:
             continue
-        fix = _mood_fix(verb, person, "conditional", "imperfect") or \
-            _mood_fix(verb, person, "future", "present")
+        to_imperfect = _mood_fix(verb, person, "conditional", "imperfect")
+        fix = to_imperfect or _mood_fix(verb, person, "future", "present")
         if fix:
             yield _with_elided_subject(verb, fix, "tense_after_si")
-        if fix or any(r.tense == "imperfect" for r in verb_readings(lower(verb))):
+        # Only "si" + imperfect calls for a conditional: "si tu viens, on ira" is right.
+        if to_imperfect or any(r.tense == "imperfect" for r in verb_readings(lower(verb))):
             yield from _main_clause_after_si(verb)
 
 
