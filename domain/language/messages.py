@@ -388,6 +388,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Il pronome complemento va prima del verbo: «{fixed}».",
         "pt": "O pronome objeto vem antes do verbo: “{fixed}”.",
     },
+    "adverb_after_verb": {
+        "en": "The adverb goes right after the verb: “{fixed}”.",
+        "es": "El adverbio va justo después del verbo: «{fixed}».",
+        "de": "Das Adverb steht direkt nach dem Verb: „{fixed}“.",
+        "it": "L'avverbio va subito dopo il verbo: «{fixed}».",
+        "pt": "O advérbio vem logo depois do verbo: “{fixed}”.",
+    },
     "adverb_before_participle": {
         "en": "The adverb goes before the participle: “{fixed}”.",
         "es": "El adverbio va delante del participio: «{fixed}».",

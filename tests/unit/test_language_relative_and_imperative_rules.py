@@ -163,3 +163,20 @@ def test_the_corrected_text_raises_nothing(text):
     corrected = check_grammar(text).corrected_text
     assert corrected != text
     assert check_grammar(corrected).errors == [], corrected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je toujours mange à midi.", [("toujours mange", "mange toujours")]),
+    ("Il souvent va au cinéma.", [("souvent va", "va souvent")]),
+    ("Je vraiment aime ce film.", [("Je vraiment aime", "J'aime vraiment")]),
+    ("J'aime le chocolat beaucoup.", [("aime le chocolat beaucoup", "aime beaucoup le chocolat")]),
+    ("Je connais Paris bien.", [("connais Paris bien", "connais bien Paris")]),
+])
+def test_adverbs_follow_a_simple_tense_verb(text, expected):
+    assert found(text, "adverb_after_verb") == expected
+
+
+@pytest.mark.parametrize("text", ["Je mange toujours à midi.", "J'aime beaucoup le chocolat.", "Il va bien.",
+                                  "Je le connais bien.", "Tu fais ça bien.", "Nous aussi, nous aimons le jazz."])
+def test_adverbs_after_the_verb_left_alone(text):
+    assert found(text, "adverb_after_verb") == []

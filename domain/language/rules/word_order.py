@@ -12,7 +12,8 @@ from domain.language.inflection.verbs import (
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
 from domain.language.rules.common import (
-    ELISIONS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, after_subject, grammar_error, looks_like_infinitive)
+    ELISIONS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, after_subject, grammar_error, looks_like_infinitive,
+    may_be_subject, span_text)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 _CLITIC_RANK = {pronoun: int(rank) for pronoun, rank in lexicon.column("object_pronouns", "pronoun", "rank").items()}
 _STANDALONE_ADVERBS = lexicon.words("standalone_adverb")
 _MOVABLE_ADVERBS = lexicon.words("movable_adverb")
+_ADVERBS_AFTER_VERB = lexicon.words("adverb_after_verb")
 _QUESTION_VERBS = lexicon.words("question_verb")
 _QUESTION_WORDS = lexicon.words("question_word")
 _INVERTED_SUBJECTS = {"-" + pronoun: pronoun for pronoun in SUBJECT_PRONOUNS - {"j'"}}
@@ -37,6 +39,8 @@ def rule_word_order(doc: Doc) -> Iterator[GrammarError]:
         yield from _prenominal_adjective_after_noun(token)
         yield from _object_pronoun_after_verb(token)
         yield from _adverb_after_participle(token)
+        yield from _adverb_before_verb(token)
+        yield from _adverb_after_object(token)
         yield from _pronoun_after_auxiliary(token)
         yield from _inverted_indirect_question(token)
 
@@ -137,6 +141,46 @@ def _adverb_after_participle(token: Token) -> Iterator[GrammarError]:
     fixed = f"{adverb.text} {participle.text}"
     yield grammar_error(participle, adverb, "word_order",
                         "adverb_before_participle", [fixed], fixed=fixed)
+
+
+def _adverb_before_verb(token: Token) -> Iterator[GrammarError]:
+    """ "je toujours mange" -> "je mange toujours": in a simple tense these adverbs follow
+    the verb. Conditions: a subject pronoun, one of them, then a conjugated verb."""
+    subject, verb = previous_token(token), next_token(token)
+    if subject is None or verb is None or lower(token) not in _ADVERBS_AFTER_VERB:
+        return
+    if not may_be_subject(subject) or not is_finite_verb(lower(verb)) or is_participle(verb):
+        return
+    if lower(subject) == "je" and starts_with_vowel_sound(verb.text):  # "je vraiment aime" -> "j'aime vraiment"
+        fixed = f"{match_case(subject.text, 'j')}'{verb.text} {token.text}"
+        yield grammar_error(subject, verb, "word_order", "adverb_after_verb", [fixed], fixed=fixed)
+        return
+    fixed = f"{verb.text} {token.text}"
+    yield grammar_error(token, verb, "word_order", "adverb_after_verb", [fixed], fixed=fixed)
+
+
+def _adverb_after_object(token: Token) -> Iterator[GrammarError]:
+    """ "j'aime le chocolat beaucoup" -> "j'aime beaucoup le chocolat": "beaucoup" and
+    "bien" come right after the verb, before its object. Conditions: a conjugated verb
+    (not être or avoir), a determiner and a noun (or a name), then "beaucoup"/"bien"
+    ending the clause."""
+    if not is_finite_verb(lower(token)) or lower(token) in ETRE_FORMS or is_avoir_auxiliary(token):
+        return
+    first = next_token(token)
+    if first is None:
+        return
+    if first.pos_ == "PROPN":
+        last = first
+    elif lower(first) in DETERMINERS and lower(next_token(first)) in noun_forms():
+        last = next_token(first)
+    else:
+        return
+    adverb = next_token(last)
+    end = next_token(adverb) if adverb is not None else None
+    if adverb is None or lower(adverb) not in ("beaucoup", "bien") or not (end is None or end.is_punct):
+        return
+    fixed = f"{token.text} {adverb.text} {span_text(first, last)}"
+    yield grammar_error(token, adverb, "word_order", "adverb_after_verb", [fixed], fixed=fixed)
 
 
 def _pronoun_after_auxiliary(token: Token) -> Iterator[GrammarError]:
