@@ -35,7 +35,7 @@ from domain.language.rules.auxiliary import (
 from domain.language.rules.common import Rule
 from domain.language.rules.elision import rule_contraction, rule_elision
 from domain.language.rules.negation import (
-    rule_definite_after_liking, rule_double_negation, rule_partitive_after_negation)
+    rule_definite_after_liking, rule_double_negation, rule_negation_placement, rule_partitive_after_negation)
 from domain.language.rules.prepositions import (
     rule_chez_place, rule_dependre_de, rule_duration_preposition, rule_jouer_preposition, rule_penser_a,
     rule_place_preposition)
@@ -114,6 +114,7 @@ RULES: tuple[Rule, ...] = (
     rule_regularized_participle,
     rule_word_order,
     rule_double_negation,
+    rule_negation_placement,
     rule_partitive_after_negation,
     rule_definite_after_liking,
     rule_pronouns,

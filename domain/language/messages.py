@@ -388,6 +388,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Il pronome complemento va prima del verbo: «{fixed}».",
         "pt": "O pronome objeto vem antes do verbo: “{fixed}”.",
     },
+    "negation_placement": {
+        "en": "“ne” and “pas” go around the conjugated verb (together before an infinitive): “{fixed}”.",
+        "es": "«ne» y «pas» rodean el verbo conjugado (juntos delante de un infinitivo): «{fixed}».",
+        "de": "„ne“ und „pas“ umschließen das konjugierte Verb (vor einem Infinitiv stehen beide davor): „{fixed}“.",
+        "it": "«ne» e «pas» racchiudono il verbo coniugato (insieme davanti a un infinito): «{fixed}».",
+        "pt": "“ne” e “pas” cercam o verbo conjugado (juntos antes de um infinitivo): “{fixed}”.",
+    },
     "adverb_after_verb": {
         "en": "The adverb goes right after the verb: “{fixed}”.",
         "es": "El adverbio va justo después del verbo: «{fixed}».",

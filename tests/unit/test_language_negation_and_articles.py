@@ -76,3 +76,22 @@ def test_a_duration_so_far_takes_depuis_and_a_past_one_pendant(text, expected):
 ])
 def test_penser_a_someone_or_something(text, expected):
     assert prepositions(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je ne pas mange de viande.", [("ne pas mange", "ne mange pas")]),
+    ("Je ne pas aime le café.", [("ne pas aime", "n'aime pas")]),
+    ("Je ne pas le vois.", [("ne pas le vois", "ne le vois pas")]),
+    ("Il ne jamais vient.", [("ne jamais vient", "ne vient jamais")]),
+    ("Je préfère ne manger pas de viande.", [("ne manger pas", "ne pas manger")]),
+    ("Je n'ai mangé pas ce matin.", [("ai mangé pas", "ai pas mangé")]),
+    ("Je ne veux voir pas ce film.", [("veux voir pas", "veux pas voir")]),
+])
+def test_pas_goes_around_the_conjugated_verb(text, expected):
+    assert found(text, "negation_placement") == expected
+
+
+@pytest.mark.parametrize("text", ["Je préfère ne pas manger.", "Je n'ai vu personne.", "Il n'est jamais venu.",
+                                  "Ne pas toucher.", "Je ne veux pas voir ce film.", "Je ne le vois pas."])
+def test_negation_in_place_left_alone(text):
+    assert found(text, "negation_placement") == []

@@ -1,14 +1,16 @@
-"""Rules: negation ("pas jamais", "pas des")."""
+"""Rules: negation ("pas jamais", "pas des", where "pas" goes)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
-from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives
+from domain.language.inflection.verbs import (
+    AVOIR_TO_ETRE, ETRE_FORMS, is_finite_verb, is_participle, participle_infinitives)
 from domain.language.result import GrammarError
-from domain.language.rules.common import NEGATION_ENDS, grammar_error, has_ne_before, span_text, verb_lemmas
+from domain.language.rules.common import (
+    NE, NEGATION_ENDS, OBJECT_CLITICS, grammar_error, has_ne_before, looks_like_infinitive, span_text, verb_lemmas)
 from domain.language.rules.noun_phrases import noun_candidate
-from domain.language.tokens import lower, next_token, previous_token, starts_with_vowel_sound
+from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.tokens import Doc, Token
@@ -30,6 +32,52 @@ def rule_double_negation(doc: Doc) -> Iterator[GrammarError]:
         yield grammar_error(token, negative, "negation",
                             "pas_with_negative", [negative.text],
                             negative=negative.text)
+
+
+def rule_negation_placement(doc: Doc) -> Iterator[GrammarError]:
+    """Where "pas" (or jamais, plus, rien) goes:
+    - around a conjugated verb: "je ne pas mange" -> "je ne mange pas" (its object
+      pronouns stay with it: "je ne pas le vois" -> "je ne le vois pas");
+    - before an infinitive, both together: "ne manger pas" -> "ne pas manger";
+    - around the auxiliary of a compound tense: "je n'ai mangé pas" -> "je n'ai pas mangé"
+      ("personne" and "aucun" rightly follow the participle: not these);
+    - after a verb followed by its infinitive: "je ne veux voir pas" -> "je ne veux pas voir".
+    Conditions: "ne"/"n'" first, and the words in the order each case names."""
+    for ne in doc[:-2]:
+        if lower(ne) not in NE:
+            continue
+        first = next_token(ne)
+        if lower(first) in NEGATION_ENDS | {"rien"}:
+            yield from _negative_before_verb(ne, first)
+            continue
+        second = next_token(first)
+        third = next_token(second) if second is not None else None
+        if second is None:
+            continue
+        if lower(second) in NEGATION_ENDS | {"rien"} and looks_like_infinitive(first) \
+                and not is_finite_verb(lower(first)):
+            fixed = f"{ne.text} {second.text} {first.text}"  # "ne manger pas" -> "ne pas manger"
+            yield grammar_error(ne, second, "negation", "negation_placement", [fixed], fixed=fixed)
+        elif third is not None and lower(third) in NEGATION_ENDS | {"rien"} and is_finite_verb(lower(first)) and (
+                (lower(first) in AVOIR_TO_ETRE or lower(first) in ETRE_FORMS) and is_participle(second)
+                or looks_like_infinitive(second) and not is_finite_verb(lower(second))):
+            fixed = f"{first.text} {third.text} {second.text}"  # "n'ai mangé pas" -> "n'ai pas mangé"
+            yield grammar_error(first, third, "negation", "negation_placement", [fixed], fixed=fixed)
+
+
+def _negative_before_verb(ne: Token, negative: Token) -> Iterator[GrammarError]:
+    """ "ne pas mange" -> "ne mange pas" (not "ne pas manger", which is right)."""
+    verb = next_token(negative)
+    clitics = []
+    while verb is not None and lower(verb) in OBJECT_CLITICS:
+        clitics.append(verb)
+        verb = next_token(verb)
+    if verb is None or not is_finite_verb(lower(verb)) or looks_like_infinitive(verb) or is_participle(verb):
+        return
+    words = [t.text for t in clitics] + [verb.text]
+    head = "n'" if lower(ne) == "n'" or starts_with_vowel_sound(words[0]) else "ne "
+    fixed = match_case(ne.text, head) + " ".join(words) + f" {negative.text}"
+    yield grammar_error(ne, verb, "negation", "negation_placement", [fixed.replace("' ", "'")], fixed=fixed)
 
 
 def rule_partitive_after_negation(doc: Doc) -> Iterator[GrammarError]:
