@@ -49,7 +49,8 @@ from domain.language.rules.spelling import rule_spelling
 from domain.language.rules.subject_verb import (
     rule_coordinated_subject_verb, rule_noun_subject_verb, rule_pronoun_subject_verb)
 from domain.language.rules.tense_mood import (
-    rule_indicative_after_opinion, rule_polite_conditional, rule_si_clause, rule_subjunctive, rule_tense_of_time_marker)
+    rule_indicative_after_opinion, rule_polite_conditional, rule_si_clause, rule_subjunctive, rule_tense_of_time_marker,
+    rule_present_with_depuis)
 from domain.language.rules.word_order import rule_word_order
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -136,6 +137,7 @@ RULES: tuple[Rule, ...] = (
     rule_polite_conditional,
     rule_indicative_after_opinion,
     rule_tense_of_time_marker,
+    rule_present_with_depuis,
     rule_pronoun_subject_verb,
     rule_noun_subject_verb,
     rule_coordinated_subject_verb,

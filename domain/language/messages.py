@@ -388,6 +388,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Il pronome complemento va prima del verbo: «{fixed}».",
         "pt": "O pronome objeto vem antes do verbo: “{fixed}”.",
     },
+    "present_with_depuis": {
+        "en": "With “depuis”, what is still going on is in the present: “{fixed}”.",
+        "es": "Con «depuis», lo que sigue ocurriendo va en presente: «{fixed}».",
+        "de": "Mit „depuis“ steht, was noch andauert, im Präsens: „{fixed}“.",
+        "it": "Con «depuis», ciò che dura ancora va al presente: «{fixed}».",
+        "pt": "Com “depuis”, o que ainda continua fica no presente: “{fixed}”.",
+    },
     "negation_placement": {
         "en": "“ne” and “pas” go around the conjugated verb (together before an infinitive): “{fixed}”.",
         "es": "«ne» y «pas» rodean el verbo conjugado (juntos delante de un infinitivo): «{fixed}».",

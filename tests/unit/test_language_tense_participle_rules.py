@@ -204,3 +204,38 @@ def test_si_with_a_future_mistaken_for_the_present_keeps_the_future_in_the_main_
     assert found("Si tu viendras, on ira au parc.", "tense_after_si") == [("viendras", "viens")]
     assert found("Si tu viendras, on ira au parc.", "conditional_after_si") == []
     assert found("Si j'aurais le temps, je voyagerai.", "conditional_after_si") == [("voyagerai", "voyagerais")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("La semaine prochaine, je suis parti en vacances.", [("suis parti", "pars")]),
+    ("Lundi prochain, j'ai fini le projet.", [("j'ai fini", "je finis")]),
+])
+def test_a_future_marker_phrase_takes_a_present_or_future(text, expected):
+    assert found(text, "present_after_future_marker")[:1] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Il y a deux ans, je vais en Espagne.", [("je vais", "je suis allé")]),
+    ("Samedi dernier, nous regardons un film.", [("nous regardons", "nous avons regardé")]),
+])
+def test_a_past_marker_phrase_takes_a_past(text, expected):
+    assert found(text, "past_after_marker") == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("J'ai habité ici depuis trois ans.", [("J'ai habité", "J'habite")]),
+    ("Nous avons travaillé ensemble depuis 2019.", [("avons travaillé", "travaillons")]),
+    ("J'ai été malade depuis lundi.", [("J'ai été", "Je suis")]),
+])
+def test_what_still_goes_on_since_depuis_is_in_the_present(text, expected):
+    assert found(text, "present_with_depuis") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Je n'ai pas mangé depuis hier.", "J'ai fini depuis une heure.", "J'habite ici depuis trois ans.",
+    "La semaine dernière, je suis allé au cinéma.", "Il y a deux ans, je suis allé en Espagne.",
+    "La semaine prochaine, je vais à Paris.",
+])
+def test_time_markers_left_alone(text):
+    keys = ("present_with_depuis", "past_after_marker", "present_after_future_marker")
+    assert [found(text, key) for key in keys] == [[], [], []]

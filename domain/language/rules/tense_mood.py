@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
+from domain.language.inflection.nouns import NUMBER_WORDS
 from domain.language.inflection.verbs import (
     PERSONS, SUBJECT_PERSON, VerbReading, best_reading, paradigm, participle_infinitives, past_participle,
     verb_readings)
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    ETRE_VERBS, SUBJECT_PRONOUNS, grammar_error, is_negated, skip_clitics, verb_lemmas)
+    ETRE_VERBS, SUBJECT_PRONOUNS, TIME_NOUNS, grammar_error, is_negated, skip_clitics, verb_lemmas)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -23,6 +24,11 @@ _INDICATIVE_TRIGGERS = lexicon.words("indicative_trigger")
 _PAST_MARKERS = lexicon.words("past_time_marker")
 _FUTURE_MARKERS = lexicon.words("future_time_marker")
 _STATIVE_VERBS = lexicon.words("stative_verb")
+_WEEKDAYS = lexicon.words("weekday")
+_DURATIVE_VERBS = lexicon.words("durative_verb")
+# "la semaine dernière", "lundi prochain": the adjective says which way the marker points.
+_MARKER_ADJECTIVES = {"dernier": "past", "dernière": "past", "passé": "past", "passée": "past",
+                      "prochain": "future", "prochaine": "future"}
 _AVOIR = paradigm("avoir")
 _ETRE = paradigm("être")
 
@@ -162,15 +168,14 @@ def rule_indicative_after_opinion(doc: Doc) -> Iterator[GrammarError]:
 
 def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
     """ "hier, je regarde un film" -> "j'ai regardé"; "demain, je suis allé" -> "je vais".
-    Conditions: the sentence opens with "hier" (or "demain") and its first clause is a
-    subject pronoun and a verb in the present (after "hier"; not a verb of state, whose
-    past may be an imperfect) or in the passé composé (after "demain")."""
-    if not doc:
+    Conditions: the sentence opens with a time marker (below) and its first clause is a
+    subject pronoun and a verb in the present (after a past marker; not a verb of state,
+    whose past may be an imperfect) or in the passé composé (after a future one)."""
+    opening = _opening_time_marker(doc)
+    if opening is None:
         return
-    marker = lower(doc[0])
-    if marker not in _PAST_MARKERS and marker not in _FUTURE_MARKERS:
-        return
-    token = next_token(doc[0])
+    when, last = opening
+    token = next_token(last)
     while token is not None and lower(token) not in SUBJECT_PRONOUNS:
         if lower(token) in (".", "?", "!", ";"):
             return
@@ -179,10 +184,59 @@ def rule_tense_of_time_marker(doc: Doc) -> Iterator[GrammarError]:
     if verb is None:
         return
     person = SUBJECT_PERSON.get("je" if lower(token) == "j'" else lower(token))
-    if marker in _PAST_MARKERS:
+    if when == "past":
         yield from _present_for_past(token, verb, person)
     else:
         yield from _past_for_future(token, verb, person)
+
+
+def rule_present_with_depuis(doc: Doc) -> Iterator[GrammarError]:
+    """ "j'ai habité ici depuis trois ans" -> "j'habite": what is still going on since a
+    moment is in the present. Conditions: "depuis" in the clause of a subject pronoun, the
+    present of "avoir" (not negated: "je n'ai pas mangé depuis hier" is right) and the
+    participle of a verb of lasting activity or state (the `durative_verb` list)."""
+    for depuis in doc:
+        if lower(depuis) != "depuis":
+            continue
+        for aux in reversed(doc[max(0, depuis.i - 6): depuis.i]):
+            if aux.is_punct:
+                break
+            subject, participle = previous_token(aux), next_token(aux)
+            if subject is None or lower(subject) not in SUBJECT_PRONOUNS or lower(aux) not in _AVOIR["present"]:
+                continue
+            person = SUBJECT_PERSON[lower(subject)]
+            infinitives = participle_infinitives(lower(participle)) & _DURATIVE_VERBS
+            if not infinitives or is_negated(aux):
+                break
+            present = paradigm(min(infinitives))["present"][PERSONS.index(person)]
+            if lower(subject) == "j'":
+                fixed = match_case(subject.text, "j'" if starts_with_vowel_sound(present) else "je ") + present
+                yield grammar_error(subject, participle, "tense_mood", "present_with_depuis", [fixed], fixed=fixed)
+            else:
+                yield grammar_error(aux, participle, "tense_mood", "present_with_depuis", [present], fixed=present)
+            break
+
+
+def _opening_time_marker(doc: Doc) -> tuple[str, Token] | None:
+    """"past" or "future", and the marker's last word, when the text opens with one:
+    "hier", "demain"...; a time noun or a weekday with "dernier"/"passé" or "prochain"
+    ("la semaine dernière", "lundi prochain"); "il y a" and a duration ("il y a deux ans")."""
+    if not doc:
+        return None
+    first = lower(doc[0])
+    if first in _PAST_MARKERS or first in _FUTURE_MARKERS:
+        return ("past" if first in _PAST_MARKERS else "future"), doc[0]
+    words = [lower(t) for t in doc[:5]]
+    if words[:3] == ["il", "y", "a"] and len(words) == 5 and (words[3] in NUMBER_WORDS or doc[3].like_num) \
+            and words[4] in TIME_NOUNS:
+        return "past", doc[4]
+    for token in doc[1:4]:
+        noun = lower(previous_token(token))
+        if noun in TIME_NOUNS or noun in _WEEKDAYS:
+            when = _MARKER_ADJECTIVES.get(lower(token))
+            if when:
+                return when, token
+    return None
 
 
 def _present_for_past(subject: Token, verb: Token, person: str) -> Iterator[GrammarError]:
