@@ -239,3 +239,18 @@ def test_what_still_goes_on_since_depuis_is_in_the_present(text, expected):
 def test_time_markers_left_alone(text):
     keys = ("present_with_depuis", "past_after_marker", "present_after_future_marker")
     assert [found(text, key) for key in keys] == [[], [], []]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous sommes fini le travail.", [("sommes", "avons")]),
+    ("Je suis monté les valises.", [("Je suis", "J'ai")]),
+    ("Il est sorti le chien.", [("est", "a")]),
+])
+def test_etre_with_a_direct_object_is_avoir_for_nous_and_for_verbs_of_both_auxiliaries(text, expected):
+    assert found(text, "verb_takes_avoir") == expected
+
+
+@pytest.mark.parametrize("text", ["Je suis passé chez toi.", "Il est sorti le soir.", "Je suis monté dans le train.",
+                                  "Nous nous sommes lavé les mains.", "Je suis rentré le week-end."])
+def test_etre_before_no_direct_object_left_alone(text):
+    assert found(text, "verb_takes_avoir") == []

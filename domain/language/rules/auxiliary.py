@@ -12,7 +12,8 @@ from domain.language.inflection.verbs import (
 from domain.language.lexicon import is_word
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
-    ETRE_VERBS, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, object_after)
+    ETRE_VERBS, NEGATION_AND_CLITICS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, may_be_subject,
+    object_after)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -92,11 +93,13 @@ def rule_avoir_with_object(doc: Doc) -> Iterator[GrammarError]:
         subject = previous_token(etre)
         if avoir is None or participle is None or subject is None:
             continue
-        if lower(subject) in REFLEXIVE_PRONOUNS or not (
-                lower(subject) in SUBJECT_PRONOUNS or subject.pos_ in ("NOUN", "PROPN")):
+        if lower(subject) in REFLEXIVE_PRONOUNS and not may_be_subject(subject):
+            continue  # "nous nous sommes": a pronominal verb
+        if not (lower(subject) in SUBJECT_PRONOUNS or subject.pos_ in ("NOUN", "PROPN")):
             continue
         verbs = _participle_verbs(participle)
-        if not verbs or verbs & (ETRE_VERBS | _NAMING_VERBS | _DUAL_AUXILIARY_VERBS):
+        # (monter, sortir, passer... take "avoir" too when they have an object: "j'ai monté les valises")
+        if not verbs or verbs & (ETRE_VERBS - _DUAL_AUXILIARY_VERBS | _NAMING_VERBS):
             continue
         if not object_after(participle):
             continue
