@@ -180,3 +180,19 @@ def test_adverbs_follow_a_simple_tense_verb(text, expected):
                                   "Je le connais bien.", "Tu fais ça bien.", "Nous aussi, nous aimons le jazz."])
 def test_adverbs_after_the_verb_left_alone(text):
     assert found(text, "adverb_after_verb") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Je joue le piano.", [("le", "du")]),
+    ("Je joue la guitare le soir.", [("la", "de la")]),
+    ("Elle joue à la guitare.", [("à la", "de la")]),
+    ("Nous jouons le tennis.", [("le", "au")]),
+])
+def test_jouer_de_an_instrument_and_a_a_sport(text, expected):
+    assert found(text, "jouer_preposition") == expected
+
+
+@pytest.mark.parametrize("text", ["Je joue du piano.", "Je joue au tennis.", "Je joue de la guitare.",
+                                  "Il joue le rôle du père."])
+def test_jouer_left_alone(text):
+    assert found(text, "jouer_preposition") == []

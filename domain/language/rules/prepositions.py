@@ -26,6 +26,11 @@ _CITIES = _places("city")
 _INSTRUMENTS = lexicon.words("instrument")
 _SPORTS = lexicon.words("sport")
 _DEPENDRE_FORMS = lexicon.words("dependre_form")
+# "jouer" + à/de + the article: (preposition, article) -> what is written.
+_PLAYED_FORMS = {("de", "le"): "du", ("de", "la"): "de la", ("de", "l'"): "de l'", ("de", "les"): "des",
+                 ("à", "le"): "au", ("à", "la"): "à la", ("à", "l'"): "à l'", ("à", "les"): "aux"}
+_PLAYED_ARTICLES = ("le", "la", "l'", "les")
+_CONTRACTED_PLAYED = {"du": ("de", "le"), "des": ("de", "les"), "au": ("à", "le"), "aux": ("à", "les")}
 _PLACE_NOUNS = lexicon.words("place_noun")
 
 
@@ -66,21 +71,31 @@ def _jouer_forms() -> frozenset[str]:
 
 
 def rule_jouer_preposition(doc: Doc) -> Iterator[GrammarError]:
-    """ "jouer au piano" -> "du piano"; "jouer du football" -> "au football"."""
+    """ "jouer au piano" -> "du piano"; "jouer du football" -> "au football"; "jouer le
+    piano" -> "du piano": "jouer de" an instrument, "jouer à" a game or sport.
+    Conditions: a form of "jouer", then "à"/"de" (contracted or not) or a bare article,
+    then an instrument or a sport from the lexicon, with the other preposition or none."""
     for token in doc[:-2]:
         if lower(token) not in _jouer_forms():
             continue
-        prep, thing = next_token(token), next_token(token, 2)
-        word, name = lower(prep), lower(thing)
-        if word == "au" and name in _INSTRUMENTS:
-            fixed = "du"
-        elif word == "du" and name in _SPORTS:
-            fixed = "au"
+        first, second = next_token(token), next_token(token, 2)
+        third = next_token(token, 3)
+        if lower(first) in ("à", "de") and lower(second) in _PLAYED_ARTICLES and third is not None:
+            article, thing, last = lower(second), third, second  # "à la guitare"
+            said = lower(first)
+        elif lower(first) in _CONTRACTED_PLAYED:
+            said, article = _CONTRACTED_PLAYED[lower(first)]
+            thing, last = second, first
+        elif lower(first) in _PLAYED_ARTICLES:
+            said, article, thing, last = None, lower(first), second, first  # "jouer le piano"
         else:
             continue
-        yield grammar_error(prep, prep, "preposition",
-                            "jouer_preposition", [fixed],
-                            fixed=fixed, thing=thing.text)
+        name = lower(thing)
+        wanted = "de" if name in _INSTRUMENTS else "à" if name in _SPORTS else None
+        if wanted is None or wanted == said:
+            continue
+        fixed = _PLAYED_FORMS[wanted, article]
+        yield grammar_error(first, last, "preposition", "jouer_preposition", [fixed], fixed=fixed, thing=thing.text)
 
 
 def rule_dependre_de(doc: Doc) -> Iterator[GrammarError]:
