@@ -116,6 +116,8 @@ def test_direct_objects_left_alone(text):
     ("Je n'y ai pas besoin.", [("y", "en")]),
     ("Ce jour-là ? Je m'y souviens bien.", [("y", "en")]),
     ("Ce problème ? Je m'y occupe demain.", [("y", "en")]),
+    ("Nous y avons besoin.", [("y", "en")]),
+    ("Nous nous y souvenons.", [("y", "en")]),
 ])
 def test_a_thing_after_de_is_taken_up_by_en(text, expected):
     assert found(text, "de_takes_en") == expected

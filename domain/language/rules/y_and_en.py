@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Iterator
 from domain.language import lexicon
 from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives, verb_readings
 from domain.language.result import GrammarError
-from domain.language.rules.common import NE, NEGATION_ENDS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error
+from domain.language.rules.common import (
+    NE, NEGATION_ENDS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, grammar_error, may_be_subject)
 from domain.language.tokens import lower, match_case, next_token, previous_token
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -77,8 +78,8 @@ def _quantity_without_en_error(token: Token) -> Iterator[GrammarError]:
 
 def _after_subject(token: Token) -> bool:
     before = previous_token(token)
-    if before is not None and lower(before) in REFLEXIVE_PRONOUNS:
-        before = previous_token(before)
+    if before is not None and lower(before) in REFLEXIVE_PRONOUNS and not may_be_subject(before):
+        before = previous_token(before)  # "je m'en souviens" (but "nous en avons": "nous" is the subject)
     if before is not None and lower(before) in NE:
         before = previous_token(before)
     return before is not None and lower(before) in SUBJECT_PRONOUNS
