@@ -9,6 +9,7 @@ from tests.support.chromium import skip_without_chromium
 
 skip_without_chromium()
 
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -17,7 +18,9 @@ PASSWORD = "parlons-playground"
 
 
 def wait(browser, seconds: float = 30) -> WebDriverWait:
-    return WebDriverWait(browser, seconds, poll_frequency=0.2)
+    """A wait that looks again when the page re-renders what it was reading (a live
+    event redraws lists while the test reads them)."""
+    return WebDriverWait(browser, seconds, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def by_id(browser, element_id: str):
