@@ -136,10 +136,12 @@ def test_the_queue_puts_due_cards_first_least_recallable_first_then_new_words_by
 
 def test_stats_count_cards_reviews_retention_and_streak(stack, learner: Learner):
     first, second = word_ids(learner, 2)
-    now = datetime.now(timezone.utc)
-    review(learner, first, "good", now - timedelta(days=2, minutes=10))
-    review(learner, first, "good", now - timedelta(days=2))
-    review(learner, first, "again", now - timedelta(days=1))  # a lapse: recall failed on a review card
+    # Noon of each day, so that two reviews minutes apart share a day even when the test
+    # runs just after midnight (the streak counts days).
+    noon = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    review(learner, first, "good", noon - timedelta(days=2, minutes=10))
+    review(learner, first, "good", noon - timedelta(days=2))
+    review(learner, first, "again", noon - timedelta(days=1))  # a lapse: recall failed on a review card
     review(learner, second, "good")
     stats = learner.get("/api/v1/progress/stats").json()
     assert stats["cards"] == {"learning": 1, "review": 0, "relearning": 1}
