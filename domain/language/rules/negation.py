@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
 
 
 _NEGATIVE_WORDS = lexicon.words("negative_word")
+# The words that follow the conjugated verb (or stand before an infinitive) with "ne".
+_AFTER_NE = NEGATION_ENDS | {"rien"}
 _PARTITIVE_VERB_LEMMAS = lexicon.words("partitive_verb")
 _APPRECIATION_VERBS = lexicon.words("appreciation_verb")
 
@@ -47,20 +49,20 @@ def rule_negation_placement(doc: Doc) -> Iterator[GrammarError]:
         if lower(ne) not in NE:
             continue
         first = next_token(ne)
-        if lower(first) in NEGATION_ENDS | {"rien"}:
+        if lower(first) in _AFTER_NE:
             yield from _negative_before_verb(ne, first)
             continue
         second = next_token(first)
         third = next_token(second) if second is not None else None
         if second is None:
             continue
-        if lower(second) in NEGATION_ENDS | {"rien"} and looks_like_infinitive(first) \
+        if lower(second) in _AFTER_NE and looks_like_infinitive(first) \
                 and not is_finite_verb(lower(first)):
             fixed = f"{ne.text} {second.text} {first.text}"  # "ne manger pas" -> "ne pas manger"
             yield grammar_error(ne, second, "negation", "negation_placement", [fixed], fixed=fixed)
-        elif third is not None and lower(third) in NEGATION_ENDS | {"rien"} and is_finite_verb(lower(first)) and (
-                (lower(first) in AVOIR_TO_ETRE or lower(first) in ETRE_FORMS) and is_participle(second)
-                or looks_like_infinitive(second) and not is_finite_verb(lower(second))):
+        elif third is not None and lower(third) in _AFTER_NE and is_finite_verb(lower(first)) and (
+                ((lower(first) in AVOIR_TO_ETRE or lower(first) in ETRE_FORMS) and is_participle(second))
+                or (looks_like_infinitive(second) and not is_finite_verb(lower(second)))):
             fixed = f"{first.text} {third.text} {second.text}"  # "n'ai mangé pas" -> "n'ai pas mangé"
             yield grammar_error(first, third, "negation", "negation_placement", [fixed], fixed=fixed)
 

@@ -32,7 +32,6 @@ _DE_HEADS = frozenset(row["head"] for row in lexicon.table("verb_prepositions")
                       if row["preposition"] == "de" and (row["complement"] == "any" or row["head"] in lexicon.nouns()))
 _PRONOMINAL_VERBS = lexicon.words("pronominal_verb")
 _THOUGHT_VERBS = lexicon.words("thought_verb")
-_QUANTITY_VERBS = lexicon.words("quantity_verb")
 # (infinitive, noun): a verb and a bare noun after it built with "à" + a person ("faire confiance à").
 _INDIRECT_PHRASES = frozenset(tuple(phrase.split()) for phrase in lexicon.words("indirect_verb_phrase"))
 # Subject pronouns that are never object pronouns ("nous", "vous" are: "qui nous parle").
@@ -59,7 +58,6 @@ def rule_pronouns(doc: Doc) -> Iterator[GrammarError]:
         yield from _missing_reflexive_error(token)
         yield from _ou_for_intransitive_error(token)
         yield from _y_for_thought_error(token)
-        yield from _missing_en_error(token)
 
 
 def _stressed_pronoun_error(token: Token) -> Iterator[GrammarError]:
@@ -409,24 +407,3 @@ def _y_for_thought_error(token: Token) -> Iterator[GrammarError]:
         yield grammar_error(subject, token, "pronoun", "thought_takes_y", [fixed], fixed=fixed)
     else:
         yield grammar_error(token, token, "pronoun", "thought_takes_y", ["y"], fixed="y")
-
-
-def _missing_en_error(token: Token) -> Iterator[GrammarError]:
-    """ "Des frères ? J'ai deux." -> "J'en ai deux": a number standing for a noun needs
-    "en" before the verb.
-    Conditions: a subject pronoun, a present form of avoir/vouloir/prendre/acheter/...,
-    a number that ends the sentence; not when the text speaks of age ("âge", "ans")."""
-    subject, number = previous_token(token), next_token(token)
-    if subject is None or number is None or lower(subject) not in SUBJECT_PRONOUNS:
-        return
-    end = next_token(number)
-    if not (lower(number) in NUMBER_WORDS or number.like_num) or not (end is None or end.is_punct):
-        return
-    if any(lower(t) in ("âge", "ans", "an") for t in token.doc):
-        return
-    if not any(r.infinitive in _QUANTITY_VERBS and r.tense == "present" for r in verb_readings(lower(token))):
-        return
-    subject_word = "je" if lower(subject) == "j'" else lower(subject)
-    fixed = f"{match_case(subject.text, 'j' if subject_word == 'je' else subject_word)}" + \
-        ("'en " if subject_word == "je" else " en ") + token.text
-    yield grammar_error(subject, token, "pronoun", "quantity_is_en", [fixed])

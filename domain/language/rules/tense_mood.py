@@ -25,7 +25,8 @@ _PAST_MARKERS = lexicon.words("past_time_marker")
 _FUTURE_MARKERS = lexicon.words("future_time_marker")
 _STATIVE_VERBS = lexicon.words("stative_verb")
 _WEEKDAYS = lexicon.words("weekday")
-_DURATIVE_VERBS = lexicon.words("durative_verb")
+# Verbs whose passé composé with "depuis" should be a present ("j'ai habité ici depuis deux ans").
+_DEPUIS_VERBS = lexicon.words("duration_verb") | lexicon.words("depuis_verb")
 # "la semaine dernière", "lundi prochain": the adjective says which way the marker points.
 _MARKER_ADJECTIVES = {"dernier": "past", "dernière": "past", "passé": "past", "passée": "past",
                       "prochain": "future", "prochaine": "future"}
@@ -194,7 +195,7 @@ def rule_present_with_depuis(doc: Doc) -> Iterator[GrammarError]:
     """ "j'ai habité ici depuis trois ans" -> "j'habite": what is still going on since a
     moment is in the present. Conditions: "depuis" in the clause of a subject pronoun, the
     present of "avoir" (not negated: "je n'ai pas mangé depuis hier" is right) and the
-    participle of a verb of lasting activity or state (the `durative_verb` list)."""
+    participle of a verb of lasting activity or state (the `duration_verb` and `depuis_verb` lists)."""
     for depuis in doc:
         if lower(depuis) != "depuis":
             continue
@@ -204,16 +205,10 @@ def rule_present_with_depuis(doc: Doc) -> Iterator[GrammarError]:
             subject, participle = previous_token(aux), next_token(aux)
             if subject is None or lower(subject) not in SUBJECT_PRONOUNS or lower(aux) not in _AVOIR["present"]:
                 continue
-            person = SUBJECT_PERSON[lower(subject)]
-            infinitives = participle_infinitives(lower(participle)) & _DURATIVE_VERBS
-            if not infinitives or is_negated(aux):
-                break
-            present = paradigm(min(infinitives))["present"][PERSONS.index(person)]
-            if lower(subject) == "j'":
-                fixed = match_case(subject.text, "j'" if starts_with_vowel_sound(present) else "je ") + present
-                yield grammar_error(subject, participle, "tense_mood", "present_with_depuis", [fixed], fixed=fixed)
-            else:
-                yield grammar_error(aux, participle, "tense_mood", "present_with_depuis", [present], fixed=present)
+            infinitives = participle_infinitives(lower(participle)) & _DEPUIS_VERBS
+            if infinitives and not is_negated(aux):
+                yield from _in_simple_tenses(subject, aux, participle, min(infinitives), ("present",),
+                                             "present_with_depuis")
             break
 
 
@@ -266,15 +261,21 @@ def _past_for_future(subject: Token, auxiliary: Token, person: str) -> Iterator[
     if participle is None or lower(auxiliary) not in (_AVOIR["present"][wanted], _ETRE["present"][wanted]):
         return
     infinitive = next((i for i in sorted(participle_infinitives(lower(participle))) if paradigm(i)), None)
-    if infinitive is None:
-        return
-    paradigm_of = paradigm(infinitive)
-    forms = [form for form in (paradigm_of["present"][wanted], paradigm_of["future"][wanted]) if form != "-"]
+    if infinitive is not None:
+        yield from _in_simple_tenses(subject, auxiliary, participle, infinitive, ("present", "future"),
+                                     "present_after_future_marker")
+
+
+def _in_simple_tenses(subject: Token, auxiliary: Token, participle: Token, infinitive: str,
+                      tenses: tuple[str, ...], message_key: str) -> Iterator[GrammarError]:
+    """A compound tense ("j'ai fini") rewritten in these simple tenses of `infinitive`
+    ("je finis", "je finirai"), from the auxiliary (or the elided subject) to the participle."""
+    wanted = PERSONS.index(SUBJECT_PERSON[lower(subject)])
+    forms = [form for form in (paradigm(infinitive)[tense][wanted] for tense in tenses) if form != "-"]
     first = auxiliary
     if lower(subject) == "j'":  # "j'ai fini" -> "je finis": the subject is no longer elided
         first = subject
         forms = [("j'" if starts_with_vowel_sound(form) else "je ") + form for form in forms]
     fixes = [match_case(first.text, form) for form in forms]
     if fixes:
-        yield grammar_error(first, participle, "tense_mood", "present_after_future_marker", fixes,
-                            fixed=fixes[0])
+        yield grammar_error(first, participle, "tense_mood", message_key, fixes, fixed=fixes[0])

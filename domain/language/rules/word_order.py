@@ -8,12 +8,12 @@ from domain.language.lexicon import dela
 from domain.language.inflection.adjectives import before_noun_forms, postnominal_forms
 from domain.language.inflection.nouns import DETERMINERS, noun_forms
 from domain.language.inflection.verbs import (
-    ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives, verb_readings)
+    ETRE_FORMS, is_participle, is_finite_verb, participle_infinitives)
 from domain.language.result import GrammarError
 from domain.language.rules.auxiliary import is_avoir_auxiliary
 from domain.language.rules.common import (
     ELISIONS, REFLEXIVE_PRONOUNS, SUBJECT_PRONOUNS, after_subject, grammar_error, looks_like_infinitive,
-    may_be_subject, span_text)
+    may_be_subject, span_text, verb_lemmas)
 from domain.language.tokens import lower, match_case, next_token, previous_token, starts_with_vowel_sound
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
@@ -238,6 +238,6 @@ def _after_question_verb(word: Token) -> bool:
     for token in reversed(word.doc[max(0, word.i - 4): word.i]):
         if token.is_punct:
             return False
-        if ({r.infinitive for r in verb_readings(lower(token))} | {token.lemma_.lower()}) & _QUESTION_VERBS:
+        if verb_lemmas(token) & _QUESTION_VERBS:
             return True
     return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from domain.language import lexicon
+from domain.language.inflection.nouns import NUMBER_WORDS
 from domain.language.inflection.verbs import AVOIR_TO_ETRE, ETRE_FORMS, participle_infinitives, verb_readings
 from domain.language.result import GrammarError
 from domain.language.rules.common import (
@@ -28,7 +29,10 @@ def _governing(preposition: str) -> frozenset[str]:
 
 _A_HEADS = (_governing("à") | lexicon.words("thought_verb")) - _governing("de")
 _DE_HEADS = _governing("de") - _governing("à")
-# A quantity standing for its noun at the end of a clause: "j'en ai beaucoup".
+# Verbs whose object may be a number standing for its noun: "j'en veux deux".
+_QUANTITY_VERBS = lexicon.words("quantity_verb")
+# Adverbs of quantity standing for their noun ("j'en ai beaucoup"), and the verbs that
+# need "en" then: not "je mange beaucoup", where "beaucoup" says how much one eats.
 _QUANTITIES = frozenset({"beaucoup", "trop", "plusieurs", "assez"})
 _HAVING_VERBS = frozenset({"avoir", "vouloir", "acheter"})
 
@@ -47,7 +51,7 @@ def _y_or_en_error(token: Token) -> Iterator[GrammarError]:
     noun) governing only the other preposition; for "en" -> "y", nothing but adverbs or
     the end of the clause after the verb ("j'en pense du bien" speaks of an opinion)."""
     word = lower(token)
-    if word not in ("y", "en") or not _after_subject(token):
+    if word not in ("y", "en") or not _in_object_place(token):
         return
     verb = next_token(token)
     heads, after = _heads(verb)
@@ -60,23 +64,33 @@ def _y_or_en_error(token: Token) -> Iterator[GrammarError]:
 
 
 def _quantity_without_en_error(token: Token) -> Iterator[GrammarError]:
-    """ "Des amis ? J'ai beaucoup." -> "J'en ai beaucoup".
-    Conditions: a subject pronoun, a form of avoir/vouloir/acheter, then one of
-    beaucoup/trop/plusieurs/assez that ends the clause."""
+    """ "Des frères ? J'ai deux." -> "J'en ai deux"; "Des amis ? J'ai beaucoup." -> "J'en
+    ai beaucoup": a quantity standing for a noun needs "en" before the verb.
+    Conditions: a subject pronoun, then a verb and a quantity that ends the clause: a
+    number after a present form of avoir/vouloir/prendre/acheter/... (not when the text
+    speaks of age: "âge", "ans"), or beaucoup/trop/plusieurs/assez after avoir/vouloir/acheter."""
     subject, quantity = previous_token(token), next_token(token)
     if subject is None or quantity is None or lower(subject) not in SUBJECT_PRONOUNS:
         return
     end = next_token(quantity)
-    if lower(quantity) not in _QUANTITIES or not (end is None or end.is_punct):
+    if not (end is None or end.is_punct):
         return
-    if not {r.infinitive for r in verb_readings(lower(token))} & _HAVING_VERBS:
+    readings = verb_readings(lower(token))
+    if lower(quantity) in NUMBER_WORDS or quantity.like_num:
+        if any(lower(t) in ("âge", "ans", "an") for t in token.doc):
+            return
+        if not any(r.infinitive in _QUANTITY_VERBS and r.tense == "present" for r in readings):
+            return
+    elif lower(quantity) not in _QUANTITIES or not {r.infinitive for r in readings} & _HAVING_VERBS:
         return
     elided = lower(subject) in ("je", "j'")
     fixed = (match_case(subject.text, "j'en ") if elided else f"{subject.text} en ") + token.text
     yield grammar_error(subject, token, "pronoun", "quantity_is_en", [fixed])
 
 
-def _after_subject(token: Token) -> bool:
+def _in_object_place(token: Token) -> bool:
+    """Right after the subject pronoun, with "ne" and a reflexive pronoun between them or
+    not ("j'y pense", "je ne m'en souviens pas")."""
     before = previous_token(token)
     if before is not None and lower(before) in REFLEXIVE_PRONOUNS and not may_be_subject(before):
         before = previous_token(before)  # "je m'en souviens" (but "nous en avons": "nous" is the subject)
