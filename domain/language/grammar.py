@@ -26,14 +26,13 @@ from domain.language.inflection.verbs import agreement_fix, paradigm, past_parti
 from domain.language.lexicon import dela, dictionary
 from domain.language.result import GrammarError, GrammarResult
 from domain.language.rules.agreement import rule_noun_phrase_agreement, rule_predicate_agreement
-from domain.language.rules.imperatives import rule_imperative_pronouns
-from domain.language.rules.y_and_en import rule_y_and_en
 from domain.language.rules.antecedents import (
     rule_pronoun_antecedent, rule_relative_lequel, rule_relative_without_antecedent)
 from domain.language.rules.auxiliary import (
     rule_auxiliary, rule_avoir_with_object, rule_participle_or_infinitive, rule_regularized_participle)
 from domain.language.rules.common import Rule
 from domain.language.rules.elision import rule_contraction, rule_elision
+from domain.language.rules.imperatives import rule_imperative_pronouns
 from domain.language.rules.negation import (
     rule_definite_after_liking, rule_double_negation, rule_negation_placement, rule_partitive_after_negation)
 from domain.language.rules.prepositions import (
@@ -52,6 +51,7 @@ from domain.language.rules.tense_mood import (
     rule_indicative_after_opinion, rule_polite_conditional, rule_si_clause, rule_subjunctive, rule_tense_of_time_marker,
     rule_present_with_depuis)
 from domain.language.rules.word_order import rule_word_order
+from domain.language.rules.y_and_en import rule_y_and_en
 
 if TYPE_CHECKING:  # spaCy itself is imported on first use, not with this module
     from spacy.language import Language

