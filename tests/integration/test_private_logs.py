@@ -116,7 +116,9 @@ def test_no_learner_text_email_password_or_token_in_any_log_or_in_flower(stack, 
 
     for task in shown:
         assert marker not in f"{task['args']} {task['kwargs']}", task
-    analyses = [task for task in shown if task["name"] == "turns.analyse"]
+    # The web's analyses carry the text (`known`); a sweeper's re-send of a slow turn
+    # carries only the id (kwargs "{}"), nothing to redact.
+    analyses = [task for task in shown if task["name"] == "turns.analyse" and task["kwargs"] not in ("{}", "", None)]
     assert analyses and all(REDACTED in task["kwargs"] for task in analyses), "the learner's text shows redacted"
 
     with stack.database() as conn:
