@@ -16,6 +16,7 @@ every turn to finish and reports, from the server's own records:
 - model calls per turn by kind (moderation, reply, json = the grammar pass), counted by
   the model server, and the duplicates (a kind called more than once for one turn);
 - CPU milliseconds per turn of each process family, read from /proc (user + system);
+- PostgreSQL transactions and sessions started, and Redis commands, per turn;
 - what the learners' replay windows hold in Redis afterwards (events, bytes per learner).
 It prints the highest rate held: every turn acknowledged and completed, none failed or
 degraded, p99 <= 3 s. JSON lands in bench/results/.
@@ -285,6 +286,20 @@ def model_calls(model_url: str, since: float) -> list[tuple[str, int]]:
     return found
 
 
+def server_counters(database_url: str, redis_url: str) -> dict[str, int]:
+    """PostgreSQL's committed and rolled-back transactions and the sessions (backends) it
+    started, and the commands Redis processed, so far: their growth per turn says how
+    many round trips and connections a turn costs."""
+    with psycopg.connect(database_url, autocommit=True) as db:
+        commits, rollbacks, sessions = db.execute(
+            "SELECT xact_commit, xact_rollback, sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    by_name = {name.removeprefix("cmdstat_"): stats["calls"]
+               for name, stats in redis.Redis.from_url(redis_url).info("commandstats").items()}
+    return {"postgres_transactions": commits + rollbacks, "postgres_sessions": sessions,
+            "redis_commands": sum(by_name.values()), **{f"redis_{name}": calls for name, calls in by_name.items()}}
+
+
 def replay_windows(redis_url: str) -> dict:
     """What the learners' replay windows hold in Redis: events and bytes per learner."""
     client = redis.Redis.from_url(redis_url)
@@ -299,7 +314,7 @@ def replay_windows(redis_url: str) -> dict:
 
 
 def report(rate: float, offered: dict, rows: list[tuple], calls: list[tuple[str, int]],
-           cpu: dict[str, float], model_cpu: float) -> dict:
+           cpu: dict[str, float], model_cpu: float, counted: dict[str, int]) -> dict:
     sent = offered["sent"]
     acknowledged = [s for s in sent if s["status"] == 202]
     statuses = Counter(row[1] for row in rows)
@@ -330,6 +345,8 @@ def report(rate: float, offered: dict, rows: list[tuple], calls: list[tuple[str,
                             for label, seconds in sorted(cpu.items(), key=lambda item: -item[1])},
         "cpu_ms_per_turn_total": round(sum(cpu.values()) * 1000 / max(1, completed), 2),
         "model_server_cpu_ms_per_turn": round(model_cpu * 1000 / max(1, completed), 2),
+        "per_turn": {name: round(count / max(1, completed), 1)
+                     for name, count in sorted(counted.items(), key=lambda item: -item[1]) if count >= completed / 10},
     }
     result["held"] = (result["acknowledged"] == result["offered"] == completed and not result["failed"]
                       and not degraded and result["p99_s"] is not None and result["p99_s"] <= HELD_P99_SECONDS
@@ -371,6 +388,7 @@ def main() -> None:
             processes = deployment.processes()
             cpu_before = cpu_seconds(processes, {})
             model_before = deployment.model_cpu_seconds()
+            counted_before = server_counters(deployment.database_url, deployment.redis_url)
             phase_started = time.time()
             print(f"offering {rate:g} turns/s for {args.seconds:g} s", flush=True)
             offered = offer(deployment.base_url, learners, rate, args.seconds, number, args.senders)
@@ -378,8 +396,10 @@ def main() -> None:
             turn_ids = [s["turn_id"] for s in offered["sent"] if s["turn_id"]]
             rows = wait_for_turns(deployment.database_url, turn_ids, timeout=180)
             cpu_after = cpu_seconds(deployment.processes(), cpu_before)
+            counted = {name: count - counted_before.get(name, 0)
+                       for name, count in server_counters(deployment.database_url, deployment.redis_url).items()}
             row = report(rate, offered, rows, model_calls(deployment.model_url, phase_started),
-                         cpu_by_family(cpu_before, cpu_after), deployment.model_cpu_seconds() - model_before)
+                         cpu_by_family(cpu_before, cpu_after), deployment.model_cpu_seconds() - model_before, counted)
             row["replay_windows"] = replay_windows(deployment.redis_url)
             results["rates"].append(row)
             print(json.dumps(row), flush=True)

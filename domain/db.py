@@ -25,8 +25,11 @@ def get_engine() -> Engine:
     settings = get_settings()
     engine = create_engine(
         settings.database_url,
-        pool_size=10,
-        max_overflow=20,
+        # Up to 30 connections, kept once opened: the overflow connections SQLAlchemy
+        # opens past pool_size are closed on return, and under load (a gevent process's
+        # greenlets) that was a connection, and a PostgreSQL backend, started per checkout.
+        pool_size=30,
+        max_overflow=0,
         pool_recycle=1800,
         pool_timeout=settings.database_pool_timeout_seconds,
         # An error's text and log line show "[SQL parameters hidden ...]" instead of the values.

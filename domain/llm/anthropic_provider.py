@@ -19,16 +19,13 @@ class AnthropicProvider(RemoteProvider):
     sdk = anthropic
 
     def __init__(self, *, api_key: str, base_url: str, model: str, policy: CallPolicy):
-        super().__init__(model=model, policy=policy)
         # Retries are ours (bounded by the caller's deadline), not the SDK's.
-        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0,
-                                           http_client=policy.http_client(anthropic))
+        super().__init__(model=model, policy=policy, make_client=lambda http_client: anthropic.Anthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, http_client=http_client))
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
-        stream = self._post("/v1/messages", {**self._message_arguments(request), "stream": True}, timeout,
-                            stream=True)
         usage: dict = {}  # input tokens come with message_start, the output count with message_delta
-        with stream:
+        with self._open_stream("/v1/messages", {**self._message_arguments(request), "stream": True}, timeout) as stream:
             for event in stream:
                 if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta":
                     yield event["delta"]["text"]

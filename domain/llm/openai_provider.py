@@ -20,12 +20,11 @@ class OpenAIProvider(RemoteProvider):
 
     def __init__(self, *, api_key: str, base_url: str, model: str, moderation_model: str, realtime_model: str,
                  policy: CallPolicy):
-        super().__init__(model=model, policy=policy)
+        # Retries are ours (bounded by the caller's deadline), not the SDK's.
+        super().__init__(model=model, policy=policy, make_client=lambda http_client: openai.OpenAI(
+            api_key=api_key, base_url=base_url, max_retries=0, http_client=http_client))
         self.moderation_model = moderation_model
         self.realtime_model = realtime_model
-        # Retries are ours (bounded by the caller's deadline), not the SDK's.
-        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0,
-                                     http_client=policy.http_client(openai))
 
     def moderate(self, text: str, *, deadline: float) -> dict:
         """{"flagged": bool, "categories": [OpenAI's names of the flagged categories,
@@ -48,7 +47,8 @@ class OpenAIProvider(RemoteProvider):
         session = {"type": "realtime", "model": self.realtime_model, **session}
 
         def attempt(timeout: float) -> dict:
-            secret = self._client.realtime.client_secrets.create(session=session, timeout=timeout)
+            with self._clients.lease() as client:
+                secret = client.realtime.client_secrets.create(session=session, timeout=timeout)
             return {"value": secret.value, "expires_at": secret.expires_at,
                     "session": secret.session.to_dict(mode="json")}
 
@@ -57,11 +57,10 @@ class OpenAIProvider(RemoteProvider):
 
     def _chat_pieces(self, request: ChatRequest, timeout: float) -> Iterator[str]:
         # include_usage: a last chunk (no choices) carries the call's usage, for the learner's budget.
-        stream = self._post("/chat/completions", {**self._chat_arguments(request), "stream": True,
-                                                  "stream_options": {"include_usage": True}}, timeout, stream=True)
         finished = False
         usage = None
-        with stream:
+        with self._open_stream("/chat/completions", {**self._chat_arguments(request), "stream": True,
+                                                     "stream_options": {"include_usage": True}}, timeout) as stream:
             for chunk in stream:
                 for choice in chunk["choices"]:
                     if (delta := choice.get("delta")) and delta.get("content"):

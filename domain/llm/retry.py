@@ -49,10 +49,27 @@ def call_with_retries(attempt: Callable[[], T], *, deadline: float, max_retries:
     def out_of_time(state: RetryCallState) -> bool:
         return time.monotonic() + (state.upcoming_sleep or 0) + MIN_ATTEMPT_SECONDS > deadline
 
+    # Most calls succeed at once, and tenacity's machinery costs a thread-local per call
+    # (a greenlet-local under gevent: a few percent of the `llm` process's CPU), so it is
+    # built only after a retryable failure, which it is handed as its own first attempt.
+    try:
+        return attempt()
+    except ProviderFailure as failure:
+        if not failure.retryable:
+            raise
+        first_failure: ProviderFailure | None = failure
+
+    def attempt_after_first() -> T:
+        nonlocal first_failure
+        if first_failure is not None:
+            failure, first_failure = first_failure, None
+            raise failure
+        return attempt()
+
     retrying = Retrying(
         retry=retry_if_exception(lambda error: isinstance(error, ProviderFailure) and error.retryable),
         wait=wait,
         stop=stop_any(stop_after_attempt(max_retries + 1), out_of_time),
         reraise=True,
     )
-    return retrying(attempt)
+    return retrying(attempt_after_first)
