@@ -95,7 +95,11 @@ class Deployment:
         self.log = open(data_dir / "stack.log", "wb")
         self.stack = subprocess.Popen([sys.executable, "-m", "deploy.stack"], cwd=REPO, env=self.env,
                                       stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for_port(self.web_port, timeout=180)
+        try:
+            wait_for_port(self.web_port, timeout=180)
+        except BaseException:
+            self.stop()  # nothing of a stack that did not come up is left running
+            raise SystemExit(f"the stack did not start: see {data_dir / 'stack.log'} (kept)") from None
 
     @property
     def base_url(self) -> str:
