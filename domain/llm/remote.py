@@ -50,7 +50,7 @@ class CallPolicy:
 
 
 class ClientPools:
-    """The SDK's client over a few HTTP clients, each with its own pool of kept-alive
+    """A few SDK clients, each on an HTTP client with its own pool of kept-alive
     connections. An HTTP client walks every connection of its pool twice per request (to
     pick one, and when it is given back): with 300 calls in flight, one pool cost 1.4
     times the CPU per call of pools of 25 (README "Load"). A request takes the first
