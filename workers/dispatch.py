@@ -69,6 +69,9 @@ def send(name: str, args: list, kwargs: dict) -> None:
     _send_task(name, args, kwargs)
 
 
+_NO_REPLY = "parlons.no-reply"  # a task message's reply queue: never consumed, no task answers
+
+
 class _Sent:
     """What a publish returns here: a task id, nothing to wait for (no task stores a
     result). Celery's AsyncResult would build a result backend, and the reply-to id,
@@ -89,6 +92,3 @@ def _send_task(name: str, args: list, kwargs: dict, **options) -> None:
     celery.send_task(name, args=args, kwargs=kwargs, retry=False, declare=[], argsrepr=argsrepr,
                      kwargsrepr=kwargsrepr, ignore_result=True, result_cls=_Sent, reply_to=_NO_REPLY,
                      add_to_parent=False, **options)
-
-
-_NO_REPLY = "parlons.no-reply"  # never consumed: no task answers

@@ -57,13 +57,11 @@ def call_with_retries(attempt: Callable[[], T], *, deadline: float, max_retries:
     except ProviderFailure as failure:
         if not failure.retryable:
             raise
-        first_failure: ProviderFailure | None = failure
+        replayed = [failure]
 
     def attempt_after_first() -> T:
-        nonlocal first_failure
-        if first_failure is not None:
-            failure, first_failure = first_failure, None
-            raise failure
+        if replayed:
+            raise replayed.pop()
         return attempt()
 
     retrying = Retrying(
