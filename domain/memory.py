@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, text, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
 from domain import prompt_files
 from domain.language.error_patterns import ErrorPattern
-from domain.models import ChatSession, Message
+from domain.models import ChatSession
 
 # French text runs at about 3.5 characters per token in the common BPE vocabularies (no
 # tokenizer ships offline, and an estimate is all a budget needs); each message costs a
@@ -62,19 +63,31 @@ def newest_within(messages: list[tuple[str, str]], budget_tokens: int) -> int:
     return kept
 
 
+_UNSUMMARIZED = text("""
+    SELECT s.summary, s.summarized_until, m.role, m.content, m.created_at
+    FROM chat_sessions s
+    LEFT JOIN LATERAL (
+        SELECT role, content, created_at FROM messages
+        WHERE session_id = s.id
+          AND (CAST(:exclude_turn AS uuid) IS NULL OR turn_id <> :exclude_turn)
+          AND (s.summarized_until IS NULL OR created_at > s.summarized_until)
+        ORDER BY created_at DESC, role
+        LIMIT :lookback
+    ) m ON true
+    WHERE s.id = :session_id
+""")
+
+
 def _unsummarized(db: Session, session_id: uuid.UUID, *, exclude_turn: uuid.UUID | None = None
                   ) -> tuple[str | None, datetime | None, list[Row]]:
     """The session's summary, what it covers, and the newer messages (oldest first) as
-    rows of role, content and created_at (plain rows: every reply reads these)."""
-    summary, summarized_until = db.execute(
-        select(ChatSession.summary, ChatSession.summarized_until).where(ChatSession.id == session_id)).one()
-    query = select(Message.role, Message.content, Message.created_at).where(Message.session_id == session_id)
-    if exclude_turn is not None:
-        query = query.where(Message.turn_id != exclude_turn)
-    if summarized_until is not None:
-        query = query.where(Message.created_at > summarized_until)
-    rows = db.execute(query.order_by(Message.created_at.desc(), Message.role).limit(_LOOKBACK_MESSAGES)).all()
-    return summary, summarized_until, list(reversed(rows))
+    rows of role, content and created_at. One plain statement: every reply reads these."""
+    rows = db.execute(_UNSUMMARIZED, {"session_id": session_id, "exclude_turn": exclude_turn,
+                                      "lookback": _LOOKBACK_MESSAGES}).all()
+    if not rows:
+        raise NoResultFound(f"no session {session_id}")
+    summary, summarized_until = rows[0].summary, rows[0].summarized_until
+    return summary, summarized_until, [row for row in reversed(rows) if row.role is not None]
 
 
 def load_window(db: Session, *, session_id: uuid.UUID, before_turn: uuid.UUID, budget_tokens: int) -> Window:
