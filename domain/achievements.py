@@ -10,8 +10,9 @@ leaves the event to the next check, and two checks leave one event.
 A check runs as the `achievements.check` task (queue `default`), requested best effort
 after a session's first finished turn, a batch of flashcard reviews, a scored journey
 answer and a sent letter (`request_check`). The conversation-reviews task, which runs after
-every turn that used a word, checks in place only what reviews can bring
-(`AFTER_REVIEWS`): a turn costs no extra task and no query for the other rules.
+every turn that used a word, checks in place, in its own transaction, only what those
+reviews can bring (`AFTER_CONVERSATION_REVIEWS`): a turn costs no extra task and no query
+for the other rules.
 """
 from __future__ import annotations
 
@@ -48,11 +49,11 @@ def _at_least(count: int, sql: str, **params: Any) -> Rule:
 
 
 _REVIEW_DAYS = text("""
-    SELECT DISTINCT CAST(timezone(u.timezone, r.reviewed_at) AS date) AS day
+    SELECT DISTINCT CAST(timezone(u.timezone, r.reviewed_at) AS date) AS day,
+           CAST(timezone(u.timezone, now()) AS date) AS today
     FROM review_logs r JOIN users u ON u.id = r.user_id
     WHERE r.user_id = :user_id AND r.reviewed_at >= :since
 """)
-_TODAY = text("SELECT CAST(timezone(timezone, now()) AS date) FROM users WHERE id = :user_id")
 
 
 def _streak_of(days: int) -> Rule:
@@ -60,8 +61,8 @@ def _streak_of(days: int) -> Rule:
     def rule(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
         from domain.srs.reviews import streak
 
-        review_days = list(db.scalars(_REVIEW_DAYS, {"user_id": user_id, "since": utcnow() - timedelta(days=days + 2)}))
-        return streak(review_days, today=db.scalar(_TODAY, {"user_id": user_id})) >= days
+        rows = db.execute(_REVIEW_DAYS, {"user_id": user_id, "since": utcnow() - timedelta(days=days + 2)}).all()
+        return bool(rows) and streak([row.day for row in rows], today=rows[0].today) >= days
     return rule
 
 
@@ -105,8 +106,9 @@ CATALOGUE: tuple[Achievement, ...] = (
                 _exists("SELECT 1 FROM penpal_letters WHERE user_id = :user_id AND author = 'learner'")),
 )
 BY_CODE = {achievement.code: achievement for achievement in CATALOGUE}
-# What new review logs and moved cards can unlock.
-AFTER_REVIEWS = ("streak_7", "words_known_100", "reviews_100")
+# What a turn's conversation reviews can unlock: review days and moved cards
+# (`reviews_100` counts flashcard reviews only).
+AFTER_CONVERSATION_REVIEWS = ("streak_7", "words_known_100")
 
 _UNLOCKED = text("SELECT code, unlocked_at, announced_at FROM user_achievements WHERE user_id = :user_id")
 _UNLOCK = text("""

@@ -16,14 +16,17 @@ from workers.celery_app import celery
 def conversation_reviews(turn_id: str) -> None:
     """The words a finished turn used become reviews and its mistakes go into the error notebook
     (with the learner's other pending turns, in order); its session's target words are chosen
-    again from the moved cards, in the same transaction; then what reviews can unlock is checked."""
+    again from the moved cards, and what those reviews can unlock is unlocked, all in one
+    transaction; then the unlocked achievements are announced."""
     settings = get_settings()
     with session_scope() as db:
         applied = reviews.apply_conversation_reviews(db, settings, turn_id=uuid.UUID(turn_id))
         targets.refresh_after_turn(db, settings, turn_id=uuid.UUID(turn_id))
-    if applied.reviews:
-        achievements.check_and_announce(settings, get_publisher(), user_id=applied.user_id,
-                                        codes=achievements.AFTER_REVIEWS)
+        unlocked = achievements.check(db, settings, user_id=applied.user_id,
+                                      codes=achievements.AFTER_CONVERSATION_REVIEWS) if applied.reviews else []
+    if unlocked:
+        with session_scope() as db:
+            achievements.announce(db, get_publisher(), user_id=applied.user_id)
 
 
 @celery.task(name=tasks.SRS_FIT_PARAMETERS)

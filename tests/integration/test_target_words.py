@@ -39,7 +39,9 @@ def finished_turn(learner: Learner, session_id: str, content: str, **fields) -> 
 def conversation_reviews(learner: Learner, word: int, turn_id: str) -> list[dict]:
     """The word's reviews from that turn, once there is one (they are a task away)."""
     def found() -> list[dict]:
-        history = learner.get(f"/api/v1/progress/{word}").json()["reviews"]
+        response = learner.get(f"/api/v1/progress/{word}")
+        assert response.status_code == 200, response.text
+        history = response.json()["reviews"]
         return [review for review in history if review["turn_id"] == turn_id]
 
     return eventually(found, f"a conversation review of word {word} from turn {turn_id}", 15, interval=0.2)
@@ -134,3 +136,36 @@ def test_the_models_prompt_lists_the_target_words(stack, learner: Learner, fake)
     assert "Words the learner is practising" in system
     assert "- chien (dog)" in system
     assert all(f"- {w['lemma']} ({w['translation']})" in system for w in result["data"]["turn"]["target_words"])
+
+
+def test_a_conversation_review_that_makes_seven_days_in_a_row_unlocks_the_streak(stack, learner: Learner):
+    """Reviews on the six days before today, none today: the turn's conversation review is
+    the seventh day, and the conversation-reviews task unlocks (and announces) the streak."""
+    chat = word_id(learner, "chat")
+    with stack.database() as connection:  # written directly: a flashcard review would ask for a check itself
+        connection.execute("""
+            INSERT INTO cards (user_id, word_id, state, step, stability, difficulty, due, last_review, reps, lapses,
+                               created_at)
+            VALUES (%s, %s, 2, NULL, 3, 5, now() - interval '1 hour', now() - interval '1 day', 6, 0,
+                    now() - interval '7 days')
+        """, (learner.user["id"], chat))
+        for days_ago in range(1, 7):
+            connection.execute("""
+                INSERT INTO review_logs (user_id, word_id, rating, reviewed_at, source, previous_state, result)
+                VALUES (%s, %s, 3, now() - %s * interval '1 day', 'review', 2,
+                        jsonb_build_object('state', 'review', 'due', now()))
+            """, (learner.user["id"], chat, days_ago))
+    session = learner.new_session()
+    with learner.socket("/api/v1/ws") as socket:
+        # The session's first turn asks for a full check; once it has spoken, only the
+        # conversation reviews of the next turn can bring the seventh day.
+        finished_turn(learner, session["id"], "Bonjour, je m'appelle Marie.")
+        socket.until(lambda e: e["type"] == "achievement_unlocked" and e["data"]["achievement"]["code"] == "first_turn")
+        listed = {a["code"]: a["unlocked_at"] for a in learner.get("/api/v1/achievements").json()["achievements"]}
+        assert listed["streak_7"] is None
+        _, turn = finished_turn(learner, session["id"], "J'ai un petit chat noir.")
+        conversation_reviews(learner, chat, turn["id"])
+        event = socket.until(lambda e: e["type"] == "achievement_unlocked")[-1]
+    assert event["data"]["achievement"]["code"] == "streak_7"
+    listed = {a["code"]: a["unlocked_at"] for a in learner.get("/api/v1/achievements").json()["achievements"]}
+    assert listed["streak_7"] and listed["reviews_100"] is None and listed["words_known_100"] is None
