@@ -234,9 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         # honcho would otherwise read .env again and let it win over the real environment.
         honcho = subprocess.Popen([BIN / "honcho", "start", "-e", os.devnull, "-f", REPO / "Procfile", *processes],
                                   env=env, cwd=REPO)
-        # Ctrl-C reaches honcho too (same process group); we wait for it to stop its children.
-        signal.signal(signal.SIGINT, lambda *_: None)
-        signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))
+        # Either signal is passed on to honcho, which stops its children; we wait for it.
+        # Ctrl-C reaches honcho directly too (same process group): a second one is a no-op.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, _: honcho.send_signal(number))
         return honcho.wait()
     finally:
         for server in reversed(started):
