@@ -34,12 +34,13 @@ def test_one_signal_stops_every_process_of_the_stack(signum, to_group):
     # the whole group, as a terminal's Ctrl-C does.
     launcher = subprocess.Popen([sys.executable, "-m", "deploy.stack"], cwd=REPO, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    members: list[psutil.Process] = []
     try:
         wait_for_port(web_port, timeout=180)
-        members = psutil.Process(launcher.pid).children(recursive=True)
-        postmaster = psutil.Process(int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0]))
+        members = _stack_processes(launcher, data_dir)
         families = {" ".join(member.cmdline()) for member in members}
         assert any("gunicorn" in line for line in families) and any("redis-server" in line for line in families)
+        assert any("postgres" in member.name() for member in members)
 
         if to_group:
             os.killpg(launcher.pid, signum)
@@ -47,9 +48,28 @@ def test_one_signal_stops_every_process_of_the_stack(signum, to_group):
             launcher.send_signal(signum)
 
         assert launcher.wait(timeout=90) is not None
-        _, alive = psutil.wait_procs([*members, postmaster], timeout=30)
+        _, alive = psutil.wait_procs(members, timeout=30)
         assert alive == [], f"still running after the launcher stopped: {[p.pid for p in alive]}"
-    finally:
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGKILL)
+    finally:  # whatever failed, nothing is left running (honcho gives each child a session of its own)
+        for process in [*members, *_stack_processes(launcher, data_dir)]:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        launcher.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _stack_processes(launcher: subprocess.Popen, data_dir) -> list[psutil.Process]:
+    """The launcher's descendants and the embedded PostgreSQL's postmaster (pg_ctl starts
+    it outside the launcher's tree)."""
+    found = []
+    try:
+        found += psutil.Process(launcher.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        pass
+    try:
+        found.append(psutil.Process(int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])))
+    except (OSError, ValueError, psutil.NoSuchProcess):
+        pass
+    return found
