@@ -66,12 +66,12 @@ HELD_P99_SECONDS = 3.0
 class Deployment:
     """The model server and `make run`'s stack, started here and stopped at the end."""
 
-    def __init__(self, data_dir: Path, latency: float, extra_env: dict[str, str]):
+    def __init__(self, data_dir: Path, latency: float, extra_env: dict[str, str], model_args: list[str] = ()):
         self.data_dir = data_dir
         self.web_port = free_port()
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
-        self.model = subprocess.Popen([sys.executable, "bench/model_server.py", "--latency", str(latency)],
+        self.model = subprocess.Popen([sys.executable, "bench/model_server.py", "--latency", str(latency), *model_args],
                                       cwd=REPO, stdout=subprocess.PIPE, text=True, start_new_session=True)
         self.model_url = self.model.stdout.readline().strip()
         pg_port, redis_port = free_port(), free_port()
@@ -361,6 +361,9 @@ def report(rate: float, offered: dict, rows: list[tuple], calls: list[tuple[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-latency", type=float, default=1.0, help="seconds before each model answer")
+    parser.add_argument("--piece-delay", type=float, default=0.0,
+                        help="seconds between the reply's streamed events (0: all at once after the latency)")
+    parser.add_argument("--words-per-piece", type=int, default=2, help="words of the reply per streamed event")
     parser.add_argument("--rates", default="10,25,50,100,150", help="turns per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long each rate is offered")
     parser.add_argument("--learners", type=int, default=100)
@@ -378,9 +381,11 @@ def main() -> None:
                "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
                                         text=True).stdout.strip(),
                "load_average": os.getloadavg(),
-               "model_latency_s": args.model_latency, "seconds_per_rate": args.seconds, "env": extra_env,
+               "model_latency_s": args.model_latency, "piece_delay_s": args.piece_delay,
+               "words_per_piece": args.words_per_piece, "seconds_per_rate": args.seconds, "env": extra_env,
                "rates": []}
-    deployment = Deployment(data_dir, args.model_latency, extra_env)
+    deployment = Deployment(data_dir, args.model_latency, extra_env,
+                            ["--piece-delay", str(args.piece_delay), "--words-per-piece", str(args.words_per_piece)])
     try:
         print(f"stack on {deployment.base_url}, model server on {deployment.model_url}", flush=True)
         learners = make_learners(deployment.base_url, args.learners)

@@ -33,12 +33,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed on the first line)")
     parser.add_argument("--latency", type=float, default=1.0, help="seconds before every response starts")
     parser.add_argument("--piece-delay", type=float, default=0.0, help="seconds between streamed pieces")
+    parser.add_argument("--words-per-piece", type=int, default=2, help="words of the reply per streamed event")
     args = parser.parse_args()
 
     server = FakeProvider("openai")
     server.port = args.port
     server.reply_text, server.reply_json = REPLY, CORRECTIONS
     server.delay, server.piece_delay, server.keep_alive = args.latency, args.piece_delay, True
+    server.words_per_piece = args.words_per_piece
     server.up()
     print(server.url, flush=True)
     stop = threading.Event()

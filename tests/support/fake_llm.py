@@ -60,6 +60,7 @@ class FakeProvider:
         self.moderation_flags: set[str] = set()
         self.delay = 0.0  # seconds before each response starts
         self.piece_delay = 0.0  # seconds between streamed pieces
+        self.words_per_piece = 2  # of the reply, per streamed event
         self.json_delay = 0.0  # seconds before answering a JSON-format (structured output) request
         self.moderation_delay = 0.0  # seconds before answering a moderation request
         self.transcription_delay = 0.0  # seconds before answering a transcription
@@ -129,8 +130,9 @@ class FakeProvider:
             return self._failures.popleft() if self._failures else None
 
     def _pieces(self) -> list[str]:
-        words = self.reply_text.split(" ")
-        return [" ".join(words[i:i + 2]) + (" " if i + 2 < len(words) else "") for i in range(0, len(words), 2)]
+        words, step = self.reply_text.split(" "), self.words_per_piece
+        return [" ".join(words[i:i + step]) + (" " if i + step < len(words) else "")
+                for i in range(0, len(words), step)]
 
 
 class FakeLLM:
