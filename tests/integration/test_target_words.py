@@ -159,7 +159,10 @@ def test_a_conversation_review_that_makes_seven_days_in_a_row_unlocks_the_streak
     with learner.socket("/api/v1/ws") as socket:
         # The session's first turn asks for a full check; once it has spoken, only the
         # conversation reviews of the next turn can bring the seventh day.
-        finished_turn(learner, session["id"], "Bonjour, je m'appelle Marie.")
+        _, first = finished_turn(learner, session["id"], "Bonjour, je m'appelle Marie.")
+        reviewed = {"used_correctly", "used_with_error"}
+        used = [entry for entry in first["word_feedback"] if entry.get("usage") in reviewed]
+        assert used == [], "the first turn uses no word: it has no conversation review of its own"
         socket.until(lambda e: e["type"] == "achievement_unlocked" and e["data"]["achievement"]["code"] == "first_turn")
         listed = {a["code"]: a["unlocked_at"] for a in learner.get("/api/v1/achievements").json()["achievements"]}
         assert listed["streak_7"] is None
