@@ -39,6 +39,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -66,7 +67,7 @@ HELD_P99_SECONDS = 3.0
 class Deployment:
     """The model server and `make run`'s stack, started here and stopped at the end."""
 
-    def __init__(self, data_dir: Path, latency: float, extra_env: dict[str, str], model_args: list[str] = ()):
+    def __init__(self, data_dir: Path, latency: float, extra_env: dict[str, str], model_args: Sequence[str] = ()):
         self.data_dir = data_dir
         self.web_port = free_port()
         shutil.rmtree(data_dir, ignore_errors=True)

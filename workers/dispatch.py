@@ -77,7 +77,7 @@ class _Sent:
     result). Celery's AsyncResult would build a result backend, and the reply-to id,
     once per thread: under gevent, once per request or greenlet (75 µs each)."""
 
-    __slots__ = ("id", "ignored")
+    __slots__ = ("id", "ignored")  # Celery sets `ignored` (ignore_result) after building it
 
     def __init__(self, task_id: str):
         self.id = task_id
