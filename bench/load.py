@@ -196,6 +196,9 @@ class Learner:
         status, body = client.call("POST", "/api/v1/sessions", {"character_id": "camille", "level": "A2"})
         assert status == 201, body
         self.session_id = body["id"]
+        # One keep-alive connection per learner, as a browser tab keeps one: whichever
+        # sender thread sends the learner's turn uses it (one at a time).
+        self.client, self.lock = client, threading.Lock()
 
 
 def make_learners(base: str, count: int) -> list[Learner]:
@@ -224,18 +227,17 @@ def offer(base: str, learners: list[Learner], rate: float, seconds: float, first
     lock = threading.Lock()
 
     def sender() -> None:
-        clients: dict[str, Client] = {}
         while (item := work.get()) is not None:
             number, learner, due = item
             wait = due - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
-            client = clients.setdefault(learner.token, Client(base, learner.token))
             content = f"{SENTENCES[number % len(SENTENCES)]} (n°{number})"
             started = time.perf_counter()
             try:
-                status, body = client.call("POST", f"/api/v1/sessions/{learner.session_id}/messages",
-                                           {"content": content})
+                with learner.lock:
+                    status, body = learner.client.call("POST", f"/api/v1/sessions/{learner.session_id}/messages",
+                                                       {"content": content})
             except OSError as error:
                 status, body = 0, {"error": str(error)}
             record = {"number": number, "status": status, "lag_ms": (started - due) * 1000,
