@@ -65,10 +65,18 @@ class Adjective:
         return self.forms[gender + number][0]
 
 
-def _adjective_bases(word: str, lemma: str) -> Iterator[str]:
+@functools.cache
+def _irregular_bases_by_form() -> dict[str, tuple[str, ...]]:
+    """Every spelling of an irregular adjective -> its bases (a few forms have two)."""
+    bases: dict[str, tuple[str, ...]] = {}
     for base, cells in _IRREGULAR_ADJECTIVES.items():
-        if any(word in cell.split("|") for cell in cells):
-            yield base
+        for spelling in dict.fromkeys(spelling for cell in cells for spelling in cell.split("|")):
+            bases[spelling] = bases.get(spelling, ()) + (base,)
+    return bases
+
+
+def _adjective_bases(word: str, lemma: str) -> Iterator[str]:
+    yield from _irregular_bases_by_form().get(word, ())
     yield lemma
     yield word  # an -e adjective is its own base (jeune, rouge): never a false alarm
 
