@@ -55,6 +55,11 @@ def post_worker_init(worker):
     from api.realtime.sockets import set_socket_capacity
 
     set_socket_capacity(worker.worker_connections - max(1, worker.worker_connections // 10))
+    # The app is loaded and lives as long as the worker: keep its objects out of the
+    # collector's full passes (as the Celery workers do, workers/celery_app.py).
+    import gc
+
+    gc.freeze()
 
 
 def child_exit(server, worker):
