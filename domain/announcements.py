@@ -42,7 +42,10 @@ class Announced:
 
     @cached_property
     def _mark(self) -> Any:  # built once per kind: one runs after every turn
-        return update(self.model).where(self.model.id == bindparam("thing_id")).values(announced_at=func.now())
+        # On the table, not the mapped class: the ORM's bulk UPDATE would first look for
+        # the row among the session's objects, and there are none.
+        table = self.model.__table__
+        return update(table).where(table.c.id == bindparam("thing_id")).values(announced_at=func.now())
 
 
 def announce(publisher: EventPublisher, kind: Announced, user_id: uuid.UUID, thing_id: uuid.UUID | str,

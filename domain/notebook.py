@@ -42,7 +42,7 @@ _SENTENCE_END = re.compile(r"[.!?…]+(?:\s+|$)")
 # --- recording a turn's mistakes ----------------------------------------------------------
 
 _TURN = text("""
-    SELECT t.user_id, t.status, t.grammar, t.created_at, m.content
+    SELECT t.id, t.user_id, t.status, t.grammar, t.created_at, m.content
     FROM turns t JOIN messages m ON m.turn_id = t.id AND m.role = 'user'
     WHERE t.id = :turn_id
 """)
@@ -54,14 +54,16 @@ _FIND_PATTERN = text("""
     ON CONFLICT (user_id, key) DO UPDATE SET key = EXCLUDED.key
     RETURNING id, state, occurrences
 """)
-# The occurrence decides whether the turn counts: none comes back when it was recorded.
-_ADD_OCCURRENCE = text("""
-    INSERT INTO error_occurrences (pattern_id, turn_id, example, created_at)
-    VALUES (:pattern_id, :turn_id, :example, :seen_at)
-    ON CONFLICT DO NOTHING
-    RETURNING pattern_id
-""")
-_COUNT = text("""
+# The occurrence decides whether the turn counts: when it was recorded already, nothing
+# is counted and no row comes back. `state` and `becomes_card` are what counting makes of
+# the pattern as _FIND_PATTERN read it (under the learner's lock: nothing moved since).
+_COUNT_OCCURRENCE = text("""
+    WITH occurrence AS (
+        INSERT INTO error_occurrences (pattern_id, turn_id, example, created_at)
+        VALUES (:pattern_id, :turn_id, :example, :seen_at)
+        ON CONFLICT DO NOTHING
+        RETURNING pattern_id
+    )
     UPDATE error_patterns SET occurrences = occurrences + 1, wrong = :wrong,
         explanation = CASE WHEN :explanation <> '' THEN :explanation ELSE explanation END,
         first_seen_at = least(first_seen_at, :seen_at), last_seen_at = greatest(last_seen_at, :seen_at),
@@ -70,7 +72,8 @@ _COUNT = text("""
         card_state = CASE WHEN :becomes_card THEN COALESCE(card_state, 1) ELSE card_state END,
         step = CASE WHEN :becomes_card AND card_state IS NULL THEN 0 ELSE step END,
         due = CASE WHEN :becomes_card THEN :now ELSE due END
-    WHERE id = :pattern_id
+    WHERE id = (SELECT pattern_id FROM occurrence)
+    RETURNING id
 """)
 
 
@@ -98,7 +101,18 @@ def record(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> list[uuid.
     """Count the mistakes of a finished turn in the learner's notebook (once per turn and
     pattern: a second call changes nothing). Returns the patterns that became cards."""
     turn = db.execute(_TURN, {"turn_id": turn_id}).first()
-    if turn is None or turn.status != "complete" or not turn.grammar:
+    return record_mistakes(db, settings, turn=turn) if turn is not None else []
+
+
+def record_turns(db: Session, settings: Settings, *, turns: Iterable[Any]) -> list[uuid.UUID]:
+    """record_mistakes() of each turn, in the given order."""
+    return [pattern_id for turn in turns for pattern_id in record_mistakes(db, settings, turn=turn)]
+
+
+def record_mistakes(db: Session, settings: Settings, *, turn: Any) -> list[uuid.UUID]:
+    """record(), the turn read already: a row with its id, user_id, status, grammar,
+    created_at and the learner's message as `content` (as _TURN reads it)."""
+    if turn.status != "complete" or not turn.grammar:
         return []
     errors = turn.grammar.get("errors") or []
     seen: dict[str, tuple[ErrorPattern, dict[str, Any]]] = {}
@@ -112,24 +126,17 @@ def record(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> list[uuid.
             "id": uuid.uuid4(), "user_id": turn.user_id, "category": pattern.category, "key": pattern.key,
             "wrong": pattern.wrong, "fix": pattern.fix, "explanation": explanation, "seen_at": turn.created_at,
         }).one()
-        counted = db.execute(_ADD_OCCURRENCE, {
-            "pattern_id": found.id, "turn_id": turn_id, "seen_at": turn.created_at,
-            "example": sentence_around(turn.content, error["start"], error["end"]),
-        }).first()
-        if counted is None:
-            continue
         state = state_after_occurrence(found.state, found.occurrences + 1, card_after=settings.notebook_card_after)
         becomes_card = state == "card" and found.state != "card"
-        db.execute(_COUNT, {"pattern_id": found.id, "wrong": pattern.wrong, "explanation": explanation,
-                            "seen_at": turn.created_at, "state": state, "becomes_card": becomes_card, "now": now})
-        if becomes_card:
+        counted = db.execute(_COUNT_OCCURRENCE, {
+            "pattern_id": found.id, "turn_id": turn.id, "seen_at": turn.created_at,
+            "example": sentence_around(turn.content, error["start"], error["end"]),
+            "wrong": pattern.wrong, "explanation": explanation, "state": state, "becomes_card": becomes_card,
+            "now": now,
+        }).first()
+        if counted is not None and becomes_card:
             became_cards.append(found.id)
     return became_cards
-
-
-def record_turns(db: Session, settings: Settings, *, turn_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """record() each turn, in the given order."""
-    return [pattern_id for turn_id in turn_ids for pattern_id in record(db, settings, turn_id=turn_id)]
 
 
 # --- the reply's tutor note ---------------------------------------------------------------

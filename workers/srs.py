@@ -21,7 +21,10 @@ def conversation_reviews(turn_id: str) -> None:
     settings = get_settings()
     with session_scope() as db:
         applied = reviews.apply_conversation_reviews(db, settings, turn_id=uuid.UUID(turn_id))
-        targets.refresh_after_turn(db, settings, turn_id=uuid.UUID(turn_id))
+        if applied.user_id is None:
+            return  # the turn is gone (its learner deleted their account)
+        targets.refresh_after_turn(db, settings, user_id=applied.user_id, session_id=applied.session_id,
+                                   word_feedback=applied.word_feedback)
         unlocked = achievements.check(db, settings, user_id=applied.user_id,
                                       codes=achievements.AFTER_CONVERSATION_REVIEWS) if applied.reviews else []
     if unlocked:

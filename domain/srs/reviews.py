@@ -386,9 +386,16 @@ def _zone(name: str) -> ZoneInfo:
 _RATING_FOR_USAGE = {"used_correctly": 2, "used_with_error": 0}  # good, again
 
 _LOCK_LEARNER = text("SELECT pg_advisory_xact_lock(hashtextextended('conversation-reviews:' || :user_id, 0))")
-_TURN_OWNER = text("SELECT user_id FROM turns WHERE id = :turn_id")
+# The task's turn, read with its learner's lock taken: one round trip.
+_LOCK_TURN_LEARNER = text("""
+    SELECT user_id, session_id, word_feedback,
+           pg_advisory_xact_lock(hashtextextended('conversation-reviews:' || CAST(user_id AS text), 0))
+    FROM turns WHERE id = :turn_id
+""")
+# With what the error notebook needs of each turn (domain/notebook.py record_mistakes).
 _PENDING_TURNS = text("""
-    SELECT t.id, t.word_feedback FROM outbox o JOIN turns t ON t.id = o.ref_id
+    SELECT t.id, t.user_id, t.status, t.word_feedback, t.grammar, t.created_at, m.content
+    FROM outbox o JOIN turns t ON t.id = o.ref_id JOIN messages m ON m.turn_id = t.id AND m.role = 'user'
     WHERE o.kind = :kind AND t.user_id = :user_id
     ORDER BY t.completed_at, t.id
 """)
@@ -404,16 +411,20 @@ def reviews_from(word_feedback: Iterable[dict[str, Any]]) -> list[tuple[int, int
 class AppliedReviews:
     user_id: uuid.UUID | None  # None: the turn is gone
     reviews: int
+    session_id: uuid.UUID | None = None  # the task's turn's session and word feedback
+    word_feedback: list[dict[str, Any]] | None = None
 
 
 def apply_conversation_reviews(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> AppliedReviews:
     """The task after a finished turn: apply its learner's pending conversation reviews
-    (`apply_learner_conversation_reviews`). Returns whose turns they were and the number
-    of reviews."""
-    user_id = db.scalar(_TURN_OWNER, {"turn_id": turn_id})
-    if user_id is None:
+    (`apply_learner_conversation_reviews`). Returns whose turns they were, the number of
+    reviews, and the task's turn's session and word feedback (its targets are chosen
+    again next)."""
+    turn = db.execute(_LOCK_TURN_LEARNER, {"turn_id": turn_id}).first()
+    if turn is None:
         return AppliedReviews(None, 0)
-    return AppliedReviews(user_id, apply_learner_conversation_reviews(db, settings, user_id=user_id))
+    return AppliedReviews(turn.user_id, _apply_pending(db, settings, user_id=turn.user_id),
+                          session_id=turn.session_id, word_feedback=turn.word_feedback or [])
 
 
 def apply_learner_conversation_reviews(db: Session, settings: Settings, *, user_id: uuid.UUID) -> int:
@@ -424,19 +435,24 @@ def apply_learner_conversation_reviews(db: Session, settings: Settings, *, user_
     the error notebook (domain/notebook.py) in the same transaction. Returns the number
     of reviews."""
     db.execute(_LOCK_LEARNER, {"user_id": str(user_id)})
+    return _apply_pending(db, settings, user_id=user_id)
+
+
+def _apply_pending(db: Session, settings: Settings, *, user_id: uuid.UUID) -> int:
+    """apply_learner_conversation_reviews, its caller holding the learner's lock."""
     pending = db.execute(_PENDING_TURNS, {"kind": outbox.REVIEWS, "user_id": user_id}).all()
     applied = 0
-    for pending_turn_id, word_feedback in pending:
-        for word_id, rating in reviews_from(word_feedback or []):
-            given = ReviewInput(word_id, rating, client_review_id=f"turn:{pending_turn_id}:{word_id}")
+    for turn in pending:
+        for word_id, rating in reviews_from(turn.word_feedback or []):
+            given = ReviewInput(word_id, rating, client_review_id=f"turn:{turn.id}:{word_id}")
             try:
-                review(db, settings, user_id=user_id, given=given, source="conversation", turn_id=pending_turn_id)
+                review(db, settings, user_id=user_id, given=given, source="conversation", turn_id=turn.id)
             except NotFound:  # the word left the vocabulary since
                 continue
             applied += 1
     # The same turns' mistakes go into the error notebook, once: in this transaction, before the entries go.
     from domain import notebook  # here: the notebook schedules its cards with this module
 
-    notebook.record_turns(db, settings, turn_ids=[row[0] for row in pending])
-    outbox.finish(db, kind=outbox.REVIEWS, ref_ids=[row[0] for row in pending])
+    notebook.record_turns(db, settings, turns=pending)
+    outbox.finish(db, kind=outbox.REVIEWS, ref_ids=[row.id for row in pending])
     return applied

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from domain.config import Settings
@@ -52,17 +52,17 @@ def pick(queue: dict[str, list[dict[str, Any]]], *, due_words: int, new_words: i
     return [{"word_id": word["id"], "lemma": word["lemma"], "translation": word["translation"]} for word in due + new]
 
 
-_TURN = text("SELECT session_id, user_id, word_feedback FROM turns WHERE id = :turn_id")
-
-
-def refresh_after_turn(db: Session, settings: Settings, *, turn_id: uuid.UUID) -> list[dict[str, Any]] | None:
-    """Choose the turn's session's targets again, once the turn's reviews are applied:
-    the words it used correctly leave (they were just practised) and the next come in.
-    Returns the new targets (None: the turn is gone)."""
-    turn = db.execute(_TURN, {"turn_id": turn_id}).first()
-    if turn is None:
-        return None
-    used_correctly = [entry["word_id"] for entry in turn.word_feedback or () if entry.get("usage") == "used_correctly"]
-    chosen = choose(db, settings, user_id=turn.user_id, leaving_out=used_correctly)
-    db.execute(update(ChatSession).where(ChatSession.id == turn.session_id).values(target_words=chosen))
+def refresh_after_turn(db: Session, settings: Settings, *, user_id: uuid.UUID, session_id: uuid.UUID,
+                       word_feedback: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Choose a session's targets again once a turn's reviews are applied (the turn's
+    session and word feedback): the words it used correctly leave (they were just
+    practised) and the next come in. Returns the new targets."""
+    used_correctly = [entry["word_id"] for entry in word_feedback if entry.get("usage") == "used_correctly"]
+    chosen = choose(db, settings, user_id=user_id, leaving_out=used_correctly)
+    db.execute(_SET_TARGETS, {"session_id": session_id, "targets": chosen})
     return chosen
+
+
+_sessions = ChatSession.__table__
+_SET_TARGETS = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(
+    target_words=bindparam("targets"))
