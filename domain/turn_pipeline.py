@@ -76,7 +76,7 @@ class TurnPipeline:
             given = stored.analysis_input(self.runtime.characters)
         rules = self._analyse(given)
         if not self._has_grammar_pass(given.language):
-            self._store_stage(turn_id, given.user_id, given.session_id, "grammar", rules)
+            self._store_stage(turn_id, given, "grammar", rules)
         self.runtime.send_task(tasks.TURN_RESPOND, [str(turn_id)], {"rules": rules})
 
     def _analyse(self, given: turns.AnalysisInput) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class TurnPipeline:
 
         def verdict() -> dict[str, Any]:
             result = self._moderate(given.text, deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS)
-            self._store_stage(turn_id, given.user_id, given.session_id, "moderation", result)
+            self._store_stage(turn_id, given, "moderation", result)
             return result
 
         return _in_background(verdict) if self.runtime.chain.openai is not None else _done(verdict())
@@ -157,7 +157,7 @@ class TurnPipeline:
             errors = llm_pass.merge(rules["errors"], found)
             result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors),
                       "word_feedback": words.reassess(rules.get("word_feedback") or [], errors)}
-        self._store_stage(turn_id, given.user_id, given.session_id, "grammar", result)
+        self._store_stage(turn_id, given, "grammar", result)
         return result
 
     def _reply(self, turn_id: uuid.UUID, attempt: int, given: turns.StageInput, character: Character,
@@ -274,20 +274,22 @@ class TurnPipeline:
         with statement_scope() as db:
             write = turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text, provider=reply.provider,
                                        degraded=reply.degraded, degraded_reason=reply.degraded_reason)
-            return write.ready and self._finalize(db, turn_id, replaces=reply.delta_event_ids)
+            return write.ready and self._finalize(db, turn_id, replaces=reply.delta_event_ids,
+                                                  inputs=write.finish_inputs)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""
         with statement_scope() as db:
             self._finalize(db, turn_id)
 
-    def _finalize(self, db: Session, turn_id: uuid.UUID, replaces: list[str] | None = None) -> bool:
-        finished = turns.finalize_turn(db, turn_id)
+    def _finalize(self, db: Session, turn_id: uuid.UUID, replaces: list[str] | None = None,
+                  inputs: turns.FinishInputs | None = None) -> bool:
+        finished = turns.finalize_turn(db, turn_id, inputs=inputs)
         if finished is not None:
             self.announce_result(*finished, replaces=replaces)
         return finished is not None
 
-    def _store_stage(self, turn_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID, stage: str,
+    def _store_stage(self, turn_id: uuid.UUID, given: turns.StageInput | turns.AnalysisInput, stage: str,
                      result: dict[str, Any]) -> None:
         """Store a stage's result once, announce it, and finish the turn if it was the last."""
         record = turns.record_grammar if stage == "grammar" else turns.record_moderation
@@ -295,10 +297,11 @@ class TurnPipeline:
             write = record(db, turn_id, result)
         if write.won:
             event = "grammar_feedback" if stage == "grammar" else "moderation_feedback"
-            data = {"session_id": str(session_id), "turn_id": str(turn_id), **result}
-            self.runtime.publisher.publish(user_id, event, data)
+            data = {"session_id": str(given.session_id), "turn_id": str(turn_id), **result}
+            self.runtime.publisher.publish(given.user_id, event, data)
         if write.ready:
-            self.finalize(turn_id)
+            with statement_scope() as db:
+                self._finalize(db, turn_id, inputs=write.finish_inputs)
 
     # --- helpers ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import LargeBinary, and_, bindparam, delete, select, text, update
+from sqlalchemy import LargeBinary, and_, bindparam, case, delete, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -48,12 +48,17 @@ _STAGE_INPUT = (
     .join(_users, _users.c.id == _turns.c.user_id)
     .where(_PENDING)
 )
+# A stage's write says whether it was the last one and, if so, what finishing the turn
+# needs (FinishInputs): the stage that finishes the turn does not read it again.
+_LEARNER_TEXT = (select(_messages.c.content).where(_messages.c.turn_id == _turns.c.id, _messages.c.role == "user")
+                 .scalar_subquery())
+_STAGE_WRITTEN = (_ALL_STAGES_DONE, case((_ALL_STAGES_DONE, _LEARNER_TEXT)), _turns.c.grammar, _turns.c.moderation)
 # The grammar stage also stores the turn's word feedback, which comes from the same analysis.
 _RECORD = {
     "grammar": update(_turns).where(_PENDING, _turns.c.grammar.is_(None))
-    .values(grammar=bindparam("result"), word_feedback=bindparam("word_feedback")).returning(_ALL_STAGES_DONE),
+    .values(grammar=bindparam("result"), word_feedback=bindparam("word_feedback")).returning(*_STAGE_WRITTEN),
     "moderation": update(_turns).where(_PENDING, _turns.c.moderation.is_(None))
-    .values(moderation=bindparam("result")).returning(_ALL_STAGES_DONE),
+    .values(moderation=bindparam("result")).returning(*_STAGE_WRITTEN),
 }
 # The turn's model-bound work (moderation, the model's grammar pass, the reply) is held
 # through its outbox entry's lease; the claim reads what that work needs in the same
@@ -76,7 +81,7 @@ _HOLDS_CLAIM = text(f"EXISTS (SELECT 1 FROM outbox WHERE outbox.kind = '{OUTBOX_
                     "AND outbox.claims = :attempt)")
 _RECORD_REPLY = update(_turns).where(_PENDING, _turns.c.reply_text.is_(None), _HOLDS_CLAIM).values(
     reply_text=bindparam("reply"), reply_provider=bindparam("provider"),
-    degraded=bindparam("degraded"), degraded_reason=bindparam("degraded_reason")).returning(_ALL_STAGES_DONE)
+    degraded=bindparam("degraded"), degraded_reason=bindparam("degraded_reason")).returning(*_STAGE_WRITTEN)
 # Finishing reads what XP depends on, then completes the turn with all its bookkeeping
 # in one statement (the claim is its first UPDATE): atomic without a transaction. The
 # reply stage, which already knows everything XP depends on, also stores its reply in
@@ -169,9 +174,19 @@ _SUBMIT = text("""
 
 
 @dataclass(frozen=True)
+class FinishInputs:
+    """What a turn's finish computes its XP from."""
+
+    learner_text: str
+    grammar: dict[str, Any]
+    moderation: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class StageWrite:
     won: bool  # this call stored the stage's result
     ready: bool  # every stage is now stored and the turn still pending: finalize it
+    finish_inputs: FinishInputs | None = None  # when ready
 
 
 @dataclass(frozen=True)
@@ -380,9 +395,11 @@ def stage_input(db: Session, turn_id: uuid.UUID) -> StageInput | None:
 
 def _record(db: Session, turn_id: uuid.UUID, statement: Any, params: dict[str, Any]) -> StageWrite:
     row = db.execute(statement, {"turn_id": turn_id, **params}).first()
-    if row is not None:
-        return StageWrite(won=True, ready=bool(row[0]))
-    return StageWrite(won=False, ready=False)  # another delivery stored it, and finishes the turn
+    if row is None:
+        return StageWrite(won=False, ready=False)  # another delivery stored it, and finishes the turn
+    ready, learner_text, grammar, moderation = row
+    return StageWrite(won=True, ready=bool(ready),
+                      finish_inputs=FinishInputs(learner_text, grammar, moderation) if ready else None)
 
 
 def record_grammar(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
@@ -445,21 +462,23 @@ class Reply:
     delta_event_ids: list[str] = field(default_factory=list)  # dropped from the replay window at the result
 
 
-def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None
+def finalize_turn(db: Session, turn_id: uuid.UUID, reply: Reply | None = None, inputs: FinishInputs | None = None
                   ) -> tuple[uuid.UUID, dict[str, Any]] | None:
     """Complete a turn whose stages are all stored (with `reply`: whose other stages are,
     storing the reply if our attempt still holds it): the assistant message, XP, and the
-    end of its outbox entry. Returns (the learner's id, the turn's view, with the
-    session's overview under `session`) if this call finished it, None if it was not
-    ready or already finished. Each statement is atomic on its own, so an autocommit
-    session (statement_scope) is enough."""
-    if reply is None:
-        inputs = db.execute(_FINISH_INPUTS, {"turn_id": turn_id}).first()
-        if inputs is None:
+    end of its outbox entry. `inputs`: what the last stage's write returned (else they
+    are read here). Returns (the learner's id, the turn's view, with the session's
+    overview under `session`) if this call finished it, None if it was not ready or
+    already finished. Each statement is atomic on its own, so an autocommit session
+    (statement_scope) is enough."""
+    if reply is not None:
+        inputs = FinishInputs(reply.learner_text, reply.grammar, reply.moderation)
+    elif inputs is None:
+        row = db.execute(_FINISH_INPUTS, {"turn_id": turn_id}).first()
+        if row is None:
             return None
-        learner_text, grammar, moderation = inputs
-    else:
-        learner_text, grammar, moderation = reply.learner_text, reply.grammar, reply.moderation
+        inputs = FinishInputs(*row)
+    learner_text, grammar, moderation = inputs.learner_text, inputs.grammar, inputs.moderation
     awarded = xp.for_turn(text=learner_text, error_count=len(grammar.get("errors", [])),
                           flagged=bool(moderation.get("flagged")))
     now = utcnow()
