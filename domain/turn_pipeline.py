@@ -108,27 +108,29 @@ class TurnPipeline:
         given = claim.given
         logs.bind(user_id=given.user_id, session_id=given.session_id)
         character = self.runtime.characters.for_session(given.character_id)
-        finished = False
+        finished = threading.Event()  # set by whichever of this task's stages finishes the turn
         with outbox.Lease(turns.OUTBOX_KIND, turn_id, claim.attempt, lease_seconds):
-            moderation = self._moderation_stage(turn_id, given)
+            moderation = self._moderation_stage(turn_id, given, finished)
             grammar: Future[dict[str, Any]] = _done(given.grammar or rules)
             if given.grammar is None and self._has_grammar_pass(character.target_language):
-                grammar = _in_background(lambda: self._grammar_pass(turn_id, given, rules))
+                grammar = _in_background(lambda: self._grammar_pass(turn_id, given, rules, finished))
             if claim.reply_text is None:
                 reply = self._reply(turn_id, claim.attempt, given, character, window, rules, moderation, repeated)
-                finished = self._store_reply(turn_id, reply, grammar)
+                if self._store_reply(turn_id, reply, grammar):
+                    finished.set()
             else:
                 moderation.result()
             grammar.result()
-            with statement_scope() as db:
-                finished = finished or self._finalize(db, turn_id)
-            if not finished:  # a stage could not be stored (our claim was taken over?): the sweeper starts over
+            if not finished.is_set():
                 with statement_scope() as db:
-                    outbox.release(db, kind=turns.OUTBOX_KIND, ref_id=turn_id, claim=claim.attempt)
+                    if not self._finalize(db, turn_id):
+                        # A stage could not be stored (our claim was taken over?): the sweeper starts over.
+                        outbox.release(db, kind=turns.OUTBOX_KIND, ref_id=turn_id, claim=claim.attempt)
         if claim.reply_text is None and window.needs_folding:  # after the turn is out: nobody waits for this
             self.fold_memory(given.session_id, character)
 
-    def _moderation_stage(self, turn_id: uuid.UUID, given: turns.StageInput) -> Future[dict[str, Any]]:
+    def _moderation_stage(self, turn_id: uuid.UUID, given: turns.StageInput,
+                          finished: threading.Event) -> Future[dict[str, Any]]:
         """The moderation verdict, stored and announced: at once with the local check, in
         the background with OpenAI's endpoint."""
         if given.moderation is not None:
@@ -136,7 +138,7 @@ class TurnPipeline:
 
         def verdict() -> dict[str, Any]:
             result = self._moderate(given.text, deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS)
-            self._store_stage(turn_id, given, "moderation", result)
+            self._store_stage(turn_id, given, "moderation", result, finished)
             return result
 
         return _in_background(verdict) if self.runtime.chain.openai is not None else _done(verdict())
@@ -146,7 +148,8 @@ class TurnPipeline:
         chain has OpenAI, else (and when it fails) the local check."""
         return moderation_verdict(self.runtime.chain, text, deadline=deadline)
 
-    def _grammar_pass(self, turn_id: uuid.UUID, given: turns.StageInput, rules: dict[str, Any]) -> dict[str, Any]:
+    def _grammar_pass(self, turn_id: uuid.UUID, given: turns.StageInput, rules: dict[str, Any],
+                      finished: threading.Event) -> dict[str, Any]:
         """Merge the model's corrections into the rules' and store the grammar stage. The
         model gets GRAMMAR_MODEL_SECONDS; without a valid answer, the rules stand alone."""
         found = llm_pass.llm_corrections(self.runtime.chain, given.text, given.level,
@@ -157,7 +160,7 @@ class TurnPipeline:
             errors = llm_pass.merge(rules["errors"], found)
             result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors),
                       "word_feedback": words.reassess(rules.get("word_feedback") or [], errors)}
-        self._store_stage(turn_id, given, "grammar", result)
+        self._store_stage(turn_id, given, "grammar", result, finished)
         return result
 
     def _reply(self, turn_id: uuid.UUID, attempt: int, given: turns.StageInput, character: Character,
@@ -290,8 +293,9 @@ class TurnPipeline:
         return finished is not None
 
     def _store_stage(self, turn_id: uuid.UUID, given: turns.StageInput | turns.AnalysisInput, stage: str,
-                     result: dict[str, Any]) -> None:
-        """Store a stage's result once, announce it, and finish the turn if it was the last."""
+                     result: dict[str, Any], finished: threading.Event | None = None) -> None:
+        """Store a stage's result once, announce it, and finish the turn if it was the last
+        (then `finished` is set)."""
         record = turns.record_grammar if stage == "grammar" else turns.record_moderation
         with statement_scope() as db:
             write = record(db, turn_id, result)
@@ -301,7 +305,8 @@ class TurnPipeline:
             self.runtime.publisher.publish(given.user_id, event, data)
         if write.ready:
             with statement_scope() as db:
-                self._finalize(db, turn_id, inputs=write.finish_inputs)
+                if self._finalize(db, turn_id, inputs=write.finish_inputs) and finished is not None:
+                    finished.set()
 
     # --- helpers ------------------------------------------------------------------
 
