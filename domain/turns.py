@@ -185,8 +185,12 @@ class FinishInputs:
 @dataclass(frozen=True)
 class StageWrite:
     won: bool  # this call stored the stage's result
-    ready: bool  # every stage is now stored and the turn still pending: finalize it
-    finish_inputs: FinishInputs | None = None  # when ready
+    finish_inputs: FinishInputs | None = None  # when this write stored the last stage
+
+    @property
+    def ready(self) -> bool:
+        """Every stage is now stored and the turn still pending: finalize it."""
+        return self.finish_inputs is not None
 
 
 @dataclass(frozen=True)
@@ -396,10 +400,9 @@ def stage_input(db: Session, turn_id: uuid.UUID) -> StageInput | None:
 def _record(db: Session, turn_id: uuid.UUID, statement: Any, params: dict[str, Any]) -> StageWrite:
     row = db.execute(statement, {"turn_id": turn_id, **params}).first()
     if row is None:
-        return StageWrite(won=False, ready=False)  # another delivery stored it, and finishes the turn
+        return StageWrite(won=False)  # another delivery stored it, and finishes the turn
     ready, learner_text, grammar, moderation = row
-    return StageWrite(won=True, ready=bool(ready),
-                      finish_inputs=FinishInputs(learner_text, grammar, moderation) if ready else None)
+    return StageWrite(won=True, finish_inputs=FinishInputs(learner_text, grammar, moderation) if ready else None)
 
 
 def record_grammar(db: Session, turn_id: uuid.UUID, result: dict[str, Any]) -> StageWrite:
