@@ -385,13 +385,12 @@ def _zone(name: str) -> ZoneInfo:
 # How a word's use in a turn rates the learner's recall of it.
 _RATING_FOR_USAGE = {"used_correctly": 2, "used_with_error": 0}  # good, again
 
-_LOCK_LEARNER = text("SELECT pg_advisory_xact_lock(hashtextextended('conversation-reviews:' || :user_id, 0))")
+# One learner's conversation reviews at a time: the lock on a learner's id (SQL).
+_LEARNER_LOCK = "pg_advisory_xact_lock(hashtextextended('conversation-reviews:' || CAST({} AS text), 0))"
+_LOCK_LEARNER = text(f"SELECT {_LEARNER_LOCK.format(':user_id')}")
 # The task's turn, read with its learner's lock taken: one round trip.
-_LOCK_TURN_LEARNER = text("""
-    SELECT user_id, session_id, word_feedback,
-           pg_advisory_xact_lock(hashtextextended('conversation-reviews:' || CAST(user_id AS text), 0))
-    FROM turns WHERE id = :turn_id
-""")
+_LOCK_TURN_LEARNER = text(f"SELECT user_id, session_id, word_feedback, {_LEARNER_LOCK.format('user_id')} "
+                          "FROM turns WHERE id = :turn_id")
 # With what the error notebook needs of each turn (domain/notebook.py record_mistakes).
 _PENDING_TURNS = text("""
     SELECT t.id, t.user_id, t.status, t.word_feedback, t.grammar, t.created_at, m.content
@@ -434,7 +433,7 @@ def apply_learner_conversation_reviews(db: Session, settings: Settings, *, user_
     left, so a redelivered task finds nothing to do. The turns' mistakes are recorded in
     the error notebook (domain/notebook.py) in the same transaction. Returns the number
     of reviews."""
-    db.execute(_LOCK_LEARNER, {"user_id": str(user_id)})
+    db.execute(_LOCK_LEARNER, {"user_id": user_id})
     return _apply_pending(db, settings, user_id=user_id)
 
 
