@@ -50,6 +50,24 @@ def test_only_the_last_stage_sees_the_turn_ready(db_scope, pending_turn):
     assert (grammar.ready, moderation.ready, last.ready) == (False, False, True)
 
 
+def test_the_last_stage_gets_what_the_finish_needs_from_its_write(db_scope, pending_turn):
+    grammar = {"errors": [], "corrected_text": "Je vais au marché."}
+    moderation = {"flagged": False, "categories": []}
+    with db_scope() as db:
+        attempt = turns.claim_model_work(db, pending_turn, lease_seconds=30).attempt
+        reply = turns.record_reply(db, pending_turn, attempt=attempt, reply="Ah, tu vas au marché ?",
+                                   provider="offline")
+        first = turns.record_moderation(db, pending_turn, moderation)
+        last = turns.record_grammar(db, pending_turn, {**grammar, "word_feedback": []})
+        read_back = db.execute(turns._FINISH_INPUTS, {"turn_id": pending_turn}).first()
+    assert (reply.finish_inputs, first.finish_inputs) == (None, None)
+    assert last.finish_inputs == turns.FinishInputs("Je vont au marché.", grammar, moderation)
+    assert last.finish_inputs == turns.FinishInputs(*read_back), "what finalize_turn would have read"
+    with db_scope() as db:
+        _, view = turns.finalize_turn(db, pending_turn, inputs=last.finish_inputs)
+    assert view["status"] == "complete" and view["assistant_message"]["content"] == "Ah, tu vas au marché ?"
+
+
 def test_concurrent_finalizes_complete_the_turn_exactly_once(db_scope, pending_turn):
     assert _all_stages_stored(db_scope, pending_turn).ready
     results, barrier = [], threading.Barrier(8)
