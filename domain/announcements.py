@@ -9,11 +9,21 @@ long as the replay window lives, so a thing whose publish did happen (the proces
 before the mark) is not announced twice. Penpal replies follow the same rule in
 `domain/penpal.py`.
 
+The marks a process makes are written together, one UPDATE per kind a moment later
+(`MARK_INTERVAL_SECONDS`), not a transaction per thing: a turn's mark was a transaction
+of its own on every turn. A mark lost with its process costs a sweep and no event: the
+sweeper finds the thing unmarked, publishes it again, and its key keeps that publish out.
+
 Each feature declares its final event as an `Announced` beside its rows (turns.ANNOUNCED,
 hints.ANNOUNCED, journey.ANNOUNCED); the sweeper (domain/maintenance.py) lists them.
 """
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +31,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from domain.db import statement_scope
@@ -30,6 +41,10 @@ from domain.events import EventPublisher
 # A thing finished (or a penpal reply delivered) this long ago and still unannounced was
 # left by a stopped job: the sweeper (or the delivery job) announces it again.
 ANNOUNCE_GRACE_SECONDS = 30
+# How long a mark waits for others to be written with it: far below the grace.
+MARK_INTERVAL_SECONDS = 0.2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,25 +60,60 @@ class Announced:
         # On the table, not the mapped class: the ORM's bulk UPDATE would first look for
         # the row among the session's objects, and there are none.
         table = self.model.__table__
-        return update(table).where(table.c.id == bindparam("thing_id")).values(announced_at=func.now())
+        return (update(table).where(table.c.id == any_(bindparam("thing_ids", type_=ARRAY(UUID(as_uuid=True)))))
+                .values(announced_at=func.now()))
 
 
 def announce(publisher: EventPublisher, kind: Announced, user_id: uuid.UUID, thing_id: uuid.UUID | str,
              data: dict[str, Any], db: Session | None = None) -> None:
     """Publish a final event once per thing (a key beside the learner's stream
     remembers it), then mark the row announced: a worker and the sweeper that both
-    publish it leave one event."""
+    publish it leave one event. With `db` (the sweeper, holding the row) the mark is
+    made in its transaction; otherwise it is written with the process's other marks."""
     publisher.publish_once(user_id, kind.event, data, once_key=f"{kind.event}:{thing_id}")
+    thing_id = uuid.UUID(str(thing_id))
     if db is not None:
-        mark(db, kind, thing_id)
-        return
-    with statement_scope() as scoped:
-        mark(scoped, kind, thing_id)
+        db.execute(kind._mark, {"thing_ids": [thing_id]})
+    else:
+        _pending_marks.add(kind, thing_id)
 
 
-def mark(db: Session, kind: Announced, thing_id: uuid.UUID | str) -> None:
-    """Record that the thing's final event was published."""
-    db.execute(kind._mark, {"thing_id": uuid.UUID(str(thing_id))})
+class _PendingMarks:
+    """The marks this process has not written yet, and the thread that writes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._things: dict[str, tuple[Announced, set[uuid.UUID]]] = {}
+        self._writer_pid: int | None = None  # a forked child starts its own writer
+
+    def add(self, kind: Announced, thing_id: uuid.UUID) -> None:
+        with self._lock:
+            self._things.setdefault(kind.event, (kind, set()))[1].add(thing_id)
+            if self._writer_pid != os.getpid():
+                self._writer_pid = os.getpid()
+                threading.Thread(target=self._write_every_interval, name="announcement-marks", daemon=True).start()
+
+    def _write_every_interval(self) -> None:
+        while True:
+            time.sleep(MARK_INTERVAL_SECONDS)
+            self.write()
+
+    def write(self) -> None:
+        with self._lock:
+            things, self._things = self._things, {}
+        if not things:
+            return
+        try:
+            with statement_scope() as db:
+                for kind, thing_ids in things.values():
+                    db.execute(kind._mark, {"thing_ids": list(thing_ids)})
+        except Exception:  # their keys keep the sweeper's publish out; it marks them
+            log.warning("%d announcement marks not written; the sweeper will make them",
+                        sum(len(ids) for _, ids in things.values()), exc_info=True)
+
+
+_pending_marks = _PendingMarks()
+atexit.register(_pending_marks.write)  # a worker that stops cleanly leaves none for the sweeper
 
 
 def unannounced(db: Session, kind: Announced, *, finished_before: datetime, limit: int = 200) -> list[Any]:
