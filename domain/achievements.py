@@ -1,26 +1,27 @@
 """Achievements: a small catalogue of milestones, each unlocked once per learner.
 
-`check` evaluates the rules of the achievements a learner has not unlocked yet and
-inserts the ones now met with ON CONFLICT DO NOTHING (the primary key is (user_id,
-code)), so two checks at once unlock each achievement once. `announce` then publishes
-`achievement_unlocked` for every unlocked row not yet marked announced, each with a key
-that remembers it (publish_once): a check that dies between its commit and its publish
-leaves the event to the next check, and two checks leave one event.
+`check` evaluates the rules of the achievements a learner has not unlocked yet (those
+measured in SQL all in one statement) and inserts the ones now met with ON CONFLICT DO
+NOTHING (the primary key is (user_id, code)), so two checks at once unlock each
+achievement once. `announce` then publishes `achievement_unlocked` for every unlocked
+row not yet marked announced, each with a key that remembers it (publish_once): a check
+that dies between its commit and its publish leaves the event to the next check, and
+two checks leave one event.
 
 A check runs as the `achievements.check` task (queue `default`), requested best effort
 after a session's first finished turn, a batch of flashcard reviews, a scored journey
 answer and a sent letter (`request_check`). The conversation-reviews task, which runs after
 every turn that used a word, checks in place, in its own transaction, only what those
-reviews can bring (`AFTER_CONVERSATION_REVIEWS`): a turn costs no extra task and no query
-for the other rules.
+reviews can bring (`AFTER_CONVERSATION_REVIEWS`): a turn costs no extra task, and one
+statement measures them.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -34,46 +35,47 @@ from domain.models import utcnow
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Measure:
+    """A rule measured in SQL (`sql`: a scalar expression of :user_id and :known_stability)
+    and judged by `met(value, settings)`: the rules a check considers are measured in one
+    statement."""
+    sql: str
+    met: Callable[[Any, Settings], bool]
+
+
+# A rule that needs more than one expression: a function of the check's transaction.
 Rule = Callable[[Session, Settings, uuid.UUID], bool]
 
 
-def _exists(sql: str) -> Rule:
-    statement = text(f"SELECT EXISTS ({sql})")
-    return lambda db, settings, user_id: bool(db.scalar(statement, {"user_id": user_id}))
+def _exists(sql: str) -> Measure:
+    return Measure(f"EXISTS ({sql})", lambda value, settings: bool(value))
 
 
-def _at_least(count: int, sql: str, **params: Any) -> Rule:
+def _at_least(count: int, sql: str) -> Measure:
     """At least `count` rows of `sql` (counted no further than that)."""
-    statement = text(f"SELECT count(*) FROM ({sql} LIMIT :count) found")
-    return lambda db, settings, user_id: db.scalar(statement, {"user_id": user_id, "count": count, **params}) >= count
+    return Measure(f"(SELECT count(*) FROM ({sql} LIMIT {int(count)}) found)",
+                   lambda value, settings: value >= count)
 
 
-_REVIEW_DAYS = text("""
-    SELECT DISTINCT CAST(timezone(u.timezone, r.reviewed_at) AS date) AS day,
-           CAST(timezone(u.timezone, now()) AS date) AS today
-    FROM review_logs r JOIN users u ON u.id = r.user_id
-    WHERE r.user_id = :user_id AND r.reviewed_at >= :since
-""")
-
-
-def _streak_of(days: int) -> Rule:
-    """A review streak (domain/srs/reviews.streak) of at least `days` days, as the stats count it."""
-    def rule(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
+def _streak_of(days: int) -> Measure:
+    """A review streak (domain/srs/reviews.streak) of at least `days` days, as the stats
+    count it: the learner's today, then the days with a review lately, in their zone."""
+    def met(value: list[Any], settings: Settings) -> bool:
         from domain.srs.reviews import streak
 
-        rows = db.execute(_REVIEW_DAYS, {"user_id": user_id, "since": utcnow() - timedelta(days=days + 2)}).all()
-        return bool(rows) and streak([row.day for row in rows], today=rows[0].today) >= days
-    return rule
+        return bool(value) and streak(value[1:], today=value[0]) >= days  # no today: no learner
+    return Measure(f"""ARRAY(SELECT CAST(timezone(timezone, now()) AS date) FROM users WHERE id = :user_id)
+        || ARRAY(SELECT DISTINCT CAST(timezone(u.timezone, r.reviewed_at) AS date)
+                 FROM review_logs r JOIN users u ON u.id = r.user_id
+                 WHERE r.user_id = :user_id AND r.reviewed_at >= now() - interval '{int(days) + 2} days')""", met)
 
 
-def _words_known(count: int) -> Rule:
-    statement = text("SELECT count(*) FROM (SELECT 1 FROM cards WHERE user_id = :user_id "
-                     "AND stability >= :known_stability LIMIT :count) found")
-
-    def rule(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
-        return db.scalar(statement, {"user_id": user_id, "count": count,
-                                     "known_stability": settings.words_known_stability_days}) >= count
-    return rule
+def _words_known(count: int) -> Measure:
+    return Measure(f"(SELECT count(*) FROM (SELECT 1 FROM cards WHERE user_id = :user_id "
+                   f"AND stability >= :known_stability LIMIT {int(count)}) found)",
+                   lambda value, settings: value >= count)
 
 
 def _journey_unit_passed(db: Session, settings: Settings, user_id: uuid.UUID) -> bool:
@@ -87,7 +89,7 @@ class Achievement:
     code: str
     title: str
     description: str
-    rule: Rule
+    rule: Measure | Rule
 
 
 CATALOGUE: tuple[Achievement, ...] = (
@@ -111,6 +113,20 @@ BY_CODE = {achievement.code: achievement for achievement in CATALOGUE}
 AFTER_CONVERSATION_REVIEWS = ("streak_7", "words_known_100")
 
 _UNLOCKED = text("SELECT code, unlocked_at, announced_at FROM user_achievements WHERE user_id = :user_id")
+
+
+@functools.cache
+def _measuring(codes: tuple[str, ...]) -> Any:
+    """One statement: the learner's unlocked codes, and the measure of each of `codes` not
+    among them (a CASE branch's subquery runs only when taken)."""
+    columns = "".join(f",\n CASE WHEN '{code}' = ANY(codes) THEN NULL ELSE ({BY_CODE[code].rule.sql}) END"
+                      f" AS {code}" for code in codes)
+    return text(f"""
+        WITH unlocked AS (SELECT coalesce(array_agg(code), '{{}}') AS codes FROM user_achievements
+                          WHERE user_id = :user_id)
+        SELECT codes{columns} FROM unlocked""")
+
+
 _UNLOCK = text("""
     INSERT INTO user_achievements (user_id, code, unlocked_at) VALUES (:user_id, :code, :now)
     ON CONFLICT (user_id, code) DO NOTHING RETURNING code
@@ -125,16 +141,20 @@ _MARK = text("UPDATE user_achievements SET announced_at = now() WHERE user_id = 
 def check(db: Session, settings: Settings, *, user_id: uuid.UUID, codes: Iterable[str] | None = None) -> list[str]:
     """Unlock the achievements (among `codes`; all by default) whose rule is met now, in
     the caller's transaction; the codes this call unlocked."""
-    unlocked = {row.code for row in db.execute(_UNLOCKED, {"user_id": user_id})}
-    considered = set(BY_CODE if codes is None else codes)
+    considered = [a for a in CATALOGUE if codes is None or a.code in codes]
+    measured = tuple(a.code for a in considered if isinstance(a.rule, Measure))
+    row = db.execute(_measuring(measured), {"user_id": user_id,
+                                            "known_stability": settings.words_known_stability_days}).one()
     now = utcnow()
     new = []
-    for achievement in CATALOGUE:
-        if achievement.code not in considered or achievement.code in unlocked:
+    for achievement in considered:
+        if achievement.code in row.codes:
             continue
-        if achievement.rule(db, settings, user_id):
-            if db.scalar(_UNLOCK, {"user_id": user_id, "code": achievement.code, "now": now}) is not None:
-                new.append(achievement.code)
+        rule = achievement.rule
+        met = (rule.met(getattr(row, achievement.code), settings) if isinstance(rule, Measure)
+               else rule(db, settings, user_id))
+        if met and db.scalar(_UNLOCK, {"user_id": user_id, "code": achievement.code, "now": now}) is not None:
+            new.append(achievement.code)
     return new
 
 

@@ -330,6 +330,31 @@ def test_concurrent_checks_unlock_an_achievement_once_with_one_event(db_scope):
     assert [e["achievement"]["code"] for e in events] == ["first_turn"]
 
 
+def test_each_measured_achievement_unlocks_at_its_threshold_and_not_before(db_scope):
+    from domain import achievements
+    from domain.config import get_settings
+
+    settings, now = get_settings(), datetime.now(timezone.utc)
+    known = settings.words_known_stability_days
+    with db_scope() as db:
+        week, six_days, hundred, ninety_nine = (_user(db, zone="UTC") for _ in range(4))
+        for learner, days in ((week, 7), (six_days, 6)):
+            for day in range(days):
+                _review(db, learner, 900_001 + day, now - timedelta(days=day), rating=3, previous_state=2,
+                        stability=1.0)
+        for learner, words in ((hundred, 100), (ninety_nine, 99)):
+            for index in range(words):
+                _review(db, learner, 900_100 + index, now - timedelta(minutes=index), rating=3, previous_state=2,
+                        stability=known)
+    with db_scope() as db:
+        unlocked = {learner: achievements.check(db, settings, user_id=learner)
+                    for learner in (week, six_days, hundred, ninety_nine)}
+        again = {learner: achievements.check(db, settings, user_id=learner) for learner in unlocked}
+    assert unlocked == {week: ["streak_7"], six_days: [], hundred: ["words_known_100", "reviews_100"],
+                        ninety_nine: []}
+    assert again == {learner: [] for learner in unlocked}
+
+
 def test_a_new_review_shows_at_once_after_the_analytics_were_read(learner):
     """The review log's part is kept by each review (review_days): a new review counts at once."""
     first, second = word_ids(learner, 2)
