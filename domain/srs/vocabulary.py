@@ -86,7 +86,10 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 
 def seed(db: Session, rows: list[dict[str, Any]]) -> SeedReport:
     """Insert new words and update known ones (same lemma and part of speech): running it
-    twice changes nothing, and word ids stay stable, so learners' cards keep their words."""
+    twice changes nothing, and word ids stay stable, so learners' cards keep their words.
+    Then the table's statistics are refreshed: until autovacuum gets to a freshly seeded
+    table, the planner takes it for a small one and every turn's word lookup scans it
+    whole (0.21 ms instead of 0.06 for 2,000 words, growing with the vocabulary)."""
     inserted = 0
     for start in range(0, len(rows), _SEED_BATCH):
         statement = insert(Word).values(rows[start:start + _SEED_BATCH])
@@ -95,6 +98,7 @@ def seed(db: Session, rows: list[dict[str, Any]]) -> SeedReport:
             set_={column: statement.excluded[column] for column in CSV_COLUMNS if column not in ("lemma", "pos")},
         ).returning(text("xmax = 0"))  # true for a row this statement inserted
         inserted += sum(1 for (was_inserted,) in db.execute(statement) if was_inserted)
+    db.execute(text("ANALYZE vocabulary"))  # sees this transaction's rows
     return SeedReport(rows=len(rows), inserted=inserted, updated=len(rows) - inserted)
 
 
