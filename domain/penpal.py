@@ -8,8 +8,8 @@ worker writes the reply in the character's voice with a few corrections from tha
 analysis. A beat job delivers written replies once they are due: it claims them with
 FOR UPDATE SKIP LOCKED, marks them delivered, and publishes `penpal_reply` once (see
 `events.EventPublisher.publish_once`). A reply written after its due time is delivered
-as soon as it is written. Nothing here uses a Celery countdown: a Redis broker would
-redeliver a task held for hours.
+as soon as it is written. Nothing here uses a Celery countdown: a task held for hours
+would wait in one worker's memory, lost if that worker is.
 
 Before writing, the `llm` worker moderates the letter (domain/moderation.py, once, under
 the reply's claim; the verdict is stored on the learner's letter). A flagged letter gets

@@ -76,8 +76,10 @@ celery = Celery("parlons", broker=settings.celery_broker_url, task_cls=ParlonsTa
 celery.conf.update(
     task_default_queue="default",
     task_routes={name: _direct(queue) for name, queue in tasks.QUEUES.items()},
-    # A task is acknowledged only when it has finished, and a worker killed mid-task
-    # puts it back: together with the claims in domain/turns.py this gives exactly-once results.
+    # A task is acknowledged only when it has finished: a worker's warm shutdown puts back
+    # what it took and did not finish, and a pool child that dies mid-task has its task
+    # requeued. A worker killed outright loses what it held, and the outbox sends it again
+    # (below). Together with the claims in domain/turns.py this gives exactly-once results.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -90,9 +92,12 @@ celery.conf.update(
     worker_send_task_events=settings.task_events,
     broker_connection_retry_on_startup=True,
     broker_transport_options={
-        # Unacknowledged tasks of a dead worker come back after this; the outbox sweeper
-        # usually re-publishes them much sooner.
-        "visibility_timeout": 300,
+        # No redelivery by the broker: a task is taken off its list when a worker takes it.
+        # What must not be lost has an outbox entry, which the sweeper sends again when its
+        # work was not started or its lease ran out (domain/outbox.py); the rest runs again
+        # on its own schedule. Emulating acks on Redis cost every task two more round trips
+        # (record it as unacknowledged, then clear it) and each worker a periodic scan.
+        "ack_emulation": False,
         "socket_connect_timeout": 2,
         "socket_timeout": 10,
     },

@@ -171,25 +171,24 @@ def paid_calls(model: FakeProvider, turns: list[Turn], conversations: list[Conve
 # --- when the work is done -------------------------------------------------------------------
 
 
-def llm_and_nlp_tasks(broker: redis.Redis) -> set[bytes]:
-    """Delivery tags of the llm and nlp tasks that are queued or taken by a worker and not
-    acknowledged yet (acks_late: running, or orphaned by a killed worker)."""
-    return held(broker, "llm", "nlp") | ({b"queued"} if queued(broker, "llm", "nlp") else set())
+def llm_and_nlp_tasks(stack: Stack, broker: redis.Redis) -> set[str]:
+    """The llm and nlp tasks queued, or taken by a running worker and not finished. (The
+    queues are read first: a task taken in between is then held.)"""
+    waiting = {"queued"} if queued(broker, "llm", "nlp") else set()
+    return waiting | held(stack, "llm", "nlp")
 
 
-def wait_until_done(stack: Stack, broker: redis.Redis, turns: list[Turn], hint_ids: list[str],
-                    orphans: frozenset[bytes] = frozenset()) -> None:
+def wait_until_done(stack: Stack, broker: redis.Redis, turns: list[Turn], hint_ids: list[str]) -> None:
     """Until the system says all this work is done: every turn's turn_result published,
     their and the hints' outbox entries gone, and no llm or nlp task queued or running
-    (but `orphans`: the tasks a killed worker held, which Redis gives back only after the
-    visibility timeout, to find their work done)."""
+    (a killed worker's tasks went with it: the outbox sent their work again)."""
     def announced() -> bool:
         return all(turn.id in turn_results(stack, turn.conversation.learner) for turn in turns)
 
     eventually(announced, "every turn_result published", timeout=45)
     eventually(lambda: outbox_left(stack, [t.id for t in turns] + hint_ids) == 0, "the outbox entries gone",
                timeout=45)
-    eventually(lambda: not (llm_and_nlp_tasks(broker) - orphans), "the llm and nlp queues drained", timeout=45)
+    eventually(lambda: not llm_and_nlp_tasks(stack, broker), "the llm and nlp queues drained", timeout=45)
 
 
 def turn_results(stack: Stack, learner: Learner) -> Counter:
@@ -274,7 +273,6 @@ def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_sta
     eventually(all_calls_out, "the model asked for every stage of the turns and for the hint", timeout=30)
     paid_stack.kill_worker("llm")  # SIGKILL, mid-call: no warm shutdown, no ack
     try:
-        orphans = frozenset(llm_and_nlp_tasks(broker))
         with paid_stack.database() as conn:  # what the dead worker stored before it died
             stored = {turn_id: dict(zip(STAGES, flags)) for turn_id, *flags in conn.execute(
                 "SELECT id::text, moderation IS NOT NULL, grammar IS NOT NULL, reply_text IS NOT NULL FROM turns "
@@ -291,7 +289,7 @@ def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_sta
     eventually(lambda: [h for h in earlier[0].hints() if h["id"] == hint_id and h["status"] == "ready"],
                f"hint {hint_id} ready", timeout=45)
 
-    wait_until_done(paid_stack, broker, everything, [hint_id], orphans)
+    wait_until_done(paid_stack, broker, everything, [hint_id])
 
     per_turn, per_hint, unattributed = paid_calls(model, everything, earlier + caught + later)
     assert any(not done for stages in stored.values() for done in stages.values()), \

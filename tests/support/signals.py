@@ -1,14 +1,15 @@
 """What the system says about its own work, for tests to wait on before they assert that
 something did not happen: /metrics (tasks finished, per task), the learner's replay
 stream (every event published to them, whichever process published it and whichever
-socket was open), the outbox (work not finished yet) and the broker (tasks queued, and
-tasks a worker holds: acks_late, so a task is acknowledged when it has finished)."""
+socket was open), the outbox (work not finished yet), the broker (tasks queued) and the
+workers themselves (tasks a worker has taken and not finished, by Celery's remote control)."""
 from __future__ import annotations
 
 import json
 
 import redis
 import requests
+from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain.events import stream_key
@@ -65,18 +66,35 @@ def queued(broker: redis.Redis, *queues: str) -> int:
     return sum(broker.llen(key) for queue in queues for key in _queue_keys(queue))
 
 
-def held(broker: redis.Redis, *queues: str) -> set[bytes]:
-    """Delivery tags of the tasks of these queues a worker has taken and not acknowledged
-    yet: running (or prefetched), or orphaned by a killed worker."""
-    return {tag for tag, raw in broker.hgetall("unacked").items() if json.loads(raw)[2] in queues}
+_NO_ANSWER = "no answer from"
+
+
+def held(stack: Stack, *queues: str) -> set[str]:
+    """Ids of the tasks of these queues (each served by the worker family of its name)
+    that the stack's running workers have taken and not finished — running, or taken
+    ahead — by the workers' own account. A worker that does not answer is counted as
+    holding something (its answer is awaited); a killed worker holds nothing any more."""
+    names = [stack.worker_names[queue] for queue in queues if queue in stack.worker_names]
+    if not names:
+        return set()
+    app = Celery(broker=stack.env["REDIS_URL"], set_as_current=False)
+    try:
+        inspect = app.control.inspect(destination=names, timeout=5)
+        answers = [inspect.active() or {}, inspect.reserved() or {}]
+    finally:
+        app.close()
+    found = {f"{_NO_ANSWER} {name}" for name in names for answer in answers if name not in answer}
+    for answer in answers:
+        found |= {request["id"] for requests in answer.values() for request in requests}
+    return found
 
 
 def wait_out_held_tasks(stack: Stack, queue: str, timeout: float = 30) -> None:
     """Until every task of `queue` that a worker holds now has finished: work the queue's
     workers had started before this call is over (what they take later starts after it)."""
-    broker = redis.Redis.from_url(stack.env["REDIS_URL"])
-    try:
-        then = held(broker, queue)
-        eventually(lambda: not (then & held(broker, queue)), f"the {queue} tasks held then finished", timeout)
-    finally:
-        broker.close()
+    def answered() -> tuple[set[str]] | None:
+        found = held(stack, queue)
+        return None if any(entry.startswith(_NO_ANSWER) for entry in found) else (found,)
+
+    [then] = eventually(answered, f"the {queue} worker says what it holds", timeout)
+    eventually(lambda: not (then & held(stack, queue)), f"the {queue} tasks held then finished", timeout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -82,6 +83,7 @@ class Stack:
     redis_server: EmbeddedRedis | None = None
     postgres_server: EmbeddedPostgres | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    worker_names: dict[str, str] = field(default_factory=dict)  # family -> its running worker's Celery name
     _starts: int = 0
 
     @property
@@ -146,12 +148,10 @@ class Stack:
 
     def start_worker(self, family: str, **extra_env: str) -> subprocess.Popen:
         self._starts += 1
+        name = "-".join(part for part in (family, self.node, str(self._starts)) if part) + "@" + socket.gethostname()
+        self.worker_names[family] = name
         return self.spawn(f"worker_{family}", [BIN / "celery", "-A", "workers.celery_app", "worker",
-                                               *WORKER_COMMANDS[family], "-n", self._worker_name(family),
-                                               "--loglevel=INFO"], extra_env)
-
-    def _worker_name(self, family: str) -> str:
-        return "-".join(part for part in (family, self.node, str(self._starts)) if part) + "@%h"
+                                               *WORKER_COMMANDS[family], "-n", name, "--loglevel=INFO"], extra_env)
 
     def start_ready_worker(self, family: str, **extra_env: str) -> subprocess.Popen:
         """Start a worker and wait until it consumes (its log says it is ready)."""
@@ -169,12 +169,14 @@ class Stack:
     def stop_process(self, name: str) -> None:
         """Stop one process (SIGTERM, as an operator would)."""
         process = self.processes.pop(name)
+        self.worker_names.pop(name.removeprefix("worker_"), None)
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
 
     def kill_worker(self, family: str) -> None:
         """SIGKILL the worker and its pool children: no warm shutdown, no ack."""
         process = self.processes.pop(f"worker_{family}")
+        del self.worker_names[family]
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
@@ -187,6 +189,7 @@ class Stack:
         for process in self.processes.values():
             process.wait()
         self.processes.clear()
+        self.worker_names.clear()
 
     def wait_ready(self, timeout: float = 60) -> None:
         eventually(self._ready, f"the web process is ready (see {self.data_dir / 'web.log'})", timeout, interval=0.2)
