@@ -84,14 +84,17 @@ class _PendingMarks:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._things: dict[str, tuple[Announced, set[uuid.UUID]]] = {}
+        self._writer: threading.Thread | None = None
         self._writer_pid: int | None = None  # a forked child starts its own writer
 
     def add(self, kind: Announced, thing_id: uuid.UUID) -> None:
         with self._lock:
             self._things.setdefault(kind.event, (kind, set()))[1].add(thing_id)
-            if self._writer_pid != os.getpid():
+            if self._writer_pid != os.getpid() or not self._writer.is_alive():
                 self._writer_pid = os.getpid()
-                threading.Thread(target=self._write_every_interval, name="announcement-marks", daemon=True).start()
+                self._writer = threading.Thread(target=self._write_every_interval, name="announcement-marks",
+                                                daemon=True)
+                self._writer.start()
 
     def _write_every_interval(self) -> None:
         while True:
@@ -113,7 +116,15 @@ class _PendingMarks:
 
 
 _pending_marks = _PendingMarks()
-atexit.register(_pending_marks.write)  # a worker that stops cleanly leaves none for the sweeper
+
+
+def write_pending_marks() -> None:
+    """Write the marks this process has not written yet, now (at exit: a process that
+    stops cleanly leaves none for the sweeper)."""
+    _pending_marks.write()
+
+
+atexit.register(write_pending_marks)
 
 
 def unannounced(db: Session, kind: Announced, *, finished_before: datetime, limit: int = 200) -> list[Any]:

@@ -35,6 +35,7 @@ def db_scope(stack):
     tests of domain functions that no worker or sweeper must touch (one per module)."""
     import domain.config as config
     import domain.db as db_module
+    from domain import announcements
 
     url = fresh_database(stack, migrate=True)
     patch = pytest.MonkeyPatch()
@@ -43,6 +44,7 @@ def db_scope(stack):
     for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
         cached.cache_clear()
     yield db_module.session_scope
+    announcements.write_pending_marks()  # into this database, while its settings hold
     db_module.dispose_engine()
     for cached in (config.get_settings, db_module.get_engine, db_module.session_factory, db_module._autocommit_factory):
         cached.cache_clear()
