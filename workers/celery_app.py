@@ -94,8 +94,9 @@ celery.conf.update(
     broker_transport_options={
         # No redelivery by the broker: a task is taken off its list when a worker takes it.
         # What must not be lost has an outbox entry, which the sweeper sends again when its
-        # work was not started or its lease ran out (domain/outbox.py); the rest runs again
-        # on its own schedule. Emulating acks on Redis cost every task two more round trips
+        # work was not started or its lease ran out (domain/outbox.py); the rest is
+        # periodic (beat sends it again) or best effort (an achievements check: the next
+        # one catches up). Emulating acks on Redis cost every task two more round trips
         # (record it as unacknowledged, then clear it) and each worker a periodic scan.
         "ack_emulation": False,
         "socket_connect_timeout": 2,
