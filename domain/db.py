@@ -8,16 +8,21 @@ messages, emails, password hashes) never appear in an error's text or the logs.
 """
 from __future__ import annotations
 
+import logging
 import select
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 from domain.config import get_settings
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -67,6 +72,39 @@ UNAVAILABLE_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError
 def is_unavailable(error: BaseException) -> bool:
     """Whether `error` means the database cannot serve now (try again shortly)."""
     return isinstance(error, UNAVAILABLE_ERRORS)
+
+
+T = TypeVar("T")
+# How long a worker keeps a paid result while the database is away, before it gives up
+# (and the outbox sends the work again: one more call).
+KEEP_PAID_RESULT_SECONDS = 60.0
+_UNAVAILABLE_BACKOFF = wait_exponential_jitter(multiplier=0.05, max=1, jitter=0.05)  # 0.05 s, 0.1 s... 1 s
+
+
+def until_available(work: Callable[[], T], *, deadline: float) -> T:
+    """Run `work` (statements in scopes of its own) and, while the database is
+    unavailable (a pool checkout timing out in a saturated process, a restart), run it
+    again with backoff until `deadline` (a time.monotonic() value); then the last error
+    is raised. For the writes that keep what a model was paid for: dropping one makes
+    the work run, and be paid for, again. `work` must be safe to run twice (a statement
+    that applied but whose answer was lost is run again), as conditional writes are."""
+    try:  # the usual case, without tenacity's per-call machinery
+        return work()
+    except UNAVAILABLE_ERRORS as error:
+        log.warning("database unavailable (%s): a paid result is kept and written when it is back",
+                    describe_unavailable(error))
+        first_failure = [error]
+
+    def attempt() -> T:
+        if first_failure:
+            raise first_failure.pop()
+        return work()
+
+    def out_of_time(state: RetryCallState) -> bool:
+        return time.monotonic() + (state.upcoming_sleep or 0) > deadline
+
+    return Retrying(retry=retry_if_exception(is_unavailable), wait=_UNAVAILABLE_BACKOFF, stop=out_of_time,
+                    reraise=True)(attempt)
 
 
 def describe_unavailable(error: BaseException) -> str:

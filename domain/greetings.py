@@ -20,6 +20,7 @@ which answers a learner's message; the sweeper re-publishes it if that publish w
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from domain import announcements, outbox, turns
 from domain.cefr import BANDS, normalize_level
 from domain.characters import Character
-from domain.db import session_scope, statement_scope
+from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
 from domain.events import EventPublisher
 from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Message, Turn, utcnow
@@ -127,9 +128,13 @@ def greet(runtime: Runtime, session_id: uuid.UUID) -> None:
                               messages=[{"role": "user", "content": GREETING_INSTRUCTION}], learner_id=given.user_id)
         done = runtime.chain.complete(request, seconds=SIDE_CALL_SECONDS,
                                       offline=lambda: offline_greeting(character, level, str(session_id)))
-    with session_scope() as db:
-        view = store_greeting(db, given, done.value.strip(), provider=done.provider, degraded=done.degraded,
-                              degraded_reason=done.degraded_reason)
+
+        def store() -> dict[str, Any] | None:
+            with session_scope() as db:
+                return store_greeting(db, given, done.value.strip(), provider=done.provider,
+                                      degraded=done.degraded, degraded_reason=done.degraded_reason)
+
+        view = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
     if view is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, view["id"], greeting_data(view))
 

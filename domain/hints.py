@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from domain import announcements, conversations, ids, memory, outbox, prompt_files, sandbox
 from domain.cefr import BANDS, normalize_level
-from domain.db import session_scope, statement_scope
+from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Hint, Message, Turn, utcnow
@@ -209,9 +209,13 @@ def generate(runtime: Runtime, hint_id: uuid.UUID) -> None:
         if claim is None:
             return  # another delivery is producing it
         suggestions, provider, degraded = _suggest(runtime, given)
-    with session_scope() as db:
-        hint = store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
-        data = hint_event(hint) if hint is not None else None
+
+        def store() -> dict[str, Any] | None:
+            with session_scope() as db:
+                hint = store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
+                return hint_event(hint) if hint is not None else None
+
+        data = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
     if data is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, hint_id, data)
 

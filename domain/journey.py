@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from domain import announcements, cefr, outbox, prompt_files, tasks
 from domain import moderation as moderation_check
 from domain.cefr import normalize_level
-from domain.db import session_scope, statement_scope
+from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
 from domain.ids import parse_uuid
 from domain.errors import NotFound
 from domain.language import analyse_answer
@@ -442,13 +442,17 @@ def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
             return  # another delivery is scoring it
         given = _moderated(runtime, given)
         scored = None if given.moderation["flagged"] else _score(runtime, given)
-    with session_scope() as db:
-        if scored is None:  # flagged: finished without a score
-            answer = store_not_scored(db, given)
-        else:
-            points, result, provider, degraded = scored
-            answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
-        data = scored_event(answer) if answer is not None else None
+
+        def store() -> dict[str, Any] | None:
+            with session_scope() as db:
+                if scored is None:  # flagged: finished without a score
+                    answer = store_not_scored(db, given)
+                else:
+                    points, result, provider, degraded = scored
+                    answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
+                return scored_event(answer) if answer is not None else None
+
+        data = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
     if data is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, answer_id, data)
         achievements.request_check(runtime.send_task, given.user_id)
@@ -460,8 +464,12 @@ def _moderated(runtime: Runtime, given: AnswerInput) -> AnswerInput:
     if given.moderation is not None:
         return given
     verdict = moderation_check.verdict(runtime.chain, given.answer, deadline=time.monotonic() + SIDE_CALL_SECONDS)
-    with statement_scope() as db:
-        store_moderation(db, given.answer_id, verdict)
+
+    def store() -> None:
+        with statement_scope() as db:
+            store_moderation(db, given.answer_id, verdict)
+
+    until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
     return dataclasses.replace(given, moderation=verdict)
 
 

@@ -55,6 +55,8 @@ TURN_STAGE_SECONDS = Histogram("parlons_turn_stage_seconds",
 LLM_CALLS = Counter("parlons_llm_calls_total", "Calls to model providers", ["provider", "kind", "outcome"])
 LLM_FALLBACKS = Counter("parlons_llm_fallbacks_total", "A provider failed and the next one answered instead",
                         ["from_provider", "to_provider"])
+LLM_RETRIES = Counter("parlons_llm_retries_total", "Requests to a provider asked again after a retryable failure",
+                      ["provider", "reason"])
 LLM_CALL_SECONDS = Histogram("parlons_llm_call_seconds", "Model calls' duration", ["provider", "kind"],
                              buckets=_SECONDS)
 LLM_CALLS_IN_FLIGHT = Gauge("parlons_llm_calls_in_flight", "Model calls started and not finished yet",

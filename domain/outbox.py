@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain import tasks
-from domain.db import statement_scope
+from domain.db import UNAVAILABLE_ERRORS, describe_unavailable, statement_scope
 from domain.models import OutboxEntry, Turn, TurnAudio, utcnow
 
 log = logging.getLogger(__name__)
@@ -178,8 +178,11 @@ def holding(kind: str, ref_id: uuid.UUID, lease_seconds: float) -> Iterator[int 
         return
     with Lease(kind, ref_id, number, lease_seconds):
         yield number
-    with statement_scope() as db:  # a no-op when the work was stored (its entry is gone)
-        release(db, kind=kind, ref_id=ref_id, claim=number)
+    try:
+        with statement_scope() as db:  # a no-op when the work was stored (its entry is gone)
+            release(db, kind=kind, ref_id=ref_id, claim=number)
+    except UNAVAILABLE_ERRORS as error:  # the lease runs out instead; the work is not failed over it
+        log.warning("could not let go of %s %s (%s)", kind, ref_id, describe_unavailable(error))
 
 
 def claim_due(db: Session, *, older_than_seconds: float, limit: int = 200) -> list[tuple[str, uuid.UUID]]:

@@ -36,7 +36,7 @@ from domain import moderation as moderation_check
 from domain.cefr import BANDS, normalize_level
 from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
-from domain.db import session_scope, statement_scope
+from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
 from domain.errors import Invalid, NotFound
 from domain.ids import parse_uuid
 from domain.language import analyse_grammar
@@ -450,10 +450,14 @@ def write_reply(runtime: Runtime, reply_id: uuid.UUID) -> None:
             return  # another delivery is writing it
         given = _moderated(runtime, given)
         written = _letter(runtime, given, now)
-    if written is None:
-        return  # every provider failed (and it is tried again later)
-    with session_scope() as db:
-        due_at = store_reply(db, given, written[0], provider=written[1], degraded=written[2])
+        if written is None:
+            return  # every provider failed (and it is tried again later)
+
+        def store() -> datetime | None:
+            with session_scope() as db:
+                return store_reply(db, given, written[0], provider=written[1], degraded=written[2])
+
+        due_at = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
     if due_at is not None and due_at <= utcnow():
         deliver_replies(runtime, reply_id=reply_id)
 
@@ -465,8 +469,12 @@ def _moderated(runtime: Runtime, given: LetterInput) -> LetterInput:
         return given
     verdict = moderation_check.verdict(runtime.chain, _letter_text(given.subject, given.body),
                                        deadline=time.monotonic() + _LETTER_SECONDS)
-    with statement_scope() as db:
-        store_moderation(db, given.letter_id, verdict)
+
+    def store() -> None:
+        with statement_scope() as db:
+            store_moderation(db, given.letter_id, verdict)
+
+    until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
     return dataclasses.replace(given, moderation=verdict)
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.config import Settings, get_settings
-from domain.db import statement_scope
+from domain.db import UNAVAILABLE_ERRORS, describe_unavailable, statement_scope
 from domain.errors import Invalid, NotFound, RateLimited
 from domain.models import LearnerQuota, User
 from domain.redis_client import get_redis
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # What a learner asks for, each limited per minute and per day.
 ACTIONS = ("turns", "hints", "transcripts", "letters", "journey_answers", "language_checks", "realtime_secrets")
 _WINDOWS = {"minute": RateLimitItemPerMinute, "day": RateLimitItemPerDay}
+_OVERRIDES_RETRY_SECONDS = 1.0  # after a failed read of the overrides, the next try
 TOKENS_PER_DAY = "tokens_per_day"
 SOCKETS = "sockets"
 LONG_POLLS = "long_polls"
@@ -148,13 +149,20 @@ class Quotas:
 
     def limits_for(self, user_id: uuid.UUID) -> dict[str, int]:
         """The defaults with the learner's overrides (every learner's, read at most once
-        per cache period)."""
+        per cache period). While the database is unavailable the overrides last read
+        stand (none before the first read): charging a paid answer's tokens must not
+        fail it and make it paid for again."""
         now = time.monotonic()
         if now >= self._overrides_until:
             with self._lock:
                 if now >= self._overrides_until:
-                    self._overrides = self._load_overrides()
-                    self._overrides_until = now + self._cache_seconds
+                    try:
+                        self._overrides = self._load_overrides()
+                        self._overrides_until = now + self._cache_seconds
+                    except UNAVAILABLE_ERRORS as error:
+                        log.warning("quota overrides not read (%s): the last ones read stand for now",
+                                    describe_unavailable(error))
+                        self._overrides_until = now + min(self._cache_seconds, _OVERRIDES_RETRY_SECONDS)
         return {**self._defaults, **self._overrides.get(user_id, {})}
 
     # --- actions per minute and per day ---------------------------------------------------

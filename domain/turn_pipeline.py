@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from domain import announcements, logs, memory, metrics, notebook, outbox, prompt_files, tasks, turns
 from domain.cefr import normalize_level
 from domain.characters import Character
-from domain.db import statement_scope
+from domain.db import statement_scope, until_available
 from domain.languages import language_name
 from domain.language import analyse_message, llm_pass, words
 from domain.language.error_patterns import ErrorPattern
@@ -116,7 +116,7 @@ class TurnPipeline:
                 grammar = _in_background(lambda: self._grammar_pass(turn_id, given, rules, finished))
             if claim.reply_text is None:
                 reply = self._reply(turn_id, claim.attempt, given, character, window, rules, moderation, repeated)
-                if self._store_reply(turn_id, reply, grammar):
+                if self._store_reply(turn_id, reply, grammar, paid_until=_monotonic(given.deadline_at)):
                     finished.set()
             else:
                 moderation.result()
@@ -138,7 +138,8 @@ class TurnPipeline:
 
         def verdict() -> dict[str, Any]:
             result = self._moderate(given.text, deadline=_monotonic(given.deadline_at) - _FINISH_RESERVE_SECONDS)
-            self._store_stage(turn_id, given, "moderation", result, finished)
+            self._store_stage(turn_id, given, "moderation", result, finished,
+                              paid_until=_monotonic(given.deadline_at))
             return result
 
         return _in_background(verdict) if self.runtime.chain.openai is not None else _done(verdict())
@@ -160,7 +161,7 @@ class TurnPipeline:
             errors = llm_pass.merge(rules["errors"], found)
             result = {"errors": errors, "corrected_text": llm_pass.apply(given.text, errors),
                       "word_feedback": words.reassess(rules.get("word_feedback") or [], errors)}
-        self._store_stage(turn_id, given, "grammar", result, finished)
+        self._store_stage(turn_id, given, "grammar", result, finished, paid_until=_monotonic(given.deadline_at))
         return result
 
     def _reply(self, turn_id: uuid.UUID, attempt: int, given: turns.StageInput, character: Character,
@@ -264,21 +265,36 @@ class TurnPipeline:
         except Exception:  # never fail the reply task over its memory
             log.warning("could not fold the memory of session %s", session_id, exc_info=True)
 
-    def _store_reply(self, turn_id: uuid.UUID, reply: turns.Reply, grammar: Future[dict[str, Any]]) -> bool:
+    def _store_reply(self, turn_id: uuid.UUID, reply: turns.Reply, grammar: Future[dict[str, Any]], *,
+                     paid_until: float) -> bool:
         """Store the reply; when the grammar stage is in too (the usual case), finish the
-        turn in the same statement. True if this finished the turn."""
-        if grammar.done():
+        turn in the same statement. True if this finished the turn. The reply was paid
+        for: its writes are tried again while the database is unavailable, until
+        `paid_until` (time.monotonic())."""
+        if grammar.done() and grammar.exception() is None:
             reply = turns.Reply(**{**reply.__dict__, "grammar": grammar.result()})
-            with statement_scope() as db:
-                finished = turns.finalize_turn(db, turn_id, reply=reply)
+
+            def finish() -> tuple[uuid.UUID, dict[str, Any]] | None:
+                with statement_scope() as db:
+                    return turns.finalize_turn(db, turn_id, reply=reply)
+
+            finished = _kept(finish, paid_until)
             if finished is not None:
                 self.announce_result(*finished, replaces=reply.delta_event_ids)
                 return True
-        with statement_scope() as db:
-            write = turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text, provider=reply.provider,
-                                       degraded=reply.degraded, degraded_reason=reply.degraded_reason)
-            return write.ready and self._finalize(db, turn_id, replaces=reply.delta_event_ids,
-                                                  inputs=write.finish_inputs)
+
+        def store() -> turns.StageWrite:
+            with statement_scope() as db:
+                return turns.record_reply(db, turn_id, attempt=reply.attempt, reply=reply.text,
+                                          provider=reply.provider, degraded=reply.degraded,
+                                          degraded_reason=reply.degraded_reason)
+
+        def finish_after(write: turns.StageWrite) -> bool:
+            with statement_scope() as db:
+                return self._finalize(db, turn_id, replaces=reply.delta_event_ids, inputs=write.finish_inputs)
+
+        write = _kept(store, paid_until)
+        return write.ready and _kept(lambda: finish_after(write), paid_until)
 
     def finalize(self, turn_id: uuid.UUID) -> None:
         """Finish the turn if every stage is stored and nobody finished it yet (else a no-op)."""
@@ -293,20 +309,29 @@ class TurnPipeline:
         return finished is not None
 
     def _store_stage(self, turn_id: uuid.UUID, given: turns.StageInput | turns.AnalysisInput, stage: str,
-                     result: dict[str, Any], finished: threading.Event | None = None) -> None:
+                     result: dict[str, Any], finished: threading.Event | None = None, *,
+                     paid_until: float | None = None) -> None:
         """Store a stage's result once, announce it, and finish the turn if it was the last
-        (then `finished` is set)."""
+        (then `finished` is set). `paid_until`: the result came from a model, so its writes
+        are tried again while the database is unavailable, until then (time.monotonic())."""
         record = turns.record_grammar if stage == "grammar" else turns.record_moderation
-        with statement_scope() as db:
-            write = record(db, turn_id, result)
+
+        def store() -> turns.StageWrite:
+            with statement_scope() as db:
+                return record(db, turn_id, result)
+
+        write = _kept(store, paid_until)
         if write.won:
             event = "grammar_feedback" if stage == "grammar" else "moderation_feedback"
             data = {"session_id": str(given.session_id), "turn_id": str(turn_id), **result}
             self.runtime.publisher.publish(given.user_id, event, data)
         if write.ready:
-            with statement_scope() as db:
-                if self._finalize(db, turn_id, inputs=write.finish_inputs) and finished is not None:
-                    finished.set()
+            def finish() -> bool:
+                with statement_scope() as db:
+                    return self._finalize(db, turn_id, inputs=write.finish_inputs)
+
+            if _kept(finish, paid_until) and finished is not None:
+                finished.set()
 
     # --- helpers ------------------------------------------------------------------
 
@@ -362,6 +387,11 @@ class TurnPipeline:
 def _monotonic(moment: datetime) -> float:
     """A wall-clock moment as a time.monotonic() value (deadlines are compared with it)."""
     return time.monotonic() + (moment - utcnow()).total_seconds()
+
+
+def _kept(write: Callable[[], T], paid_until: float | None) -> T:
+    """`write`, tried again while the database is unavailable when what it stores was paid for."""
+    return write() if paid_until is None else until_available(write, deadline=paid_until)
 
 
 def _in_background(work: Callable[[], T]) -> Future[T]:

@@ -21,6 +21,7 @@ import httpx2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from domain import metrics
 from domain.llm import pool_check
 from domain.llm.base import ChatRequest, ProviderFailure
 from domain.llm.cache import AnswerCache
@@ -194,7 +195,11 @@ class RemoteProvider:
             with self._translated_errors():
                 return attempt(timeout)
 
-        return call_with_retries(once, deadline=deadline, max_retries=self._policy.max_retries)
+        def retrying(failure: ProviderFailure, wait: float) -> None:  # a repeat may be a second paid call: say so
+            metrics.LLM_RETRIES.labels(self.name, failure.reason.split(":")[0]).inc()
+            log.warning("%s: %s; asking again in %.2f s", self.name, failure.reason, wait)
+
+        return call_with_retries(once, deadline=deadline, max_retries=self._policy.max_retries, on_retry=retrying)
 
     @contextmanager
     def _translated_errors(self) -> Iterator[None]:

@@ -36,10 +36,12 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def call_with_retries(attempt: Callable[[], T], *, deadline: float, max_retries: int) -> T:
+def call_with_retries(attempt: Callable[[], T], *, deadline: float, max_retries: int,
+                      on_retry: Callable[[ProviderFailure, float], None] | None = None) -> T:
     """Run `attempt` until it succeeds, raises a non-retryable failure, has been retried
     `max_retries` times, or the next wait would leave no time before `deadline`
-    (a `time.monotonic()` value). The last failure is raised."""
+    (a `time.monotonic()` value). The last failure is raised. `on_retry(failure, wait)`
+    is told of each failure that is about to be retried."""
     def wait(state: RetryCallState) -> float:
         failure = state.outcome.exception()
         if isinstance(failure, ProviderFailure) and failure.retry_after is not None:
@@ -64,10 +66,15 @@ def call_with_retries(attempt: Callable[[], T], *, deadline: float, max_retries:
             raise replayed.pop()
         return attempt()
 
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None:
+            on_retry(state.outcome.exception(), state.upcoming_sleep)
+
     retrying = Retrying(
         retry=retry_if_exception(lambda error: isinstance(error, ProviderFailure) and error.retryable),
         wait=wait,
         stop=stop_any(stop_after_attempt(max_retries + 1), out_of_time),
+        before_sleep=before_sleep,
         reraise=True,
     )
     return retrying(attempt_after_first)

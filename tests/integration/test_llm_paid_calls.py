@@ -306,3 +306,58 @@ def test_a_worker_killed_mid_call_costs_at_most_one_repeat_of_that_call(paid_sta
     assert unattributed == [], "no other call was paid for"
     assert_each_turn_finished_once(paid_stack, everything)
     assert len(published(paid_stack, earlier[0].learner.user["id"], "hint")) == 1, "the hint event published once"
+
+
+# --- a database outage while the model answers ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def patient_stack(stack: Stack, fake: FakeLLM) -> Iterator[Stack]:
+    """As `paid_stack`, with stage leases longer than the outage below: no other delivery
+    may take the work over, so a second call could only come from a dropped result."""
+    with running_stack(
+        "test-paid-outage",
+        extra_env={**fake.env(), "PRIMARY_LLM_PROVIDER": "openai", "SECONDARY_LLM_PROVIDER": "",
+                   "LLM_REQUEST_TIMEOUT_SECONDS": "20", "LLM_MAX_RETRIES": "1",
+                   "OPENAI_REQUESTS_PER_MINUTE": "100000", "STAGE_LEASE_SECONDS": "60"},
+        database_url=fresh_database(stack, migrate=False),
+        redis_url=stack.env["REDIS_URL"].rsplit("/", 1)[0] + "/3",
+    ) as running:
+        yield running
+
+
+def test_a_database_outage_while_the_model_answers_costs_no_second_call(stack, patient_stack, model):
+    """The answers come back while PostgreSQL is down: the worker keeps them and writes
+    them when it is back, instead of dropping them and paying for them again."""
+    if stack.postgres_server is None:
+        pytest.skip("needs the embedded PostgreSQL to stop and start it")
+    model.delay = 4.0  # every call is out before PostgreSQL stops, and answers after
+    conversations = [Conversation.start(patient_stack) for _ in range(3)]
+    turns = [conversation.say(1) for conversation in conversations]
+
+    def all_calls_out() -> bool:
+        per_turn, _, _ = paid_calls(model, turns, conversations)
+        return all(per_turn[turn.id, stage] for turn in turns for stage in STAGES)
+
+    eventually(all_calls_out, "the model asked for every stage of the turns", timeout=30)
+    llm_log = patient_stack.data_dir / "worker_llm.log"
+    offset = llm_log.stat().st_size
+    stack.stop_postgres()
+    try:
+        eventually(lambda: "a paid result is kept" in llm_log.read_bytes()[offset:].decode(errors="replace"),
+                   "an answer came back while PostgreSQL was down", timeout=30)
+    finally:
+        stack.start_postgres()
+    model.delay = 0.0
+    finish(turns)
+    broker = redis.Redis.from_url(patient_stack.env["REDIS_URL"])
+    try:
+        wait_until_done(patient_stack, broker, turns, [])
+    finally:
+        broker.close()
+
+    per_turn, _, unattributed = paid_calls(model, turns, conversations)
+    for turn in turns:
+        assert {stage: per_turn[turn.id, stage] for stage in STAGES} == dict.fromkeys(STAGES, 1), turn.text
+    assert unattributed == [], "no other call was paid for"
+    assert_each_turn_finished_once(patient_stack, turns)

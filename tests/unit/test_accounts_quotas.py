@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from limits.storage import MemoryStorage
+from sqlalchemy import exc
 
 from domain.config import Settings
 from domain.errors import Invalid, RateLimited
@@ -93,6 +94,24 @@ def test_overrides_are_read_once_per_cache_period_and_raising_a_limit_gives_room
     rereading.spend(learner, "turns")
     assert rereading.limits_for(learner)["turns_per_minute"] == 5
     assert rereading.limits_for(learner)["turns_per_day"] == DEFAULTS["turns_per_day"]
+
+
+def test_while_the_database_is_unavailable_the_overrides_last_read_stand():
+    learner = uuid.uuid4()
+    answers: list = [{learner: {"tokens_per_day": 500}}, exc.OperationalError("SELECT", {}, Exception("refused"))]
+
+    def load() -> dict:
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    rules = Quotas(storage=MemoryStorage(), redis_client=None, defaults=DEFAULTS, load_overrides=load,
+                   override_cache_seconds=0)
+    assert rules.limits_for(learner)["tokens_per_day"] == 500
+    assert rules.limits_for(learner)["tokens_per_day"] == 500, "the read failed: the last overrides stand"
+    rules.record_tokens(learner, 100)  # charging a paid answer does not fail with the database
+    assert rules.limits_for(uuid.uuid4()) == DEFAULTS
 
 
 def test_the_token_budget_is_spent_by_recorded_usage():

@@ -47,6 +47,22 @@ def test_retryable_failures_are_retried_then_succeed():
     assert len(flaky.calls) == 3
 
 
+def test_each_retry_is_reported_with_its_failure_and_wait():
+    failures = [ProviderFailure("HTTP 500", retryable=True), ProviderFailure("connection error", retryable=True)]
+    told: list[tuple[str, float]] = []
+    flaky = Flaky(*failures)
+    call_with_retries(flaky, deadline=time.monotonic() + 10, max_retries=2,
+                      on_retry=lambda failure, wait: told.append((failure.reason, wait)))
+    assert [reason for reason, _ in told] == ["HTTP 500", "connection error"]
+    assert all(0 < wait <= 4.2 for _, wait in told), told
+
+
+def test_a_call_that_succeeds_at_once_reports_no_retry():
+    told = []
+    call_with_retries(Flaky(), deadline=time.monotonic() + 10, max_retries=2, on_retry=lambda *args: told.append(args))
+    assert told == []
+
+
 def test_retries_are_bounded_by_max_retries():
     flaky = Flaky(*[ProviderFailure("HTTP 503", retryable=True)] * 5)
     with pytest.raises(ProviderFailure, match="HTTP 503"):
