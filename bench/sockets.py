@@ -77,6 +77,9 @@ class Stack:
             "WEB_CONCURRENCY": str(web_workers),
             # Tokens outlive the hold (and a --keep'd learner list reused the same day).
             "JWT_ACCESS_TOKEN_MINUTES": "1440",
+            # Every learner is registered from 127.0.0.1: the per-address limit (20 an hour)
+            # would stop the bench at its twenty-first.
+            "REGISTER_RATE_LIMIT_ADDRESS": "1000000/hour",
             **extra_env,
         }
         if worker_connections:
@@ -179,6 +182,8 @@ def learners(base: str, wanted: int, threads: int, saved: Path | None) -> list[d
         print(f"registering {wanted - len(known)} learners ...", flush=True)
         known += register(base, wanted - len(known), threads)
         print(f"  took {time.monotonic() - started:.0f} s", flush=True)
+        if len(known) < wanted:
+            raise SystemExit(f"only {len(known)} of {wanted} learners registered: see the errors above")
         if saved:
             saved.write_text(json.dumps(known))
     return known[:wanted]
