@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
+from tenacity import wait_exponential_jitter
 
 from domain.config import get_settings
+from domain.retries import retry_until
 
 log = logging.getLogger(__name__)
 
@@ -75,36 +76,27 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 T = TypeVar("T")
-# How long a worker keeps a paid result while the database is away, before it gives up
-# (and the outbox sends the work again: one more call).
+# How long a worker keeps a paid result while the database is away, unless the caller
+# says (a turn: its deadline); then it gives up, and the outbox sends the work again.
 KEEP_PAID_RESULT_SECONDS = 60.0
 _UNAVAILABLE_BACKOFF = wait_exponential_jitter(multiplier=0.05, max=1, jitter=0.05)  # 0.05 s, 0.1 s... 1 s
 
 
-def until_available(work: Callable[[], T], *, deadline: float) -> T:
+def until_available(work: Callable[[], T], *, deadline: float | None = None) -> T:
     """Run `work` (statements in scopes of its own) and, while the database is
     unavailable (a pool checkout timing out in a saturated process, a restart), run it
-    again with backoff until `deadline` (a time.monotonic() value); then the last error
-    is raised. For the writes that keep what a model was paid for: dropping one makes
-    the work run, and be paid for, again. `work` must be safe to run twice (a statement
-    that applied but whose answer was lost is run again), as conditional writes are."""
-    try:  # the usual case, without tenacity's per-call machinery
-        return work()
-    except UNAVAILABLE_ERRORS as error:
-        log.warning("database unavailable (%s): a paid result is kept and written when it is back",
-                    describe_unavailable(error))
-        first_failure = [error]
+    again with backoff until `deadline` (a time.monotonic() value; by default
+    KEEP_PAID_RESULT_SECONDS from now); then the last error is raised. For the writes
+    that keep what a model was paid for: dropping one makes the work run, and be paid
+    for, again. `work` must be safe to run twice (a statement that applied but whose
+    answer was lost is run again), as conditional writes are."""
+    def say_once(error: BaseException, _wait: float, failures: int) -> None:
+        if failures == 1:
+            log.warning("database unavailable (%s): a paid result is kept and written when it is back",
+                        describe_unavailable(error))
 
-    def attempt() -> T:
-        if first_failure:
-            raise first_failure.pop()
-        return work()
-
-    def out_of_time(state: RetryCallState) -> bool:
-        return time.monotonic() + (state.upcoming_sleep or 0) > deadline
-
-    return Retrying(retry=retry_if_exception(is_unavailable), wait=_UNAVAILABLE_BACKOFF, stop=out_of_time,
-                    reraise=True)(attempt)
+    return retry_until(work, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS if deadline is None else deadline,
+                       retryable=is_unavailable, wait=_UNAVAILABLE_BACKOFF, on_retry=say_once)
 
 
 def describe_unavailable(error: BaseException) -> str:

@@ -20,7 +20,6 @@ which answers a learner's message; the sweeper re-publishes it if that publish w
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session
 from domain import announcements, outbox, turns
 from domain.cefr import BANDS, normalize_level
 from domain.characters import Character
-from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
+from domain.db import session_scope, statement_scope, until_available
 from domain.events import EventPublisher
 from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Message, Turn, utcnow
@@ -134,7 +133,7 @@ def greet(runtime: Runtime, session_id: uuid.UUID) -> None:
                 return store_greeting(db, given, done.value.strip(), provider=done.provider,
                                       degraded=done.degraded, degraded_reason=done.degraded_reason)
 
-        view = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
+        view = until_available(store)
     if view is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, view["id"], greeting_data(view))
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from domain import announcements, conversations, ids, memory, outbox, prompt_files, sandbox
 from domain.cefr import BANDS, normalize_level
-from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
+from domain.db import session_scope, statement_scope, until_available
 from domain.errors import NotFound
 from domain.llm.base import ChatRequest
 from domain.models import ChatSession, Hint, Message, Turn, utcnow
@@ -215,7 +215,7 @@ def generate(runtime: Runtime, hint_id: uuid.UUID) -> None:
                 hint = store_suggestions(db, hint_id, suggestions, provider=provider, degraded=degraded)
                 return hint_event(hint) if hint is not None else None
 
-        data = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
+        data = until_available(store)
     if data is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, hint_id, data)
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from domain import announcements, cefr, outbox, prompt_files, tasks
 from domain import moderation as moderation_check
 from domain.cefr import normalize_level
-from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
+from domain.db import session_scope, statement_scope, until_available
 from domain.ids import parse_uuid
 from domain.errors import NotFound
 from domain.language import analyse_answer
@@ -452,7 +452,7 @@ def score(runtime: Runtime, answer_id: uuid.UUID) -> None:
                     answer = store_score(db, answer_id, points, result, provider=provider, degraded=degraded)
                 return scored_event(answer) if answer is not None else None
 
-        data = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
+        data = until_available(store)
     if data is not None:
         announcements.announce(runtime.publisher, ANNOUNCED, given.user_id, answer_id, data)
         achievements.request_check(runtime.send_task, given.user_id)
@@ -469,7 +469,7 @@ def _moderated(runtime: Runtime, given: AnswerInput) -> AnswerInput:
         with statement_scope() as db:
             store_moderation(db, given.answer_id, verdict)
 
-    until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
+    until_available(store)
     return dataclasses.replace(given, moderation=verdict)
 
 

@@ -36,7 +36,7 @@ from domain import moderation as moderation_check
 from domain.cefr import BANDS, normalize_level
 from domain.characters import Character, CharacterLibrary
 from domain.config import Settings
-from domain.db import KEEP_PAID_RESULT_SECONDS, session_scope, statement_scope, until_available
+from domain.db import session_scope, statement_scope, until_available
 from domain.errors import Invalid, NotFound
 from domain.ids import parse_uuid
 from domain.language import analyse_grammar
@@ -457,7 +457,7 @@ def write_reply(runtime: Runtime, reply_id: uuid.UUID) -> None:
             with session_scope() as db:
                 return store_reply(db, given, written[0], provider=written[1], degraded=written[2])
 
-        due_at = until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
+        due_at = until_available(store)
     if due_at is not None and due_at <= utcnow():
         deliver_replies(runtime, reply_id=reply_id)
 
@@ -474,7 +474,7 @@ def _moderated(runtime: Runtime, given: LetterInput) -> LetterInput:
         with statement_scope() as db:
             store_moderation(db, given.letter_id, verdict)
 
-    until_available(store, deadline=time.monotonic() + KEEP_PAID_RESULT_SECONDS)
+    until_available(store)
     return dataclasses.replace(given, moderation=verdict)
 
 

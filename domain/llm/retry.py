@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
+from tenacity import RetryCallState
 from tenacity.wait import wait_exponential_jitter
 
 from domain.llm.base import ProviderFailure
+from domain.retries import retry_until
 
 T = TypeVar("T")
 
@@ -48,33 +49,6 @@ def call_with_retries(attempt: Callable[[], T], *, deadline: float, max_retries:
             return failure.retry_after
         return _backoff(state)
 
-    def out_of_time(state: RetryCallState) -> bool:
-        return time.monotonic() + (state.upcoming_sleep or 0) + MIN_ATTEMPT_SECONDS > deadline
-
-    # Most calls succeed at once, and tenacity's machinery costs a thread-local per call
-    # (a greenlet-local under gevent: a few percent of the `llm` process's CPU), so it is
-    # built only after a retryable failure, which it is handed as its own first attempt.
-    try:
-        return attempt()
-    except ProviderFailure as failure:
-        if not failure.retryable:
-            raise
-        replayed = [failure]
-
-    def attempt_after_first() -> T:
-        if replayed:
-            raise replayed.pop()
-        return attempt()
-
-    def before_sleep(state: RetryCallState) -> None:
-        if on_retry is not None:
-            on_retry(state.outcome.exception(), state.upcoming_sleep)
-
-    retrying = Retrying(
-        retry=retry_if_exception(lambda error: isinstance(error, ProviderFailure) and error.retryable),
-        wait=wait,
-        stop=stop_any(stop_after_attempt(max_retries + 1), out_of_time),
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-    return retrying(attempt_after_first)
+    return retry_until(attempt, deadline=deadline - MIN_ATTEMPT_SECONDS, wait=wait, max_attempts=max_retries + 1,
+                       retryable=lambda error: isinstance(error, ProviderFailure) and error.retryable,
+                       on_retry=None if on_retry is None else lambda failure, seconds, _: on_retry(failure, seconds))
