@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
-from domain.db import statement_scope
+from domain.db import describe_unavailable, is_unavailable, statement_scope
 from domain.events import EventPublisher
 
 # A thing finished (or a penpal reply delivered) this long ago and still unannounced was
@@ -110,9 +110,12 @@ class _PendingMarks:
             with statement_scope() as db:
                 for kind, thing_ids in things.values():
                     db.execute(kind._mark, {"thing_ids": list(thing_ids)})
-        except Exception:  # their keys keep the sweeper's publish out; it marks them
-            log.warning("%d announcement marks not written; the sweeper will make them",
-                        sum(len(ids) for _, ids in things.values()), exc_info=True)
+        except Exception as error:  # their keys keep the sweeper's publish out; it marks them
+            unavailable = is_unavailable(error)  # an outage is one line; anything else, its traceback
+            log.warning("%d announcement marks not written (%s); the sweeper will make them",
+                        sum(len(ids) for _, ids in things.values()),
+                        describe_unavailable(error) if unavailable else type(error).__name__,
+                        exc_info=not unavailable)
 
 
 _pending_marks = _PendingMarks()
