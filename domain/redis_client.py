@@ -12,13 +12,18 @@ from domain.events import EventPublisher
 @cache
 def get_redis() -> redis.Redis:
     # Short timeouts: a Redis outage must fail fast (the outbox covers the turn), never hang a request.
-    return redis.Redis.from_url(
+    # A blocking pool: when a burst of greenlets (hundreds of model answers arriving at
+    # once on `llm`, thousands of sockets on web) wants more than max_connections at
+    # once, the excess waits a moment for a connection instead of failing its command.
+    pool = redis.BlockingConnectionPool.from_url(
         get_settings().redis_url,
         socket_connect_timeout=2,
         socket_timeout=10,
         health_check_interval=30,
         max_connections=200,
+        timeout=2,
     )
+    return redis.Redis(connection_pool=pool)
 
 
 @cache

@@ -117,3 +117,31 @@ def test_without_an_nlp_worker_language_check_is_a_prompt_503(stack, learner):
 def test_readyz_reports_each_dependency(stack):
     body = requests.get(f"{stack.base_url}/api/v1/readyz", timeout=10).json()
     assert body == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
+
+
+def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(stack, monkeypatch):
+    """More commands at once than the process's pool holds (hundreds of model answers
+    arriving together on `llm`): the excess waits for a connection, none fails."""
+    import concurrent.futures
+
+    from domain import redis_client
+    from domain.config import get_settings
+
+    monkeypatch.setenv("REDIS_URL", stack.env["REDIS_URL"])
+    monkeypatch.setenv("DATABASE_URL", stack.env["DATABASE_URL"])
+    get_settings.cache_clear()
+    redis_client.get_redis.cache_clear()
+    try:
+        client = redis_client.get_redis()
+        limit = client.connection_pool.max_connections
+        burst = limit + 50
+
+        def hold_a_connection(index: int) -> None:
+            client.blpop([f"parlons:test:burst:{index}"], timeout=0.5)  # nothing to pop: holds 0.5 s
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=burst) as pool:
+            outcomes = [f.exception() for f in [pool.submit(hold_a_connection, i) for i in range(burst)]]
+        assert [repr(e) for e in outcomes if e is not None] == []
+    finally:
+        redis_client.get_redis.cache_clear()
+        get_settings.cache_clear()
