@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -32,13 +33,30 @@ _CODE_BY_STATUS = {
     409: ("conflict", "The request conflicts with the current state."),
     410: ("gone", "This no longer exists."),
     413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The address (path and query) is too long."),
     415: ("unsupported_media_type", "Send the body as application/json."),
+    417: ("expectation_failed", "The Expect header cannot be met."),
     422: ("validation_error", "Some fields are missing or invalid."),
     429: ("rate_limited", "Too many requests; slow down."),
+    431: ("headers_too_large", "The request's headers are too large or too many."),
     500: ("internal_error", "Something went wrong on our side; it has been logged."),
+    501: ("not_implemented", "The server does not support this."),
     502: ("upstream_failed", "A provider we depend on refused or failed."),
     503: ("unavailable", "A service we depend on is unavailable; try again shortly."),
 }
+
+
+def write_unparsed_request_error(sock, status: int, reason: str, problem: str) -> None:
+    """gunicorn's answer to a request it could not parse (a bad request line or header,
+    a URL or headers past its limits), which never reaches Flask: the one error format,
+    where gunicorn writes an HTML page (installed by deploy/gunicorn.conf.py)."""
+    from gunicorn.util import write_nonblock
+
+    code, message = _CODE_BY_STATUS.get(status, ("bad_request", reason))
+    body = json.dumps(error_payload(code, message, {"http": problem})).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    write_nonblock(sock, head.encode("latin-1") + body)
 
 
 class ErrorBodySchema(ma.Schema):

@@ -19,8 +19,7 @@ timeout = 60
 graceful_timeout = 20
 keepalive = 5
 # The longest request line gunicorn reads (its maximum; the default is 4094): a longer
-# URL than that gets gunicorn's own 414 page, anything shorter reaches the app and gets
-# its answers in the error format.
+# URL than that gets a 414 from gunicorn itself (in the error format: post_fork).
 limit_request_line = 8190
 # Accept bursts (every socket reconnecting after a deploy); the kernel caps it at net.core.somaxconn.
 backlog = int(os.environ.get("WEB_BACKLOG", "4096"))
@@ -47,6 +46,17 @@ def on_starting(server):
         server.log.warning("open files limit %d is below WEB_WORKER_CONNECTIONS + %d = %d: raise `ulimit -n` "
                            "(LimitNOFILE= under systemd, ulimits: in compose)",
                            soft, _FILES_BESIDES_CONNECTIONS, wanted)
+
+
+def post_fork(server, worker):
+    # A request gunicorn cannot parse (bad request line or header, a URL or headers past
+    # its limits) is answered by gunicorn itself, as an HTML page: give it the API's one
+    # error format instead.
+    from gunicorn import util
+
+    from api.errors import write_unparsed_request_error
+
+    util.write_error = write_unparsed_request_error
 
 
 def post_worker_init(worker):

@@ -131,3 +131,40 @@ def test_time_zones_python_opens_but_postgresql_does_not_know_are_a_422(stack, l
     assert learner.patch("/api/v1/auth/me", {"timezone": "Europe/Paris"}).status_code == 200
     assert learner.post("/api/v1/progress/review", {"word_id": 1, "rating": 2}).status_code == 200
     assert learner.get("/api/v1/progress/stats").status_code == 200  # the learner's days, in their zone
+
+
+def raw_exchange(stack, request: bytes) -> tuple[int, dict[str, str], dict]:
+    """Send bytes gunicorn cannot parse; the status, headers and JSON body it answers."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(stack.base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):  # gunicorn closes the connection after it
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def test_what_gunicorn_cannot_parse_is_answered_in_the_error_format(stack, learner):
+    cases = {
+        b"HELLO\r\n\r\n": (400, "bad_request"),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": (400, "bad_request"),
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n": (400, "bad_request"),
+        b"GET /api/v1/sessions?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n": (414, "uri_too_long"),
+        b"GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: 1\r\n" % i for i in range(200)) + b"\r\n":
+            (431, "headers_too_large"),
+        b"GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10000 + b"\r\n\r\n": (431, "headers_too_large"),
+    }
+    for request, (status, code) in cases.items():
+        answered, headers, body = raw_exchange(stack, request)
+        assert (answered, headers["content-type"]) == (status, "application/json"), request[:60]
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+        assert body["error"]["code"] == code and body["error"]["message"], body
+    # and the app still answers whole requests on the next connection
+    assert learner.get("/api/v1/sessions").status_code == 200
