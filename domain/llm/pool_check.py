@@ -4,7 +4,7 @@ Before every request, httpcore asks each idle connection of the pool whether the
 has closed it: a `select.poll()` with a zero timeout per connection. Under gevent,
 `select.poll` is gevent's emulation, which starts and stops an event-loop watcher per
 call; with the few hundred connections an `llm` process keeps to its provider, that was a
-tenth of the process's CPU (bench/load.py, README "Load"). A zero-timeout poll never
+tenth of the process's CPU (measured with bench/load.py and py-spy). A zero-timeout poll never
 blocks, so the operating system's own is safe in a gevent process.
 """
 from __future__ import annotations

@@ -54,7 +54,7 @@ class ClientPools:
     """A few SDK clients, each on an HTTP client with its own pool of kept-alive
     connections. An HTTP client walks every connection of its pool twice per request (to
     pick one, and when it is given back): with 300 calls in flight, one pool cost 1.4
-    times the CPU per call of pools of 25 (README "Load"). A request takes the first
+    times the CPU per call of pools of 25 (docs/load-history.md). A request takes the first
     client with fewer than CONNECTIONS_PER_CLIENT requests in flight, so light traffic
     keeps reusing one pool's connections and heavy traffic spreads over small pools."""
 
