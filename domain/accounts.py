@@ -30,16 +30,28 @@ def normalize_email(email: str) -> str:
     return email.strip().casefold()
 
 
+# Argon2 hashes a web process runs at once. Each holds 64 MiB while it runs and its four
+# lanes keep a core busy: more at once than a process has cores adds memory, not speed
+# (gevent's own pool, ten threads, let a burst of logins or registrations take 640 MiB of
+# a web process). The rest wait their turn in line, their greenlets parked.
+HASHES_AT_ONCE = 2
+
+
+@cache
+def _hashing_pool():
+    from gevent.threadpool import ThreadPool
+
+    return ThreadPool(HASHES_AT_ONCE)
+
+
 def _off_the_event_loop(function: Callable[..., T], *args: Any) -> T:
-    """Run Argon2 (64 MiB, ~150 ms of CPU that releases the GIL) in gevent's threadpool
+    """Run Argon2 (64 MiB, ~150 ms of CPU that releases the GIL) in a small thread pool
     when the process runs gevent, so a login does not freeze every other request of the
     web worker; a plain call elsewhere (CLI, Celery prefork, tests)."""
     from gevent import monkey
 
     if monkey.is_module_patched("threading"):
-        from gevent import get_hub
-
-        return get_hub().threadpool.apply(function, args)
+        return _hashing_pool().apply(function, args)
     return function(*args)
 
 
