@@ -102,3 +102,36 @@ def test_a_caller_whose_deadline_comes_before_a_free_slot_fails_without_a_reques
     assert time.monotonic() - started < 1.0, "it failed at once, not at its deadline (2 s)"
     assert len(fake.openai.requests) == 1
     client.close()
+
+
+def test_callers_waiting_for_slots_ask_redis_in_line_not_all_at_every_slot(stack):
+    """24 callers of one process want a slot of a limit of 4 a second: all get one, in
+    about five seconds, and the waiters ask Redis about once or twice each per slot they
+    wait for, not all of them at every slot that frees (which grows with their square)."""
+    import concurrent.futures
+
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    rate_limit = RequestRateLimit(client, provider=f"test-{uuid.uuid4()}", requests=4, per_seconds=1)
+    asked = {"hit": 0, "window": 0}
+    limiter = rate_limit._limiter
+    hit, window_stats = limiter.hit, limiter.get_window_stats
+
+    def counted_hit(*args, **kwargs):
+        asked["hit"] += 1
+        return hit(*args, **kwargs)
+
+    def counted_window_stats(*args, **kwargs):
+        asked["window"] += 1
+        return window_stats(*args, **kwargs)
+
+    limiter.hit, limiter.get_window_stats = counted_hit, counted_window_stats
+    callers = 24
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(callers) as pool:
+        took = list(pool.map(lambda _: rate_limit.acquire(deadline=started + 30) or time.monotonic() - started,
+                             range(callers)))
+    client.close()
+    assert len(took) == callers and 4.5 < max(took) < 8, took  # 24 slots at 4 a second: five windows waited
+    # In line: a hit each (the first four), then per waiter about one hit that fails, one
+    # window read and one hit that succeeds. All asking at every slot: some 150 round trips.
+    assert asked["hit"] + asked["window"] <= 4 * callers, asked
