@@ -34,7 +34,8 @@ _CODE_BY_STATUS = {
     410: ("gone", "This no longer exists."),
     413: ("payload_too_large", "The request body is too large."),
     414: ("uri_too_long", "The address (path and query) is too long."),
-    415: ("unsupported_media_type", "Send the body as application/json."),
+    415: ("unsupported_media_type", "Send the body as JSON (Content-Type: application/json), or an upload as "
+                                    "multipart/form-data."),
     417: ("expectation_failed", "The Expect header cannot be met."),
     422: ("validation_error", "Some fields are missing or invalid."),
     429: ("rate_limited", "Too many requests; slow down."),

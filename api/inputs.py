@@ -9,6 +9,7 @@ from flask import Flask, g, request
 from flask_smorest import Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from domain import inputs
@@ -31,11 +32,19 @@ def guard_request() -> None:
 
 def _parse_body() -> Any:
     if not request.is_json:
+        if _has_body() and request.mimetype != "multipart/form-data":  # uploads come as multipart
+            # A body the API cannot read (`curl -d` sends a form, a client forgot its
+            # Content-Type): say so, rather than name every field of it as missing.
+            raise UnsupportedMediaType()
         return _NO_BODY
     raw = request.get_data(cache=True)  # past MAX_CONTENT_LENGTH: 413
     if not raw:
         return _NO_BODY
     return inputs.parse_json(raw, max_depth=get_settings().max_json_depth)
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 class GuardedParser(FlaskParser):
@@ -75,10 +84,11 @@ _HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
 
 def document_input_errors(api: Any) -> None:
     """Say in the OpenAPI what the guard may answer: 422 on every operation (a NUL byte in
-    any query, path or body field), 400 on those that take a body. Runs once the
+    any query, path or body field), 400 and 415 on those that take a body. Runs once the
     blueprints are registered; apispec keeps their operations in `_paths`."""
-    bad_json = {"description": "The body is not valid JSON (or not UTF-8, or nested too deep)",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    bad_json = {"description": "The body is not valid JSON (or not UTF-8, or nested too deep)", "content": error}
+    not_json = {"description": "The body is neither JSON nor (for uploads) multipart/form-data", "content": error}
     for operations in api.spec._paths.values():
         for method, operation in operations.items():
             if method not in _HTTP_METHODS:
@@ -87,3 +97,4 @@ def document_input_errors(api: Any) -> None:
             responses.setdefault("422", {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"})
             if "requestBody" in operation:
                 responses.setdefault("400", bad_json)
+                responses.setdefault("415", not_json)

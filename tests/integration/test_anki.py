@@ -165,7 +165,8 @@ def test_bad_files_get_a_422_naming_the_problem_and_change_nothing(learner, data
 
 
 def test_an_upload_without_a_file_is_a_422(learner):
-    assert_error(learner.post("/api/v1/anki/imports", data={"format": "csv"}), 422, "anki_file_missing")
+    form_without_file = {"format": (None, "csv")}  # multipart, as uploads are sent, with no `file` part
+    assert_error(learner.post("/api/v1/anki/imports", files=form_without_file), 422, "anki_file_missing")
 
 
 def test_a_large_file_is_imported_by_the_task_with_progress_events(learner, other_learner):

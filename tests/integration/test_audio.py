@@ -145,7 +145,7 @@ def test_bad_uploads_change_nothing_and_call_nobody(speaker, model, data, conten
 
 def test_upload_without_a_file_field_is_422(speaker, model):
     response = requests.post(speaker.base_url + "/api/v1/audio/transcriptions", headers=speaker.headers,
-                             data={"nothing": "here"}, timeout=10)
+                             files={"nothing": (None, "here")}, timeout=10)  # multipart, no `file` part
     assert response.status_code == 422 and "file" in response.json()["error"]["details"]
 
 

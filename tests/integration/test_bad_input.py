@@ -84,6 +84,26 @@ def test_deep_nesting_and_bodies_that_are_not_json_are_a_400(learner):
     assert message_count(learner, session["id"]) == 0
 
 
+def test_a_body_that_is_not_json_is_a_415_and_stores_nothing(learner):
+    """`curl -d` sends a form; a client may forget its Content-Type or send text: the API
+    says what it reads, rather than name every field as missing."""
+    session = learner.new_session()
+    path = learner.base_url + f"/api/v1/sessions/{session['id']}/messages"
+    json_text = '{"content": "Bonjour, je suis Marie."}'
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {**learner.headers, **({"Content-Type": content_type} if content_type else {})}
+        if content_type is None:
+            headers.pop("Content-Type", None)
+        response = requests.post(path, data=json_text.encode(), headers=headers, timeout=10)
+        assert response.request.headers.get("Content-Type") == content_type
+        assert_error(response, 415, "unsupported_media_type")
+    assert message_count(learner, session["id"]) == 0
+    # the same text as JSON, and a request with no body at all, are read as before
+    assert requests.post(path, data=json_text, timeout=10,
+                         headers={**learner.headers, "Content-Type": "application/json"}).status_code == 202
+    assert learner.post(f"/api/v1/sessions/{session['id']}/hints").status_code == 202
+
+
 def test_review_times_before_the_account_or_absurdly_late_are_a_422(learner):
     for moment in ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "2000-01-01T00:00:00Z",
                    "9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59Z"):
