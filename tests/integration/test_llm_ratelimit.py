@@ -131,7 +131,9 @@ def test_callers_waiting_for_slots_ask_redis_in_line_not_all_at_every_slot(stack
         took = list(pool.map(lambda _: rate_limit.acquire(deadline=started + 30) or time.monotonic() - started,
                              range(callers)))
     client.close()
-    assert len(took) == callers and 4.5 < max(took) < 8, took  # 24 slots at 4 a second: five windows waited
+    # 24 slots at 4 a second: the last is free after five windows, never sooner (the upper
+    # bound is only there so that a caller left waiting shows)
+    assert len(took) == callers and 4.5 < max(took) < 20, took
     # In line: a hit each (the first four), then per waiter about one hit that fails, one
     # window read and one hit that succeeds. All asking at every slot: some 150 round trips.
     assert asked["hit"] + asked["window"] <= 4 * callers, asked

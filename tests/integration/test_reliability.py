@@ -142,6 +142,7 @@ def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(s
         with concurrent.futures.ThreadPoolExecutor(max_workers=burst) as pool:
             outcomes = [f.exception() for f in [pool.submit(hold_a_connection, i) for i in range(burst)]]
         assert [repr(e) for e in outcomes if e is not None] == []
+        client.connection_pool.disconnect()
     finally:
         redis_client.get_redis.cache_clear()
         get_settings.cache_clear()
